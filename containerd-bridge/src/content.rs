@@ -1,0 +1,95 @@
+use std::collections::HashMap;
+
+use containerd_client::services::v1::{InfoRequest, UpdateRequest, WriteAction, WriteContentRequest};
+use prost_types::FieldMask;
+
+use crate::connection::Containerd;
+use crate::error::{BridgeError, Result};
+use crate::lease::Lease;
+
+/// Blobs are sent in pieces no larger than this, well under gRPC's 4 MiB message limit.
+const CHUNK: usize = 1 << 20;
+
+impl Containerd {
+    /// Labels of a blob in the content store, or `None` when it is absent.
+    pub async fn blob_labels(&self, digest: &str) -> Result<Option<HashMap<String, String>>> {
+        let req = InfoRequest { digest: digest.to_string() };
+        match self.content(None).info(req).await.map_err(BridgeError::rpc("content info")) {
+            Ok(reply) => Ok(Some(reply.into_inner().info.map(|i| i.labels).unwrap_or_default())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Makes `data` present in the content store under `digest` with at least `labels`.
+    /// containerd verifies the digest on commit; an existing blob only gets its labels merged.
+    pub async fn ensure_blob(
+        &self,
+        lease: &Lease,
+        digest: &str,
+        data: &[u8],
+        labels: HashMap<String, String>,
+    ) -> Result<()> {
+        match self.blob_labels(digest).await? {
+            Some(existing) => self.merge_blob_labels(digest, existing, labels).await,
+            None => match self.write_blob(lease, digest, data, labels).await {
+                Err(e) if e.is_already_exists() => Ok(()),
+                other => other,
+            },
+        }
+    }
+
+    async fn write_blob(&self, lease: &Lease, digest: &str, data: &[u8], labels: HashMap<String, String>) -> Result<()> {
+        let total = data.len() as i64;
+        let reference = format!("cricket-write-{digest}");
+        let mut requests = Vec::new();
+        let mut offset = 0usize;
+        // Every piece but the last is a WRITE; the last one (possibly empty) COMMITs with the labels.
+        loop {
+            let end = (offset + CHUNK).min(data.len());
+            let last = end == data.len();
+            requests.push(WriteContentRequest {
+                action: if last { WriteAction::Commit } else { WriteAction::Write } as i32,
+                r#ref: reference.clone(),
+                total,
+                expected: if last { digest.to_string() } else { String::new() },
+                offset: offset as i64,
+                data: data[offset..end].to_vec(),
+                labels: if last { labels.clone() } else { HashMap::new() },
+            });
+            offset = end;
+            if last {
+                break;
+            }
+        }
+        let mut responses = self
+            .content(Some(lease))
+            .write(tokio_stream::iter(requests))
+            .await
+            .map_err(BridgeError::rpc("content write"))?
+            .into_inner();
+        while let Some(reply) = responses.message().await.map_err(BridgeError::rpc("content write"))? {
+            if reply.action == WriteAction::Commit as i32 {
+                return Ok(());
+            }
+        }
+        Err(BridgeError::Invalid { op: "content write", detail: format!("{digest}: no commit acknowledged") })
+    }
+
+    async fn merge_blob_labels(
+        &self,
+        digest: &str,
+        existing: HashMap<String, String>,
+        wanted: HashMap<String, String>,
+    ) -> Result<()> {
+        let missing: Vec<String> = wanted.iter().filter(|(k, v)| existing.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let paths = missing.iter().map(|k| format!("labels.{k}")).collect();
+        let info = containerd_client::services::v1::Info { digest: digest.to_string(), labels: wanted, ..Default::default() };
+        let req = UpdateRequest { info: Some(info), update_mask: Some(FieldMask { paths }) };
+        self.content(None).update(req).await.map_err(BridgeError::rpc("content update"))?;
+        Ok(())
+    }
+}

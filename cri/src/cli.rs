@@ -1,0 +1,67 @@
+//! The `cricket` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, DEFAULT_TOML};
+use crate::daemon::{self, ServeError};
+
+/// Exit code for a configuration that cannot be used.
+const EXIT_BAD_CONFIG: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "cricket", version, about = "A Kubernetes CRI runtime over containerd")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the CRI on the configured unix socket.
+    Serve {
+        /// The config file [default: /etc/cricket/config.toml; missing means all defaults].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Print the full default configuration, commented.
+    Default,
+}
+
+pub fn run() -> ExitCode {
+    match Cli::parse().command {
+        Command::Config { action: ConfigAction::Default } => {
+            print!("{DEFAULT_TOML}");
+            ExitCode::SUCCESS
+        }
+        Command::Serve { config } => serve(config),
+    }
+}
+
+fn serve(path: Option<PathBuf>) -> ExitCode {
+    let file = path.clone().unwrap_or_else(|| config::DEFAULT_PATH.into());
+    let result = config::load(path.as_deref()).map_err(ServeError::from).and_then(|c| daemon::serve(c, &file));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(ServeError::Config(e)) => {
+            eprintln!("cricket: {e}");
+            ExitCode::from(EXIT_BAD_CONFIG)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cricket failed");
+            eprintln!("cricket: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

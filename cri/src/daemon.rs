@@ -1,0 +1,98 @@
+//! `cricket serve`: set up from the config, serve until SIGTERM/SIGINT, leave containers running.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use containerd_bridge::{Containerd, ContainerdConfig};
+
+use crate::config::{Config, ConfigError};
+use crate::context::Context;
+
+/// How long in-flight calls may take to finish after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Why `serve` stopped early; each maps to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Startup(String),
+}
+
+/// Creates the directories the config names; an unusable one is a config error on its key.
+pub fn prepare_directories(config: &Config, file: &Path) -> Result<(), ConfigError> {
+    for (key, dir) in [("root_dir", &config.root_dir), ("state_dir", &config.state_dir)] {
+        std::fs::create_dir_all(dir).map_err(|e| ConfigError::Key {
+            file: file.into(),
+            key: key.into(),
+            detail: format!("cannot create {}: {e}", dir.display()),
+        })?;
+    }
+    Ok(())
+}
+
+pub fn serve(config: Config, config_file: &Path) -> Result<(), ServeError> {
+    let started = Instant::now();
+    crate::logging::init(&config.log_level, config.log_format);
+    prepare_directories(&config, config_file)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("cricket")
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError::Startup(format!("start the async runtime: {e}")))?;
+    runtime.block_on(run(config, started))
+}
+
+async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
+    let (listener, guard) = crate::server::bind(&config.listen).map_err(|e| ServeError::Startup(e.to_string()))?;
+    let containerd = Containerd::new(ContainerdConfig {
+        address: config.containerd.address.clone(),
+        namespace: config.containerd.namespace.clone(),
+        snapshotter: config.containerd.snapshotter.clone(),
+    })
+    .map_err(|e| ServeError::Startup(e.to_string()))?;
+    let import_pause = config.images.sandbox_image.is_empty();
+    let readiness = crate::containerd_monitor::spawn(containerd.clone(), import_pause);
+    let ctx = Arc::new(Context { config: Arc::new(config), containerd, containerd_readiness: readiness });
+    tracing::info!(socket = %guard.path.display(), version = crate::VERSION, startup_ms = started.elapsed().as_millis() as u64, "cricket is serving");
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(crate::server::serve(listener, ctx, async {
+        let _ = stop_rx.await;
+    }));
+    tokio::select! {
+        result = &mut server => return finished(result),
+        signal = stop_signal() => tracing::info!(%signal, "stopping: no new calls, finishing the ones in flight"),
+    }
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+        Ok(result) => finished(result)?,
+        Err(_) => tracing::warn!("calls still in flight after {SHUTDOWN_GRACE:?}; exiting anyway"),
+    }
+    drop(guard);
+    tracing::info!("stopped; containers keep running");
+    Ok(())
+}
+
+fn finished(result: Result<Result<(), tonic::transport::Error>, tokio::task::JoinError>) -> Result<(), ServeError> {
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServeError::Startup(format!("gRPC server: {e}"))),
+        Err(e) => Err(ServeError::Startup(format!("gRPC server task: {e}"))),
+    }
+}
+
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT; serving until killed");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}

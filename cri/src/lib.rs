@@ -1,0 +1,27 @@
+//! cricket: a Kubernetes Container Runtime Interface server over containerd.
+//!
+//! Layering (after containerd's `internal/cri`): the gRPC services in [`runtime`] and
+//! [`image`] hold one file per RPC family; they work on the shared [`context::Context`]
+//! (config, stores) which sits over the platform adapters in `containerd-bridge` and `cni`.
+//! The persistence contract is written down in `docs/state.md`.
+
+pub mod cli;
+pub mod config;
+pub mod containerd_monitor;
+pub mod context;
+pub mod daemon;
+pub mod errors;
+pub mod h2_authority;
+pub mod image;
+pub mod labels;
+pub mod logging;
+pub mod pause_image;
+pub mod runtime;
+pub mod server;
+
+/// The name cricket reports as `runtime_name`.
+pub const RUNTIME_NAME: &str = "cricket";
+/// cricket's own version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The CRI API version served.
+pub const CRI_API_VERSION: &str = "v1";

@@ -1,0 +1,91 @@
+//! The CRI RuntimeService: one file per RPC family; this file only routes.
+
+mod runtime_config;
+mod status;
+mod version;
+
+use std::sync::Arc;
+
+use k8s_cri::v1::runtime_service_server::RuntimeService as RuntimeServiceApi;
+use k8s_cri::v1::*;
+use tonic::{Request, Response, Status};
+
+use crate::context::Context;
+use crate::errors::unimplemented;
+
+pub struct RuntimeService {
+    ctx: Arc<Context>,
+}
+
+impl RuntimeService {
+    pub fn new(ctx: Arc<Context>) -> Self {
+        RuntimeService { ctx }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+/// Emits the service impl: the RPCs written out, plus those whose issue has not landed yet,
+/// which answer `Unimplemented`. (A macro around the whole impl, so that `async_trait` sees
+/// every method expanded.)
+macro_rules! runtime_service {
+    ({ $($implemented:tt)* } not_yet { $($method:ident, $rpc:literal, $req:ty => $resp:ty;)* }) => {
+        #[tonic::async_trait]
+        impl RuntimeServiceApi for RuntimeService {
+            $($implemented)*
+            $(async fn $method(&self, _: Request<$req>) -> Reply<$resp> {
+                Err(unimplemented($rpc))
+            })*
+        }
+    };
+}
+
+runtime_service! {
+    {
+        async fn version(&self, req: Request<VersionRequest>) -> Reply<VersionResponse> {
+            Ok(Response::new(version::version(&req.into_inner())))
+        }
+
+        async fn status(&self, req: Request<StatusRequest>) -> Reply<StatusResponse> {
+            Ok(Response::new(status::status(&self.ctx, req.into_inner().verbose)))
+        }
+
+        async fn runtime_config(&self, _: Request<RuntimeConfigRequest>) -> Reply<RuntimeConfigResponse> {
+            Ok(Response::new(runtime_config::runtime_config(&self.ctx.config)))
+        }
+
+        type GetContainerEventsStream =
+            std::pin::Pin<Box<dyn futures::Stream<Item = Result<ContainerEventResponse, Status>> + Send + 'static>>;
+
+        async fn get_container_events(&self, _: Request<GetEventsRequest>) -> Reply<Self::GetContainerEventsStream> {
+            Err(unimplemented("GetContainerEvents"))
+        }
+    }
+    not_yet {
+        run_pod_sandbox, "RunPodSandbox", RunPodSandboxRequest => RunPodSandboxResponse;
+        stop_pod_sandbox, "StopPodSandbox", StopPodSandboxRequest => StopPodSandboxResponse;
+        remove_pod_sandbox, "RemovePodSandbox", RemovePodSandboxRequest => RemovePodSandboxResponse;
+        pod_sandbox_status, "PodSandboxStatus", PodSandboxStatusRequest => PodSandboxStatusResponse;
+        list_pod_sandbox, "ListPodSandbox", ListPodSandboxRequest => ListPodSandboxResponse;
+        create_container, "CreateContainer", CreateContainerRequest => CreateContainerResponse;
+        start_container, "StartContainer", StartContainerRequest => StartContainerResponse;
+        stop_container, "StopContainer", StopContainerRequest => StopContainerResponse;
+        remove_container, "RemoveContainer", RemoveContainerRequest => RemoveContainerResponse;
+        list_containers, "ListContainers", ListContainersRequest => ListContainersResponse;
+        container_status, "ContainerStatus", ContainerStatusRequest => ContainerStatusResponse;
+        update_container_resources, "UpdateContainerResources", UpdateContainerResourcesRequest => UpdateContainerResourcesResponse;
+        reopen_container_log, "ReopenContainerLog", ReopenContainerLogRequest => ReopenContainerLogResponse;
+        exec_sync, "ExecSync", ExecSyncRequest => ExecSyncResponse;
+        exec, "Exec", ExecRequest => ExecResponse;
+        attach, "Attach", AttachRequest => AttachResponse;
+        port_forward, "PortForward", PortForwardRequest => PortForwardResponse;
+        container_stats, "ContainerStats", ContainerStatsRequest => ContainerStatsResponse;
+        list_container_stats, "ListContainerStats", ListContainerStatsRequest => ListContainerStatsResponse;
+        pod_sandbox_stats, "PodSandboxStats", PodSandboxStatsRequest => PodSandboxStatsResponse;
+        list_pod_sandbox_stats, "ListPodSandboxStats", ListPodSandboxStatsRequest => ListPodSandboxStatsResponse;
+        update_runtime_config, "UpdateRuntimeConfig", UpdateRuntimeConfigRequest => UpdateRuntimeConfigResponse;
+        checkpoint_container, "CheckpointContainer", CheckpointContainerRequest => CheckpointContainerResponse;
+        list_metric_descriptors, "ListMetricDescriptors", ListMetricDescriptorsRequest => ListMetricDescriptorsResponse;
+        list_pod_sandbox_metrics, "ListPodSandboxMetrics", ListPodSandboxMetricsRequest => ListPodSandboxMetricsResponse;
+    }
+}

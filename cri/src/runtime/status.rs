@@ -1,0 +1,100 @@
+use std::collections::HashMap;
+
+use k8s_cri::v1::{
+    RuntimeCondition, RuntimeFeatures, RuntimeHandler, RuntimeHandlerFeatures, RuntimeStatus, StatusResponse,
+};
+
+use crate::config::Config;
+use crate::containerd_monitor::Readiness;
+use crate::context::Context;
+
+const RUNTIME_READY: &str = "RuntimeReady";
+const NETWORK_READY: &str = "NetworkReady";
+
+pub(super) fn status(ctx: &Context, verbose: bool) -> StatusResponse {
+    let network = network_readiness(&ctx.config);
+    build(&ctx.config, &ctx.runtime_readiness(), &network, verbose)
+}
+
+/// NetworkReady is true while a CNI network config can be loaded from the conf dir.
+fn network_readiness(config: &Config) -> Readiness {
+    let dir = &config.cni.conf_dir;
+    match cni::load_default_network(dir) {
+        Ok(Some(_)) => Readiness::ready(),
+        Ok(None) => Readiness::not_ready(
+            "NetworkPluginNotReady",
+            format!("cni config not loaded: no network config found in {}", dir.display()),
+        ),
+        Err(e) => Readiness::not_ready("NetworkPluginNotReady", format!("cni config not loaded: {e}")),
+    }
+}
+
+fn condition(kind: &str, r: &Readiness) -> RuntimeCondition {
+    RuntimeCondition { r#type: kind.into(), status: r.ready, reason: r.reason.clone(), message: r.message.clone() }
+}
+
+pub(super) fn build(config: &Config, runtime: &Readiness, network: &Readiness, verbose: bool) -> StatusResponse {
+    let mut info = HashMap::new();
+    if verbose {
+        let json = serde_json::to_string(config).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        info.insert("config".to_string(), json);
+    }
+    StatusResponse {
+        status: Some(RuntimeStatus { conditions: vec![condition(RUNTIME_READY, runtime), condition(NETWORK_READY, network)] }),
+        info,
+        runtime_handlers: handlers(config),
+        features: Some(RuntimeFeatures { supplemental_groups_policy: false }),
+    }
+}
+
+/// Every configured handler, plus the default one again under the empty name (CRI: "" is the default).
+fn handlers(config: &Config) -> Vec<RuntimeHandler> {
+    let features = || Some(RuntimeHandlerFeatures { recursive_read_only_mounts: false, user_namespaces: false });
+    let mut list = vec![RuntimeHandler { name: String::new(), features: features() }];
+    list.extend(config.containerd.runtimes.keys().map(|name| RuntimeHandler { name: name.clone(), features: features() }));
+    list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_carry_reason_and_message_when_false() {
+        let down = Readiness::not_ready("ContainerdUnreachable", "containerd at /x: refused");
+        let s = build(&Config::default(), &down, &Readiness::ready(), false);
+        let conditions = s.status.unwrap().conditions;
+        assert_eq!(conditions[0].r#type, "RuntimeReady");
+        assert!(!conditions[0].status);
+        assert_eq!(conditions[0].reason, "ContainerdUnreachable");
+        assert!(conditions[0].message.contains("refused"));
+        assert_eq!(conditions[1].r#type, "NetworkReady");
+        assert!(conditions[1].status);
+        assert!(s.info.is_empty());
+    }
+
+    #[test]
+    fn verbose_adds_the_effective_config_as_json() {
+        let s = build(&Config::default(), &Readiness::ready(), &Readiness::ready(), true);
+        let config: serde_json::Value = serde_json::from_str(&s.info["config"]).unwrap();
+        assert_eq!(config["containerd"]["namespace"], "k8s.io");
+    }
+
+    #[test]
+    fn handlers_list_the_default_under_the_empty_name_and_each_configured_one() {
+        let names: Vec<String> = handlers(&Config::default()).into_iter().map(|h| h.name).collect();
+        assert_eq!(names, ["", "runc"]);
+    }
+
+    #[test]
+    fn network_is_ready_only_with_a_loadable_conflist() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.cni.conf_dir = dir.path().into();
+        let r = network_readiness(&config);
+        assert!(!r.ready);
+        assert!(r.message.contains(&dir.path().display().to_string()));
+        std::fs::write(dir.path().join("10-pods.conflist"), br#"{"cniVersion":"1.0.0","name":"pods","plugins":[{"type":"bridge"}]}"#).unwrap();
+        assert!(network_readiness(&config).ready);
+    }
+}
