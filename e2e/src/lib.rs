@@ -1,1 +1,34 @@
-//! placeholder
+//! The end-to-end harness: real containerd, registry and cricket processes on private paths
+//! and free ports, so that tests run side by side without colliding, and a teardown that
+//! proves nothing was left behind.
+
+pub mod containerd;
+pub mod cri_client;
+pub mod cricket;
+pub mod leaks;
+pub mod node;
+pub mod process;
+pub mod raw_h2;
+pub mod registry;
+pub mod test_images;
+pub mod workspace;
+
+pub use node::{Node, NodeOptions};
+
+/// Polls `check` every 50 ms until it yields a value or `limit` passes.
+pub async fn eventually<T, F, Fut>(limit: std::time::Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -11,10 +11,12 @@
 
 mod encode;
 mod frames;
+mod indexing_encoder;
 mod rewriter;
 mod scan;
 mod stream;
 
+pub use indexing_encoder::IndexingEncoder;
 pub use rewriter::{AuthorityRewriter, RewriteError};
 pub use stream::AuthorityFixStream;
 

@@ -99,7 +99,7 @@ impl AuthorityRewriter {
                 }
                 Phase::Passthrough(remaining) => {
                     let n = remaining.min(avail.len());
-                    if n == 0 {
+                    if n == 0 && remaining > 0 {
                         return Ok(());
                     }
                     out.extend_from_slice(&avail[..n]);

@@ -1,56 +1,11 @@
 use proptest::prelude::*;
 
-use super::super::encode::{encode_field, integer};
+use super::super::encode::encode_field;
+use super::super::IndexingEncoder;
 use super::super::frames::*;
 use super::*;
 
 const ESCAPED: &[u8] = b"%2Frun%2Fcricket%2Fcricket.sock";
-
-/// A client-side encoder like grpc-go's: every field not yet in its dynamic table is sent as a
-/// literal with incremental indexing, repeats are sent as dynamic-table indexes, and old
-/// entries are evicted at 4096 bytes.
-struct IndexingEncoder {
-    table: Vec<(Vec<u8>, Vec<u8>)>, // newest first
-    max: usize,
-}
-
-impl IndexingEncoder {
-    fn new() -> Self {
-        IndexingEncoder { table: Vec::new(), max: 4096 }
-    }
-
-    fn size(&self) -> usize {
-        self.table.iter().map(|(n, v)| n.len() + v.len() + 32).sum()
-    }
-
-    fn resize(&mut self, max: usize, out: &mut Vec<u8>) {
-        self.max = max;
-        integer(max, 5, 0x20, out);
-        self.evict();
-    }
-
-    fn evict(&mut self) {
-        while self.size() > self.max {
-            self.table.pop();
-        }
-    }
-
-    fn encode(&mut self, fields: &[(&[u8], &[u8])], out: &mut Vec<u8>) {
-        for (name, value) in fields {
-            if let Some(i) = self.table.iter().position(|(n, v)| n == name && v == value) {
-                integer(62 + i, 7, 0x80, out);
-                continue;
-            }
-            out.push(0x40);
-            integer(name.len(), 7, 0, out);
-            out.extend_from_slice(name);
-            integer(value.len(), 7, 0, out);
-            out.extend_from_slice(value);
-            self.table.insert(0, (name.to_vec(), value.to_vec()));
-            self.evict();
-        }
-    }
-}
 
 fn frame(kind: u8, flags: u8, stream_id: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -175,6 +130,20 @@ fn preface_and_non_header_frames_pass_through_byte_for_byte() {
 }
 
 #[test]
+fn empty_frames_do_not_stall_the_stream() {
+    // An empty SETTINGS frame (as grpc-go and most clients send) then a request.
+    let mut block = Vec::new();
+    encode_field(b":authority", ESCAPED, &mut block);
+    let mut input = PREFACE.to_vec();
+    input.extend(frame(0x4, 0, 0, &[]));
+    input.extend(frame(0x4, 0x1, 0, &[]));
+    input.extend(header_frames(1, &block, 0, false, false));
+    let seen = server_view(&run(&input).unwrap());
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(matches!(&seen[2], Seen::Headers { stream: 1, .. }));
+}
+
+#[test]
 fn escaped_authority_is_replaced_and_every_other_field_kept() {
     let fields = request(ESCAPED, 2);
     let mut block = Vec::new();
@@ -194,7 +163,7 @@ fn escaped_authority_is_replaced_and_every_other_field_kept() {
 fn a_valid_authority_is_left_alone() {
     let fields = request(b"localhost:10250", 0);
     let mut block = Vec::new();
-    IndexingEncoder::new().encode(&as_refs(&fields), &mut block);
+    IndexingEncoder::default().encode(&as_refs(&fields), &mut block);
     let mut input = PREFACE.to_vec();
     input.extend(header_frames(3, &block, 0, false, false));
     assert_eq!(server_view(&run(&input).unwrap()), vec![Seen::Headers { stream: 3, end_stream: true, fields }]);
@@ -216,7 +185,7 @@ fn huffman_coded_fields_and_dynamic_references_follow_rfc_7541_c4() {
 
 #[test]
 fn churning_dynamic_table_over_continuations_padding_and_priority() {
-    let mut enc = IndexingEncoder::new();
+    let mut enc = IndexingEncoder::default();
     let mut input = PREFACE.to_vec();
     let mut want = Vec::new();
     for i in 0..60u32 {
@@ -240,7 +209,7 @@ fn a_block_larger_than_one_frame_is_split_into_continuations() {
     let big = vec![b'v'; 40_000];
     let fields = vec![(b":authority".to_vec(), ESCAPED.to_vec()), (b"x-big".to_vec(), big)];
     let mut block = Vec::new();
-    IndexingEncoder::new().encode(&as_refs(&fields), &mut block);
+    IndexingEncoder::default().encode(&as_refs(&fields), &mut block);
     let mut input = PREFACE.to_vec();
     input.extend(header_frames(1, &block, 5, false, true));
     assert_eq!(server_view(&run(&input).unwrap()), vec![Seen::Headers { stream: 1, end_stream: true, fields: replaced(&fields) }]);
@@ -293,7 +262,7 @@ fn something_that_is_not_http2_is_passed_on_untouched() {
 }
 
 fn churn_input() -> Vec<u8> {
-    let mut enc = IndexingEncoder::new();
+    let mut enc = IndexingEncoder::default();
     let mut input = PREFACE.to_vec();
     input.extend(frame(0x4, 0, 0, &[]));
     for i in 0..8u32 {

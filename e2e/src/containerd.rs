@@ -1,0 +1,66 @@
+//! A private containerd (CRI plugin disabled) for one test.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::process::{run, wait_for_socket, Daemon};
+use crate::workspace::Workspace;
+
+pub struct Containerd {
+    pub address: PathBuf,
+    pub config: PathBuf,
+    log: PathBuf,
+    daemon: Option<Daemon>,
+}
+
+impl Containerd {
+    pub fn start(ws: &Workspace) -> Containerd {
+        let address = ws.run("containerd.sock");
+        let config = ws.run("containerd.toml");
+        let toml = format!(
+            r#"version = 2
+root = "{root}"
+state = "{state}"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "{address}"
+[ttrpc]
+  address = "{address}.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+"#,
+            root = ws.lib("containerd").display(),
+            state = ws.run("containerd-state").display(),
+            address = address.display(),
+        );
+        std::fs::write(&config, toml).expect("write containerd config");
+        let mut c = Containerd { address, config, log: ws.run("containerd.log"), daemon: None };
+        c.start_again();
+        c
+    }
+
+    /// (Re)starts containerd with the same config and state.
+    pub fn start_again(&mut self) {
+        let mut cmd = Command::new("containerd");
+        cmd.arg("--config").arg(&self.config);
+        self.daemon = Some(Daemon::spawn("containerd", cmd, &self.log));
+        assert!(wait_for_socket(&self.address, Duration::from_secs(20)), "containerd did not come up; see {}", self.log.display());
+    }
+
+    /// Stops containerd (its shims and containers keep running, as on a real node).
+    pub fn stop(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            d.stop(Duration::from_secs(10));
+        }
+    }
+
+    /// Runs `ctr` against this containerd in `namespace`.
+    pub fn ctr(&self, namespace: &str, args: &[&str]) -> (bool, String, String) {
+        let mut cmd = Command::new("ctr");
+        cmd.arg("--address").arg(&self.address).args(["--namespace", namespace]).args(args);
+        run(&mut cmd)
+    }
+}

@@ -1,0 +1,47 @@
+//! Finds what a test left behind on the machine: processes, mounts, network namespaces, links
+//! and iptables rules that mention any of the test's unique names.
+
+use std::process::Command;
+
+/// Every leftover that mentions one of `needles`, described for a failure message.
+pub fn find_leaks(needles: &[String]) -> Vec<String> {
+    let mentions = |text: &str| needles.iter().any(|n| text.contains(n.as_str()));
+    let mut leaks = Vec::new();
+    let me = std::process::id().to_string();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let pid = entry.file_name().to_string_lossy().to_string();
+        if !pid.chars().all(|c| c.is_ascii_digit()) || pid == me {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if mentions(&cmdline) {
+            leaks.push(format!("process {pid}: {cmdline}"));
+        }
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    leaks.extend(mounts.lines().filter(|l| mentions(l)).map(|l| format!("mount: {l}")));
+    for (what, cmd, args) in [
+        ("netns", "ip", &["netns", "list"][..]),
+        ("link", "ip", &["-o", "link", "show"][..]),
+        ("iptables", "iptables-save", &[][..]),
+    ] {
+        if let Ok(out) = Command::new(cmd).args(args).output() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            leaks.extend(text.lines().filter(|l| mentions(l)).map(|l| format!("{what}: {l}")));
+        }
+    }
+    leaks
+}
+
+/// Unmounts everything mounted below `dir` (deepest first); for teardown after a failure.
+pub fn unmount_below(dir: &str) {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<&str> = mounts.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| p.starts_with(dir)).collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        if let Ok(c) = std::ffi::CString::new(p) {
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! A test node: a private containerd, optionally a registry and a CNI config, and cricket.
+
+use std::time::Duration;
+
+use crate::containerd::Containerd;
+use crate::cri_client::CriClient;
+use crate::cricket::{write_config, Cricket};
+use crate::leaks::{find_leaks, unmount_below};
+use crate::registry::Registry;
+use crate::workspace::Workspace;
+
+/// The CRI namespace the test config uses.
+pub const NAMESPACE: &str = "k8s.io";
+
+#[derive(Debug, Clone, Default)]
+pub struct NodeOptions {
+    /// Start a docker-registry for this node.
+    pub registry: bool,
+    /// Do not start cricket (tests that run it themselves).
+    pub without_cricket: bool,
+    /// More cricket TOML, appended to the generated config.
+    pub extra_config: String,
+}
+
+pub struct Node {
+    pub ws: Workspace,
+    pub containerd: Containerd,
+    pub registry: Option<Registry>,
+    pub cricket: Option<Cricket>,
+    finished: bool,
+}
+
+impl Node {
+    pub fn start(opts: NodeOptions) -> Node {
+        let ws = Workspace::new();
+        let containerd = Containerd::start(&ws);
+        let registry = opts.registry.then(|| Registry::start(&ws));
+        let config = write_config(&ws, &containerd.address, &opts.extra_config);
+        let cricket = (!opts.without_cricket).then(|| Cricket::start(&ws, config));
+        Node { ws, containerd, registry, cricket, finished: false }
+    }
+
+    pub fn cricket(&mut self) -> &mut Cricket {
+        self.cricket.as_mut().expect("this node runs cricket")
+    }
+
+    pub async fn client(&self) -> CriClient {
+        self.cricket.as_ref().expect("this node runs cricket").client().await
+    }
+
+    /// Writes a CNI conflist into the node's conf dir (bridge named after the test, no masquerade).
+    pub fn write_cni_config(&self) {
+        let dir = self.ws.run("net.d");
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = serde_json::json!({
+            "cniVersion": "1.0.0",
+            "name": format!("e2e-{}", self.ws.id),
+            "plugins": [{
+                "type": "bridge", "bridge": format!("ck{}", self.ws.id), "isGateway": true, "ipMasq": false,
+                "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.244.0.0/24" }]],
+                          "dataDir": self.ws.run("ipam").display().to_string() }
+            }]
+        });
+        std::fs::write(dir.join("10-e2e.conflist"), serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
+    }
+
+    /// Names that only this test's leftovers can mention.
+    fn needles(&self) -> Vec<String> {
+        vec![format!("cricket-e2e-{}", self.ws.id), format!("ck{}", self.ws.id)]
+    }
+
+    /// Tears everything down and fails the test if anything was left behind.
+    pub fn finish(mut self) {
+        self.teardown();
+        let leaks = find_leaks(&self.needles());
+        assert!(leaks.is_empty(), "the test left things behind:\n{}", leaks.join("\n"));
+    }
+
+    fn teardown(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if let Some(c) = self.cricket.as_mut() {
+            c.stop();
+        }
+        self.remove_containerd_workloads();
+        self.containerd.stop();
+        self.registry = None;
+        for dir in [&self.ws.run_dir, &self.ws.lib_dir] {
+            unmount_below(&dir.display().to_string());
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    /// Kills and deletes every task and container so no shim outlives the test.
+    fn remove_containerd_workloads(&self) {
+        let (_, tasks, _) = self.containerd.ctr(NAMESPACE, &["tasks", "ls", "-q"]);
+        for id in tasks.lines().filter(|l| !l.is_empty()) {
+            self.containerd.ctr(NAMESPACE, &["tasks", "kill", "-s", "SIGKILL", id]);
+        }
+        std::thread::sleep(Duration::from_millis(if tasks.trim().is_empty() { 0 } else { 300 }));
+        for id in tasks.lines().filter(|l| !l.is_empty()) {
+            self.containerd.ctr(NAMESPACE, &["tasks", "delete", "-f", id]);
+        }
+        let (_, containers, _) = self.containerd.ctr(NAMESPACE, &["containers", "ls", "-q"]);
+        for id in containers.lines().filter(|l| !l.is_empty()) {
+            self.containerd.ctr(NAMESPACE, &["containers", "delete", id]);
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}

@@ -1,0 +1,126 @@
+//! The daemon's life: containerd going away and back, signals, restarts, one instance per
+//! socket, and bad configuration.
+
+use std::time::Duration;
+
+use e2e::cricket::{run_cricket, write_config, Cricket};
+use e2e::workspace::Workspace;
+use e2e::{eventually, Node, NodeOptions};
+use k8s_cri::v1::*;
+
+async fn runtime_ready(node: &Node) -> Option<RuntimeCondition> {
+    let mut cri = node.client().await;
+    let s = cri.runtime.status(StatusRequest { verbose: false }).await.ok()?.into_inner();
+    s.status?.conditions.into_iter().find(|c| c.r#type == "RuntimeReady")
+}
+
+async fn wait_ready(node: &Node, want: bool) -> RuntimeCondition {
+    eventually(Duration::from_secs(20), || async { runtime_ready(node).await.filter(|c| c.status == want) })
+        .await
+        .unwrap_or_else(|| panic!("RuntimeReady never became {want}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_ready_follows_containerd_without_restarting_cricket() {
+    let mut node = Node::start(NodeOptions::default());
+    let pid = node.cricket().pid();
+    wait_ready(&node, true).await;
+
+    node.containerd.stop();
+    let down = wait_ready(&node, false).await;
+    assert_eq!(down.reason, "ContainerdUnreachable");
+    assert!(down.message.contains("containerd.sock"), "{}", down.message);
+
+    node.containerd.start_again();
+    wait_ready(&node, true).await;
+    assert!(node.cricket().is_running());
+    assert_eq!(node.cricket().pid(), pid, "the same cricket process throughout");
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cricket_started_before_containerd_serves_and_becomes_ready() {
+    let mut node = Node::start(NodeOptions { without_cricket: true, ..Default::default() });
+    node.containerd.stop();
+    let config = write_config(&node.ws, &node.containerd.address, "");
+    node.cricket = Some(Cricket::start(&node.ws, config));
+    let down = wait_ready(&node, false).await;
+    assert!(!down.message.is_empty());
+    node.containerd.start_again();
+    wait_ready(&node, true).await;
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_zero_and_a_new_cricket_serves_the_same_socket() {
+    let mut node = Node::start(NodeOptions::default());
+    wait_ready(&node, true).await;
+
+    // A second cricket on the live socket refuses to start.
+    let config = node.cricket().config_file.display().to_string();
+    let (code, _, err) = run_cricket(&["serve", "--config", &config]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("another cricket is serving"), "{err}");
+
+    let status = node.cricket().signal_and_wait(libc::SIGTERM, Duration::from_secs(15)).expect("exits after SIGTERM");
+    assert_eq!(status.code(), Some(0), "{}", node.cricket().log_text());
+
+    node.cricket().start_again();
+    let mut cri = node.client().await;
+    let v = cri.runtime.version(VersionRequest { version: "v1".into() }).await.unwrap().into_inner();
+    assert_eq!(v.runtime_name, "cricket");
+    let status = node.cricket().signal_and_wait(libc::SIGINT, Duration::from_secs(15)).expect("exits after SIGINT");
+    assert_eq!(status.code(), Some(0));
+    node.finish();
+}
+
+/// Runs `cricket serve` on `toml` and returns (exit code, stderr).
+fn serve_with(ws: &Workspace, toml: &str) -> (Option<i32>, String) {
+    let file = ws.run("bad.toml");
+    std::fs::write(&file, toml).unwrap();
+    let (code, _, err) = run_cricket(&["serve", "--config", &file.display().to_string()]);
+    (code, err)
+}
+
+#[test]
+fn bad_config_exits_2_naming_the_key() {
+    let ws = Workspace::new();
+    let blocker = ws.run("a-file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let listen = format!("listen = \"{}\"\n", ws.run("c.sock").display());
+    let cases = [
+        (format!("{listen}lisen = \"/x\""), "lisen"),
+        (format!("{listen}[containerd]\nnamespace = 5"), "containerd.namespace"),
+        (format!("{listen}[images]\nmax_concurrent_downloads = \"3\""), "images.max_concurrent_downloads"),
+        (format!("{listen}root_dir = \"relative/dir\""), "root_dir"),
+        (format!("{listen}root_dir = \"{}/sub\"", blocker.display()), "root_dir"),
+        (format!("{listen}[containerd]\ndefault_runtime = \"kata\""), "containerd.default_runtime"),
+        (format!("{listen}log_format = \"xml\""), "log_format"),
+        ("listen = [".to_string(), "bad.toml"),
+    ];
+    for (toml, key) in cases {
+        let (code, err) = serve_with(&ws, &toml);
+        assert_eq!(code, Some(2), "{toml:?} -> {err}");
+        assert!(err.contains(key), "{toml:?}: message should name {key}: {err}");
+    }
+    let (code, _, err) = run_cricket(&["serve", "--config", &ws.run("missing.toml").display().to_string()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("missing.toml"), "{err}");
+    assert!(!ws.run("c.sock").exists(), "nothing was served");
+    let _ = std::fs::remove_dir_all(&ws.run_dir);
+    let _ = std::fs::remove_dir_all(&ws.lib_dir);
+}
+
+#[test]
+fn cli_prints_its_version_and_the_default_config() {
+    let (code, out, _) = run_cricket(&["--version"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains(cricket::VERSION), "{out}");
+    let (code, out, _) = run_cricket(&["config", "default"]);
+    assert_eq!(code, Some(0));
+    for key in ["listen = \"/run/cricket/cricket.sock\"", "[containerd.runtimes.runc]", "sandbox_image = \"\"", "[streaming]"] {
+        assert!(out.contains(key), "default config lacks {key}");
+    }
+    let parsed = cricket::config::load_str(&out, std::path::Path::new("printed")).unwrap();
+    assert_eq!(parsed, cricket::config::Config::default());
+}

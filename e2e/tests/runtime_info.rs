@@ -1,0 +1,50 @@
+//! Version, Status and RuntimeConfig against a real containerd.
+
+use std::time::Duration;
+
+use e2e::{eventually, Node, NodeOptions};
+use k8s_cri::v1::*;
+
+fn condition(s: &StatusResponse, kind: &str) -> RuntimeCondition {
+    s.status.as_ref().unwrap().conditions.iter().find(|c| c.r#type == kind).cloned().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_status_and_runtime_config_answer() {
+    let node = Node::start(NodeOptions::default());
+    let mut cri = node.client().await;
+
+    let v = cri.runtime.version(VersionRequest { version: "v1".into() }).await.unwrap().into_inner();
+    assert_eq!(v.runtime_name, "cricket");
+    assert_eq!(v.runtime_api_version, "v1");
+    assert_eq!(v.runtime_version, cricket::VERSION);
+
+    let ready = eventually(Duration::from_secs(15), || {
+        let mut cri = cri.clone();
+        async move {
+            let s = cri.runtime.status(StatusRequest { verbose: false }).await.ok()?.into_inner();
+            condition(&s, "RuntimeReady").status.then_some(s)
+        }
+    })
+    .await
+    .expect("RuntimeReady becomes true with containerd up");
+    let network = condition(&ready, "NetworkReady");
+    assert!(!network.status, "no CNI config yet");
+    assert_eq!(network.reason, "NetworkPluginNotReady");
+    assert!(network.message.contains("net.d"), "{}", network.message);
+    let handlers: Vec<&str> = ready.runtime_handlers.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(handlers, ["", "runc"]);
+
+    let rc = cri.runtime.runtime_config(RuntimeConfigRequest {}).await.unwrap().into_inner();
+    assert_eq!(rc.linux.unwrap().cgroup_driver, CgroupDriver::Cgroupfs as i32);
+
+    node.write_cni_config();
+    let s = cri.runtime.status(StatusRequest { verbose: true }).await.unwrap().into_inner();
+    assert!(condition(&s, "NetworkReady").status, "a conflist in the conf dir makes the network ready");
+    let config: serde_json::Value = serde_json::from_str(&s.info["config"]).unwrap();
+    assert_eq!(config["listen"], node.ws.run("cricket.sock").display().to_string());
+
+    let err = cri.runtime.list_pod_sandbox(ListPodSandboxRequest { filter: None }).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unimplemented);
+    node.finish();
+}
