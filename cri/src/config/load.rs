@@ -58,6 +58,11 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_manifest_config_is_the_default() {
+        assert_eq!(include_str!("../../../manifests/config.toml"), DEFAULT_TOML, "run: cp cri/src/config/default.toml manifests/config.toml");
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let e = err("lisen = \"/x\"");
         assert!(e.contains("lisen"), "{e}");

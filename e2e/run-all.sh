@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests and the end-to-end suite against real containerd, runc, CNI
+# plugins and a docker-registry on 127.0.0.1. Installs what the tests need on Debian 12; each
+# test starts its own containerd, registry and cricket on private paths and cleans up after
+# itself. Needs root (containers, mounts, network namespaces).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+packages=(containerd runc containernetworking-plugins iptables iproute2 docker-registry busybox-static
+          skopeo umoci protobuf-compiler gcc libc6-dev)
+
+[ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0): the e2e tests run containers" >&2; exit 1; }
+
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+# Debian's docker-registry package starts a registry on :5000 at install; the tests start
+# their own on free ports and do not need it.
+
+export PATH="$HOME/.cargo/bin:$PATH"
+cd "$repo"
+echo "==> building"
+cargo build --workspace --bins --all-targets
+echo "==> testing"
+cargo test --workspace --no-fail-fast

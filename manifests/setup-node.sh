@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Brings up a working cricket node runtime on Debian 12: installs what is missing, starts
+# containerd if none runs, writes a default config and CNI network if none exist, builds and
+# starts cricket on /run/cricket/cricket.sock. Safe to run again (it restarts cricket).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+socket=/run/cricket/cricket.sock
+containerd_socket=/run/containerd/containerd.sock
+packages=(containerd runc containernetworking-plugins iptables protobuf-compiler gcc libc6-dev curl ca-certificates)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+have_systemd() { [ -d /run/systemd/system ]; }
+containerd_answers() { ctr --address "$containerd_socket" version >/dev/null 2>&1; }
+wait_for() { # wait_for COMMAND...: up to 10 s
+  for _ in $(seq 1 100); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+# cricket replaces a stale socket file at start, so a socket newer than $since is the live one.
+fresh_socket() { [ -S "$socket" ] && [ "$(stat -c %Y "$socket")" -ge "$since" ]; }
+
+[ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0)" >&2; exit 1; }
+
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+# Debian's own cargo is too old for cricket's dependencies; use rustup's when needed.
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! cargo --version >/dev/null 2>&1 || [ "$(cargo --version | awk '{split($2, v, "."); print (v[1] * 1000 + v[2] >= 1088)}')" != 1 ]; then
+  say "installing a current Rust toolchain with rustup"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+say "building cricket (release)"
+(cd "$repo" && cargo build --release --bins --quiet)
+install -m 0755 "$repo/target/release/cricket" /usr/local/bin/cricket
+
+if command -v ctr >/dev/null && containerd_answers; then
+  say "containerd already runs at $containerd_socket"
+elif have_systemd; then
+  say "starting containerd (systemd)"
+  systemctl enable --now containerd
+  wait_for containerd_answers || { echo "containerd did not start; see journalctl -u containerd" >&2; exit 1; }
+else
+  say "starting containerd (no systemd: background process, log /var/log/containerd.log)"
+  nohup containerd >>/var/log/containerd.log 2>&1 &
+  echo $! >/run/containerd-by-cricket-setup.pid
+  wait_for containerd_answers || { echo "containerd did not start; see /var/log/containerd.log" >&2; exit 1; }
+fi
+
+mkdir -p /etc/cricket /etc/cni/net.d
+if [ ! -e /etc/cricket/config.toml ]; then
+  say "writing /etc/cricket/config.toml (cricket config default)"
+  /usr/local/bin/cricket config default >/etc/cricket/config.toml
+fi
+if ! ls /etc/cni/net.d/*.conflist /etc/cni/net.d/*.conf /etc/cni/net.d/*.json >/dev/null 2>&1; then
+  say "writing the default pod network /etc/cni/net.d/10-cricket.conflist"
+  install -m 0644 "$repo/manifests/10-cricket.conflist" /etc/cni/net.d/10-cricket.conflist
+fi
+[ -e /etc/crictl.yaml ] || install -m 0644 "$repo/manifests/crictl.yaml" /etc/crictl.yaml
+
+since=$(date +%s)
+if have_systemd; then
+  say "starting cricket (systemd unit cricket.service)"
+  install -m 0644 "$repo/manifests/cricket.service" /etc/systemd/system/cricket.service
+  systemctl daemon-reload
+  systemctl enable cricket >/dev/null 2>&1
+  systemctl restart cricket
+else
+  pidfile=/run/cricket-by-setup.pid
+  if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    say "stopping the cricket this script started before (pid $(cat "$pidfile"))"
+    kill -TERM "$(cat "$pidfile")"
+    for _ in $(seq 1 100); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
+  fi
+  say "starting cricket (no systemd: background process, log /var/log/cricket.log)"
+  nohup /usr/local/bin/cricket serve --config /etc/cricket/config.toml >>/var/log/cricket.log 2>&1 &
+  echo $! >"$pidfile"
+fi
+wait_for fresh_socket || { echo "cricket did not start; see its log" >&2; exit 1; }
+
+cat <<EOF
+
+cricket is serving on unix://$socket
+
+  crictl --runtime-endpoint unix://$socket info
+  (or simply 'crictl info': /etc/crictl.yaml points at cricket)
+
+kubelet: --container-runtime-endpoint=unix://$socket
+EOF
