@@ -31,7 +31,7 @@ fi
 
 # Debian's own cargo is too old for cricket's dependencies; use rustup's when needed.
 export PATH="$HOME/.cargo/bin:$PATH"
-if ! cargo --version >/dev/null 2>&1 || [ "$(cargo --version | awk '{split($2, v, "."); print (v[1] * 1000 + v[2] >= 1088)}')" != 1 ]; then
+if ! cargo --version >/dev/null 2>&1 || [ "$(cargo --version | awk '{split($2, v, "."); print (v[1] * 1000 + v[2] >= 1089)}')" != 1 ]; then
   say "installing a current Rust toolchain with rustup"
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
   export PATH="$HOME/.cargo/bin:$PATH"

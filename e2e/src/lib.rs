@@ -5,6 +5,7 @@
 pub mod containerd;
 pub mod cri_client;
 pub mod cricket;
+pub mod grpc_go;
 pub mod leaks;
 pub mod node;
 pub mod process;
