@@ -2,7 +2,7 @@
 //! sent as a literal with incremental indexing (names and values raw), repeats as dynamic
 //! indexes, with eviction at the table size. It plays the client in tests of the rewriter.
 
-use super::encode::integer;
+use super::hpack::encode_integer as integer;
 
 pub struct IndexingEncoder {
     table: Vec<(Vec<u8>, Vec<u8>)>, // newest first

@@ -9,11 +9,10 @@
 //! dynamic table, so h2's own decoder table stays empty and can never drift. All other frames
 //! pass through untouched, and the server's output is not looked at at all.
 
-mod encode;
 mod frames;
+mod hpack;
 mod indexing_encoder;
 mod rewriter;
-mod scan;
 mod stream;
 
 pub use indexing_encoder::IndexingEncoder;

@@ -1,6 +1,5 @@
-use super::encode::encode_field;
 use super::frames::*;
-use super::scan::{check_size_updates, ScanError};
+use super::hpack::{encode_field, DecodeError, Decoder};
 use super::{MAX_HEADER_BLOCK, MAX_TABLE_SIZE, REPLACEMENT_AUTHORITY};
 
 /// Why a client's byte stream cannot be passed on; the connection is then closed.
@@ -17,9 +16,7 @@ pub enum RewriteError {
     #[error("PUSH_PROMISE sent by a client")]
     PushPromise,
     #[error(transparent)]
-    Scan(#[from] ScanError),
-    #[error("HPACK decoding: {0}")]
-    Hpack(String),
+    Hpack(#[from] DecodeError),
 }
 
 enum Phase {
@@ -39,6 +36,8 @@ struct HeaderBlock {
     end_stream: bool,
     priority: Option<[u8; 5]>,
     fragment: Vec<u8>,
+    /// The frames as received, to forward unchanged while nothing has been rewritten.
+    frames: Vec<u8>,
 }
 
 /// Rewrites the client-to-server bytes of one HTTP/2 connection (sans-IO: bytes in, bytes out).
@@ -46,15 +45,17 @@ pub struct AuthorityRewriter {
     phase: Phase,
     pending: Vec<u8>,
     block: Option<HeaderBlock>,
-    decoder: loona_hpack::Decoder<'static>,
+    decoder: Decoder,
     rewritten: u64,
+    /// Once a block has been re-encoded, the server's HPACK table no longer matches the
+    /// client's, so every later block must be re-encoded too.
+    diverged: bool,
 }
 
 impl Default for AuthorityRewriter {
     fn default() -> Self {
-        let mut decoder = loona_hpack::Decoder::new();
-        decoder.set_max_allowed_table_size(MAX_TABLE_SIZE);
-        AuthorityRewriter { phase: Phase::Preface, pending: Vec::new(), block: None, decoder, rewritten: 0 }
+        let decoder = Decoder::new(MAX_TABLE_SIZE);
+        AuthorityRewriter { phase: Phase::Preface, pending: Vec::new(), block: None, decoder, rewritten: 0, diverged: false }
     }
 }
 
@@ -155,7 +156,9 @@ impl AuthorityRewriter {
             let block = self.block.as_mut().ok_or(RewriteError::StrayContinuation(h.stream_id))?;
             block.fragment.extend_from_slice(payload);
         }
-        let block = self.block.as_ref().expect("a block is open here");
+        let block = self.block.as_mut().expect("a block is open here");
+        h.write(&mut block.frames);
+        block.frames.extend_from_slice(payload);
         if block.fragment.len() > MAX_HEADER_BLOCK {
             return Err(RewriteError::TooLarge);
         }
@@ -167,21 +170,25 @@ impl AuthorityRewriter {
     }
 
     fn finish(&mut self, block: HeaderBlock, out: &mut Vec<u8>) -> Result<(), RewriteError> {
-        check_size_updates(&block.fragment)?;
         let mut encoded = Vec::with_capacity(block.fragment.len() + 32);
         let mut replaced = 0;
-        self.decoder
-            .decode_with_cb(&block.fragment, |name, value| {
-                if &*name == b":authority" && http::uri::Authority::try_from(&*value).is_err() {
-                    replaced += 1;
-                    encode_field(&name, REPLACEMENT_AUTHORITY, &mut encoded);
-                } else {
-                    encode_field(&name, &value, &mut encoded);
-                }
-            })
-            .map_err(|e| RewriteError::Hpack(e.to_string()))?;
+        self.decoder.decode(&block.fragment, |name, value| {
+            if name == b":authority" && http::uri::Authority::try_from(value).is_err() {
+                replaced += 1;
+                encode_field(name, REPLACEMENT_AUTHORITY, &mut encoded);
+            } else {
+                encode_field(name, value, &mut encoded);
+            }
+        })?;
         self.rewritten += replaced;
-        write_header_frames(&block, &encoded, out);
+        if replaced == 0 && !self.diverged {
+            // Nothing to change and the tables still agree: the client's own bytes are cheaper
+            // for the server to decode than our literals.
+            out.extend_from_slice(&block.frames);
+        } else {
+            self.diverged = true;
+            write_header_frames(&block, &encoded, out);
+        }
         Ok(())
     }
 }
@@ -209,6 +216,7 @@ fn open_block(h: FrameHeader, payload: &[u8]) -> Result<HeaderBlock, RewriteErro
         end_stream: h.flags & FLAG_END_STREAM != 0,
         priority,
         fragment: p[..p.len() - pad].to_vec(),
+        frames: Vec::with_capacity(HEADER_LEN + payload.len()),
     })
 }
 
