@@ -41,25 +41,34 @@ say "building cricket (release)"
 (cd "$repo" && cargo build --release --bins --quiet)
 install -m 0755 "$repo/target/release/cricket" /usr/local/bin/cricket
 
+mkdir -p /etc/cricket
 if command -v ctr >/dev/null && containerd_answers; then
-  say "containerd already runs at $containerd_socket"
+  say "containerd already runs at $containerd_socket (left as it is)"
 elif have_systemd; then
-  say "starting containerd (systemd)"
-  systemctl enable --now containerd
+  say "starting containerd (systemd) with /etc/cricket/containerd.toml (its own CRI plugin off)"
+  install -m 0644 "$repo/manifests/containerd.toml" /etc/cricket/containerd.toml
+  install -D -m 0644 "$repo/manifests/containerd-cricket.conf" /etc/systemd/system/containerd.service.d/cricket.conf
+  systemctl daemon-reload
+  systemctl enable containerd >/dev/null 2>&1
+  systemctl restart containerd
   wait_for containerd_answers || { echo "containerd did not start; see journalctl -u containerd" >&2; exit 1; }
 else
-  say "starting containerd (no systemd: background process, log /var/log/containerd.log)"
-  nohup containerd >>/var/log/containerd.log 2>&1 &
+  say "starting containerd (no systemd: background process, log /var/log/containerd.log; its own CRI plugin off)"
+  install -m 0644 "$repo/manifests/containerd.toml" /etc/cricket/containerd.toml
+  nohup containerd --config /etc/cricket/containerd.toml >>/var/log/containerd.log 2>&1 &
   echo $! >/run/containerd-by-cricket-setup.pid
   wait_for containerd_answers || { echo "containerd did not start; see /var/log/containerd.log" >&2; exit 1; }
 fi
 
-mkdir -p /etc/cricket /etc/cni/net.d
+mkdir -p /etc/cni/net.d
 if [ ! -e /etc/cricket/config.toml ]; then
   say "writing /etc/cricket/config.toml (cricket config default)"
   /usr/local/bin/cricket config default >/etc/cricket/config.toml
 fi
-if ! ls /etc/cni/net.d/*.conflist /etc/cni/net.d/*.conf /etc/cni/net.d/*.json >/dev/null 2>&1; then
+shopt -s nullglob
+existing_networks=(/etc/cni/net.d/*.conflist /etc/cni/net.d/*.conf /etc/cni/net.d/*.json)
+shopt -u nullglob
+if [ ${#existing_networks[@]} -eq 0 ]; then
   say "writing the default pod network /etc/cni/net.d/10-cricket.conflist"
   install -m 0644 "$repo/manifests/10-cricket.conflist" /etc/cni/net.d/10-cricket.conflist
 fi
