@@ -1,6 +1,6 @@
 //! Watches the containerd connection. `RuntimeReady` follows it, and each time containerd
 //! (re)appears the monitor redoes what a fresh containerd may lack: cricket's namespace and
-//! the built-in pause image.
+//! the built-in pause image. Ready is reported only once both are in place.
 
 use std::time::Duration;
 
@@ -61,14 +61,20 @@ async fn run(containerd: Containerd, import_pause: bool, tx: watch::Sender<Readi
         match probe {
             Ok(()) => {
                 connected = true;
+                // Ready means pods can start, so the built-in pause image must be in place first.
+                if !pause_done {
+                    if let Err(e) = crate::pause_image::ensure(&containerd).await {
+                        tracing::warn!(error = %e, "could not import the built-in pause image; will retry");
+                        let down = Readiness::not_ready("SandboxImageUnavailable", format!("built-in pause image: {e}"));
+                        tx.send_if_modified(|r| replace(r, down));
+                        tokio::time::sleep(retry).await;
+                        retry = (retry * 2).min(RETRY_LAST);
+                        continue;
+                    }
+                    pause_done = true;
+                }
                 retry = RETRY_FIRST;
                 tx.send_if_modified(|r| replace(r, Readiness::ready()));
-                if !pause_done {
-                    match crate::pause_image::ensure(&containerd).await {
-                        Ok(()) => pause_done = true,
-                        Err(e) => tracing::warn!(error = %e, "could not import the built-in pause image; will retry"),
-                    }
-                }
                 tokio::time::sleep(HEALTHY_INTERVAL).await;
             }
             Err(message) => {

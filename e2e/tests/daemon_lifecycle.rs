@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use e2e::cricket::{run_cricket, write_config, Cricket};
+use e2e::node::NAMESPACE;
 use e2e::workspace::Workspace;
 use e2e::{eventually, Node, NodeOptions};
 use k8s_cri::v1::*;
@@ -25,6 +26,10 @@ async fn runtime_ready_follows_containerd_without_restarting_cricket() {
     let mut node = Node::start(NodeOptions::default());
     let pid = node.cricket().pid();
     wait_ready(&node, true).await;
+    // Someone removes the pause image; the next reconnection brings it back.
+    let pause = format!("localhost/cricket/pause:{}", cricket::VERSION);
+    let (ok, _, err) = node.containerd.ctr(NAMESPACE, &["images", "rm", &pause]);
+    assert!(ok, "{err}");
 
     node.containerd.stop();
     let down = wait_ready(&node, false).await;
@@ -33,6 +38,8 @@ async fn runtime_ready_follows_containerd_without_restarting_cricket() {
 
     node.containerd.start_again();
     wait_ready(&node, true).await;
+    let (_, images, _) = node.containerd.ctr(NAMESPACE, &["images", "ls", "-q"]);
+    assert!(images.lines().any(|l| l == pause), "pause image re-imported on reconnect: {images}");
     assert!(node.cricket().is_running());
     assert_eq!(node.cricket().pid(), pid, "the same cricket process throughout");
     node.finish();
@@ -62,8 +69,16 @@ async fn sigterm_exits_zero_and_a_new_cricket_serves_the_same_socket() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("another cricket is serving"), "{err}");
 
+    // A container that runs while cricket stops must keep running.
+    let pause = format!("localhost/cricket/pause:{}", cricket::VERSION);
+    let id = format!("survivor-{}", node.ws.id);
+    let (ok, _, err) = node.containerd.ctr(NAMESPACE, &["run", "-d", &pause, &id]);
+    assert!(ok, "ctr run: {err}");
+
     let status = node.cricket().signal_and_wait(libc::SIGTERM, Duration::from_secs(15)).expect("exits after SIGTERM");
     assert_eq!(status.code(), Some(0), "{}", node.cricket().log_text());
+    let (_, tasks, _) = node.containerd.ctr(NAMESPACE, &["tasks", "ls"]);
+    assert!(tasks.lines().any(|l| l.starts_with(&id) && l.contains("RUNNING")), "{tasks}");
 
     node.cricket().start_again();
     let mut cri = node.client().await;
@@ -71,6 +86,37 @@ async fn sigterm_exits_zero_and_a_new_cricket_serves_the_same_socket() {
     assert_eq!(v.runtime_name, "cricket");
     let status = node.cricket().signal_and_wait(libc::SIGINT, Duration::from_secs(15)).expect("exits after SIGINT");
     assert_eq!(status.code(), Some(0));
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_the_stale_socket_is_replaced_by_the_next_cricket() {
+    let mut node = Node::start(NodeOptions::default());
+    wait_ready(&node, true).await;
+    node.cricket().signal_and_wait(libc::SIGKILL, Duration::from_secs(10)).expect("killed");
+    let socket = node.ws.run("cricket.sock");
+    assert!(socket.exists(), "kill -9 leaves the socket file behind");
+    node.cricket().start_again();
+    wait_ready(&node, true).await;
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_log_format_writes_one_json_object_per_line() {
+    let mut node = Node::start(NodeOptions { extra_config: String::new(), without_cricket: true, ..Default::default() });
+    let config = write_config(&node.ws, &node.containerd.address, "");
+    let text = std::fs::read_to_string(&config).unwrap().replace("log_level = \"debug\"", "log_level = \"info\"\nlog_format = \"json\"");
+    std::fs::write(&config, text).unwrap();
+    node.cricket = Some(Cricket::start(&node.ws, config));
+    wait_ready(&node, true).await;
+    let log = node.cricket().log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        assert!(v.get("level").is_some() && v.get("timestamp").is_some(), "{line}");
+    }
+    assert!(log.contains("cricket is serving"));
     node.finish();
 }
 
