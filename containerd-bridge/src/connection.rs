@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use containerd_client::services::v1::{
     content_client::ContentClient, diff_client::DiffClient, images_client::ImagesClient,
+    introspection_client::IntrospectionClient,
     leases_client::LeasesClient, namespaces_client::NamespacesClient,
     snapshots::snapshots_client::SnapshotsClient, version_client::VersionClient,
 };
@@ -100,6 +101,10 @@ impl Containerd {
 
     pub(crate) fn leases(&self) -> LeasesClient<Svc> {
         LeasesClient::with_interceptor(self.channel.clone(), self.scope(None))
+    }
+
+    pub(crate) fn introspection(&self) -> IntrospectionClient<Svc> {
+        IntrospectionClient::with_interceptor(self.channel.clone(), self.scope(None))
     }
 
     pub(crate) fn namespaces(&self) -> NamespacesClient<Channel> {

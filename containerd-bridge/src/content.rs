@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use containerd_client::services::v1::{InfoRequest, UpdateRequest, WriteAction, WriteContentRequest};
+use containerd_client::services::v1::{InfoRequest, ReadContentRequest, UpdateRequest, WriteAction, WriteContentRequest};
 use prost_types::FieldMask;
 
 use crate::connection::Containerd;
@@ -19,6 +19,17 @@ impl Containerd {
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The whole blob `digest`; for manifests and configs, not for layers.
+    pub async fn read_blob(&self, digest: &str) -> Result<Vec<u8>> {
+        let req = ReadContentRequest { digest: digest.to_string(), offset: 0, size: 0 };
+        let mut stream = self.content(None).read(req).await.map_err(BridgeError::rpc("content read"))?.into_inner();
+        let mut data = Vec::new();
+        while let Some(chunk) = stream.message().await.map_err(BridgeError::rpc("content read"))? {
+            data.extend_from_slice(&chunk.data);
+        }
+        Ok(data)
     }
 
     /// Makes `data` present in the content store under `digest` with at least `labels`.

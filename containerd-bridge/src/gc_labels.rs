@@ -8,6 +8,11 @@ pub fn ref_layer(n: usize) -> String {
     format!("containerd.io/gc.ref.content.l.{n}")
 }
 
+/// On an index blob: keeps its child manifest `n`.
+pub fn ref_manifest(n: usize) -> String {
+    format!("containerd.io/gc.ref.content.m.{n}")
+}
+
 /// On a config blob: keeps the unpacked snapshot of the image in `snapshotter`.
 pub fn ref_snapshot(snapshotter: &str) -> String {
     format!("containerd.io/gc.ref.snapshot.{snapshotter}")

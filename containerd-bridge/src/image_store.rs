@@ -1,6 +1,8 @@
 use std::collections::HashMap;
 
-use containerd_client::services::v1::{CreateImageRequest, GetImageRequest, Image, UpdateImageRequest};
+use containerd_client::services::v1::{
+    CreateImageRequest, DeleteImageRequest, GetImageRequest, Image, ListImagesRequest, UpdateImageRequest,
+};
 use containerd_client::types::Descriptor;
 use prost_types::FieldMask;
 
@@ -27,6 +29,27 @@ impl Containerd {
             })),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Every image record in the namespace.
+    pub async fn list_images(&self) -> Result<Vec<ImageRecord>> {
+        let reply = self.images(None).list(ListImagesRequest { filters: vec![] }).await.map_err(BridgeError::rpc("image list"))?;
+        Ok(reply
+            .into_inner()
+            .images
+            .into_iter()
+            .map(|i| ImageRecord { name: i.name, target: i.target.unwrap_or_default(), labels: i.labels })
+            .collect())
+    }
+
+    /// Deletes the record `name` (absent is fine); with `sync`, containerd collects what only it
+    /// kept alive before answering.
+    pub async fn delete_image(&self, name: &str, sync: bool) -> Result<()> {
+        let req = DeleteImageRequest { name: name.to_string(), sync, target: None };
+        match self.images(None).delete(req).await.map_err(BridgeError::rpc("image delete")) {
+            Err(e) if !e.is_not_found() => Err(e),
+            _ => Ok(()),
         }
     }
 

@@ -41,7 +41,7 @@ impl Containerd {
     pub async fn import_image(&self, image: &BuiltImage, opts: &ImportOptions) -> Result<()> {
         let lease = self.create_lease("import", IMPORT_LEASE_TTL).await?;
         let result = self.import_under_lease(&lease, image, opts).await;
-        if let Err(e) = self.delete_lease(&lease).await {
+        if let Err(e) = self.delete_lease(&lease, result.is_err()).await {
             tracing::warn!(lease = lease.id(), error = %e, "could not delete import lease; it will expire");
         }
         result

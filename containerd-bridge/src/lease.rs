@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use containerd_client::services::v1::{CreateRequest, DeleteRequest};
+use containerd_client::services::v1::{CreateRequest, DeleteRequest, ListRequest};
 use tonic::metadata::AsciiMetadataValue;
 
 use crate::connection::Containerd;
@@ -42,9 +42,28 @@ impl Containerd {
         Ok(Lease { id, value })
     }
 
-    /// Deletes a lease; what it protected becomes collectable unless something else refers to it.
-    pub async fn delete_lease(&self, lease: &Lease) -> Result<()> {
-        let req = DeleteRequest { id: lease.id.clone(), sync: false };
+    /// Deletes (synchronously) the leases an earlier cricket left behind when it died mid-way,
+    /// so their half-written content goes now rather than at expiry. Leases carry the PID of
+    /// the cricket that made them; those of `own_pid` are in use. Returns how many went.
+    pub async fn delete_stale_leases(&self, own_pid: u32) -> Result<usize> {
+        let reply = self.leases().list(ListRequest { filters: vec![] }).await.map_err(BridgeError::rpc("list leases"))?;
+        let own_suffix = format!("-{own_pid}");
+        let stale = |id: &str| id.starts_with("cricket-") && !id.ends_with(&own_suffix);
+        let mut deleted = 0;
+        for lease in reply.into_inner().leases.into_iter().filter(|l| stale(&l.id)) {
+            let req = DeleteRequest { id: lease.id.clone(), sync: true };
+            match self.leases().delete(req).await.map_err(BridgeError::rpc("delete lease")) {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => deleted += 1,
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes a lease; what it protected becomes collectable unless something else refers to
+    /// it. With `sync`, containerd collects it before answering.
+    pub async fn delete_lease(&self, lease: &Lease, sync: bool) -> Result<()> {
+        let req = DeleteRequest { id: lease.id.clone(), sync };
         match self.leases().delete(req).await.map_err(BridgeError::rpc("delete lease")) {
             Err(e) if !e.is_not_found() => Err(e),
             _ => Ok(()),

@@ -6,19 +6,26 @@
 
 mod connection;
 mod content;
+mod content_writer;
 mod digest;
 mod error;
 mod gc_labels;
+mod image_info;
 mod image_store;
 mod import;
 mod lease;
 mod namespace;
+mod snapshot_usage;
 pub mod oci_image;
+pub mod pull;
 mod unpack;
 
 pub use connection::{Containerd, ContainerdConfig};
+pub use content_writer::ContentWriter;
 pub use digest::{chain_ids, sha256_digest};
 pub use error::{BridgeError, Result};
+pub use image_info::ImageDetails;
 pub use image_store::ImageRecord;
 pub use import::ImportOptions;
 pub use lease::Lease;
+pub use snapshot_usage::SnapshotUsage;

@@ -1,11 +1,13 @@
-//! Watches the containerd connection. `RuntimeReady` follows it, and each time containerd
-//! (re)appears the monitor redoes what a fresh containerd may lack: cricket's namespace and
-//! the built-in pause image. Ready is reported only once both are in place.
+//! Watches the containerd connection. `RuntimeReady` follows it: each time containerd
+//! (re)appears the monitor creates cricket's namespace if missing and runs the recovery steps
+//! (sandbox image, stores), and only then reports ready.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use containerd_bridge::Containerd;
 use tokio::sync::watch;
+
+use crate::context::Context;
 
 /// Whether a dependency is usable, and if not, why (a CRI `RuntimeCondition` in the making).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,63 +35,64 @@ const RETRY_LAST: Duration = Duration::from_secs(2);
 /// A probe that takes longer than this counts as containerd being down.
 const PROBE_LIMIT: Duration = Duration::from_secs(2);
 
-/// Starts the monitor; the receiver always holds the latest readiness.
-pub fn spawn(containerd: Containerd, import_pause: bool) -> watch::Receiver<Readiness> {
-    let initial = Readiness::not_ready("ContainerdConnecting", "connecting to containerd");
-    let (tx, rx) = watch::channel(initial);
-    tokio::spawn(run(containerd, import_pause, tx));
-    rx
+/// The readiness channel, starting as "connecting".
+pub fn channel() -> (watch::Sender<Readiness>, watch::Receiver<Readiness>) {
+    watch::channel(Readiness::not_ready("ContainerdConnecting", "connecting to containerd"))
 }
 
-async fn run(containerd: Containerd, import_pause: bool, tx: watch::Sender<Readiness>) {
-    let address = containerd.config().address.display().to_string();
+/// Starts the monitor for `ctx`, reporting through `tx`.
+pub fn spawn(ctx: Arc<Context>, tx: watch::Sender<Readiness>) {
+    tokio::spawn(run(ctx, tx));
+}
+
+async fn run(ctx: Arc<Context>, tx: watch::Sender<Readiness>) {
+    let address = ctx.containerd.config().address.display().to_string();
     let mut retry = RETRY_FIRST;
-    let mut connected = false;
-    let mut pause_done = !import_pause;
+    let mut prepared = false;
+    let mut first = true;
     loop {
-        let probe = match containerd.version(PROBE_LIMIT).await {
-            Ok(version) if !connected => match containerd.ensure_namespace().await {
+        let readiness = if prepared {
+            match ctx.containerd.version(PROBE_LIMIT).await {
+                Ok(_) => Readiness::ready(),
+                Err(e) => {
+                    tracing::warn!(%address, error = %e, "lost containerd");
+                    prepared = false;
+                    unreachable(&address, e)
+                }
+            }
+        } else {
+            match prepare(&ctx, &address, first).await {
                 Ok(()) => {
-                    tracing::info!(%address, %version, "connected to containerd");
-                    Ok(())
+                    prepared = true;
+                    first = false;
+                    Readiness::ready()
                 }
-                Err(e) => Err(format!("create namespace: {e}")),
-            },
-            Ok(_) => Ok(()),
-            Err(e) => Err(e.to_string()),
+                Err(r) => r,
+            }
         };
-        match probe {
-            Ok(()) => {
-                connected = true;
-                // Ready means pods can start, so the built-in pause image must be in place first.
-                if !pause_done {
-                    if let Err(e) = crate::pause_image::ensure(&containerd).await {
-                        tracing::warn!(error = %e, "could not import the built-in pause image; will retry");
-                        let down = Readiness::not_ready("SandboxImageUnavailable", format!("built-in pause image: {e}"));
-                        tx.send_if_modified(|r| replace(r, down));
-                        tokio::time::sleep(retry).await;
-                        retry = (retry * 2).min(RETRY_LAST);
-                        continue;
-                    }
-                    pause_done = true;
-                }
-                retry = RETRY_FIRST;
-                tx.send_if_modified(|r| replace(r, Readiness::ready()));
-                tokio::time::sleep(HEALTHY_INTERVAL).await;
-            }
-            Err(message) => {
-                if connected {
-                    tracing::warn!(%address, error = %message, "lost containerd");
-                }
-                connected = false;
-                pause_done = !import_pause;
-                let down = Readiness::not_ready("ContainerdUnreachable", format!("containerd at {address}: {message}"));
-                tx.send_if_modified(|r| replace(r, down));
-                tokio::time::sleep(retry).await;
-                retry = (retry * 2).min(RETRY_LAST);
-            }
+        let ready = readiness.ready;
+        tx.send_if_modified(|current| replace(current, readiness));
+        if ready {
+            retry = RETRY_FIRST;
+            tokio::time::sleep(HEALTHY_INTERVAL).await;
+        } else {
+            tokio::time::sleep(retry).await;
+            retry = (retry * 2).min(RETRY_LAST);
         }
     }
+}
+
+/// Connects, makes the namespace and runs recovery.
+async fn prepare(ctx: &Arc<Context>, address: &str, first: bool) -> Result<(), Readiness> {
+    let version = ctx.containerd.version(PROBE_LIMIT).await.map_err(|e| unreachable(address, e))?;
+    ctx.containerd.ensure_namespace().await.map_err(|e| unreachable(address, e))?;
+    crate::recovery::after_connect(ctx, first).await?;
+    tracing::info!(%address, %version, "connected to containerd; ready");
+    Ok(())
+}
+
+fn unreachable(address: &str, e: impl std::fmt::Display) -> Readiness {
+    Readiness::not_ready("ContainerdUnreachable", format!("containerd at {address}: {e}"))
 }
 
 /// Stores `next` and says whether it differs from what was there.

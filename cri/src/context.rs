@@ -1,21 +1,76 @@
-//! What every CRI service shares: the configuration, the containerd handle and its health.
+//! What every CRI service shares: the configuration, the containerd handle and its health,
+//! the stores, and the puller.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
+use containerd_bridge::pull::{normalize, tag_name, HostConfig, PullSettings, Puller};
 use containerd_bridge::Containerd;
+use k8s_cri::v1::FilesystemUsage;
 use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::containerd_monitor::Readiness;
+use crate::singleflight::SingleFlight;
+use crate::store::images::ImageStore;
 
 pub struct Context {
     pub config: Arc<Config>,
     pub containerd: Containerd,
     pub containerd_readiness: watch::Receiver<Readiness>,
+    pub puller: Puller,
+    pub images: ImageStore,
+    /// Image pulls in flight, by reference and credentials.
+    pub pulls: SingleFlight<String>,
+    fs_usage: RwLock<Option<FilesystemUsage>>,
 }
 
 impl Context {
+    pub fn new(config: Arc<Config>, containerd: Containerd, readiness: watch::Receiver<Readiness>) -> Context {
+        let hosts = config
+            .images
+            .registries
+            .iter()
+            .map(|(host, r)| (host.clone(), HostConfig { insecure: r.insecure, mirrors: r.mirrors.clone() }))
+            .collect();
+        let settings = PullSettings {
+            hosts,
+            max_concurrent_downloads: config.images.max_concurrent_downloads as usize,
+            progress_timeout: config.images.image_pull_progress_timeout,
+        };
+        Context {
+            puller: Puller::new(containerd.clone(), settings),
+            config,
+            containerd,
+            containerd_readiness: readiness,
+            images: ImageStore::default(),
+            pulls: SingleFlight::default(),
+            fs_usage: RwLock::new(None),
+        }
+    }
+
     pub fn runtime_readiness(&self) -> Readiness {
         self.containerd_readiness.borrow().clone()
+    }
+
+    /// The image record name of the sandbox image (configured or built-in).
+    pub fn sandbox_image_name(&self) -> Option<String> {
+        let configured = &self.config.images.sandbox_image;
+        if configured.is_empty() {
+            return Some(crate::pause_image::image_name());
+        }
+        normalize(configured).ok().and_then(|r| tag_name(&r).or_else(|| Some(r.to_string())))
+    }
+
+    /// Whether the image record `name` is the sandbox image, which kubelet must never remove.
+    pub fn is_sandbox_image(&self, name: &str) -> bool {
+        self.sandbox_image_name().is_some_and(|s| s == name)
+    }
+
+    pub fn fs_usage(&self) -> Option<FilesystemUsage> {
+        self.fs_usage.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_fs_usage(&self, usage: FilesystemUsage) {
+        *self.fs_usage.write().unwrap_or_else(|e| e.into_inner()) = Some(usage);
     }
 }

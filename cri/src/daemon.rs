@@ -54,9 +54,9 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
         snapshotter: config.containerd.snapshotter.clone(),
     })
     .map_err(|e| ServeError::Startup(e.to_string()))?;
-    let import_pause = config.images.sandbox_image.is_empty();
-    let readiness = crate::containerd_monitor::spawn(containerd.clone(), import_pause);
-    let ctx = Arc::new(Context { config: Arc::new(config), containerd, containerd_readiness: readiness });
+    let (readiness_tx, readiness) = crate::containerd_monitor::channel();
+    let ctx = Arc::new(Context::new(Arc::new(config), containerd, readiness));
+    crate::containerd_monitor::spawn(ctx.clone(), readiness_tx);
     tracing::info!(socket = %guard.path.display(), version = crate::VERSION, startup_ms = started.elapsed().as_millis() as u64, "cricket is serving");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

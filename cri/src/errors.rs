@@ -1,5 +1,6 @@
 //! The one place where cricket's internal errors become gRPC statuses.
 
+use containerd_bridge::pull::PullError;
 use containerd_bridge::BridgeError;
 use tonic::{Code, Status};
 
@@ -17,4 +18,20 @@ pub fn from_bridge(context: &str, e: BridgeError) -> Status {
         _ => Code::Internal,
     };
     Status::new(code, format!("{context}: {e}"))
+}
+
+/// A failed pull: the code tells kubelet whether to retry, the message names the image.
+pub fn from_pull(image: &str, e: PullError) -> Status {
+    let message = format!("pull {image:?}: {e}");
+    match e {
+        PullError::InvalidReference { .. } => Status::invalid_argument(format!("image.image: {message}")),
+        PullError::NotFound(_) => Status::not_found(message),
+        PullError::Unauthenticated(_) => Status::unauthenticated(message),
+        PullError::PermissionDenied(_) => Status::permission_denied(message),
+        PullError::Unavailable(_) | PullError::Stalled(_) => Status::unavailable(message),
+        PullError::DataLoss(_) => Status::data_loss(message),
+        PullError::Unsupported(_) => Status::failed_precondition(message),
+        PullError::Containerd(b) => from_bridge(&format!("pull {image:?}"), b),
+        PullError::Other(_) => Status::unknown(message),
+    }
 }

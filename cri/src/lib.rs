@@ -16,8 +16,11 @@ pub mod image;
 pub mod labels;
 pub mod logging;
 pub mod pause_image;
+pub mod recovery;
 pub mod runtime;
 pub mod server;
+pub mod singleflight;
+pub mod store;
 
 /// The name cricket reports as `runtime_name`.
 pub const RUNTIME_NAME: &str = "cricket";

@@ -31,7 +31,7 @@ fn service() -> RuntimeServiceServer<RuntimeService> {
     })
     .unwrap();
     let (_tx, readiness) = tokio::sync::watch::channel(Readiness::ready());
-    let ctx = Context { config: Arc::new(config), containerd, containerd_readiness: readiness };
+    let ctx = Context::new(Arc::new(config), containerd, readiness);
     RuntimeServiceServer::new(RuntimeService::new(Arc::new(ctx)))
 }
 

@@ -1,16 +1,24 @@
 //! The CRI ImageService: one file per RPC family; this file only routes.
 
+mod fs_info;
+mod pull;
+mod remove;
+mod status;
+mod sync;
+
 use std::sync::Arc;
 
 use k8s_cri::v1::image_service_server::ImageService as ImageServiceApi;
 use k8s_cri::v1::*;
 use tonic::{Request, Response, Status};
 
+pub(crate) use fs_info::spawn_sampler;
+pub(crate) use pull::pull_and_record;
+pub(crate) use sync::reload;
+
 use crate::context::Context;
-use crate::errors::unimplemented;
 
 pub struct ImageService {
-    #[allow(dead_code)] // used once the image RPCs land
     ctx: Arc<Context>,
 }
 
@@ -24,23 +32,23 @@ type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl ImageServiceApi for ImageService {
-    async fn list_images(&self, _: Request<ListImagesRequest>) -> Reply<ListImagesResponse> {
-        Err(unimplemented("ListImages"))
+    async fn list_images(&self, req: Request<ListImagesRequest>) -> Reply<ListImagesResponse> {
+        Ok(Response::new(status::list_images(&self.ctx, req.into_inner())))
     }
 
-    async fn image_status(&self, _: Request<ImageStatusRequest>) -> Reply<ImageStatusResponse> {
-        Err(unimplemented("ImageStatus"))
+    async fn image_status(&self, req: Request<ImageStatusRequest>) -> Reply<ImageStatusResponse> {
+        status::image_status(&self.ctx, req.into_inner()).map(Response::new)
     }
 
-    async fn pull_image(&self, _: Request<PullImageRequest>) -> Reply<PullImageResponse> {
-        Err(unimplemented("PullImage"))
+    async fn pull_image(&self, req: Request<PullImageRequest>) -> Reply<PullImageResponse> {
+        pull::pull_image(&self.ctx, req.into_inner()).await.map(Response::new)
     }
 
-    async fn remove_image(&self, _: Request<RemoveImageRequest>) -> Reply<RemoveImageResponse> {
-        Err(unimplemented("RemoveImage"))
+    async fn remove_image(&self, req: Request<RemoveImageRequest>) -> Reply<RemoveImageResponse> {
+        remove::remove_image(&self.ctx, req.into_inner()).await.map(Response::new)
     }
 
     async fn image_fs_info(&self, _: Request<ImageFsInfoRequest>) -> Reply<ImageFsInfoResponse> {
-        Err(unimplemented("ImageFsInfo"))
+        fs_info::image_fs_info(&self.ctx).await.map(Response::new)
     }
 }

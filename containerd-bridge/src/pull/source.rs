@@ -1,0 +1,117 @@
+//! Where an image is fetched from: the first endpoint (mirror or the host itself) that serves
+//! its manifest, with the client for the pull's credentials.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+
+use super::credentials::Credentials;
+use super::error::PullError;
+use super::manifest::{Descriptor, ACCEPTED};
+use super::registry::Registries;
+use crate::connection::Containerd;
+use crate::digest::sha256_digest;
+use crate::lease::Lease;
+
+pub(crate) struct Source {
+    client: Arc<Client>,
+    reference: Reference,
+    auth: RegistryAuth,
+}
+
+impl Source {
+    /// Fetches the top-level manifest (or index) of `reference` from the first endpoint that
+    /// has it; returns the source and the document with its digest.
+    pub async fn resolve(
+        registries: &Registries,
+        reference: &Reference,
+        credentials: &Credentials,
+    ) -> Result<(Source, Vec<u8>, String), PullError> {
+        let client = registries.client(credentials);
+        let auth = credentials.to_registry_auth();
+        let mut last_error = None;
+        for endpoint in registries.endpoints(reference.registry()) {
+            let mut at = reference.clone();
+            if endpoint.is_mirror {
+                at.set_mirror_registry(endpoint.host.clone());
+            }
+            let source = Source { client: client.clone(), reference: at, auth: auth.clone() };
+            match source.document(reference.digest()).await {
+                Ok((bytes, digest)) => return Ok((source, bytes, digest)),
+                Err(e) => {
+                    tracing::debug!(endpoint = %endpoint.host, error = %e, "endpoint did not serve the image");
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| PullError::Other("no endpoint to pull from".into())))
+    }
+
+    /// A manifest or index, by the reference's tag or by `digest`; verified against the digest.
+    pub async fn document(&self, digest: Option<&str>) -> Result<(Vec<u8>, String), PullError> {
+        let at = match digest {
+            Some(d) => self.reference.clone_with_digest(d.to_string()),
+            None => self.reference.clone(),
+        };
+        let (bytes, _) = self
+            .client
+            .pull_manifest_raw(&at, &self.auth, &ACCEPTED)
+            .await
+            .map_err(|e| PullError::from_registry(&format!("manifest of {at}"), e))?;
+        let actual = sha256_digest(&bytes);
+        if let Some(want) = digest {
+            if actual != want {
+                return Err(PullError::DataLoss(format!("manifest of {at}: got {actual}, wanted {want}")));
+            }
+        }
+        Ok((bytes.to_vec(), actual))
+    }
+
+    /// A small blob (an image config) into memory, verified.
+    pub async fn blob(&self, d: &Descriptor) -> Result<Vec<u8>, PullError> {
+        let mut out = Vec::with_capacity(d.size.max(0) as usize);
+        self.client
+            .pull_blob(&self.reference, d.digest.as_str(), &mut out)
+            .await
+            .map_err(|e| PullError::from_registry(&format!("blob {}", d.digest), e))?;
+        if sha256_digest(&out) != d.digest {
+            return Err(PullError::DataLoss(format!("blob {} does not match its digest", d.digest)));
+        }
+        Ok(out)
+    }
+
+    /// Streams a layer into containerd's content store (skipped if it is there already);
+    /// fails if no byte arrives for `stall`.
+    pub async fn blob_into(&self, containerd: &Containerd, lease: &Lease, d: &Descriptor, stall: Duration) -> Result<(), PullError> {
+        if containerd.blob_labels(&d.digest).await?.is_some() {
+            return Ok(());
+        }
+        let what = format!("layer {}", d.digest);
+        let mut stream = self
+            .client
+            .pull_blob_stream(&self.reference, d.digest.as_str())
+            .await
+            .map_err(|e| PullError::from_registry(&what, e))?;
+        let mut writer = containerd.content_writer(lease, &d.digest, d.size);
+        loop {
+            let chunk = match tokio::time::timeout(stall, stream.next()).await {
+                Err(_) => Err(PullError::Stalled(stall)),
+                Ok(None) => break,
+                Ok(Some(Err(e))) => Err(PullError::Unavailable(format!("{what}: {e}"))),
+                Ok(Some(Ok(bytes))) => Ok(bytes),
+            };
+            let written = match chunk {
+                Ok(bytes) => writer.write(&bytes).await.map_err(|e| PullError::from_content(&what, e)),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
+                writer.abort().await;
+                return Err(e);
+            }
+        }
+        writer.commit(Default::default()).await.map_err(|e| PullError::from_content(&what, e))
+    }
+}

@@ -1,0 +1,57 @@
+//! How much the snapshotter holds, for ImageFsInfo.
+
+use containerd_client::services::v1::snapshots::{ListSnapshotsRequest, UsageRequest};
+use containerd_client::services::v1::PluginsRequest;
+
+use crate::connection::Containerd;
+use crate::error::{BridgeError, Result};
+
+/// Bytes and inodes used by every snapshot of the configured snapshotter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotUsage {
+    pub bytes: u64,
+    pub inodes: u64,
+}
+
+impl Containerd {
+    /// The directory the configured snapshotter keeps its data in.
+    pub async fn snapshotter_root(&self) -> Result<String> {
+        let filter = format!("type==io.containerd.snapshotter.v1,id=={}", self.snapshotter());
+        let reply = self.introspection().plugins(PluginsRequest { filters: vec![filter] }).await.map_err(BridgeError::rpc("introspect plugins"))?;
+        reply
+            .into_inner()
+            .plugins
+            .into_iter()
+            .find_map(|p| p.exports.get("root").cloned())
+            .ok_or_else(|| BridgeError::Invalid { op: "introspect plugins", detail: format!("snapshotter {} exports no root", self.snapshotter()) })
+    }
+
+    /// The sum of every snapshot's usage.
+    pub async fn snapshot_usage(&self) -> Result<SnapshotUsage> {
+        let snapshotter = self.snapshotter().to_string();
+        let mut stream = self
+            .snapshots(None)
+            .list(ListSnapshotsRequest { snapshotter: snapshotter.clone(), filters: vec![] })
+            .await
+            .map_err(BridgeError::rpc("snapshot list"))?
+            .into_inner();
+        let mut keys = Vec::new();
+        while let Some(page) = stream.message().await.map_err(BridgeError::rpc("snapshot list"))? {
+            keys.extend(page.info.into_iter().map(|i| i.name));
+        }
+        let mut total = SnapshotUsage::default();
+        for key in keys {
+            let req = UsageRequest { snapshotter: snapshotter.clone(), key };
+            match self.snapshots(None).usage(req).await.map_err(BridgeError::rpc("snapshot usage")) {
+                Ok(u) => {
+                    let u = u.into_inner();
+                    total.bytes += u.size.max(0) as u64;
+                    total.inodes += u.inodes.max(0) as u64;
+                }
+                Err(e) if e.is_not_found() => {} // removed meanwhile
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(total)
+    }
+}

@@ -1,0 +1,42 @@
+//! Rebuilding the image store from containerd's image records (at start and after containerd
+//! comes back), so ListImages and ImageStatus never have to ask containerd.
+
+use std::collections::HashMap;
+
+use containerd_bridge::ImageDetails;
+
+use crate::context::Context;
+use crate::labels;
+use crate::store::images::ImageStore;
+
+/// Reloads every image record of the namespace; returns how many images there are.
+pub(crate) async fn reload(ctx: &Context) -> containerd_bridge::Result<usize> {
+    let records = ctx.containerd.list_images().await?;
+    let fresh = ImageStore::default();
+    // Many names share one target: read each manifest and config once.
+    let mut seen: HashMap<String, Option<ImageDetails>> = HashMap::new();
+    for record in records {
+        let details = match seen.get(&record.target.digest) {
+            Some(d) => d.clone(),
+            None => {
+                let d = match ctx.containerd.image_details(&record).await {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        tracing::debug!(image = %record.name, error = %e, "skipping an image record that cannot be read");
+                        None
+                    }
+                };
+                seen.insert(record.target.digest.clone(), d.clone());
+                d
+            }
+        };
+        if let Some(details) = details {
+            let pinned = record.labels.get(labels::IMAGE_PINNED).map(String::as_str) == Some(labels::IMAGE_PINNED_VALUE)
+                || ctx.is_sandbox_image(&record.name);
+            fresh.add_record(&record.name, &details, pinned);
+        }
+    }
+    let count = fresh.list().len();
+    ctx.images.replace_all(fresh);
+    Ok(count)
+}
