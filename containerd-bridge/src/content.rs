@@ -42,7 +42,10 @@ impl Containerd {
         labels: HashMap<String, String>,
     ) -> Result<()> {
         match self.blob_labels(digest).await? {
-            Some(existing) => self.merge_blob_labels(digest, existing, labels).await,
+            Some(existing) => {
+                self.lease_existing(lease, "content", digest).await?;
+                self.merge_blob_labels(digest, existing, labels).await
+            }
             None => match self.write_blob(lease, digest, data, labels).await {
                 Err(e) if e.is_already_exists() => Ok(()),
                 other => other,
@@ -52,7 +55,8 @@ impl Containerd {
 
     async fn write_blob(&self, lease: &Lease, digest: &str, data: &[u8], labels: HashMap<String, String>) -> Result<()> {
         let total = data.len() as i64;
-        let reference = format!("cricket-write-{digest}");
+        // Unique per lease: concurrent writers of one blob must not lock each other out.
+        let reference = format!("cricket-{}-{digest}", lease.id());
         let mut requests = Vec::new();
         let mut offset = 0usize;
         // Every piece but the last is a WRITE; the last one (possibly empty) COMMITs with the labels.

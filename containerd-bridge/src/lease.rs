@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use containerd_client::services::v1::{CreateRequest, DeleteRequest, ListRequest};
+use containerd_client::services::v1::{AddResourceRequest, CreateRequest, DeleteRequest, ListRequest, Resource};
 use tonic::metadata::AsciiMetadataValue;
 
 use crate::connection::Containerd;
@@ -40,6 +40,19 @@ impl Containerd {
             .map_err(BridgeError::rpc("create lease"))?;
         let value = id.parse().map_err(|_| BridgeError::Invalid { op: "create lease", detail: id.clone() })?;
         Ok(Lease { id, value })
+    }
+
+    /// Puts an existing object under `lease` too, so that it cannot be collected while this
+    /// operation relies on it, even if whatever made it (another pull) fails and lets go.
+    pub(crate) async fn lease_existing(&self, lease: &Lease, kind: &str, id: &str) -> Result<()> {
+        let req = AddResourceRequest {
+            id: lease.id.clone(),
+            resource: Some(Resource { id: id.to_string(), r#type: kind.to_string() }),
+        };
+        match self.leases().add_resource(req).await.map_err(BridgeError::rpc("lease resource")) {
+            Err(e) if !e.is_already_exists() => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Deletes (synchronously) the leases an earlier cricket left behind when it died mid-way,

@@ -34,6 +34,8 @@ impl Containerd {
         let chain = chain_ids(&diff_ids);
         for (i, layer) in layers.iter().enumerate() {
             if self.snapshot_exists(&chain[i]).await? {
+                let kind = format!("snapshots/{}", self.snapshotter());
+                self.lease_existing(lease, &kind, &chain[i]).await?;
                 continue;
             }
             let parent = if i == 0 { "" } else { chain[i - 1].as_str() };

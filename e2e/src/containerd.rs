@@ -64,3 +64,32 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         run(&mut cmd)
     }
 }
+
+impl Containerd {
+    fn ctr_lines(&self, namespace: &str, args: &[&str]) -> Vec<String> {
+        let (ok, out, err) = self.ctr(namespace, args);
+        assert!(ok, "ctr {args:?}: {err}");
+        out.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+    }
+
+    /// Image record names in `namespace`.
+    pub fn image_names(&self, namespace: &str) -> Vec<String> {
+        self.ctr_lines(namespace, &["images", "ls", "-q"])
+    }
+
+    /// Blob digests in the content store of `namespace`.
+    pub fn content_digests(&self, namespace: &str) -> Vec<String> {
+        self.ctr_lines(namespace, &["content", "ls", "-q"])
+    }
+
+    /// Lease IDs in `namespace`.
+    pub fn lease_ids(&self, namespace: &str) -> Vec<String> {
+        self.ctr_lines(namespace, &["leases", "ls", "-q"])
+    }
+
+    /// Committed snapshot keys of the overlayfs snapshotter in `namespace`.
+    pub fn snapshot_keys(&self, namespace: &str) -> Vec<String> {
+        let (_, out, _) = self.ctr(namespace, &["snapshots", "ls"]);
+        out.lines().skip(1).filter_map(|l| l.split_whitespace().next().map(str::to_string)).collect()
+    }
+}

@@ -25,3 +25,40 @@ impl CriClient {
         Ok(CriClient { runtime: RuntimeServiceClient::new(channel.clone()), image: ImageServiceClient::new(channel) })
     }
 }
+
+use k8s_cri::v1::{
+    AuthConfig, Image, ImageSpec, ImageStatusRequest, ListImagesRequest, PullImageRequest, RemoveImageRequest, StatusRequest,
+};
+
+fn spec(image: &str) -> Option<ImageSpec> {
+    Some(ImageSpec { image: image.to_string(), ..Default::default() })
+}
+
+impl CriClient {
+    /// PullImage; the image ID.
+    pub async fn pull(&mut self, image: &str, auth: Option<AuthConfig>) -> Result<String, tonic::Status> {
+        let req = PullImageRequest { image: spec(image), auth, sandbox_config: None };
+        Ok(self.image.pull_image(req).await?.into_inner().image_ref)
+    }
+
+    /// ImageStatus; `None` for an absent image.
+    pub async fn image_status(&mut self, image: &str) -> Result<Option<Image>, tonic::Status> {
+        let req = ImageStatusRequest { image: spec(image), verbose: false };
+        Ok(self.image.image_status(req).await?.into_inner().image)
+    }
+
+    pub async fn list_images(&mut self) -> Vec<Image> {
+        self.image.list_images(ListImagesRequest { filter: None }).await.expect("ListImages").into_inner().images
+    }
+
+    pub async fn remove_image(&mut self, image: &str) -> Result<(), tonic::Status> {
+        self.image.remove_image(RemoveImageRequest { image: spec(image) }).await.map(|_| ())
+    }
+
+    /// Whether Status reports RuntimeReady.
+    pub async fn runtime_ready(&mut self) -> bool {
+        let Ok(reply) = self.runtime.status(StatusRequest { verbose: false }).await else { return false };
+        let conditions = reply.into_inner().status.map(|s| s.conditions).unwrap_or_default();
+        conditions.iter().any(|c| c.r#type == "RuntimeReady" && c.status)
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
+
 use std::time::Duration;
 
 use crate::cri_client::CriClient;
@@ -12,6 +13,7 @@ pub struct Cricket {
     pub socket: PathBuf,
     pub config_file: PathBuf,
     pub log: PathBuf,
+    netns: Option<String>,
     daemon: Option<Daemon>,
 }
 
@@ -45,13 +47,24 @@ conf_dir = "{net}"
 impl Cricket {
     /// Starts cricket and waits for its socket.
     pub fn start(ws: &Workspace, config_file: PathBuf) -> Cricket {
-        let mut c = Cricket { socket: ws.run("cricket.sock"), config_file, log: ws.run("cricket.log"), daemon: None };
+        Cricket::start_in(ws, config_file, None)
+    }
+
+    /// Starts cricket inside the network namespace `netns` (if any).
+    pub fn start_in(ws: &Workspace, config_file: PathBuf, netns: Option<&str>) -> Cricket {
+        let mut c = Cricket {
+            socket: ws.run("cricket.sock"),
+            config_file,
+            log: ws.run("cricket.log"),
+            netns: netns.map(str::to_string),
+            daemon: None,
+        };
         c.start_again();
         c
     }
 
     pub fn start_again(&mut self) {
-        let mut cmd = Command::new(cricket_binary());
+        let mut cmd = crate::registry::in_netns(self.netns.as_deref(), cricket_binary());
         cmd.arg("serve").arg("--config").arg(&self.config_file);
         self.daemon = Some(Daemon::spawn("cricket", cmd, &self.log));
         assert!(wait_for_socket(&self.socket, Duration::from_secs(10)), "cricket did not serve; log:\n{}", self.log_text());

@@ -6,6 +6,7 @@ pub mod containerd;
 pub mod cri_client;
 pub mod cricket;
 pub mod grpc_go;
+pub mod image_builder;
 pub mod leaks;
 pub mod node;
 pub mod process;

@@ -14,8 +14,13 @@ pub const NAMESPACE: &str = "k8s.io";
 
 #[derive(Debug, Clone, Default)]
 pub struct NodeOptions {
-    /// Start a docker-registry for this node.
+    /// Start a docker-registry for this node (cricket's config marks it insecure).
     pub registry: bool,
+    /// The registry wants this user and password (htpasswd).
+    pub registry_auth: Option<(String, String)>,
+    /// Run the registry and cricket in a network namespace with only loopback, so that no
+    /// request can leave the machine even when a test names an outside registry.
+    pub isolated_network: bool,
     /// Do not start cricket (tests that run it themselves).
     pub without_cricket: bool,
     /// More cricket TOML, appended to the generated config.
@@ -24,6 +29,8 @@ pub struct NodeOptions {
 
 pub struct Node {
     pub ws: Workspace,
+    /// The network namespace of an isolated node.
+    pub netns: Option<String>,
     pub containerd: Containerd,
     pub registry: Option<Registry>,
     pub cricket: Option<Cricket>,
@@ -33,11 +40,33 @@ pub struct Node {
 impl Node {
     pub fn start(opts: NodeOptions) -> Node {
         let ws = Workspace::new();
+        let netns = opts.isolated_network.then(|| create_netns(&format!("cricket-e2e-{}", ws.id)));
         let containerd = Containerd::start(&ws);
-        let registry = opts.registry.then(|| Registry::start(&ws));
-        let config = write_config(&ws, &containerd.address, &opts.extra_config);
-        let cricket = (!opts.without_cricket).then(|| Cricket::start(&ws, config));
-        Node { ws, containerd, registry, cricket, finished: false }
+        let auth = opts.registry_auth.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+        let registry = opts.registry.then(|| Registry::start(&ws, auth, netns.as_deref()));
+        let mut extra = String::new();
+        if let Some(r) = &registry {
+            extra.push_str(&format!("\n[images.registries.\"{}\"]\ninsecure = true\n", r.host));
+        }
+        extra.push_str(&opts.extra_config);
+        let config = write_config(&ws, &containerd.address, &extra);
+        let cricket = (!opts.without_cricket).then(|| Cricket::start_in(&ws, config, netns.as_deref()));
+        Node { ws, netns, containerd, registry, cricket, finished: false }
+    }
+
+    /// Waits until cricket reports RuntimeReady (its stores are loaded by then).
+    pub async fn wait_ready(&self) {
+        let client = self.client().await;
+        let ready = crate::eventually(Duration::from_secs(20), || {
+            let mut c = client.clone();
+            async move { c.runtime_ready().await.then_some(()) }
+        })
+        .await;
+        assert!(ready.is_some(), "cricket never became ready");
+    }
+
+    pub fn registry(&self) -> &Registry {
+        self.registry.as_ref().expect("this node runs a registry")
     }
 
     pub fn cricket(&mut self) -> &mut Cricket {
@@ -87,6 +116,9 @@ impl Node {
         self.remove_containerd_workloads();
         self.containerd.stop();
         self.registry = None;
+        if let Some(ns) = self.netns.take() {
+            let _ = std::process::Command::new("ip").args(["netns", "delete", &ns]).status();
+        }
         for dir in [&self.ws.run_dir, &self.ws.lib_dir] {
             unmount_below(&dir.display().to_string());
             let _ = std::fs::remove_dir_all(dir);
@@ -114,4 +146,12 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.teardown();
     }
+}
+
+/// A network namespace with only loopback, up.
+fn create_netns(name: &str) -> String {
+    let ok = |args: &[&str]| std::process::Command::new("ip").args(args).status().is_ok_and(|s| s.success());
+    assert!(ok(&["netns", "add", name]), "ip netns add {name}");
+    assert!(ok(&["-n", name, "link", "set", "lo", "up"]), "bring lo up in {name}");
+    name.to_string()
 }

@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use containerd_bridge::oci_image::{build_image, layer_tar, BuiltImage, Entry, ImageSpec};
-use serde_json::json;
+use containerd_bridge::oci_image::{build_image, layer_tar, Blob, BuiltImage, Entry, ImageSpec};
 
 /// Applets linked into the test image's /bin.
 const APPLETS: &[&str] = &[
@@ -34,25 +33,26 @@ pub fn busybox_image() -> BuiltImage {
     build_image(&spec, vec![tar])
 }
 
-/// Writes `image` as an OCI image layout at `dir`, tagged `tag`.
-pub fn write_oci_layout(dir: &Path, image: &BuiltImage, tag: &str) {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).expect("create layout");
-    let mut all = vec![&image.manifest, &image.config];
+fn image_blobs(image: &BuiltImage) -> Vec<&Blob> {
+    let mut all = vec![&image.config];
     all.extend(image.layers.iter().map(|l| &l.blob));
-    for blob in all {
-        let hex = blob.digest.trim_start_matches("sha256:");
-        std::fs::write(blobs.join(hex), &blob.data).expect("write blob");
+    all
+}
+
+/// Writes `images` as a containers/image `dir:` layout at `dir` (what skopeo pushes with any
+/// media type, digests unchanged): `top` is `manifest.json` (an image manifest, or an index
+/// whose instances are stored as `<hex>.manifest.json`), blobs are stored by hex digest.
+pub fn write_dir_layout(dir: &Path, images: &[&BuiltImage], top: &Blob) {
+    std::fs::create_dir_all(dir).expect("create layout");
+    let hex = |b: &Blob| b.digest.trim_start_matches("sha256:").to_string();
+    for image in images {
+        for blob in image_blobs(image) {
+            std::fs::write(dir.join(hex(blob)), &blob.data).expect("write blob");
+        }
+        if image.manifest.digest != top.digest {
+            std::fs::write(dir.join(format!("{}.manifest.json", hex(&image.manifest))), &image.manifest.data).expect("write manifest");
+        }
     }
-    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).expect("write oci-layout");
-    let index = json!({
-        "schemaVersion": 2,
-        "manifests": [{
-            "mediaType": image.manifest.media_type,
-            "digest": image.manifest.digest,
-            "size": image.manifest.data.len(),
-            "annotations": { "org.opencontainers.image.ref.name": tag },
-        }],
-    });
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).expect("write index.json");
+    std::fs::write(dir.join("manifest.json"), &top.data).expect("write manifest.json");
+    std::fs::write(dir.join("version"), "Directory Transport Version: 1.1\n").expect("write version");
 }

@@ -87,6 +87,7 @@ impl Source {
     /// fails if no byte arrives for `stall`.
     pub async fn blob_into(&self, containerd: &Containerd, lease: &Lease, d: &Descriptor, stall: Duration) -> Result<(), PullError> {
         if containerd.blob_labels(&d.digest).await?.is_some() {
+            containerd.lease_existing(lease, "content", &d.digest).await?;
             return Ok(());
         }
         let what = format!("layer {}", d.digest);
