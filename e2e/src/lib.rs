@@ -13,6 +13,7 @@ pub mod process;
 pub mod raw_h2;
 pub mod registry;
 pub mod test_images;
+pub mod throttle;
 pub mod workspace;
 
 pub use node::{Node, NodeOptions};

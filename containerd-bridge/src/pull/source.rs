@@ -101,6 +101,7 @@ impl Source {
             let chunk = match tokio::time::timeout(stall, stream.next()).await {
                 Err(_) => Err(PullError::Stalled(stall)),
                 Ok(None) => break,
+                Ok(Some(Err(e))) if is_digest_mismatch(&e) => Err(PullError::DataLoss(format!("{what}: {e}"))),
                 Ok(Some(Err(e))) => Err(PullError::Unavailable(format!("{what}: {e}"))),
                 Ok(Some(Ok(bytes))) => Ok(bytes),
             };
@@ -114,5 +115,20 @@ impl Source {
             }
         }
         writer.commit(Default::default()).await.map_err(|e| PullError::from_content(&what, e))
+    }
+}
+
+/// The registry client verifies as it streams and reports a mismatch as an I/O error.
+fn is_digest_mismatch(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.downcast_ref::<oci_client::errors::DigestError>().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_verification_failure_from_the_registry_client_is_a_digest_mismatch() {
+        let e = std::io::Error::other(oci_client::errors::DigestError::VerificationError { expected: "a".into(), actual: "b".into() });
+        assert!(super::is_digest_mismatch(&e));
+        assert!(!super::is_digest_mismatch(&std::io::Error::other("connection reset")));
     }
 }

@@ -1,0 +1,97 @@
+//! Failed pulls: each answers a status that names the problem and leaves nothing behind: no
+//! image record, no content beyond what was there, no lease.
+
+use std::time::Duration;
+
+use e2e::image_builder::{build, busybox_layer, random_layer, ImageOptions};
+use e2e::node::NAMESPACE;
+use e2e::registry::free_port;
+use e2e::test_images::busybox_image;
+use e2e::{eventually, Node, NodeOptions};
+use tonic::Code;
+
+/// What the content store and image records hold before a failing pull.
+fn snapshot(node: &Node) -> (Vec<String>, Vec<String>) {
+    (node.containerd.content_digests(NAMESPACE), node.containerd.image_names(NAMESPACE))
+}
+
+fn assert_nothing_left(node: &Node, before: &(Vec<String>, Vec<String>), what: &str) {
+    assert_eq!(&snapshot(node), before, "{what}: content and image records are as before");
+    assert!(node.containerd.lease_ids(NAMESPACE).is_empty(), "{what}: no lease left");
+    let (_, active, _) = node.containerd.ctr(NAMESPACE, &["content", "active"]);
+    assert_eq!(active.lines().skip(1).count(), 0, "{what}: no half-written blob: {active}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_references_unknown_images_and_unreachable_registries() {
+    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
+    node.wait_ready().await;
+    let host = node.registry().host.clone();
+    node.registry().push(&busybox_image(), "e2e/known", "1");
+    let mut cri = node.client().await;
+    let before = snapshot(&node);
+
+    for (reference, code, words) in [
+        (String::new(), Code::InvalidArgument, "image.image"),
+        ("UPPER/case:1".to_string(), Code::InvalidArgument, "image.image"),
+        ("a b".to_string(), Code::InvalidArgument, "image.image"),
+        (format!("{host}/e2e/unknown:1"), Code::NotFound, "e2e/unknown"),
+        (format!("{host}/e2e/known:nope"), Code::NotFound, "e2e/known:nope"),
+        (format!("127.0.0.1:{}/e2e/x:1", free_port()), Code::Unavailable, "e2e/x"),
+    ] {
+        let err = cri.pull(&reference, None).await.unwrap_err();
+        assert_eq!(err.code(), code, "{reference:?}: {err}");
+        assert!(err.message().contains(words), "{reference:?}: {}", err.message());
+        assert_nothing_left(&node, &before, &reference);
+    }
+    let err = cri.image_status("").await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let err = cri.remove_image("").await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_layer_is_data_loss_and_leaves_nothing() {
+    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
+    node.wait_ready().await;
+    let image = build(&[busybox_layer(), random_layer(5, 2, 64 * 1024)], &ImageOptions::default());
+    let reference = node.registry().push(&image, "e2e/corrupt", "1");
+    node.registry().corrupt_blob(&image.layers[1].blob.digest);
+    let before = snapshot(&node);
+
+    let err = node.client().await.pull(&reference, None).await.unwrap_err();
+    assert_eq!(err.code(), Code::DataLoss, "{err}");
+    assert_nothing_left(&node, &before, "corrupted layer");
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_killed_midway_leaves_nothing_after_the_restart() {
+    // Every host plain HTTP: the pull goes through a slow proxy on another port.
+    let extra = "[images.registries.\"*\"]\ninsecure = true\n".to_string();
+    let mut node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
+    node.wait_ready().await;
+    let image = build(&[busybox_layer(), random_layer(11, 8, 1 << 20)], &ImageOptions::default());
+    node.registry().push(&image, "e2e/slow", "1");
+    let proxy = e2e::throttle::start(node.registry().host.clone(), 1 << 20).await;
+    let before = snapshot(&node);
+
+    let reference = format!("{proxy}/e2e/slow:1");
+    let mut cri = node.client().await;
+    let pull = tokio::spawn(async move { cri.pull(&reference, None).await });
+    let writing = eventually(Duration::from_secs(15), || {
+        let (_, active, _) = node.containerd.ctr(NAMESPACE, &["content", "active"]);
+        async move { (active.lines().count() > 1).then_some(()) }
+    })
+    .await;
+    assert!(writing.is_some(), "the pull should be writing a layer by now");
+    node.cricket().signal_and_wait(libc::SIGKILL, Duration::from_secs(10)).expect("killed");
+    assert!(pull.await.unwrap().is_err(), "the caller sees the pull fail");
+    assert!(!node.containerd.lease_ids(NAMESPACE).is_empty(), "the dead pull's lease is still there");
+
+    node.cricket().start_again();
+    node.wait_ready().await;
+    assert_nothing_left(&node, &before, "after the restart");
+    node.finish();
+}
