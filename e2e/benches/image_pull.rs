@@ -1,1 +1,86 @@
-fn main() {}
+//! Pulling a 5-layer, ~40 MB image from a local docker-registry: cricket's PullImage against
+//! `ctr images pull --plain-http` (containerd's own Go client), both unpacking into overlayfs,
+//! each round on a fresh containerd so neither finds anything cached.
+//! Run: cargo build --release --bins && cargo bench -p e2e --bench image_pull
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use e2e::containerd::Containerd;
+use e2e::cricket::{write_config, Cricket};
+use e2e::image_builder::{build, random_layer, Compression, ImageOptions};
+use e2e::registry::Registry;
+use e2e::workspace::{cricket_release_binary, Workspace};
+
+const ROUNDS: usize = 3;
+
+fn cleanup(ws: &Workspace) {
+    for dir in [&ws.run_dir, &ws.lib_dir] {
+        e2e::leaks::unmount_below(&dir.display().to_string());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+async fn cricket_round(reference: &str, registry_host: &str) -> Duration {
+    let ws = Workspace::new();
+    let mut containerd = Containerd::start(&ws);
+    let extra = format!("[images.registries.\"{registry_host}\"]\ninsecure = true\n");
+    let config = write_config(&ws, &containerd.address, &extra);
+    let mut cricket = Cricket::start(&ws, config);
+    let mut cri = cricket.client().await;
+    let ready = e2e::eventually(Duration::from_secs(20), || {
+        let mut c = cri.clone();
+        async move { c.runtime_ready().await.then_some(()) }
+    });
+    assert!(ready.await.is_some(), "cricket not ready");
+    let t0 = Instant::now();
+    cri.pull(reference, None).await.expect("cricket pull");
+    let took = t0.elapsed();
+    cricket.stop();
+    containerd.stop();
+    cleanup(&ws);
+    took
+}
+
+fn ctr_round(reference: &str) -> Duration {
+    let ws = Workspace::new();
+    let mut containerd = Containerd::start(&ws);
+    let t0 = Instant::now();
+    let out = Command::new("ctr")
+        .arg("--address")
+        .arg(&containerd.address)
+        .args(["--namespace", "k8s.io", "images", "pull", "--plain-http", reference])
+        .output()
+        .expect("run ctr");
+    let took = t0.elapsed();
+    assert!(out.status.success(), "ctr pull: {}", String::from_utf8_lossy(&out.stderr));
+    containerd.stop();
+    cleanup(&ws);
+    took
+}
+
+fn main() {
+    std::env::set_var("CRICKET_BIN", cricket_release_binary());
+    let ws = Workspace::new();
+    let registry = Registry::start(&ws, None, None);
+    let layers: Vec<Vec<u8>> = (0..5).map(|i| random_layer(1000 + i, 8, 1 << 20)).collect();
+    let image = build(&layers, &ImageOptions { compression: Compression::Gzip, ..Default::default() });
+    let size: usize = image.layers.iter().map(|l| l.blob.data.len()).sum();
+    let reference = registry.push(&image, "bench/big", "1");
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        theirs.push(ctr_round(&reference));
+        ours.push(rt.block_on(cricket_round(&reference, &registry.host)));
+    }
+    ours.sort();
+    theirs.sort();
+    let (a, b) = (ours[ROUNDS / 2], theirs[ROUNDS / 2]);
+    println!("image_pull: 5 gzip layers, {:.1} MB compressed, local docker-registry, fresh containerd per pull, median of {ROUNDS}", size as f64 / 1e6);
+    println!("  cricket PullImage:            {:.0} ms   (all: {:?})", a.as_secs_f64() * 1e3, ours.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
+    println!("  ctr images pull --plain-http: {:.0} ms   (all: {:?})", b.as_secs_f64() * 1e3, theirs.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
+    println!("  ratio cricket/ctr: {:.2}   (goal <= 1.0)", a.as_secs_f64() / b.as_secs_f64());
+    drop(registry);
+    cleanup(&ws);
+}

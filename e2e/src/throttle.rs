@@ -9,6 +9,12 @@ use tokio::net::{TcpListener, TcpStream};
 /// Starts the proxy to `upstream` (host:port), passing at most `bytes_per_second` downstream;
 /// returns its `127.0.0.1:<port>`. It lives as long as the test's runtime.
 pub async fn start(upstream: String, bytes_per_second: usize) -> String {
+    start_with(upstream, bytes_per_second, usize::MAX).await
+}
+
+/// Like [`start`], but each connection goes silent (open, sending nothing) after
+/// `stall_after` bytes of the answer.
+pub async fn start_with(upstream: String, bytes_per_second: usize, stall_after: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
     let address = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
@@ -16,7 +22,7 @@ pub async fn start(upstream: String, bytes_per_second: usize) -> String {
             let upstream = upstream.clone();
             tokio::spawn(async move {
                 if let Ok(server) = TcpStream::connect(&upstream).await {
-                    relay(client, server, bytes_per_second).await;
+                    relay(client, server, bytes_per_second, stall_after).await;
                 }
             });
         }
@@ -24,7 +30,7 @@ pub async fn start(upstream: String, bytes_per_second: usize) -> String {
     address
 }
 
-async fn relay(client: TcpStream, server: TcpStream, bytes_per_second: usize) {
+async fn relay(client: TcpStream, server: TcpStream, bytes_per_second: usize, stall_after: usize) {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
     let up = tokio::spawn(async move {
@@ -33,10 +39,18 @@ async fn relay(client: TcpStream, server: TcpStream, bytes_per_second: usize) {
     // Ten slices a second, each at most a tenth of the rate.
     let slice = (bytes_per_second / 10).max(1);
     let mut buf = vec![0u8; slice];
+    let mut sent = 0usize;
     loop {
-        match server_read.read(&mut buf).await {
+        let room = stall_after.saturating_sub(sent).min(slice);
+        if room == 0 {
+            // Silent but open, like a registry that hangs mid-blob.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            break;
+        }
+        match server_read.read(&mut buf[..room]).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                sent += n;
                 if client_write.write_all(&buf[..n]).await.is_err() {
                     break;
                 }

@@ -95,3 +95,47 @@ async fn a_pull_killed_midway_leaves_nothing_after_the_restart() {
     assert_nothing_left(&node, &before, "after the restart");
     node.finish();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_without_progress_fails_after_the_progress_timeout() {
+    let extra = "[images]\nimage_pull_progress_timeout = \"2s\"\n[images.registries.\"*\"]\ninsecure = true\n".to_string();
+    let node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
+    node.wait_ready().await;
+    let image = build(&[busybox_layer(), random_layer(12, 4, 1 << 20)], &ImageOptions::default());
+    node.registry().push(&image, "e2e/hang", "1");
+    // Enough for the manifest and config, not for the layers.
+    let proxy = e2e::throttle::start_with(node.registry().host.clone(), 8 << 20, 64 * 1024).await;
+    let before = snapshot(&node);
+
+    let started = std::time::Instant::now();
+    let err = node.client().await.pull(&format!("{proxy}/e2e/hang:1"), None).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(60), "gave up after {:?}", started.elapsed());
+    assert_nothing_left(&node, &before, "stalled pull");
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_cancelled_by_its_only_caller_leaves_nothing() {
+    let extra = "[images.registries.\"*\"]\ninsecure = true\n".to_string();
+    let node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
+    node.wait_ready().await;
+    let image = build(&[busybox_layer(), random_layer(13, 8, 1 << 20)], &ImageOptions::default());
+    node.registry().push(&image, "e2e/cancel", "1");
+    let proxy = e2e::throttle::start(node.registry().host.clone(), 1 << 20).await;
+    let before = snapshot(&node);
+
+    let mut cri = node.client().await;
+    let gave_up = tokio::time::timeout(Duration::from_millis(1500), cri.pull(&format!("{proxy}/e2e/cancel:1"), None)).await;
+    assert!(gave_up.is_err(), "the pull takes longer than the caller waits");
+    let clean = eventually(Duration::from_secs(15), || {
+        let now = snapshot(&node);
+        let leases = node.containerd.lease_ids(NAMESPACE);
+        let done = now == before && leases.is_empty();
+        async move { done.then_some(()) }
+    })
+    .await;
+    assert!(clean.is_some(), "the cancelled pull was rolled back");
+    assert_nothing_left(&node, &before, "cancelled pull");
+    node.finish();
+}

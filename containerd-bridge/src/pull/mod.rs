@@ -80,7 +80,9 @@ impl Puller {
     ) -> Result<PulledImage, PullError> {
         let reference = normalize(reference)?;
         let lease = self.containerd.create_lease("pull", PULL_LEASE_TTL).await?;
+        let mut guard = DroppedPull { containerd: self.containerd.clone(), lease: Some(lease.clone()) };
         let result = self.pull_under_lease(&lease, &reference, credentials, labels).await;
+        guard.lease = None;
         // A finished pull's content is held by its image records from now on; a failed one's
         // is collected before we answer.
         if let Err(e) = self.containerd.delete_lease(&lease, result.is_err()).await {
@@ -175,6 +177,25 @@ impl Puller {
         }
         self.containerd.ensure_blob(lease, manifest_digest, manifest_bytes, labels).await?;
         Ok(())
+    }
+}
+
+/// Frees a pull's lease (and, synchronously, what only it held) when the pull is dropped
+/// before it finishes: cancelled by the last caller waiting for it.
+struct DroppedPull {
+    containerd: Containerd,
+    lease: Option<Lease>,
+}
+
+impl Drop for DroppedPull {
+    fn drop(&mut self) {
+        let (Some(lease), Ok(runtime)) = (self.lease.take(), tokio::runtime::Handle::try_current()) else { return };
+        let containerd = self.containerd.clone();
+        runtime.spawn(async move {
+            if let Err(e) = containerd.delete_lease(&lease, true).await {
+                tracing::warn!(lease = lease.id(), error = %e, "could not free a cancelled pull's lease; it will expire");
+            }
+        });
     }
 }
 
