@@ -119,12 +119,10 @@ mod tests {
         assert_eq!(call(flights.clone(), runs.clone()).await.unwrap(), 1);
     }
 
-    fn slow_work(done: Arc<AtomicUsize>) -> impl Future<Output = Result<&'static str, Status>> + Send + 'static {
-        async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            done.fetch_add(1, Ordering::SeqCst);
-            Ok("done")
-        }
+    async fn slow_work(done: Arc<AtomicUsize>) -> Result<&'static str, Status> {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        done.fetch_add(1, Ordering::SeqCst);
+        Ok("done")
     }
 
     #[tokio::test]

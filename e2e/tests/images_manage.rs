@@ -85,7 +85,8 @@ async fn image_status_finds_any_reference_and_reports_user_pinned_and_verbose_co
 
     let filter = ListImagesRequest { filter: Some(ImageFilter { image: Some(ImageSpec { image: named_ref.clone(), ..Default::default() }) }) };
     let filtered = cri.image.list_images(filter).await.unwrap().into_inner().images;
-    assert_eq!(filtered.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), [named.config.digest.clone()]);
+    let ids: Vec<&str> = filtered.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, [named.config.digest.as_str()]);
     node.finish();
 }
 

@@ -26,8 +26,8 @@ async fn pull_by_tag_and_by_digest_records_both_names_in_containerd() {
 
     let status = cri.image_status(&reference).await.unwrap().expect("pulled image is known");
     assert_eq!(status.id, id);
-    assert_eq!(status.repo_tags, [reference.clone()]);
-    assert_eq!(status.repo_digests, [by_digest.clone()]);
+    assert_eq!(status.repo_tags, std::slice::from_ref(&reference));
+    assert_eq!(status.repo_digests, std::slice::from_ref(&by_digest));
     assert!(status.size >= image.layers[0].blob.data.len() as u64);
 
     let names = node.containerd.image_names(NAMESPACE);
