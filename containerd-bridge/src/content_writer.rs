@@ -11,7 +11,7 @@ use crate::error::{BridgeError, Result};
 use crate::lease::Lease;
 
 /// Bytes are gathered into messages of this size before they are sent.
-const MESSAGE: usize = 1 << 20;
+const MESSAGE: usize = 256 << 10;
 
 /// An open write of one blob. The gRPC call runs in its own task, which also drains
 /// containerd's per-message answers so flow control never stalls a large blob.
@@ -29,7 +29,7 @@ pub struct ContentWriter {
 impl Containerd {
     /// Opens a write of `digest` (`total` bytes) under `lease`.
     pub fn content_writer(&self, lease: &Lease, digest: &str, total: i64) -> ContentWriter {
-        let (tx, rx) = mpsc::channel::<WriteContentRequest>(4);
+        let (tx, rx) = mpsc::channel::<WriteContentRequest>(2);
         let mut client = self.content(Some(lease));
         let call = tokio::spawn(async move {
             let mut replies = client

@@ -33,15 +33,20 @@ impl Containerd {
         let diff_ids: Vec<String> = layers.iter().map(|l| l.diff_id.clone()).collect();
         let chain = chain_ids(&diff_ids);
         for (i, layer) in layers.iter().enumerate() {
-            if self.snapshot_exists(&chain[i]).await? {
-                let kind = format!("snapshots/{}", self.snapshotter());
-                self.lease_existing(lease, &kind, &chain[i]).await?;
-                continue;
-            }
             let parent = if i == 0 { "" } else { chain[i - 1].as_str() };
-            self.unpack_layer(lease, layer, parent, &chain[i]).await?;
+            self.unpack_one(lease, layer, parent, &chain[i]).await?;
         }
         chain.last().cloned().ok_or(BridgeError::Invalid { op: "unpack", detail: "image has no layers".into() })
+    }
+
+    /// Unpacks one layer onto `parent` as `chain_id`, unless that snapshot exists already (it
+    /// is then put under `lease` too, so it stays while we build on it).
+    pub async fn unpack_one(&self, lease: &Lease, layer: &LayerToUnpack, parent: &str, chain_id: &str) -> Result<()> {
+        if self.snapshot_exists(chain_id).await? {
+            let kind = format!("snapshots/{}", self.snapshotter());
+            return self.lease_existing(lease, &kind, chain_id).await;
+        }
+        self.unpack_layer(lease, layer, parent, chain_id).await
     }
 
     async fn unpack_layer(&self, lease: &Lease, layer: &LayerToUnpack, parent: &str, chain_id: &str) -> Result<()> {

@@ -15,6 +15,7 @@ pub mod h2_authority;
 pub mod image;
 pub mod labels;
 pub mod logging;
+pub mod memory;
 pub mod pause_image;
 pub mod recovery;
 pub mod runtime;

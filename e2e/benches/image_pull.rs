@@ -21,7 +21,13 @@ fn cleanup(ws: &Workspace) {
     }
 }
 
-async fn cricket_round(reference: &str, registry_host: &str) -> Duration {
+fn status_kib(pid: i32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// (pull time, RSS before, peak RSS, RSS 3 s after) in KiB.
+async fn cricket_round(reference: &str, registry_host: &str) -> (Duration, [u64; 3]) {
     let ws = Workspace::new();
     let mut containerd = Containerd::start(&ws);
     let extra = format!("[images.registries.\"{registry_host}\"]\ninsecure = true\n");
@@ -33,13 +39,17 @@ async fn cricket_round(reference: &str, registry_host: &str) -> Duration {
         async move { c.runtime_ready().await.then_some(()) }
     });
     assert!(ready.await.is_some(), "cricket not ready");
+    let before = status_kib(cricket.pid(), "VmRSS:");
     let t0 = Instant::now();
     cri.pull(reference, None).await.expect("cricket pull");
     let took = t0.elapsed();
+    let peak = status_kib(cricket.pid(), "VmHWM:");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = status_kib(cricket.pid(), "VmRSS:");
     cricket.stop();
     containerd.stop();
     cleanup(&ws);
-    took
+    (took, [before, peak, after])
 }
 
 fn ctr_round(reference: &str) -> Duration {
@@ -69,10 +79,12 @@ fn main() {
     let reference = registry.push(&image, "bench/big", "1");
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         theirs.push(ctr_round(&reference));
-        ours.push(rt.block_on(cricket_round(&reference, &registry.host)));
+        let (took, peak) = rt.block_on(cricket_round(&reference, &registry.host));
+        ours.push(took);
+        peaks.push(peak);
     }
     ours.sort();
     theirs.sort();
@@ -81,6 +93,9 @@ fn main() {
     println!("  cricket PullImage:            {:.0} ms   (all: {:?})", a.as_secs_f64() * 1e3, ours.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
     println!("  ctr images pull --plain-http: {:.0} ms   (all: {:?})", b.as_secs_f64() * 1e3, theirs.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
     println!("  ratio cricket/ctr: {:.2}   (goal <= 1.0)", a.as_secs_f64() / b.as_secs_f64());
+    let mib = |k: u64| k as f64 / 1024.0;
+    let [before, peak, after] = peaks[ROUNDS - 1];
+    println!("  cricket RSS: {:.1} MiB before, {:.1} MiB peak, {:.1} MiB 3 s after the pull", mib(before), mib(peak), mib(after));
     drop(registry);
     cleanup(&ws);
 }

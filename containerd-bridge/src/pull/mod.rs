@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use containerd_client::types::Descriptor as ContainerdDescriptor;
 use oci_client::Reference;
+use tokio::sync::oneshot;
 
 pub use credentials::Credentials;
 pub use error::PullError;
@@ -115,19 +116,12 @@ impl Puller {
         };
         let config = source.blob(&manifest.config).await?;
         let diff_ids = diff_ids(&config, manifest.layers.len())?;
-        self.fetch_layers(&source, lease, &manifest.layers).await?;
+        self.fetch_and_unpack(&source, lease, &manifest.layers, &diff_ids).await?;
         self.store_documents(lease, &manifest, &config, &diff_ids, &manifest_bytes, &manifest_digest).await?;
         if let Some(i) = child {
             let labels = HashMap::from([(gc_labels::ref_manifest(i), manifest_digest.clone())]);
             self.containerd.ensure_blob(lease, &top_digest, &top_bytes, labels).await?;
         }
-        let layers: Vec<LayerToUnpack> = manifest
-            .layers
-            .iter()
-            .zip(&diff_ids)
-            .map(|(l, diff_id)| LayerToUnpack { blob: to_containerd(l), diff_id: diff_id.clone() })
-            .collect();
-        self.containerd.unpack(lease, &layers).await?;
 
         let target = ContainerdDescriptor {
             media_type: top.media_type().to_string(),
@@ -143,19 +137,41 @@ impl Puller {
         Ok(PulledImage { names, target, manifest_digest, config_digest: manifest.config.digest })
     }
 
-    /// Downloads the layers, at most `max_concurrent_downloads` at a time.
-    async fn fetch_layers(&self, source: &Source, lease: &Lease, layers: &[Descriptor]) -> Result<(), PullError> {
+    /// Downloads the layers, at most `max_concurrent_downloads` at a time, and unpacks each
+    /// as soon as it and every layer below it have arrived, so unpacking overlaps downloading.
+    async fn fetch_and_unpack(
+        &self,
+        source: &Source,
+        lease: &Lease,
+        layers: &[Descriptor],
+        diff_ids: &[String],
+    ) -> Result<(), PullError> {
+        let chain = chain_ids(diff_ids);
+        let (arrived, arrivals): (Vec<_>, Vec<_>) = layers.iter().map(|_| oneshot::channel::<()>()).unzip();
         let permits = tokio::sync::Semaphore::new(self.settings.max_concurrent_downloads.max(1));
         let stall = self.settings.progress_timeout;
         let mut downloads = Vec::with_capacity(layers.len());
-        for layer in layers {
+        for (layer, arrived) in layers.iter().zip(arrived) {
             let permits = &permits;
             downloads.push(async move {
                 let _permit = permits.acquire().await.map_err(|e| PullError::Other(e.to_string()))?;
-                source.blob_into(&self.containerd, lease, layer, stall).await
+                source.blob_into(&self.containerd, lease, layer, stall).await?;
+                let _ = arrived.send(());
+                Ok::<(), PullError>(())
             });
         }
-        futures::future::try_join_all(downloads).await.map(|_| ())
+        let unpacking = async {
+            for (i, arrival) in arrivals.into_iter().enumerate() {
+                if arrival.await.is_err() {
+                    return Ok(()); // that download failed; the downloads report why
+                }
+                let layer = LayerToUnpack { blob: to_containerd(&layers[i]), diff_id: diff_ids[i].clone() };
+                let parent = if i == 0 { "" } else { chain[i - 1].as_str() };
+                self.containerd.unpack_one(lease, &layer, parent, &chain[i]).await?;
+            }
+            Ok::<(), PullError>(())
+        };
+        futures::future::try_join(futures::future::try_join_all(downloads), unpacking).await.map(|_| ())
     }
 
     /// Writes config and manifest blobs with the labels that keep layers and snapshots alive.
