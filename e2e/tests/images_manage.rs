@@ -105,3 +105,24 @@ async fn image_fs_info_reports_the_snapshotters_directory_and_usage() {
     assert_eq!(info.container_filesystems.len(), 1);
     node.finish();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_sandbox_image_is_pulled_at_start_and_pinned() {
+    let mut node = Node::start(NodeOptions { registry: true, without_cricket: true, ..Default::default() });
+    let image = busybox_image();
+    let reference = node.registry().push(&image, "e2e/sandbox", "3.9");
+    let extra = format!(
+        "[images]\nsandbox_image = \"{reference}\"\n[images.registries.\"{}\"]\ninsecure = true\n",
+        node.registry().host
+    );
+    let config = e2e::cricket::write_config(&node.ws, &node.containerd.address, &extra);
+    node.cricket = Some(e2e::cricket::Cricket::start(&node.ws, config));
+    node.wait_ready().await;
+    let mut cri = node.client().await;
+    let status = cri.image_status(&reference).await.unwrap().expect("pulled before RuntimeReady");
+    assert!(status.pinned);
+    assert_eq!(status.id, image.config.digest);
+    let builtin = format!("localhost/cricket/pause:{}", cricket::VERSION);
+    assert!(!node.containerd.image_names(NAMESPACE).contains(&builtin), "no built-in pause image when one is configured");
+    node.finish();
+}
