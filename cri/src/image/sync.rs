@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use containerd_bridge::ImageDetails;
+use containerd_bridge::{ImageDetails, ImageRecord};
 
 use crate::context::Context;
 use crate::labels;
@@ -31,12 +31,28 @@ pub(crate) async fn reload(ctx: &Context) -> containerd_bridge::Result<usize> {
             }
         };
         if let Some(details) = details {
-            let pinned = record.labels.get(labels::IMAGE_PINNED).map(String::as_str) == Some(labels::IMAGE_PINNED_VALUE)
-                || ctx.is_sandbox_image(&record.name);
-            fresh.add_record(&record.name, &details, pinned);
+            fresh.add_record(&record.name, &details, is_pinned(ctx, &record));
         }
     }
+    keep_late_records(ctx, &fresh).await;
     let count = fresh.list().len();
     ctx.images.replace_all(fresh);
     Ok(count)
+}
+
+/// Names a concurrent pull recorded after the list was taken are in the current store but not
+/// in `fresh`; those containerd still has are carried over.
+async fn keep_late_records(ctx: &Context, fresh: &ImageStore) {
+    let known: std::collections::HashSet<String> = fresh.record_names().into_iter().collect();
+    for name in ctx.images.record_names().into_iter().filter(|n| !known.contains(n)) {
+        let Ok(Some(record)) = ctx.containerd.get_image(&name).await else { continue };
+        if let Ok(details) = ctx.containerd.image_details(&record).await {
+            fresh.add_record(&name, &details, is_pinned(ctx, &record));
+        }
+    }
+}
+
+/// Pinned: labelled so by cricket, or the configured sandbox image.
+fn is_pinned(ctx: &Context, record: &ImageRecord) -> bool {
+    record.labels.get(labels::IMAGE_PINNED).map(String::as_str) == Some(labels::IMAGE_PINNED_VALUE) || ctx.is_sandbox_image(&record.name)
 }

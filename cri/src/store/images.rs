@@ -103,6 +103,11 @@ impl ImageStore {
         *self.write() = other;
     }
 
+    /// Every record name the store knows.
+    pub fn record_names(&self) -> Vec<String> {
+        self.read().by_name.keys().cloned().collect()
+    }
+
     pub fn list(&self) -> Vec<ImageEntry> {
         let mut all: Vec<ImageEntry> = self.read().by_id.values().cloned().collect();
         all.sort_by(|a, b| a.id.cmp(&b.id));
