@@ -123,11 +123,16 @@ impl CniRuntime {
         self.cache.remove(&net.name, &rc.container_id, &rc.ifname)
     }
 
+    /// Every plugin gets its DEL even when an earlier one fails (a broken plugin must not keep
+    /// the others from freeing what they hold); the first error is returned.
     async fn del_with(&self, net: &NetworkConfigList, rc: &RuntimeConf, prev: Option<&Value>) -> Result<()> {
+        let mut first_error = None;
         for plugin in net.plugins.iter().rev() {
-            self.call("DEL", net, plugin, Some(rc), prev).await?;
+            if let Err(e) = self.call("DEL", net, plugin, Some(rc), prev).await {
+                first_error.get_or_insert(e);
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Asks every plugin whether the attachment is still as ADD made it (spec ≥ 0.4.0).

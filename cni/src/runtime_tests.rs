@@ -164,6 +164,23 @@ async fn a_failed_add_is_undone_and_reports_the_plugins_own_error() {
 }
 
 #[tokio::test]
+async fn del_reaches_every_plugin_even_when_one_fails() {
+    let fakes = Fakes::new();
+    fakes.plugin("faildel", r#"case "$CNI_COMMAND" in
+ADD) echo '{"cniVersion":"1.0.0","ips":[{"address":"10.99.0.9/24"}]}' ;;
+DEL) echo '{"cniVersion":"1.0.0","code":7,"msg":"cannot delete"}'; exit 1 ;;
+esac"#);
+    let cni = fakes.runtime(Duration::from_secs(10));
+    let list = net("1.0.0", json!([{ "type": "first" }, { "type": "faildel" }]));
+    cni.add(&list, &pod()).await.unwrap();
+    let err = cni.del(&list, &pod()).await.unwrap_err();
+    assert!(err.to_string().contains("cannot delete"), "{err}");
+    let dels: Vec<String> = fakes.calls().into_iter().filter(|c| c.1 == "DEL").map(|c| c.0).collect();
+    assert_eq!(dels, ["faildel", "first"], "the first plugin still got its DEL");
+    assert!(cni.cache().load("pods", "c0ffee", "eth0").unwrap().is_some(), "kept for the retry");
+}
+
+#[tokio::test]
 async fn a_hung_plugin_is_killed_at_the_timeout() {
     let fakes = Fakes::new();
     let cni = fakes.runtime(Duration::from_millis(300));

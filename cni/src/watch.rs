@@ -11,9 +11,12 @@ use crate::loader::load_default_network;
 
 type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
 
+/// What loading the directory gave: the network, none, or why none loads.
+type Loaded = Result<Option<Arc<NetworkConfigList>>, String>;
+
 pub struct NetworkConfigs {
     dir: PathBuf,
-    state: Mutex<(Option<Fingerprint>, Result<Option<Arc<NetworkConfigList>>, String>)>,
+    state: Mutex<(Option<Fingerprint>, Loaded)>,
 }
 
 fn fingerprint(dir: &Path) -> Fingerprint {
@@ -33,7 +36,7 @@ impl NetworkConfigs {
     }
 
     /// The current pod network, `Ok(None)` when there is none, or why none loads.
-    pub fn current(&self) -> Result<Option<Arc<NetworkConfigList>>, String> {
+    pub fn current(&self) -> Loaded {
         let now = fingerprint(&self.dir);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.0.as_ref() != Some(&now) {

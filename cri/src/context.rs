@@ -19,6 +19,8 @@ pub struct Context {
     pub containerd_readiness: watch::Receiver<Readiness>,
     pub puller: Puller,
     pub images: ImageStore,
+    /// The pod network from the CNI conf dir, reloaded when the directory changes.
+    pub networks: cni::NetworkConfigs,
     /// Image pulls in flight, by reference and credentials.
     pub pulls: SingleFlight<String>,
     fs_usage: RwLock<Option<FilesystemUsage>>,
@@ -37,12 +39,14 @@ impl Context {
             max_concurrent_downloads: config.images.max_concurrent_downloads as usize,
             progress_timeout: config.images.image_pull_progress_timeout,
         };
+        let networks = cni::NetworkConfigs::new(config.cni.conf_dir.clone());
         Context {
             puller: Puller::new(containerd.clone(), settings),
             config,
             containerd,
             containerd_readiness: readiness,
             images: ImageStore::default(),
+            networks,
             pulls: SingleFlight::default(),
             fs_usage: RwLock::new(None),
         }

@@ -12,18 +12,17 @@ const RUNTIME_READY: &str = "RuntimeReady";
 const NETWORK_READY: &str = "NetworkReady";
 
 pub(super) fn status(ctx: &Context, verbose: bool) -> StatusResponse {
-    let network = network_readiness(&ctx.config);
+    let network = network_readiness(&ctx.networks, &ctx.config);
     build(&ctx.config, &ctx.runtime_readiness(), &network, verbose)
 }
 
 /// NetworkReady is true while a CNI network config can be loaded from the conf dir.
-fn network_readiness(config: &Config) -> Readiness {
-    let dir = &config.cni.conf_dir;
-    match cni::load_default_network(dir) {
+fn network_readiness(networks: &cni::NetworkConfigs, config: &Config) -> Readiness {
+    match networks.current() {
         Ok(Some(_)) => Readiness::ready(),
         Ok(None) => Readiness::not_ready(
             "NetworkPluginNotReady",
-            format!("cni config not loaded: no network config found in {}", dir.display()),
+            format!("cni config not loaded: no network config found in {}", config.cni.conf_dir.display()),
         ),
         Err(e) => Readiness::not_ready("NetworkPluginNotReady", format!("cni config not loaded: {e}")),
     }
@@ -91,10 +90,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.cni.conf_dir = dir.path().into();
-        let r = network_readiness(&config);
+        let networks = cni::NetworkConfigs::new(dir.path());
+        let r = network_readiness(&networks, &config);
         assert!(!r.ready);
         assert!(r.message.contains(&dir.path().display().to_string()));
         std::fs::write(dir.path().join("10-pods.conflist"), br#"{"cniVersion":"1.0.0","name":"pods","plugins":[{"type":"bridge"}]}"#).unwrap();
-        assert!(network_readiness(&config).ready);
+        assert!(network_readiness(&networks, &config).ready);
     }
 }
