@@ -3,10 +3,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use containerd_client::services::v1::{
-    content_client::ContentClient, diff_client::DiffClient, images_client::ImagesClient,
+    containers_client::ContainersClient, content_client::ContentClient, diff_client::DiffClient, images_client::ImagesClient,
     introspection_client::IntrospectionClient,
     leases_client::LeasesClient, namespaces_client::NamespacesClient,
-    snapshots::snapshots_client::SnapshotsClient, version_client::VersionClient,
+    snapshots::snapshots_client::SnapshotsClient, tasks_client::TasksClient, version_client::VersionClient,
 };
 use hyper_util::rt::TokioIo;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
@@ -101,6 +101,14 @@ impl Containerd {
 
     pub(crate) fn leases(&self) -> LeasesClient<Svc> {
         LeasesClient::with_interceptor(self.channel.clone(), self.scope(None))
+    }
+
+    pub(crate) fn containers(&self, lease: Option<&Lease>) -> ContainersClient<Svc> {
+        ContainersClient::with_interceptor(self.channel.clone(), self.scope(lease))
+    }
+
+    pub(crate) fn tasks(&self) -> TasksClient<Svc> {
+        TasksClient::with_interceptor(self.channel.clone(), self.scope(None))
     }
 
     pub(crate) fn introspection(&self) -> IntrospectionClient<Svc> {

@@ -5,6 +5,7 @@
 //! behind traits and this crate can be exercised against a real containerd in e2e.
 
 mod connection;
+mod container;
 mod content;
 mod content_writer;
 mod digest;
@@ -16,11 +17,13 @@ mod import;
 mod lease;
 mod namespace;
 mod snapshot_usage;
+mod task;
 pub mod oci_image;
 pub mod pull;
 mod unpack;
 
 pub use connection::{Containerd, ContainerdConfig};
+pub use container::{NewContainer, RuncOptions};
 pub use content_writer::ContentWriter;
 pub use digest::{chain_ids, sha256_digest};
 pub use error::{BridgeError, Result};
@@ -29,3 +32,4 @@ pub use image_store::ImageRecord;
 pub use import::ImportOptions;
 pub use lease::Lease;
 pub use snapshot_usage::SnapshotUsage;
+pub use task::{TaskExit, TaskIo};

@@ -1,0 +1,75 @@
+//! containerd tasks: the running process of a container, through its shim.
+
+use containerd_client::services::v1::{CreateTaskRequest, DeleteTaskRequest, KillRequest, StartRequest, WaitRequest};
+use containerd_client::types::Mount;
+
+use crate::connection::Containerd;
+use crate::error::{BridgeError, Result};
+
+/// Where a task's standard streams go (paths of FIFOs or files); empty means /dev/null.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskIo {
+    pub stdin: String,
+    pub stdout: String,
+    pub stderr: String,
+    pub terminal: bool,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TaskExit {
+    pub code: u32,
+    /// Nanoseconds since the epoch.
+    pub exited_at_ns: i64,
+}
+
+impl Containerd {
+    /// Creates the task (the shim and the process, not yet started); returns its PID.
+    pub async fn create_task(&self, id: &str, rootfs: Vec<Mount>, io: &TaskIo) -> Result<u32> {
+        let req = CreateTaskRequest {
+            container_id: id.into(),
+            rootfs,
+            stdin: io.stdin.clone(),
+            stdout: io.stdout.clone(),
+            stderr: io.stderr.clone(),
+            terminal: io.terminal,
+            checkpoint: None,
+            options: None,
+            runtime_path: String::new(),
+        };
+        Ok(self.tasks().create(req).await.map_err(BridgeError::rpc("task create"))?.into_inner().pid)
+    }
+
+    /// Starts the created task; returns its PID.
+    pub async fn start_task(&self, id: &str) -> Result<u32> {
+        let req = StartRequest { container_id: id.into(), exec_id: String::new() };
+        Ok(self.tasks().start(req).await.map_err(BridgeError::rpc("task start"))?.into_inner().pid)
+    }
+
+    /// Signals the task (with `all`, every process in it); a missing task is fine.
+    pub async fn kill_task(&self, id: &str, signal: u32, all: bool) -> Result<()> {
+        let req = KillRequest { container_id: id.into(), exec_id: String::new(), signal, all };
+        match self.tasks().kill(req).await.map_err(BridgeError::rpc("task kill")) {
+            Err(e) if !e.is_not_found() => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Waits for the task to exit.
+    pub async fn wait_task(&self, id: &str) -> Result<TaskExit> {
+        let req = WaitRequest { container_id: id.into(), exec_id: String::new() };
+        let reply = self.tasks().wait(req).await.map_err(BridgeError::rpc("task wait"))?.into_inner();
+        let at = reply.exited_at.map(|t| t.seconds * 1_000_000_000 + i64::from(t.nanos)).unwrap_or_default();
+        Ok(TaskExit { code: reply.exit_status, exited_at_ns: at })
+    }
+
+    /// Deletes a stopped task (its shim goes too); returns its exit code, or `None` if there
+    /// was no task.
+    pub async fn delete_task(&self, id: &str) -> Result<Option<u32>> {
+        match self.tasks().delete(DeleteTaskRequest { container_id: id.into() }).await.map_err(BridgeError::rpc("task delete")) {
+            Ok(reply) => Ok(Some(reply.into_inner().exit_status)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The container and task side of containerd-bridge against a real containerd and runc: the
+//! built-in pause image runs as a task in a pinned network namespace and goes away completely.
+
+use std::time::Duration;
+
+use containerd_bridge::{chain_ids, Containerd, ContainerdConfig, NewContainer, RuncOptions, TaskIo};
+use cricket::netns::{LinuxNetns, NetnsManager};
+use e2e::node::NAMESPACE;
+use e2e::{Node, NodeOptions};
+use serde_json::json;
+
+fn pause_spec(netns: &str) -> Vec<u8> {
+    let spec = json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "user": { "uid": 0, "gid": 0 },
+            "args": ["/pause"],
+            "env": ["PATH=/usr/bin:/bin"],
+            "cwd": "/",
+            "noNewPrivileges": true
+        },
+        "root": { "path": "rootfs", "readonly": true },
+        "hostname": "e2e-pod",
+        "mounts": [{ "destination": "/proc", "type": "proc", "source": "proc" }],
+        "linux": {
+            "namespaces": [
+                { "type": "pid" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" },
+                { "type": "network", "path": netns }
+            ],
+            "maskedPaths": ["/proc/kcore"],
+            "readonlyPaths": ["/proc/sys"]
+        }
+    });
+    serde_json::to_vec(&spec).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pause_image_runs_as_a_task_in_a_pinned_netns_and_leaves_nothing() {
+    let node = Node::start(NodeOptions::default());
+    node.wait_ready().await;
+    let containerd = Containerd::new(ContainerdConfig {
+        address: node.containerd.address.clone(),
+        namespace: NAMESPACE.into(),
+        snapshotter: "overlayfs".into(),
+    })
+    .unwrap();
+    let pause = cricket::pause_image::build();
+    let parent = chain_ids(&pause.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()).pop().unwrap();
+    let netns = LinuxNetns::new(node.ws.run("netns"));
+    let pin = netns.create("sandbox-1").unwrap();
+    let id = format!("e2e-sandbox-{}", node.ws.id);
+
+    let lease = containerd.create_lease("e2e", Duration::from_secs(600)).await.unwrap();
+    let mounts = containerd.prepare_rootfs(&lease, &id, &parent).await.unwrap();
+    let container = NewContainer {
+        id: id.clone(),
+        labels: [("io.cricket.kind".to_string(), "sandbox".to_string())].into(),
+        image: cricket::pause_image::image_name(),
+        runtime_type: "io.containerd.runc.v2".into(),
+        runtime_options: Some(RuncOptions::default().to_any()),
+        spec: pause_spec(&pin.display().to_string()),
+        snapshot_key: id.clone(),
+        extensions: Default::default(),
+    };
+    containerd.create_container(&lease, &container).await.unwrap();
+    containerd.delete_lease(&lease, false).await.unwrap();
+    assert!(containerd.get_container(&id).await.unwrap().is_some());
+
+    let pid = containerd.create_task(&id, mounts, &TaskIo::default()).await.unwrap();
+    assert_eq!(containerd.start_task(&id).await.unwrap(), pid);
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert_eq!(cmdline, b"/pause\0");
+    let task_netns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+    let pinned = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&pin).unwrap());
+    assert_eq!(task_netns.display().to_string(), format!("net:[{pinned}]"), "the task joined the pinned netns");
+    assert_eq!(std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname")).ok(), None, "no /etc in the pause image");
+
+    let waiter = {
+        let containerd = containerd.clone();
+        let id = id.clone();
+        tokio::spawn(async move { containerd.wait_task(&id).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    containerd.kill_task(&id, libc::SIGTERM as u32, false).await.unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("exits on SIGTERM").unwrap().unwrap();
+    assert_eq!(exit.code, 0, "pause exits 0 on SIGTERM");
+    assert!(exit.exited_at_ns > 0);
+
+    assert_eq!(containerd.delete_task(&id).await.unwrap(), Some(0));
+    assert_eq!(containerd.delete_task(&id).await.unwrap(), None, "a second delete finds nothing");
+    containerd.delete_container(&id).await.unwrap();
+    containerd.remove_snapshot(&id).await.unwrap();
+    containerd.delete_container(&id).await.expect("deleting twice is fine");
+    netns.remove(&pin).unwrap();
+    assert!(!node.containerd.snapshot_keys(NAMESPACE).contains(&id));
+    node.finish();
+}
