@@ -22,3 +22,20 @@ pub const METADATA_VERSION: &str = "io.cricket.version";
 
 /// The containerd container extension that holds cricket's immutable metadata.
 pub const METADATA_EXTENSION: &str = "io.cricket.metadata";
+
+/// OCI annotations that shims (kata, gVisor, the runc shim's grouping) read (FIELD-GUIDE §4).
+pub mod cri_annotations {
+    pub const CONTAINER_TYPE: &str = "io.kubernetes.cri.container-type";
+    pub const CONTAINER_TYPE_SANDBOX: &str = "sandbox";
+    pub const CONTAINER_TYPE_CONTAINER: &str = "container";
+    pub const SANDBOX_ID: &str = "io.kubernetes.cri.sandbox-id";
+    pub const SANDBOX_NAME: &str = "io.kubernetes.cri.sandbox-name";
+    pub const SANDBOX_NAMESPACE: &str = "io.kubernetes.cri.sandbox-namespace";
+    pub const SANDBOX_UID: &str = "io.kubernetes.cri.sandbox-uid";
+    pub const SANDBOX_LOG_DIRECTORY: &str = "io.kubernetes.cri.sandbox-log-directory";
+    pub const IMAGE_NAME: &str = "io.kubernetes.cri.image-name";
+    pub const SANDBOX_CPU_PERIOD: &str = "io.kubernetes.cri.sandbox-cpu-period";
+    pub const SANDBOX_CPU_QUOTA: &str = "io.kubernetes.cri.sandbox-cpu-quota";
+    pub const SANDBOX_CPU_SHARES: &str = "io.kubernetes.cri.sandbox-cpu-shares";
+    pub const SANDBOX_MEMORY: &str = "io.kubernetes.cri.sandbox-memory";
+}

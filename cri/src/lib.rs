@@ -22,6 +22,7 @@ pub mod recovery;
 pub mod runtime;
 pub mod server;
 pub mod singleflight;
+pub mod spec;
 pub mod store;
 
 /// The name cricket reports as `runtime_name`.

@@ -7,31 +7,29 @@ use containerd_bridge::{chain_ids, Containerd, ContainerdConfig, NewContainer, R
 use cricket::netns::{LinuxNetns, NetnsManager};
 use e2e::node::NAMESPACE;
 use e2e::{Node, NodeOptions};
-use serde_json::json;
 
-fn pause_spec(netns: &str) -> Vec<u8> {
-    let spec = json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "user": { "uid": 0, "gid": 0 },
-            "args": ["/pause"],
-            "env": ["PATH=/usr/bin:/bin"],
-            "cwd": "/",
-            "noNewPrivileges": true
-        },
-        "root": { "path": "rootfs", "readonly": true },
-        "hostname": "e2e-pod",
-        "mounts": [{ "destination": "/proc", "type": "proc", "source": "proc" }],
-        "linux": {
-            "namespaces": [
-                { "type": "pid" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" },
-                { "type": "network", "path": netns }
-            ],
-            "maskedPaths": ["/proc/kcore"],
-            "readonlyPaths": ["/proc/sys"]
-        }
-    });
-    serde_json::to_vec(&spec).unwrap()
+/// The sandbox spec cricket builds for a pod with a hostname and a namespaced sysctl.
+fn pause_spec(id: &str, netns: &std::path::Path) -> Vec<u8> {
+    use k8s_cri::v1::{LinuxPodSandboxConfig, PodSandboxConfig, PodSandboxMetadata};
+    let config = PodSandboxConfig {
+        metadata: Some(PodSandboxMetadata { name: "web".into(), uid: "uid-1".into(), namespace: "default".into(), attempt: 0 }),
+        hostname: "e2e-pod".into(),
+        linux: Some(LinuxPodSandboxConfig {
+            sysctls: [("net.ipv4.ip_unprivileged_port_start".to_string(), "80".to_string())].into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let own_oom = std::fs::read_to_string("/proc/self/oom_score_adj").unwrap().trim().parse().unwrap();
+    let options = cricket::spec::SandboxSpecOptions {
+        id,
+        netns: Some(netns),
+        args: vec!["/pause".into()],
+        image_name: "localhost/cricket/pause",
+        systemd_cgroup: false,
+        daemon_oom_score_adj: own_oom,
+    };
+    serde_json::to_vec(&cricket::spec::sandbox_spec(&config, &options).unwrap()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,7 +56,7 @@ async fn the_pause_image_runs_as_a_task_in_a_pinned_netns_and_leaves_nothing() {
         image: cricket::pause_image::image_name(),
         runtime_type: "io.containerd.runc.v2".into(),
         runtime_options: Some(RuncOptions::default().to_any()),
-        spec: pause_spec(&pin.display().to_string()),
+        spec: pause_spec(&id, &pin),
         snapshot_key: id.clone(),
         extensions: Default::default(),
     };
@@ -73,7 +71,12 @@ async fn the_pause_image_runs_as_a_task_in_a_pinned_netns_and_leaves_nothing() {
     let task_netns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
     let pinned = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&pin).unwrap());
     assert_eq!(task_netns.display().to_string(), format!("net:[{pinned}]"), "the task joined the pinned netns");
-    assert_eq!(std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname")).ok(), None, "no /etc in the pause image");
+    let in_task = |ns: &str, args: &[&str]| {
+        let out = std::process::Command::new("nsenter").args(["-t", &pid.to_string(), ns]).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(in_task("-u", &["hostname"]), "e2e-pod", "the pod's hostname");
+    assert_eq!(in_task("-n", &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]), "80", "the namespaced sysctl");
 
     let waiter = {
         let containerd = containerd.clone();

@@ -1,0 +1,33 @@
+//! Building OCI runtime specs, one step per concern (after containerd's `opts/`): defaults,
+//! namespaces, sysctls, process and security, cgroups, annotations. Each step edits a `Spec`;
+//! `sandbox.rs` composes them for a pod's pause container.
+
+mod cgroups;
+mod defaults;
+mod namespaces;
+mod process;
+mod sandbox;
+mod sysctls;
+
+pub use sandbox::{sandbox_spec, SandboxSpecOptions};
+
+/// A spec that cannot be built from the request, naming the field at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("{field}: {detail}")]
+    Invalid { field: String, detail: String },
+    #[error("building the OCI spec: {0}")]
+    Build(String),
+}
+
+impl SpecError {
+    pub(crate) fn invalid(field: &str, detail: impl Into<String>) -> SpecError {
+        SpecError::Invalid { field: field.into(), detail: detail.into() }
+    }
+}
+
+impl From<oci_spec::OciSpecError> for SpecError {
+    fn from(e: oci_spec::OciSpecError) -> Self {
+        SpecError::Build(e.to_string())
+    }
+}

@@ -1,0 +1,88 @@
+//! The process and its security context: user, read-only root, privileges, OOM score.
+
+use std::collections::HashSet;
+
+use oci_spec::runtime::{Capability, LinuxCapabilitiesBuilder, Spec};
+
+use super::SpecError;
+
+/// A process cannot lower its OOM score below the daemon's own unless it has
+/// CAP_SYS_RESOURCE (root in a kind node or this VM does not): clamp like containerd's
+/// `restrict_oom_score_adj`, or runc fails every pod.
+pub fn clamp_oom_score_adj(wanted: i32, daemon_own: i32) -> i32 {
+    wanted.max(daemon_own).min(1000)
+}
+
+pub fn set_args(spec: &mut Spec, args: Vec<String>) {
+    spec.process_mut().as_mut().expect("process").set_args(Some(args));
+}
+
+pub fn set_oom_score_adj(spec: &mut Spec, value: i32) {
+    spec.process_mut().as_mut().expect("process").set_oom_score_adj(Some(value));
+}
+
+/// `run_as_user` / `run_as_group`; negative IDs are refused naming the field.
+pub fn set_user(spec: &mut Spec, uid: Option<i64>, gid: Option<i64>, field_prefix: &str) -> Result<(), SpecError> {
+    let to_u32 = |v: i64, name: &str| {
+        u32::try_from(v).map_err(|_| SpecError::invalid(&format!("{field_prefix}.{name}"), format!("{v} is not a valid ID")))
+    };
+    let user = spec.process_mut().as_mut().expect("process").user_mut();
+    if let Some(uid) = uid {
+        user.set_uid(to_u32(uid, "run_as_user")?);
+    }
+    if let Some(gid) = gid {
+        user.set_gid(to_u32(gid, "run_as_group")?);
+    }
+    Ok(())
+}
+
+pub fn set_readonly_rootfs(spec: &mut Spec, readonly: bool) {
+    if let Some(root) = spec.root_mut().as_mut() {
+        root.set_readonly(Some(readonly));
+    }
+}
+
+/// Every capability Linux defines (up to 5.9, CAP_CHECKPOINT_RESTORE).
+const ALL_CAPABILITIES: [&str; 41] = [
+    "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "BPF", "CHECKPOINT_RESTORE", "CHOWN",
+    "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE",
+    "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST",
+    "NET_RAW", "PERFMON", "SETGID", "SETFCAP", "SETPCAP", "SETUID", "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT",
+    "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE", "SYS_TIME",
+    "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
+];
+
+/// Privileged: every capability, nothing masked or read-only.
+pub fn set_privileged(spec: &mut Spec) -> Result<(), SpecError> {
+    let all: HashSet<Capability> = ALL_CAPABILITIES.iter().filter_map(|c| c.parse().ok()).collect();
+    let caps = LinuxCapabilitiesBuilder::default()
+        .bounding(all.clone())
+        .effective(all.clone())
+        .permitted(all)
+        .inheritable(HashSet::new())
+        .ambient(HashSet::new())
+        .build()?;
+    spec.process_mut().as_mut().expect("process").set_capabilities(Some(caps));
+    let linux = spec.linux_mut().as_mut().expect("linux");
+    linux.set_masked_paths(None);
+    linux.set_readonly_paths(None);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_capability_name_parses() {
+        let parsed = ALL_CAPABILITIES.iter().filter(|c| c.parse::<Capability>().is_ok()).count();
+        assert_eq!(parsed, ALL_CAPABILITIES.len());
+    }
+
+    #[test]
+    fn oom_score_adj_never_goes_below_the_daemons_own() {
+        assert_eq!(clamp_oom_score_adj(-998, -999), -998);
+        assert_eq!(clamp_oom_score_adj(-998, 0), 0, "root without CAP_SYS_RESOURCE cannot go lower");
+        assert_eq!(clamp_oom_score_adj(1500, 0), 1000);
+    }
+}
