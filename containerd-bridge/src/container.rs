@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use containerd_client::services::v1::container::Runtime;
 use containerd_client::services::v1::snapshots::{MountsRequest, PrepareSnapshotRequest, RemoveSnapshotRequest};
-use containerd_client::services::v1::{Container, CreateContainerRequest, DeleteContainerRequest, GetContainerRequest};
+use containerd_client::services::v1::{Container, CreateContainerRequest, DeleteContainerRequest, GetContainerRequest, ListContainersRequest};
 use containerd_client::types::Mount;
 use prost_types::Any;
 
@@ -112,6 +112,12 @@ impl Containerd {
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Containers matching containerd `filters` (e.g. `labels."io.cricket.kind"==sandbox`).
+    pub async fn list_containers(&self, filters: Vec<String>) -> Result<Vec<Container>> {
+        let reply = self.containers(None).list(ListContainersRequest { filters }).await.map_err(BridgeError::rpc("container list"))?;
+        Ok(reply.into_inner().containers)
     }
 
     /// Deletes the container record; absent is fine.

@@ -1,6 +1,6 @@
 //! containerd tasks: the running process of a container, through its shim.
 
-use containerd_client::services::v1::{CreateTaskRequest, DeleteTaskRequest, KillRequest, StartRequest, WaitRequest};
+use containerd_client::services::v1::{CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, StartRequest, WaitRequest};
 use containerd_client::types::Mount;
 
 use crate::connection::Containerd;
@@ -61,6 +61,15 @@ impl Containerd {
         let reply = self.tasks().wait(req).await.map_err(BridgeError::rpc("task wait"))?.into_inner();
         let at = reply.exited_at.map(|t| t.seconds * 1_000_000_000 + i64::from(t.nanos)).unwrap_or_default();
         Ok(TaskExit { code: reply.exit_status, exited_at_ns: at })
+    }
+
+    /// The task's PID and whether it runs; `None` when there is no task.
+    pub async fn task_status(&self, id: &str) -> Result<Option<(u32, bool)>> {
+        match self.tasks().get(GetRequest { container_id: id.into(), exec_id: String::new() }).await.map_err(BridgeError::rpc("task get")) {
+            Ok(reply) => Ok(reply.into_inner().process.map(|p| (p.pid, p.status == containerd_client::types::v1::Status::Running as i32))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Deletes a stopped task (its shim goes too); returns its exit code, or `None` if there

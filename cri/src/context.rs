@@ -11,7 +11,12 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::containerd_monitor::Readiness;
 use crate::singleflight::SingleFlight;
+use crate::netns::{LinuxNetns, NetnsManager};
 use crate::store::images::ImageStore;
+use crate::store::sandboxes::SandboxStore;
+
+/// How long one CNI plugin call may take.
+const CNI_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct Context {
     pub config: Arc<Config>,
@@ -21,6 +26,9 @@ pub struct Context {
     pub images: ImageStore,
     /// The pod network from the CNI conf dir, reloaded when the directory changes.
     pub networks: cni::NetworkConfigs,
+    pub cni: cni::CniRuntime,
+    pub netns: Box<dyn NetnsManager>,
+    pub sandboxes: SandboxStore,
     /// Image pulls in flight, by reference and credentials.
     pub pulls: SingleFlight<String>,
     fs_usage: RwLock<Option<FilesystemUsage>>,
@@ -40,6 +48,8 @@ impl Context {
             progress_timeout: config.images.image_pull_progress_timeout,
         };
         let networks = cni::NetworkConfigs::new(config.cni.conf_dir.clone());
+        let cni = cni::CniRuntime::new(config.cni.bin_dirs.clone(), config.root_dir.join("cni"), CNI_CALL_TIMEOUT);
+        let netns: Box<dyn NetnsManager> = Box::new(LinuxNetns::new(config.state_dir.join("netns")));
         Context {
             puller: Puller::new(containerd.clone(), settings),
             config,
@@ -47,6 +57,9 @@ impl Context {
             containerd_readiness: readiness,
             images: ImageStore::default(),
             networks,
+            cni,
+            netns,
+            sandboxes: SandboxStore::default(),
             pulls: SingleFlight::default(),
             fs_usage: RwLock::new(None),
         }

@@ -20,6 +20,7 @@ pub mod netns;
 pub mod pause_image;
 pub mod recovery;
 pub mod runtime;
+pub mod sandbox;
 pub mod server;
 pub mod singleflight;
 pub mod spec;

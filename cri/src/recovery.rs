@@ -24,6 +24,10 @@ pub async fn after_connect(ctx: &Arc<Context>, first: bool) -> Result<(), Readin
         Err(e) => return Err(Readiness::not_ready("ContainerdUnreachable", format!("list images: {e}"))),
     }
     if first {
+        match crate::sandbox::recover(ctx).await {
+            Ok(n) => tracing::info!(sandboxes = n, "pod sandboxes recovered"),
+            Err(e) => return Err(Readiness::not_ready("ContainerdUnreachable", format!("recover sandboxes: {e}"))),
+        }
         crate::image::spawn_sampler(ctx.clone());
     }
     Ok(())

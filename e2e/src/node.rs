@@ -77,18 +77,31 @@ impl Node {
         self.cricket.as_ref().expect("this node runs cricket").client().await
     }
 
-    /// Writes a CNI conflist into the node's conf dir (bridge named after the test, no masquerade).
+    /// The node's own /24 (from its workspace id), so parallel tests never share a subnet.
+    pub fn pod_subnet(&self) -> String {
+        let n = u32::from_str_radix(&self.ws.id, 16).unwrap_or(0);
+        format!("10.{}.{}.0/24", 200 + (n >> 8) % 50, n % 256)
+    }
+
+    /// The node's bridge name.
+    pub fn bridge(&self) -> String {
+        format!("ck{}", self.ws.id)
+    }
+
+    /// Writes a CNI conflist into the node's conf dir: a bridge of its own, its own subnet, no
+    /// masquerading, and portmap.
     pub fn write_cni_config(&self) {
         let dir = self.ws.run("net.d");
         std::fs::create_dir_all(&dir).unwrap();
         let conf = serde_json::json!({
             "cniVersion": "1.0.0",
             "name": format!("e2e-{}", self.ws.id),
-            "plugins": [{
-                "type": "bridge", "bridge": format!("ck{}", self.ws.id), "isGateway": true, "ipMasq": false,
-                "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.244.0.0/24" }]],
-                          "dataDir": self.ws.run("ipam").display().to_string() }
-            }]
+            "plugins": [
+                { "type": "bridge", "bridge": self.bridge(), "isGateway": true, "ipMasq": false,
+                  "ipam": { "type": "host-local", "ranges": [[{ "subnet": self.pod_subnet() }]],
+                            "dataDir": self.ws.run("ipam").display().to_string() } },
+                { "type": "portmap", "capabilities": { "portMappings": true } }
+            ]
         });
         std::fs::write(dir.join("10-e2e.conflist"), serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
     }
@@ -116,6 +129,7 @@ impl Node {
         self.remove_containerd_workloads();
         self.containerd.stop();
         self.registry = None;
+        let _ = std::process::Command::new("ip").args(["link", "del", &self.bridge()]).stderr(std::process::Stdio::null()).status();
         if let Some(ns) = self.netns.take() {
             let _ = std::process::Command::new("ip").args(["netns", "delete", &ns]).status();
         }

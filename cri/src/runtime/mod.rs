@@ -54,6 +54,26 @@ runtime_service! {
             Ok(Response::new(runtime_config::runtime_config(&self.ctx.config)))
         }
 
+        async fn run_pod_sandbox(&self, req: Request<RunPodSandboxRequest>) -> Reply<RunPodSandboxResponse> {
+            crate::sandbox::run_pod_sandbox(&self.ctx, req.into_inner()).await.map(Response::new)
+        }
+
+        async fn stop_pod_sandbox(&self, req: Request<StopPodSandboxRequest>) -> Reply<StopPodSandboxResponse> {
+            crate::sandbox::stop_pod_sandbox(&self.ctx, req.into_inner()).await.map(Response::new)
+        }
+
+        async fn remove_pod_sandbox(&self, req: Request<RemovePodSandboxRequest>) -> Reply<RemovePodSandboxResponse> {
+            crate::sandbox::remove_pod_sandbox(&self.ctx, req.into_inner()).await.map(Response::new)
+        }
+
+        async fn pod_sandbox_status(&self, req: Request<PodSandboxStatusRequest>) -> Reply<PodSandboxStatusResponse> {
+            crate::sandbox::pod_sandbox_status(&self.ctx, req.into_inner()).map(Response::new)
+        }
+
+        async fn list_pod_sandbox(&self, req: Request<ListPodSandboxRequest>) -> Reply<ListPodSandboxResponse> {
+            Ok(Response::new(crate::sandbox::list_pod_sandbox(&self.ctx, req.into_inner())))
+        }
+
         type GetContainerEventsStream =
             std::pin::Pin<Box<dyn futures::Stream<Item = Result<ContainerEventResponse, Status>> + Send + 'static>>;
 
@@ -62,11 +82,6 @@ runtime_service! {
         }
     }
     not_yet {
-        run_pod_sandbox, "RunPodSandbox", RunPodSandboxRequest => RunPodSandboxResponse;
-        stop_pod_sandbox, "StopPodSandbox", StopPodSandboxRequest => StopPodSandboxResponse;
-        remove_pod_sandbox, "RemovePodSandbox", RemovePodSandboxRequest => RemovePodSandboxResponse;
-        pod_sandbox_status, "PodSandboxStatus", PodSandboxStatusRequest => PodSandboxStatusResponse;
-        list_pod_sandbox, "ListPodSandbox", ListPodSandboxRequest => ListPodSandboxResponse;
         create_container, "CreateContainer", CreateContainerRequest => CreateContainerResponse;
         start_container, "StartContainer", StartContainerRequest => StartContainerResponse;
         stop_container, "StopContainer", StopContainerRequest => StopContainerResponse;

@@ -2,3 +2,4 @@
 //! containerd (FIELD-GUIDE §1). Each store is rebuilt from containerd at start.
 
 pub mod images;
+pub mod sandboxes;

@@ -1,0 +1,34 @@
+//! Where a sandbox's state lives (docs/state.md): metadata on the containerd container as an
+//! extension, the status in `root_dir/sandboxes/<id>/status.json`, written atomically.
+
+use std::path::PathBuf;
+
+use prost_types::Any;
+
+use crate::context::Context;
+use crate::store::sandboxes::{SandboxMetadata, SandboxStatus};
+
+/// The extension's type URL (its value is the metadata as JSON).
+const METADATA_TYPE_URL: &str = "cricket.dev/SandboxMetadata/v1";
+
+pub fn dir(ctx: &Context, id: &str) -> PathBuf {
+    ctx.config.root_dir.join("sandboxes").join(id)
+}
+
+pub fn save_status(ctx: &Context, id: &str, status: &SandboxStatus) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(status).expect("serialisable");
+    cni::atomic_write(&dir(ctx, id).join("status.json"), &bytes).map_err(std::io::Error::other)
+}
+
+pub fn load_status(ctx: &Context, id: &str) -> Option<SandboxStatus> {
+    let bytes = std::fs::read(dir(ctx, id).join("status.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+pub fn metadata_extension(meta: &SandboxMetadata) -> Any {
+    Any { type_url: METADATA_TYPE_URL.into(), value: serde_json::to_vec(meta).expect("serialisable") }
+}
+
+pub fn decode_metadata(any: &Any) -> Option<SandboxMetadata> {
+    (any.type_url == METADATA_TYPE_URL).then(|| serde_json::from_slice(&any.value).ok()).flatten()
+}

@@ -1,0 +1,33 @@
+//! RemovePodSandbox: stopped first if needed, then the containerd container, its snapshot, its
+//! files and its name. A removed or unknown sandbox is success.
+
+use k8s_cri::v1::{RemovePodSandboxRequest, RemovePodSandboxResponse, StopPodSandboxRequest};
+use tonic::Status;
+
+use super::persist;
+use crate::context::Context;
+use crate::errors::from_bridge;
+use crate::store::sandboxes::{name_key, SandboxState};
+
+pub(crate) async fn remove_pod_sandbox(ctx: &Context, req: RemovePodSandboxRequest) -> Result<RemovePodSandboxResponse, Status> {
+    let Some(sandbox) = ctx.sandboxes.get(&req.pod_sandbox_id) else { return Ok(RemovePodSandboxResponse {}) };
+    let id = sandbox.meta.id.clone();
+    if sandbox.status.state == SandboxState::Ready || !sandbox.meta.netns.is_empty() {
+        super::stop_pod_sandbox(ctx, StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await?;
+    }
+    let c = &ctx.containerd;
+    c.delete_task(&id).await.map_err(|e| from_bridge("delete task", e))?;
+    c.delete_container(&id).await.map_err(|e| from_bridge("delete container", e))?;
+    c.remove_snapshot(&id).await.map_err(|e| from_bridge("remove snapshot", e))?;
+    let dir = persist::dir(ctx, &id);
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(Status::internal(format!("remove {}: {e}", dir.display())));
+        }
+    }
+    let m = &sandbox.meta;
+    ctx.sandboxes.release_name(&name_key(&m.name, &m.namespace, &m.uid, m.attempt), &id);
+    ctx.sandboxes.remove(&id);
+    tracing::info!(pod = %id, "pod sandbox removed");
+    Ok(RemovePodSandboxResponse {})
+}

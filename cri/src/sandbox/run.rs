@@ -1,0 +1,253 @@
+//! RunPodSandbox: validate everything first, then netns, CNI ADD (concurrently with the pause
+//! container and task, which need only the netns), and the status last; any failure undoes
+//! every finished step in reverse.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use containerd_bridge::pull::diff_ids;
+use containerd_bridge::{chain_ids, NewContainer, RuncOptions, TaskIo};
+use k8s_cri::v1::{NamespaceMode, PodSandboxConfig, RunPodSandboxRequest, RunPodSandboxResponse};
+use prost::Message;
+use tonic::Status;
+
+use super::network::{detach, runtime_conf};
+use super::persist;
+use crate::context::Context;
+use crate::errors::from_bridge;
+use crate::labels;
+use crate::spec::{sandbox_spec, SandboxSpecOptions, SpecError};
+use crate::store::sandboxes::{name_key, Sandbox, SandboxMetadata, SandboxState, SandboxStatus};
+
+/// Everything checked and computed before the first side effect.
+struct Plan {
+    meta: SandboxMetadata,
+    config: Arc<PodSandboxConfig>,
+    name_key: String,
+    netns: Option<PathBuf>,
+    spec: Vec<u8>,
+    parent_chain: String,
+    runtime_type: String,
+    runtime_options: Option<prost_types::Any>,
+}
+
+/// What has been done so far, to undo on failure.
+#[derive(Default)]
+struct Done {
+    netns: Option<PathBuf>,
+    attached: Option<(String, cni::RuntimeConf)>,
+    container: bool,
+}
+
+fn invalid(e: SpecError) -> Status {
+    Status::invalid_argument(e.to_string())
+}
+
+fn new_id() -> String {
+    let mut bytes = [0u8; 32];
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n != bytes.len() as isize {
+        let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+        bytes[..16].copy_from_slice(&t.to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn own_oom_score_adj() -> i32 {
+    std::fs::read_to_string("/proc/self/oom_score_adj").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
+    let config = req.config.ok_or_else(|| Status::invalid_argument("config: missing"))?;
+    let m = config.metadata.clone().ok_or_else(|| Status::invalid_argument("config.metadata: missing"))?;
+    for (field, value) in [("name", &m.name), ("namespace", &m.namespace), ("uid", &m.uid)] {
+        if value.is_empty() {
+            return Err(Status::invalid_argument(format!("config.metadata.{field}: empty")));
+        }
+    }
+    if !config.log_directory.is_empty() && !config.log_directory.starts_with('/') {
+        return Err(Status::invalid_argument(format!("config.log_directory: {:?} is not absolute", config.log_directory)));
+    }
+    let handler_name = if req.runtime_handler.is_empty() { ctx.config.containerd.default_runtime.clone() } else { req.runtime_handler.clone() };
+    let handler = ctx.config.containerd.runtimes.get(&handler_name).ok_or_else(|| {
+        Status::invalid_argument(format!("runtime_handler: {:?} is not configured", req.runtime_handler))
+    })?;
+    let image_name = ctx.sandbox_image_name().unwrap_or_default();
+    let image = ctx.images.resolve(&image_name).ok_or_else(|| Status::failed_precondition(format!("sandbox image {image_name} is not available yet")))?;
+    let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
+    let layers = image_config["rootfs"]["diff_ids"].as_array().map_or(0, Vec::len);
+    let parent_chain = chain_ids(&diff_ids(&image.config, layers).map_err(|e| Status::internal(e.to_string()))?).pop().unwrap_or_default();
+    let args: Vec<String> = ["Entrypoint", "Cmd"]
+        .iter()
+        .flat_map(|k| image_config["config"][k].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+
+    let id = new_id();
+    let security = config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
+    let host_network = security.namespace_options.as_ref().is_some_and(|n| n.network == NamespaceMode::Node as i32);
+    let netns = (!host_network).then(|| ctx.config.state_dir.join("netns").join(&id));
+    let options = SandboxSpecOptions {
+        id: &id,
+        netns: netns.as_deref(),
+        args,
+        image_name: &image_name,
+        systemd_cgroup: ctx.config.systemd_cgroup(),
+        daemon_oom_score_adj: own_oom_score_adj(),
+    };
+    let spec = serde_json::to_vec(&sandbox_spec(&config, &options).map_err(invalid)?).expect("serialisable");
+    let runc = handler.runtime_type == "io.containerd.runc.v2";
+    let option = |k: &str| handler.options.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let runtime_options = runc.then(|| {
+        RuncOptions { binary_name: option("BinaryName"), root: option("Root"), systemd_cgroup: ctx.config.systemd_cgroup(), ..Default::default() }.to_any()
+    });
+    let created_at_ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as i64;
+    let meta = SandboxMetadata {
+        id: id.clone(),
+        name: m.name.clone(),
+        namespace: m.namespace.clone(),
+        uid: m.uid.clone(),
+        attempt: m.attempt,
+        config: base64::engine::general_purpose::STANDARD.encode(config.encode_to_vec()),
+        runtime_handler: req.runtime_handler,
+        netns: netns.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        created_at_ns,
+    };
+    Ok(Plan {
+        name_key: name_key(&m.name, &m.namespace, &m.uid, m.attempt),
+        meta,
+        config: Arc::new(config),
+        netns,
+        spec,
+        parent_chain,
+        runtime_type: handler.runtime_type.clone(),
+        runtime_options,
+    })
+}
+
+pub(crate) async fn run_pod_sandbox(ctx: &Context, req: RunPodSandboxRequest) -> Result<RunPodSandboxResponse, Status> {
+    let plan = plan(ctx, req)?;
+    let id = plan.meta.id.clone();
+    if let Err(holder) = ctx.sandboxes.reserve_name(&plan.name_key, &id) {
+        return Err(Status::already_exists(format!("pod sandbox name {:?} is reserved for {holder}", plan.name_key)));
+    }
+    let mut done = Done::default();
+    match start(ctx, &plan, &mut done).await {
+        Ok(status) => {
+            ctx.sandboxes.insert(Sandbox { meta: plan.meta, config: plan.config, status });
+            tracing::info!(pod = %id, "pod sandbox ready");
+            Ok(RunPodSandboxResponse { pod_sandbox_id: id })
+        }
+        Err(e) => {
+            undo(ctx, &plan, done).await;
+            Err(e)
+        }
+    }
+}
+
+async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxStatus, Status> {
+    let id = &plan.meta.id;
+    let network = match &plan.netns {
+        None => None,
+        Some(_) => Some(ctx.networks.current().map_err(Status::failed_precondition)?.ok_or_else(|| {
+            Status::failed_precondition(format!("no CNI network config in {}", ctx.config.cni.conf_dir.display()))
+        })?),
+    };
+    if let Some(path) = &plan.netns {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        done.netns = Some(ctx.netns.create(&name).map_err(|e| Status::internal(format!("create netns: {e}")))?);
+    }
+    let rc = runtime_conf(id, &plan.meta.netns, &plan.config);
+    if let Some(net) = &network {
+        done.attached = Some((net.name.clone(), rc.clone()));
+    }
+    let attach = async {
+        match &network {
+            Some(net) => ctx.cni.add(net, &rc).await.map(Some).map_err(|e| Status::internal(format!("CNI ADD: {e}"))),
+            None => Ok(None),
+        }
+    };
+    done.container = true;
+    let (attached, pid) = tokio::join!(attach, run_pause(ctx, plan));
+    let (result, pid) = (attached?, pid?);
+    let status = SandboxStatus {
+        state: SandboxState::Ready,
+        pid,
+        ips: result.as_ref().map(|r| r.pod_ips().iter().map(ToString::to_string).collect()).unwrap_or_default(),
+        network: network.as_ref().map(|n| n.name.clone()).unwrap_or_default(),
+        cni_result: result.and_then(|r| serde_json::to_value(r).ok()),
+    };
+    persist::save_status(ctx, id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
+    Ok(status)
+}
+
+/// The pause container: rootfs, record, task, started; returns its PID.
+async fn run_pause(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
+    let id = &plan.meta.id;
+    let c = &ctx.containerd;
+    let lease = c.create_lease("sandbox", std::time::Duration::from_secs(600)).await.map_err(|e| from_bridge("lease", e))?;
+    let result = async {
+        let mounts = c.prepare_rootfs(&lease, id, &plan.parent_chain).await.map_err(|e| from_bridge("prepare rootfs", e))?;
+        let container = NewContainer {
+            id: id.clone(),
+            labels: HashMap::from([
+                (labels::KIND.to_string(), labels::KIND_SANDBOX.to_string()),
+                (labels::METADATA_VERSION.to_string(), "1".to_string()),
+            ]),
+            image: ctx.sandbox_image_name().unwrap_or_default(),
+            runtime_type: plan.runtime_type.clone(),
+            runtime_options: plan.runtime_options.clone(),
+            spec: plan.spec.clone(),
+            snapshot_key: id.clone(),
+            extensions: HashMap::from([(labels::METADATA_EXTENSION.to_string(), persist::metadata_extension(&plan.meta))]),
+        };
+        c.create_container(&lease, &container).await.map_err(|e| from_bridge("create container", e))?;
+        c.create_task(id, mounts, &TaskIo::default()).await.map_err(|e| from_bridge("create task", e))?;
+        c.start_task(id).await.map_err(|e| from_bridge("start task", e))
+    }
+    .await;
+    let _ = c.delete_lease(&lease, false).await;
+    result
+}
+
+/// Undoes what `start` did, in reverse. If something cannot be undone the sandbox stays,
+/// NotReady, so kubelet's StopPodSandbox/RemovePodSandbox can finish the cleanup.
+async fn undo(ctx: &Context, plan: &Plan, done: Done) {
+    let id = &plan.meta.id;
+    let mut failed = Vec::new();
+    if done.container {
+        let c = &ctx.containerd;
+        let _ = c.kill_task(id, libc::SIGKILL as u32, true).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), c.wait_task(id)).await;
+        for (what, r) in [
+            ("task", c.delete_task(id).await.map(|_| ())),
+            ("container", c.delete_container(id).await),
+            ("snapshot", c.remove_snapshot(id).await),
+        ] {
+            if let Err(e) = r {
+                failed.push(format!("{what}: {e}"));
+            }
+        }
+    }
+    if let Some((network, rc)) = &done.attached {
+        if let Err(e) = detach(ctx, network, rc).await {
+            failed.push(format!("CNI DEL: {e}"));
+        }
+    }
+    if let Some(path) = &done.netns {
+        if let Err(e) = ctx.netns.remove(path) {
+            failed.push(format!("netns: {e}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(persist::dir(ctx, id));
+    if failed.is_empty() {
+        ctx.sandboxes.release_name(&plan.name_key, id);
+    } else {
+        tracing::error!(pod = %id, problems = ?failed, "could not undo a failed RunPodSandbox; kept NotReady for kubelet to stop");
+        let status = SandboxStatus { state: SandboxState::NotReady, pid: 0, ips: vec![], network: String::new(), cni_result: None };
+        ctx.sandboxes.insert(Sandbox { meta: plan.meta.clone(), config: plan.config.clone(), status });
+    }
+}

@@ -1,0 +1,76 @@
+//! PodSandboxStatus and ListPodSandbox, from memory.
+
+use std::collections::HashMap;
+
+use k8s_cri::v1::{
+    LinuxPodSandboxStatus, ListPodSandboxRequest, ListPodSandboxResponse, Namespace, PodIp, PodSandbox, PodSandboxMetadata,
+    PodSandboxNetworkStatus, PodSandboxState, PodSandboxStateValue, PodSandboxStatus, PodSandboxStatusRequest,
+    PodSandboxStatusResponse,
+};
+use tonic::Status;
+
+use crate::context::Context;
+use crate::store::sandboxes::{Sandbox, SandboxState};
+
+fn state(s: &Sandbox) -> i32 {
+    match s.status.state {
+        SandboxState::Ready => PodSandboxState::SandboxReady as i32,
+        SandboxState::NotReady => PodSandboxState::SandboxNotready as i32,
+    }
+}
+
+fn metadata(s: &Sandbox) -> PodSandboxMetadata {
+    PodSandboxMetadata { name: s.meta.name.clone(), uid: s.meta.uid.clone(), namespace: s.meta.namespace.clone(), attempt: s.meta.attempt }
+}
+
+pub(crate) fn pod_sandbox_status(ctx: &Context, req: PodSandboxStatusRequest) -> Result<PodSandboxStatusResponse, Status> {
+    let s = ctx
+        .sandboxes
+        .get(&req.pod_sandbox_id)
+        .ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
+    let mut ips = s.status.ips.iter();
+    let network = PodSandboxNetworkStatus {
+        ip: ips.next().cloned().unwrap_or_default(),
+        additional_ips: ips.map(|ip| PodIp { ip: ip.clone() }).collect(),
+    };
+    let options = s.config.linux.as_ref().and_then(|l| l.security_context.as_ref()).and_then(|c| c.namespace_options.clone());
+    let status = PodSandboxStatus {
+        id: s.meta.id.clone(),
+        metadata: Some(metadata(&s)),
+        state: state(&s),
+        created_at: s.meta.created_at_ns,
+        network: Some(network),
+        linux: Some(LinuxPodSandboxStatus { namespaces: Some(Namespace { options }) }),
+        labels: s.config.labels.clone(),
+        annotations: s.config.annotations.clone(),
+        runtime_handler: s.meta.runtime_handler.clone(),
+    };
+    let mut info = HashMap::new();
+    if req.verbose {
+        let json = serde_json::json!({ "pid": s.status.pid, "netns": s.meta.netns, "cniResult": s.status.cni_result, "network": s.status.network });
+        info.insert("info".to_string(), json.to_string());
+    }
+    Ok(PodSandboxStatusResponse { status: Some(status), info, containers_statuses: vec![], timestamp: 0 })
+}
+
+pub(crate) fn list_pod_sandbox(ctx: &Context, req: ListPodSandboxRequest) -> ListPodSandboxResponse {
+    let filter = req.filter.unwrap_or_default();
+    let items = ctx
+        .sandboxes
+        .list()
+        .into_iter()
+        .filter(|s| filter.id.is_empty() || s.meta.id.starts_with(&filter.id))
+        .filter(|s| filter.state.as_ref().is_none_or(|v: &PodSandboxStateValue| v.state == state(s)))
+        .filter(|s| filter.label_selector.iter().all(|(k, v)| s.config.labels.get(k) == Some(v)))
+        .map(|s| PodSandbox {
+            id: s.meta.id.clone(),
+            metadata: Some(metadata(&s)),
+            state: state(&s),
+            created_at: s.meta.created_at_ns,
+            labels: s.config.labels.clone(),
+            annotations: s.config.annotations.clone(),
+            runtime_handler: s.meta.runtime_handler.clone(),
+        })
+        .collect();
+    ListPodSandboxResponse { items }
+}

@@ -1,0 +1,42 @@
+//! StopPodSandbox: the pause task goes, the network is detached (retried; a DEL that keeps
+//! failing is reported so kubelet calls again), the netns is unpinned. Idempotent.
+
+use std::time::Duration;
+
+use k8s_cri::v1::{StopPodSandboxRequest, StopPodSandboxResponse};
+use tonic::Status;
+
+use super::network::{detach, runtime_conf};
+use super::persist;
+use crate::context::Context;
+use crate::errors::from_bridge;
+use crate::store::sandboxes::SandboxState;
+
+pub(crate) async fn stop_pod_sandbox(ctx: &Context, req: StopPodSandboxRequest) -> Result<StopPodSandboxResponse, Status> {
+    let sandbox = ctx
+        .sandboxes
+        .get(&req.pod_sandbox_id)
+        .ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
+    let id = sandbox.meta.id.clone();
+    let c = &ctx.containerd;
+    c.kill_task(&id, libc::SIGKILL as u32, true).await.map_err(|e| from_bridge("stop the pause task", e))?;
+    if c.task_status(&id).await.map_err(|e| from_bridge("task status", e))?.is_some() {
+        let _ = tokio::time::timeout(Duration::from_secs(10), c.wait_task(&id)).await;
+        c.delete_task(&id).await.map_err(|e| from_bridge("delete the pause task", e))?;
+    }
+    if !sandbox.status.network.is_empty() {
+        let rc = runtime_conf(&id, &sandbox.meta.netns, &sandbox.config);
+        detach(ctx, &sandbox.status.network, &rc).await.map_err(|e| Status::unavailable(format!("CNI DEL for {id}: {e}")))?;
+    }
+    if !sandbox.meta.netns.is_empty() {
+        ctx.netns.remove(sandbox.meta.netns.as_ref()).map_err(|e| Status::internal(format!("remove netns: {e}")))?;
+    }
+    if let Some(status) = ctx.sandboxes.update(&id, |s| {
+        s.state = SandboxState::NotReady;
+        s.pid = 0;
+    }) {
+        persist::save_status(ctx, &id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
+    }
+    tracing::info!(pod = %id, "pod sandbox stopped");
+    Ok(StopPodSandboxResponse {})
+}

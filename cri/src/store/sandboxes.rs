@@ -1,0 +1,169 @@
+//! The sandbox store: every pod sandbox with its immutable metadata and mutable status, and
+//! the reserved names (name, namespace, uid, attempt), all answered from memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use k8s_cri::v1::PodSandboxConfig;
+use serde::{Deserialize, Serialize};
+
+/// What never changes after RunPodSandbox; persisted on the containerd container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SandboxMetadata {
+    pub id: String,
+    pub name: String,
+    pub namespace: String,
+    pub uid: String,
+    pub attempt: u32,
+    /// The PodSandboxConfig, protobuf, base64.
+    pub config: String,
+    pub runtime_handler: String,
+    /// The pinned network namespace; empty for host network.
+    pub netns: String,
+    pub created_at_ns: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SandboxState {
+    Ready,
+    NotReady,
+}
+
+/// What changes; persisted in `root_dir/sandboxes/<id>/status.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SandboxStatus {
+    pub state: SandboxState,
+    pub pid: u32,
+    /// Pod IPs, primary first.
+    pub ips: Vec<String>,
+    /// The network the pod was attached to (for DEL), empty for host network.
+    pub network: String,
+    pub cni_result: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    pub meta: SandboxMetadata,
+    pub config: Arc<PodSandboxConfig>,
+    pub status: SandboxStatus,
+}
+
+/// The key a sandbox name is reserved under.
+pub fn name_key(name: &str, namespace: &str, uid: &str, attempt: u32) -> String {
+    format!("{name}_{namespace}_{uid}_{attempt}")
+}
+
+#[derive(Default)]
+pub struct SandboxStore {
+    sandboxes: RwLock<HashMap<String, Sandbox>>,
+    names: Mutex<HashMap<String, String>>,
+}
+
+impl SandboxStore {
+    /// Reserves `key` for `id`; the current holder's ID if it is taken.
+    pub fn reserve_name(&self, key: &str, id: &str) -> Result<(), String> {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        match names.get(key) {
+            Some(holder) if holder != id => Err(holder.clone()),
+            _ => {
+                names.insert(key.to_string(), id.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    pub fn release_name(&self, key: &str, id: &str) {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.get(key).map(String::as_str) == Some(id) {
+            names.remove(key);
+        }
+    }
+
+    pub fn insert(&self, sandbox: Sandbox) {
+        self.sandboxes.write().unwrap_or_else(|e| e.into_inner()).insert(sandbox.meta.id.clone(), sandbox);
+    }
+
+    pub fn remove(&self, id: &str) -> Option<Sandbox> {
+        self.sandboxes.write().unwrap_or_else(|e| e.into_inner()).remove(id)
+    }
+
+    /// By full ID or unambiguous ID prefix.
+    pub fn get(&self, id: &str) -> Option<Sandbox> {
+        let all = self.sandboxes.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = all.get(id) {
+            return Some(s.clone());
+        }
+        if id.is_empty() {
+            return None;
+        }
+        let mut found = all.values().filter(|s| s.meta.id.starts_with(id));
+        match (found.next(), found.next()) {
+            (Some(only), None) => Some(only.clone()),
+            _ => None,
+        }
+    }
+
+    /// Changes a sandbox's status; returns the new one.
+    pub fn update(&self, id: &str, f: impl FnOnce(&mut SandboxStatus)) -> Option<SandboxStatus> {
+        let mut all = self.sandboxes.write().unwrap_or_else(|e| e.into_inner());
+        let sandbox = all.get_mut(id)?;
+        f(&mut sandbox.status);
+        Some(sandbox.status.clone())
+    }
+
+    pub fn list(&self) -> Vec<Sandbox> {
+        let mut all: Vec<Sandbox> = self.sandboxes.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        all.sort_by(|a, b| a.meta.created_at_ns.cmp(&b.meta.created_at_ns));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox(id: &str) -> Sandbox {
+        Sandbox {
+            meta: SandboxMetadata {
+                id: id.into(),
+                name: "web".into(),
+                namespace: "default".into(),
+                uid: "u".into(),
+                attempt: 0,
+                config: String::new(),
+                runtime_handler: String::new(),
+                netns: String::new(),
+                created_at_ns: 1,
+            },
+            config: Arc::new(PodSandboxConfig::default()),
+            status: SandboxStatus { state: SandboxState::Ready, pid: 1, ips: vec![], network: String::new(), cni_result: None },
+        }
+    }
+
+    #[test]
+    fn names_are_reserved_once_and_released_by_their_holder_only() {
+        let store = SandboxStore::default();
+        let key = name_key("web", "default", "u", 0);
+        store.reserve_name(&key, "a").unwrap();
+        store.reserve_name(&key, "a").unwrap();
+        assert_eq!(store.reserve_name(&key, "b"), Err("a".to_string()));
+        store.release_name(&key, "b");
+        assert!(store.reserve_name(&key, "b").is_err());
+        store.release_name(&key, "a");
+        store.reserve_name(&key, "b").unwrap();
+    }
+
+    #[test]
+    fn lookup_by_id_or_unique_prefix_and_status_updates() {
+        let store = SandboxStore::default();
+        store.insert(sandbox("abc123"));
+        store.insert(sandbox("abd456"));
+        assert_eq!(store.get("abc").unwrap().meta.id, "abc123");
+        assert!(store.get("ab").is_none(), "ambiguous");
+        assert!(store.get("").is_none());
+        store.update("abc123", |s| s.state = SandboxState::NotReady);
+        assert_eq!(store.get("abc123").unwrap().status.state, SandboxState::NotReady);
+        assert!(store.remove("abc123").is_some());
+        assert_eq!(store.list().len(), 1);
+    }
+}
