@@ -34,6 +34,17 @@ impl RuntimeConf {
         }
     }
 
+    /// The parameters a cached attachment was made with, for its DEL (`netns` may be gone).
+    pub fn from_cached(cached: &crate::cache::CachedAttachment, netns: &str) -> RuntimeConf {
+        RuntimeConf {
+            container_id: cached.container_id.clone(),
+            netns: netns.into(),
+            ifname: cached.if_name.clone(),
+            args: cached.cni_args.clone(),
+            capability_args: serde_json::from_value(cached.capability_args.clone()).unwrap_or_default(),
+        }
+    }
+
     /// `CNI_ARGS`: `IgnoreUnknown=1;K=V;...`
     pub fn cni_args(&self) -> String {
         std::iter::once("IgnoreUnknown=1".to_string())

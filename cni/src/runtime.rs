@@ -76,8 +76,11 @@ impl CniRuntime {
         .await
     }
 
-    /// Attaches the container to `net`; the result is cached for CHECK and DEL.
+    /// Attaches the container to `net`; the result is cached for CHECK and DEL. Before the first
+    /// plugin runs, the attachment is recorded as pending (no result), so that a daemon killed
+    /// mid-ADD finds it after a restart and can DEL it.
     pub async fn add(&self, net: &NetworkConfigList, rc: &RuntimeConf) -> Result<CniResult> {
+        self.cache.save(&net.name, rc, &net.raw, &Value::Null)?;
         let mut prev: Option<Value> = None;
         for plugin in &net.plugins {
             let out = match self.call("ADD", net, plugin, Some(rc), prev.as_ref()).await {
@@ -107,10 +110,14 @@ impl CniRuntime {
         Ok(result)
     }
 
-    /// Undoes a half-done ADD (DEL through the whole list) and returns the ADD's error.
+    /// Undoes a half-done ADD (DEL through the whole list) and returns the ADD's error; the
+    /// pending record stays if the DEL failed, for a later DEL or GC.
     async fn undo_add(&self, net: &NetworkConfigList, rc: &RuntimeConf, prev: Option<&Value>, error: CniError) -> CniError {
-        if let Err(e) = self.del_with(net, rc, prev).await {
-            tracing::warn!(network = %net.name, container = %rc.container_id, error = %e, "cleaning up a failed CNI ADD failed too");
+        match self.del_with(net, rc, prev).await {
+            Ok(()) => {
+                let _ = self.cache.remove(&net.name, &rc.container_id, &rc.ifname);
+            }
+            Err(e) => tracing::warn!(network = %net.name, container = %rc.container_id, error = %e, "cleaning up a failed CNI ADD failed too"),
         }
         error
     }
@@ -119,7 +126,8 @@ impl CniRuntime {
     /// the cache entry goes once every plugin agreed. Tolerates what is already gone.
     pub async fn del(&self, net: &NetworkConfigList, rc: &RuntimeConf) -> Result<()> {
         let cached = self.cache.load(&net.name, &rc.container_id, &rc.ifname)?;
-        self.del_with(net, rc, cached.as_ref().map(|c| &c.result)).await?;
+        // A pending record (ADD interrupted) has no result: DEL goes without prevResult.
+        self.del_with(net, rc, cached.as_ref().map(|c| &c.result).filter(|r| !r.is_null())).await?;
         self.cache.remove(&net.name, &rc.container_id, &rc.ifname)
     }
 
@@ -141,7 +149,7 @@ impl CniRuntime {
             return Ok(());
         }
         let key = format!("{}-{}-{}", net.name, rc.container_id, rc.ifname);
-        let cached = self.cache.load(&net.name, &rc.container_id, &rc.ifname)?.ok_or(CniError::NotCached(key))?;
+        let cached = self.cache.load(&net.name, &rc.container_id, &rc.ifname)?.filter(|c| !c.result.is_null()).ok_or(CniError::NotCached(key))?;
         for plugin in &net.plugins {
             self.call("CHECK", net, plugin, Some(rc), Some(&cached.result)).await?;
         }

@@ -181,6 +181,25 @@ esac"#);
 }
 
 #[tokio::test]
+async fn an_add_in_progress_is_recorded_so_it_can_be_deleted_after_a_crash() {
+    let fakes = Fakes::new();
+    fakes.plugin("hang", "sleep 10");
+    let cni = fakes.runtime(Duration::from_secs(10));
+    let list = net("1.0.0", json!([{ "type": "first" }, { "type": "hang" }]));
+    // The daemon "dies" while the second plugin runs: the ADD future is dropped.
+    let _ = tokio::time::timeout(Duration::from_millis(500), cni.add(&list, &pod())).await;
+    let pending = cni.cache().load("pods", "c0ffee", "eth0").unwrap().expect("recorded before the first plugin ran");
+    assert!(pending.result.is_null());
+    let rc = RuntimeConf::from_cached(&pending, "");
+    assert_eq!(rc.cni_args(), pod().cni_args());
+    fakes.plugin("hang", "exit 0");
+    cni.del(&list, &rc).await.unwrap();
+    let first_del = fakes.calls().into_iter().find(|c| c.0 == "first" && c.1 == "DEL").expect("DEL reached the first plugin");
+    assert!(first_del.2.get("prevResult").is_none(), "no result to pass");
+    assert!(cni.cache().load("pods", "c0ffee", "eth0").unwrap().is_none());
+}
+
+#[tokio::test]
 async fn a_hung_plugin_is_killed_at_the_timeout() {
     let fakes = Fakes::new();
     let cni = fakes.runtime(Duration::from_millis(300));

@@ -32,6 +32,7 @@ namespace = "k8s.io"
 
 [cni]
 conf_dir = "{net}"
+bin_dirs = ["/usr/lib/cni", "{bin}"]
 {extra}
 "#,
         listen = ws.run("cricket.sock").display(),
@@ -39,6 +40,7 @@ conf_dir = "{net}"
         state = ws.run("cricket").display(),
         containerd = containerd_address.display(),
         net = ws.run("net.d").display(),
+        bin = ws.run("cni-bin").display(),
     );
     std::fs::write(&file, text).expect("write cricket config");
     file

@@ -106,6 +106,24 @@ impl Node {
         std::fs::write(dir.join("10-e2e.conflist"), serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
     }
 
+    /// Installs a fake CNI plugin (a shell script body) in the node's own plugin directory.
+    pub fn fake_plugin(&self, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.ws.run("cni-bin");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Adds `plugin` (a JSON object) after the bridge in the node's conflist.
+    pub fn append_cni_plugin(&self, plugin: serde_json::Value) {
+        let file = self.ws.run("net.d").join("10-e2e.conflist");
+        let mut conf: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        conf["plugins"].as_array_mut().unwrap().insert(1, plugin);
+        std::fs::write(&file, serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
+    }
+
     /// Names that only this test's leftovers can mention.
     fn needles(&self) -> Vec<String> {
         vec![format!("cricket-e2e-{}", self.ws.id), format!("ck{}", self.ws.id)]

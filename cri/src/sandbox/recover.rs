@@ -7,7 +7,7 @@ use base64::Engine;
 use k8s_cri::v1::PodSandboxConfig;
 use prost::Message;
 
-use super::network::{detach, runtime_conf};
+use super::network::detach;
 use super::persist;
 use crate::context::Context;
 use crate::labels;
@@ -37,7 +37,34 @@ pub async fn recover(ctx: &Context) -> containerd_bridge::Result<usize> {
         ctx.sandboxes.insert(Sandbox { meta, config: Arc::new(config), status });
         count += 1;
     }
+    sweep_orphans(ctx).await;
     Ok(count)
+}
+
+/// What a cricket killed before its pause container existed leaves behind, and no sandbox
+/// claims: CNI attachments (DEL them, or the IP leaks for ever), netns pins, directories.
+async fn sweep_orphans(ctx: &Context) {
+    let known = |id: &str| ctx.sandboxes.get(id).is_some_and(|s| s.meta.id == id);
+    let netns_dir = ctx.config.state_dir.join("netns");
+    for cached in ctx.cni.cache().list().into_iter().filter(|a| !known(&a.container_id)) {
+        let pin = netns_dir.join(&cached.container_id);
+        let netns = if pin.exists() { pin.display().to_string() } else { String::new() };
+        let rc = cni::RuntimeConf::from_cached(&cached, &netns);
+        match detach(ctx, &cached.network_name, &rc).await {
+            Ok(()) => tracing::info!(pod = %cached.container_id, "released the network of a sandbox that never finished"),
+            Err(e) => tracing::warn!(pod = %cached.container_id, error = %e, "CNI DEL of an orphaned attachment failed"),
+        }
+    }
+    for entry in std::fs::read_dir(&netns_dir).into_iter().flatten().flatten() {
+        if !known(&entry.file_name().to_string_lossy()) {
+            let _ = ctx.netns.remove(&entry.path());
+        }
+    }
+    for entry in std::fs::read_dir(ctx.config.root_dir.join("sandboxes")).into_iter().flatten().flatten() {
+        if !known(&entry.file_name().to_string_lossy()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A sandbox cricket died creating: remove what exists of it, as a failed Run would have.
@@ -50,8 +77,9 @@ async fn undo_interrupted(ctx: &Context, id: &str, netns: &str, config: &PodSand
     let _ = c.delete_container(id).await;
     let _ = c.remove_snapshot(id).await;
     // The CNI cache says whether (and on which network) the ADD got through.
+    let _ = config;
     for cached in ctx.cni.cache().list().into_iter().filter(|a| a.container_id == id) {
-        let rc = runtime_conf(id, netns, config);
+        let rc = cni::RuntimeConf::from_cached(&cached, netns);
         if let Err(e) = detach(ctx, &cached.network_name, &rc).await {
             tracing::warn!(pod = %id, error = %e, "CNI DEL of an interrupted sandbox failed");
         }

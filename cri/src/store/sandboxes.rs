@@ -113,7 +113,7 @@ impl SandboxStore {
 
     pub fn list(&self) -> Vec<Sandbox> {
         let mut all: Vec<Sandbox> = self.sandboxes.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        all.sort_by(|a, b| a.meta.created_at_ns.cmp(&b.meta.created_at_ns));
+        all.sort_by_key(|s| s.meta.created_at_ns);
         all
     }
 }
