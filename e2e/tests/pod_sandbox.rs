@@ -15,6 +15,7 @@ fn pod_config(node: &Node, name: &str, host_port: i32) -> PodSandboxConfig {
         hostname: format!("{name}-host"),
         log_directory: node.ws.run("logs").display().to_string(),
         labels: [("app".to_string(), name.to_string())].into(),
+        dns_config: Some(DnsConfig { servers: vec!["10.96.0.10".into()], searches: vec!["e2e.svc.cluster.local".into()], options: vec!["ndots:5".into()] }),
         port_mappings: if host_port > 0 {
             vec![PortMapping { protocol: Protocol::Tcp as i32, container_port: 80, host_port, host_ip: String::new() }]
         } else {
@@ -66,6 +67,9 @@ async fn a_pod_runs_ready_with_its_network_then_stops_and_goes_away_completely()
     assert!(in_pod(pid, "-n", &["ip", "-4", "-o", "addr", "show", "eth0"]).contains(&ip));
     assert_eq!(in_pod(pid, "-u", &["hostname"]), "web-host");
     assert_eq!(in_pod(pid, "-n", &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]), "80");
+    let resolv = std::fs::read_to_string(format!("/proc/{pid}/root/etc/resolv.conf")).unwrap();
+    assert_eq!(resolv, "nameserver 10.96.0.10\nsearch e2e.svc.cluster.local\noptions ndots:5\n");
+    assert_eq!(std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname")).unwrap(), "web-host\n");
     assert!(nat_rules().contains(&format!("--dport {host_port}")), "hostPort DNAT");
 
     let listed = cri.runtime.list_pod_sandbox(ListPodSandboxRequest { filter: None }).await.unwrap().into_inner().items;

@@ -1,6 +1,7 @@
 //! Pod sandboxes: RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus and
 //! ListPodSandbox over the sandbox store, and their recovery after a restart.
 
+mod files;
 mod network;
 pub mod persist;
 mod recover;

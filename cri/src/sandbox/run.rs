@@ -25,6 +25,8 @@ use crate::store::sandboxes::{name_key, Sandbox, SandboxMetadata, SandboxState, 
 /// Everything checked and computed before the first side effect.
 struct Plan {
     meta: SandboxMetadata,
+    host_network: bool,
+    etc_files: crate::spec::EtcFiles,
     config: Arc<PodSandboxConfig>,
     name_key: String,
     netns: Option<PathBuf>,
@@ -90,6 +92,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     let security = config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
     let host_network = security.namespace_options.as_ref().is_some_and(|n| n.network == NamespaceMode::Node as i32);
     let netns = (!host_network).then(|| ctx.config.state_dir.join("netns").join(&id));
+    let etc_files = super::files::paths(&super::persist::dir(ctx, &id));
     let options = SandboxSpecOptions {
         id: &id,
         netns: netns.as_deref(),
@@ -97,6 +100,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         image_name: &image_name,
         systemd_cgroup: ctx.config.systemd_cgroup(),
         daemon_oom_score_adj: own_oom_score_adj(),
+        etc_files: Some(etc_files.clone()),
     };
     let spec = serde_json::to_vec(&sandbox_spec(&config, &options).map_err(invalid)?).expect("serialisable");
     let runc = handler.runtime_type == "io.containerd.runc.v2";
@@ -119,6 +123,8 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     Ok(Plan {
         name_key: name_key(&m.name, &m.namespace, &m.uid, m.attempt),
         meta,
+        host_network,
+        etc_files,
         config: Arc::new(config),
         netns,
         spec,
@@ -156,6 +162,7 @@ async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxSta
             Status::failed_precondition(format!("no CNI network config in {}", ctx.config.cni.conf_dir.display()))
         })?),
     };
+    super::files::write(&plan.etc_files, &plan.config, plan.host_network).map_err(|e| Status::internal(format!("write the pod's /etc files: {e}")))?;
     if let Some(path) = &plan.netns {
         let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         done.netns = Some(ctx.netns.create(&name).map_err(|e| Status::internal(format!("create netns: {e}")))?);

@@ -4,11 +4,13 @@
 
 mod cgroups;
 mod defaults;
+mod mounts;
 mod namespaces;
 mod process;
 mod sandbox;
 mod sysctls;
 
+pub use mounts::EtcFiles;
 pub use sandbox::{sandbox_spec, SandboxSpecOptions};
 
 /// A spec that cannot be built from the request, naming the field at fault.

@@ -28,6 +28,8 @@ pub struct SandboxSpecOptions<'a> {
     pub systemd_cgroup: bool,
     /// The daemon's own `oom_score_adj`, the lowest a child may get.
     pub daemon_oom_score_adj: i32,
+    /// The pod's /etc files to bind in, if any.
+    pub etc_files: Option<super::EtcFiles>,
 }
 
 fn share(mode: i32) -> Share {
@@ -61,6 +63,9 @@ pub fn sandbox_spec(config: &PodSandboxConfig, o: &SandboxSpecOptions) -> Result
     }
     set_oom_score_adj(&mut spec, clamp_oom_score_adj(SANDBOX_OOM_SCORE_ADJ, o.daemon_oom_score_adj));
     set_cgroups_path(&mut spec, cgroups_path(&linux.cgroup_parent, o.id, o.systemd_cgroup)?);
+    if let Some(files) = &o.etc_files {
+        super::mounts::add_etc_files(&mut spec, files)?;
+    }
 
     let mut annotations = HashMap::from([
         (ann::CONTAINER_TYPE.to_string(), ann::CONTAINER_TYPE_SANDBOX.to_string()),

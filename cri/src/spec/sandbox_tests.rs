@@ -32,6 +32,7 @@ fn options(netns: &Path) -> SandboxSpecOptions<'_> {
         image_name: "localhost/cricket/pause:0.1.0",
         systemd_cgroup: false,
         daemon_oom_score_adj: 0,
+        etc_files: Some(crate::spec::EtcFiles { hostname: "/r/h".into(), resolv_conf: "/r/r".into(), hosts: "/r/hs".into() }),
     }
 }
 
@@ -64,6 +65,9 @@ fn a_pod_gets_its_namespaces_hostname_sysctls_user_and_annotations() {
     assert_eq!(annotations["io.kubernetes.cri.sandbox-uid"], "uid-1");
     let json = serde_json::to_value(&spec).unwrap();
     assert_eq!(json["process"]["args"][0], "/pause");
+    let resolv = json["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/etc/resolv.conf").expect("resolv.conf bound");
+    assert_eq!(resolv["source"], "/r/r");
+    assert!(resolv["options"].as_array().unwrap().contains(&serde_json::json!("ro")));
 }
 
 #[test]
