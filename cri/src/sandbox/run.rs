@@ -156,6 +156,8 @@ pub(crate) async fn run_pod_sandbox(ctx: &Context, req: RunPodSandboxRequest) ->
 
 async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxStatus, Status> {
     let id = &plan.meta.id;
+    let t0 = std::time::Instant::now();
+    let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let network = match &plan.netns {
         None => None,
         Some(_) => Some(ctx.networks.current().map_err(Status::failed_precondition)?.ok_or_else(|| {
@@ -171,14 +173,22 @@ async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxSta
     if let Some(net) = &network {
         done.attached = Some((net.name.clone(), rc.clone()));
     }
+    let netns_ms = ms(t0);
     let attach = async {
-        match &network {
+        let t = std::time::Instant::now();
+        let r = match &network {
             Some(net) => ctx.cni.add(net, &rc).await.map(Some).map_err(|e| Status::internal(format!("CNI ADD: {e}"))),
             None => Ok(None),
-        }
+        };
+        (r, ms(t))
+    };
+    let pause = async {
+        let t = std::time::Instant::now();
+        (run_pause(ctx, plan).await, ms(t))
     };
     done.container = true;
-    let (attached, pid) = tokio::join!(attach, run_pause(ctx, plan));
+    let ((attached, cni_ms), (pid, pause_ms)) = tokio::join!(attach, pause);
+    tracing::debug!(pod = %id, netns_ms, cni_ms, pause_ms, "sandbox steps");
     let (result, pid) = (attached?, pid?);
     let status = SandboxStatus {
         state: SandboxState::Ready,
@@ -188,6 +198,7 @@ async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxSta
         cni_result: result.and_then(|r| serde_json::to_value(r).ok()),
     };
     persist::save_status(ctx, id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
+    tracing::debug!(pod = %id, total_ms = ms(t0), "sandbox started");
     Ok(status)
 }
 
@@ -195,6 +206,8 @@ async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxSta
 async fn run_pause(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
     let id = &plan.meta.id;
     let c = &ctx.containerd;
+    let t0 = std::time::Instant::now();
+    let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let lease = c.create_lease("sandbox", std::time::Duration::from_secs(600)).await.map_err(|e| from_bridge("lease", e))?;
     let result = async {
         let mounts = c.prepare_rootfs(&lease, id, &plan.parent_chain).await.map_err(|e| from_bridge("prepare rootfs", e))?;
@@ -212,8 +225,12 @@ async fn run_pause(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
             extensions: HashMap::from([(labels::METADATA_EXTENSION.to_string(), persist::metadata_extension(&plan.meta))]),
         };
         c.create_container(&lease, &container).await.map_err(|e| from_bridge("create container", e))?;
+        let created_ms = ms(t0);
         c.create_task(id, mounts, &TaskIo::default()).await.map_err(|e| from_bridge("create task", e))?;
-        c.start_task(id).await.map_err(|e| from_bridge("start task", e))
+        let task_ms = ms(t0);
+        let pid = c.start_task(id).await.map_err(|e| from_bridge("start task", e));
+        tracing::debug!(pod = %id, created_ms, task_ms, started_ms = ms(t0), "pause container steps");
+        pid
     }
     .await;
     let _ = c.delete_lease(&lease, false).await;

@@ -18,16 +18,27 @@ pub(crate) async fn stop_pod_sandbox(ctx: &Context, req: StopPodSandboxRequest) 
         .get(&req.pod_sandbox_id)
         .ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
     let id = sandbox.meta.id.clone();
-    let c = &ctx.containerd;
-    c.kill_task(&id, libc::SIGKILL as u32, true).await.map_err(|e| from_bridge("stop the pause task", e))?;
-    if c.task_status(&id).await.map_err(|e| from_bridge("task status", e))?.is_some() {
-        let _ = tokio::time::timeout(Duration::from_secs(10), c.wait_task(&id)).await;
-        c.delete_task(&id).await.map_err(|e| from_bridge("delete the pause task", e))?;
-    }
-    if !sandbox.status.network.is_empty() {
+    // The task and the network are independent: tear both down at once (the DEL needs only
+    // the netns, which is unpinned after both).
+    let task = async {
+        let c = &ctx.containerd;
+        c.kill_task(&id, libc::SIGKILL as u32, true).await.map_err(|e| from_bridge("stop the pause task", e))?;
+        if c.task_status(&id).await.map_err(|e| from_bridge("task status", e))?.is_some() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), c.wait_task(&id)).await;
+            c.delete_task(&id).await.map_err(|e| from_bridge("delete the pause task", e))?;
+        }
+        Ok::<(), Status>(())
+    };
+    let network = async {
+        if sandbox.status.network.is_empty() {
+            return Ok(());
+        }
         let rc = runtime_conf(&id, &sandbox.meta.netns, &sandbox.config);
-        detach(ctx, &sandbox.status.network, &rc).await.map_err(|e| Status::unavailable(format!("CNI DEL for {id}: {e}")))?;
-    }
+        detach(ctx, &sandbox.status.network, &rc).await.map_err(|e| Status::unavailable(format!("CNI DEL for {id}: {e}")))
+    };
+    let (task, network) = tokio::join!(task, network);
+    task?;
+    network?;
     if !sandbox.meta.netns.is_empty() {
         ctx.netns.remove(sandbox.meta.netns.as_ref()).map_err(|e| Status::internal(format!("remove netns: {e}")))?;
     }
