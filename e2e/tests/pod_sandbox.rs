@@ -74,6 +74,20 @@ async fn a_pod_runs_ready_with_its_network_then_stops_and_goes_away_completely()
 
     let listed = cri.runtime.list_pod_sandbox(ListPodSandboxRequest { filter: None }).await.unwrap().into_inner().items;
     assert_eq!(listed.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    let ready = Some(PodSandboxStateValue { state: PodSandboxState::SandboxReady as i32 });
+    let not_ready = Some(PodSandboxStateValue { state: PodSandboxState::SandboxNotready as i32 });
+    for (filter, found) in [
+        (PodSandboxFilter { id: id[..12].to_string(), ..Default::default() }, true),
+        (PodSandboxFilter { id: "0000".into(), ..Default::default() }, false),
+        (PodSandboxFilter { state: ready, ..Default::default() }, true),
+        (PodSandboxFilter { state: not_ready, ..Default::default() }, false),
+        (PodSandboxFilter { label_selector: [("app".to_string(), "web".to_string())].into(), ..Default::default() }, true),
+        (PodSandboxFilter { label_selector: [("app".to_string(), "db".to_string())].into(), ..Default::default() }, false),
+    ] {
+        let req = ListPodSandboxRequest { filter: Some(filter.clone()) };
+        let items = cri.runtime.list_pod_sandbox(req).await.unwrap().into_inner().items;
+        assert_eq!(items.len(), usize::from(found), "{filter:?}");
+    }
     let dup = run(&mut cri, pod_config(&node, "web", 0)).await.unwrap_err();
     assert_eq!(dup.code(), Code::AlreadyExists, "{dup}");
 
