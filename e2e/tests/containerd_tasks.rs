@@ -29,6 +29,7 @@ fn pause_spec(id: &str, netns: &std::path::Path) -> Vec<u8> {
         systemd_cgroup: false,
         daemon_oom_score_adj: own_oom,
         etc_files: None,
+        shm: None,
     };
     serde_json::to_vec(&cricket::spec::sandbox_spec(&config, &options).unwrap()).unwrap()
 }

@@ -70,6 +70,9 @@ async fn a_pod_runs_ready_with_its_network_then_stops_and_goes_away_completely()
     let resolv = std::fs::read_to_string(format!("/proc/{pid}/root/etc/resolv.conf")).unwrap();
     assert_eq!(resolv, "nameserver 10.96.0.10\nsearch e2e.svc.cluster.local\noptions ndots:5\n");
     assert_eq!(std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname")).unwrap(), "web-host\n");
+    let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
+    let shm = mounts.lines().find(|l| l.split(' ').nth(4) == Some("/dev/shm")).expect("a /dev/shm");
+    assert!(shm.contains("tmpfs") && shm.contains("size=65536k"), "the pod's own 64 MiB tmpfs: {shm}");
     assert!(nat_rules().contains(&format!("--dport {host_port}")), "hostPort DNAT");
 
     let listed = cri.runtime.list_pod_sandbox(ListPodSandboxRequest { filter: None }).await.unwrap().into_inner().items;

@@ -7,6 +7,7 @@ pub mod persist;
 mod recover;
 mod remove;
 mod run;
+mod shm;
 mod status;
 mod stop;
 

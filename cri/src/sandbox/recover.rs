@@ -62,6 +62,7 @@ async fn sweep_orphans(ctx: &Context) {
     }
     for entry in std::fs::read_dir(ctx.config.root_dir.join("sandboxes")).into_iter().flatten().flatten() {
         if !known(&entry.file_name().to_string_lossy()) {
+            let _ = super::shm::unmount(&super::shm::path(&entry.path()));
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
@@ -87,5 +88,6 @@ async fn undo_interrupted(ctx: &Context, id: &str, netns: &str, config: &PodSand
     if !netns.is_empty() {
         let _ = ctx.netns.remove(netns.as_ref());
     }
+    let _ = super::shm::unmount(&super::shm::path(&persist::dir(ctx, id)));
     let _ = std::fs::remove_dir_all(persist::dir(ctx, id));
 }

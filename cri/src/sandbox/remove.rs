@@ -20,6 +20,7 @@ pub(crate) async fn remove_pod_sandbox(ctx: &Context, req: RemovePodSandboxReque
     c.delete_container(&id).await.map_err(|e| from_bridge("delete container", e))?;
     c.remove_snapshot(&id).await.map_err(|e| from_bridge("remove snapshot", e))?;
     let dir = persist::dir(ctx, &id);
+    super::shm::unmount(&super::shm::path(&dir)).map_err(|e| Status::internal(format!("unmount /dev/shm: {e}")))?;
     if let Err(e) = std::fs::remove_dir_all(&dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
             return Err(Status::internal(format!("remove {}: {e}", dir.display())));

@@ -27,6 +27,8 @@ struct Plan {
     meta: SandboxMetadata,
     host_network: bool,
     etc_files: crate::spec::EtcFiles,
+    /// The pod's own /dev/shm; `None` with the node's IPC namespace.
+    shm: Option<PathBuf>,
     config: Arc<PodSandboxConfig>,
     name_key: String,
     netns: Option<PathBuf>,
@@ -93,6 +95,8 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     let host_network = security.namespace_options.as_ref().is_some_and(|n| n.network == NamespaceMode::Node as i32);
     let netns = (!host_network).then(|| ctx.config.state_dir.join("netns").join(&id));
     let etc_files = super::files::paths(&super::persist::dir(ctx, &id));
+    let node_ipc = security.namespace_options.as_ref().is_some_and(|n| n.ipc == NamespaceMode::Node as i32);
+    let shm = (!node_ipc).then(|| super::shm::path(&super::persist::dir(ctx, &id)));
     let options = SandboxSpecOptions {
         id: &id,
         netns: netns.as_deref(),
@@ -101,6 +105,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         systemd_cgroup: ctx.config.systemd_cgroup(),
         daemon_oom_score_adj: own_oom_score_adj(),
         etc_files: Some(etc_files.clone()),
+        shm: shm.as_deref(),
     };
     let spec = serde_json::to_vec(&sandbox_spec(&config, &options).map_err(invalid)?).expect("serialisable");
     let runc = handler.runtime_type == "io.containerd.runc.v2";
@@ -125,6 +130,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         meta,
         host_network,
         etc_files,
+        shm,
         config: Arc::new(config),
         netns,
         spec,
@@ -165,6 +171,9 @@ async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxSta
         })?),
     };
     super::files::write(&plan.etc_files, &plan.config, plan.host_network).map_err(|e| Status::internal(format!("write the pod's /etc files: {e}")))?;
+    if let Some(shm) = &plan.shm {
+        super::shm::mount(shm).map_err(|e| Status::internal(format!("mount the pod's /dev/shm: {e}")))?;
+    }
     if let Some(path) = &plan.netns {
         let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         done.netns = Some(ctx.netns.create(&name).map_err(|e| Status::internal(format!("create netns: {e}")))?);
@@ -264,6 +273,11 @@ async fn undo(ctx: &Context, plan: &Plan, done: Done) {
     if let Some(path) = &done.netns {
         if let Err(e) = ctx.netns.remove(path) {
             failed.push(format!("netns: {e}"));
+        }
+    }
+    if let Some(shm) = &plan.shm {
+        if let Err(e) = super::shm::unmount(shm) {
+            failed.push(format!("shm: {e}"));
         }
     }
     let _ = std::fs::remove_dir_all(persist::dir(ctx, id));

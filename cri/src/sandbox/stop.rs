@@ -42,6 +42,8 @@ pub(crate) async fn stop_pod_sandbox(ctx: &Context, req: StopPodSandboxRequest) 
     if !sandbox.meta.netns.is_empty() {
         ctx.netns.remove(sandbox.meta.netns.as_ref()).map_err(|e| Status::internal(format!("remove netns: {e}")))?;
     }
+    let shm = super::shm::path(&persist::dir(ctx, &id));
+    super::shm::unmount(&shm).map_err(|e| Status::internal(format!("unmount /dev/shm: {e}")))?;
     if let Some(status) = ctx.sandboxes.update(&id, |s| {
         s.state = SandboxState::NotReady;
         s.pid = 0;

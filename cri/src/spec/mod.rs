@@ -8,6 +8,7 @@ mod mounts;
 mod namespaces;
 mod process;
 mod sandbox;
+mod shm;
 mod sysctls;
 
 pub use mounts::EtcFiles;

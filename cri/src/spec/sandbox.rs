@@ -30,6 +30,8 @@ pub struct SandboxSpecOptions<'a> {
     pub daemon_oom_score_adj: i32,
     /// The pod's /etc files to bind in, if any.
     pub etc_files: Option<super::EtcFiles>,
+    /// The pod's own /dev/shm (a tmpfs on the host), if it has one.
+    pub shm: Option<&'a Path>,
 }
 
 fn share(mode: i32) -> Share {
@@ -65,6 +67,9 @@ pub fn sandbox_spec(config: &PodSandboxConfig, o: &SandboxSpecOptions) -> Result
     set_cgroups_path(&mut spec, cgroups_path(&linux.cgroup_parent, o.id, o.systemd_cgroup)?);
     if let Some(files) = &o.etc_files {
         super::mounts::add_etc_files(&mut spec, files)?;
+    }
+    if let Some(shm) = o.shm {
+        super::shm::bind_pod_shm(&mut spec, shm)?;
     }
 
     let mut annotations = HashMap::from([

@@ -33,6 +33,7 @@ fn options(netns: &Path) -> SandboxSpecOptions<'_> {
         systemd_cgroup: false,
         daemon_oom_score_adj: 0,
         etc_files: Some(crate::spec::EtcFiles { hostname: "/r/h".into(), resolv_conf: "/r/r".into(), hosts: "/r/hs".into() }),
+        shm: Some(Path::new("/r/shm")),
     }
 }
 
@@ -68,6 +69,9 @@ fn a_pod_gets_its_namespaces_hostname_sysctls_user_and_annotations() {
     let resolv = json["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/etc/resolv.conf").expect("resolv.conf bound");
     assert_eq!(resolv["source"], "/r/r");
     assert!(resolv["options"].as_array().unwrap().contains(&serde_json::json!("ro")));
+    let shm: Vec<_> = json["mounts"].as_array().unwrap().iter().filter(|m| m["destination"] == "/dev/shm").collect();
+    assert_eq!(shm.len(), 1, "the pod's shm replaces the private one");
+    assert_eq!(shm[0]["source"], "/r/shm");
 }
 
 #[test]
