@@ -16,6 +16,7 @@ pub mod image;
 pub mod labels;
 pub mod logging;
 pub mod memory;
+pub mod mounts;
 pub mod netns;
 pub mod pause_image;
 pub mod recovery;

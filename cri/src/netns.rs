@@ -5,6 +5,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::mounts::{c_path, unmount_if_mounted};
+
 /// Creates, pins and removes network namespaces: the platform edge, behind a trait so
 /// sandbox logic can be tested without root.
 pub trait NetnsManager: Send + Sync {
@@ -31,11 +33,6 @@ fn check(ret: libc::c_int, what: &str) -> io::Result<()> {
         return Err(io::Error::new(e.kind(), format!("{what}: {e}")));
     }
     Ok(())
-}
-
-fn c_path(p: &Path) -> io::Result<std::ffi::CString> {
-    use std::os::unix::ffi::OsStrExt;
-    std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
 }
 
 /// Sets the `IFF_UP` flag of `lo` in the calling thread's network namespace.
@@ -93,15 +90,7 @@ impl NetnsManager for LinuxNetns {
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
-        let target = c_path(path)?;
-        let ret = unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
-        if ret < 0 {
-            let e = io::Error::last_os_error();
-            // EINVAL: not a mount point (never pinned or already unpinned); ENOENT: gone.
-            if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOENT)) {
-                return Err(e);
-            }
-        }
+        unmount_if_mounted(path)?;
         match std::fs::remove_file(path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),

@@ -4,16 +4,13 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::mounts::{c_path, unmount_if_mounted};
+
 /// kubelet-era runtimes give every pod this much shared memory.
 const SIZE: &str = "size=65536k";
 
 pub fn path(sandbox_dir: &Path) -> PathBuf {
     sandbox_dir.join("shm")
-}
-
-fn c_path(p: &Path) -> io::Result<std::ffi::CString> {
-    use std::os::unix::ffi::OsStrExt;
-    std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
 }
 
 pub fn mount(at: &Path) -> io::Result<()> {
@@ -30,13 +27,5 @@ pub fn mount(at: &Path) -> io::Result<()> {
 
 /// Unmounts if mounted; a missing or unmounted path is fine.
 pub fn unmount(at: &Path) -> io::Result<()> {
-    let target = c_path(at)?;
-    let ret = unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
-    if ret < 0 {
-        let e = io::Error::last_os_error();
-        if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOENT)) {
-            return Err(e);
-        }
-    }
-    Ok(())
+    unmount_if_mounted(at)
 }

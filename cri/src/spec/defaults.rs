@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use oci_spec::runtime::{Capability, LinuxCapabilitiesBuilder, Spec};
+use oci_spec::runtime::{Capability, LinuxCapabilities, LinuxCapabilitiesBuilder, Spec};
 
 use super::SpecError;
 
@@ -41,18 +41,22 @@ pub const MASKED_PATHS: [&str; 11] = [
 
 pub const READONLY_PATHS: [&str; 5] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
-/// A spec with the defaults in place and nothing pod-specific yet.
-pub fn base() -> Result<Spec, SpecError> {
-    let mut spec = Spec::default();
-    spec.set_hostname(None);
-    let caps: HashSet<Capability> = DEFAULT_CAPABILITIES.into_iter().collect();
-    let capabilities = LinuxCapabilitiesBuilder::default()
+/// `caps` as the bounding, effective and permitted sets (nothing inheritable or ambient).
+pub fn capabilities(caps: HashSet<Capability>) -> Result<LinuxCapabilities, SpecError> {
+    Ok(LinuxCapabilitiesBuilder::default()
         .bounding(caps.clone())
         .effective(caps.clone())
         .permitted(caps)
         .inheritable(HashSet::new())
         .ambient(HashSet::new())
-        .build()?;
+        .build()?)
+}
+
+/// A spec with the defaults in place and nothing pod-specific yet.
+pub fn base() -> Result<Spec, SpecError> {
+    let mut spec = Spec::default();
+    spec.set_hostname(None);
+    let capabilities = capabilities(DEFAULT_CAPABILITIES.into_iter().collect())?;
     let process = spec.process_mut().as_mut().expect("the default spec has a process");
     process.set_capabilities(Some(capabilities));
     process.set_env(Some(vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()]));

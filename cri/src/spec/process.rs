@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use oci_spec::runtime::{Capability, LinuxCapabilitiesBuilder, Spec};
+use oci_spec::runtime::{Capability, Spec};
 
 use super::SpecError;
 
@@ -55,13 +55,7 @@ const ALL_CAPABILITIES: [&str; 41] = [
 /// Privileged: every capability, nothing masked or read-only.
 pub fn set_privileged(spec: &mut Spec) -> Result<(), SpecError> {
     let all: HashSet<Capability> = ALL_CAPABILITIES.iter().filter_map(|c| c.parse().ok()).collect();
-    let caps = LinuxCapabilitiesBuilder::default()
-        .bounding(all.clone())
-        .effective(all.clone())
-        .permitted(all)
-        .inheritable(HashSet::new())
-        .ambient(HashSet::new())
-        .build()?;
+    let caps = super::defaults::capabilities(all)?;
     spec.process_mut().as_mut().expect("process").set_capabilities(Some(caps));
     let linux = spec.linux_mut().as_mut().expect("linux");
     linux.set_masked_paths(None);
