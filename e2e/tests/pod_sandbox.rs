@@ -64,6 +64,8 @@ async fn a_pod_runs_ready_with_its_network_then_stops_and_goes_away_completely()
     let prefix = node.pod_subnet().rsplit_once('.').unwrap().0.to_string();
     assert!(ip.starts_with(&prefix), "{ip} in {}", node.pod_subnet());
     let pid = info["pid"].as_u64().unwrap();
+    assert_eq!(info["runtimeSpec"]["process"]["args"][0], "/pause", "verbose status carries the OCI spec");
+    assert_eq!(info["runtimeSpec"]["annotations"]["io.kubernetes.cri.sandbox-id"], id);
     assert!(in_pod(pid, "-n", &["ip", "-4", "-o", "addr", "show", "eth0"]).contains(&ip));
     assert_eq!(in_pod(pid, "-u", &["hostname"]), "web-host");
     assert_eq!(in_pod(pid, "-n", &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]), "80");

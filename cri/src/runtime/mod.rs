@@ -67,7 +67,7 @@ runtime_service! {
         }
 
         async fn pod_sandbox_status(&self, req: Request<PodSandboxStatusRequest>) -> Reply<PodSandboxStatusResponse> {
-            crate::sandbox::pod_sandbox_status(&self.ctx, req.into_inner()).map(Response::new)
+            crate::sandbox::pod_sandbox_status(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn list_pod_sandbox(&self, req: Request<ListPodSandboxRequest>) -> Reply<ListPodSandboxResponse> {

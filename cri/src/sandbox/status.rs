@@ -23,7 +23,9 @@ fn metadata(s: &Sandbox) -> PodSandboxMetadata {
     PodSandboxMetadata { name: s.meta.name.clone(), uid: s.meta.uid.clone(), namespace: s.meta.namespace.clone(), attempt: s.meta.attempt }
 }
 
-pub(crate) fn pod_sandbox_status(ctx: &Context, req: PodSandboxStatusRequest) -> Result<PodSandboxStatusResponse, Status> {
+/// From memory; only `verbose` asks containerd (for the OCI spec), as it is for people, not
+/// for kubelet's relist.
+pub(crate) async fn pod_sandbox_status(ctx: &Context, req: PodSandboxStatusRequest) -> Result<PodSandboxStatusResponse, Status> {
     let s = ctx
         .sandboxes
         .get(&req.pod_sandbox_id)
@@ -47,7 +49,17 @@ pub(crate) fn pod_sandbox_status(ctx: &Context, req: PodSandboxStatusRequest) ->
     };
     let mut info = HashMap::new();
     if req.verbose {
-        let json = serde_json::json!({ "pid": s.status.pid, "netns": s.meta.netns, "cniResult": s.status.cni_result, "network": s.status.network });
+        let spec: serde_json::Value = match ctx.containerd.get_container(&s.meta.id).await {
+            Ok(Some(c)) => c.spec.and_then(|any| serde_json::from_slice(&any.value).ok()).unwrap_or_default(),
+            _ => serde_json::Value::Null,
+        };
+        let json = serde_json::json!({
+            "pid": s.status.pid,
+            "netns": s.meta.netns,
+            "cniResult": s.status.cni_result,
+            "network": s.status.network,
+            "runtimeSpec": spec,
+        });
         info.insert("info".to_string(), json.to_string());
     }
     Ok(PodSandboxStatusResponse { status: Some(status), info, containers_statuses: vec![], timestamp: 0 })
