@@ -86,14 +86,16 @@ impl Containerd {
         }
     }
 
-    pub async fn create_container(&self, lease: &Lease, c: &NewContainer) -> Result<()> {
+    /// Creates the record; `lease` protects a snapshot made for it until the record exists.
+    pub async fn create_container(&self, lease: Option<&Lease>, c: &NewContainer) -> Result<()> {
         let container = Container {
             id: c.id.clone(),
             labels: c.labels.clone(),
             image: c.image.clone(),
             runtime: Some(Runtime { name: c.runtime_type.clone(), options: c.runtime_options.clone() }),
             spec: Some(Any { type_url: SPEC_TYPE_URL.into(), value: c.spec.clone() }),
-            snapshotter: self.snapshotter().into(),
+            // A record without a rootfs (a pod with no pause) names no snapshotter.
+            snapshotter: if c.snapshot_key.is_empty() { String::new() } else { self.snapshotter().into() },
             snapshot_key: c.snapshot_key.clone(),
             created_at: None,
             updated_at: None,
@@ -101,7 +103,7 @@ impl Containerd {
             sandbox: String::new(),
         };
         let req = CreateContainerRequest { container: Some(container) };
-        self.containers(Some(lease)).create(req).await.map_err(BridgeError::rpc("container create"))?;
+        self.containers(lease).create(req).await.map_err(BridgeError::rpc("container create"))?;
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::containerd_monitor::Readiness;
 use crate::singleflight::SingleFlight;
-use crate::netns::{LinuxNetns, NetnsManager};
+use crate::pod_namespaces::{LinuxPinner, NamespacePinner};
 use crate::store::images::ImageStore;
 use crate::store::sandboxes::SandboxStore;
 
@@ -27,7 +27,7 @@ pub struct Context {
     /// The pod network from the CNI conf dir, reloaded when the directory changes.
     pub networks: cni::NetworkConfigs,
     pub cni: cni::CniRuntime,
-    pub netns: Box<dyn NetnsManager>,
+    pub namespaces: Box<dyn NamespacePinner>,
     pub sandboxes: SandboxStore,
     /// Image pulls in flight, by reference and credentials.
     pub pulls: SingleFlight<String>,
@@ -49,7 +49,7 @@ impl Context {
         };
         let networks = cni::NetworkConfigs::new(config.cni.conf_dir.clone());
         let cni = cni::CniRuntime::new(config.cni.bin_dirs.clone(), config.root_dir.join("cni"), CNI_CALL_TIMEOUT);
-        let netns: Box<dyn NetnsManager> = Box::new(LinuxNetns::new(config.state_dir.join("netns")));
+        let namespaces: Box<dyn NamespacePinner> = Box::new(LinuxPinner::new(&config.state_dir));
         Context {
             puller: Puller::new(containerd.clone(), settings),
             config,
@@ -58,7 +58,7 @@ impl Context {
             images: ImageStore::default(),
             networks,
             cni,
-            netns,
+            namespaces,
             sandboxes: SandboxStore::default(),
             pulls: SingleFlight::default(),
             fs_usage: RwLock::new(None),

@@ -17,7 +17,7 @@ pub mod labels;
 pub mod logging;
 pub mod memory;
 pub mod mounts;
-pub mod netns;
+pub mod pod_namespaces;
 pub mod pause_image;
 pub mod recovery;
 pub mod runtime;

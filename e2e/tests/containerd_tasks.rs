@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use containerd_bridge::{chain_ids, Containerd, ContainerdConfig, NewContainer, RuncOptions, TaskIo};
-use cricket::netns::{LinuxNetns, NetnsManager};
+use cricket::pod_namespaces::{LinuxPinner, NamespacePinner};
 use e2e::node::NAMESPACE;
 use e2e::{Node, NodeOptions};
 
@@ -24,6 +24,8 @@ fn pause_spec(id: &str, netns: &std::path::Path) -> Vec<u8> {
     let options = cricket::spec::SandboxSpecOptions {
         id,
         netns: Some(netns),
+        ipcns: None,
+        utsns: None,
         args: vec!["/pause".into()],
         image_name: "localhost/cricket/pause",
         systemd_cgroup: false,
@@ -46,8 +48,8 @@ async fn the_pause_image_runs_as_a_task_in_a_pinned_netns_and_leaves_nothing() {
     .unwrap();
     let pause = cricket::pause_image::build();
     let parent = chain_ids(&pause.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()).pop().unwrap();
-    let netns = LinuxNetns::new(node.ws.run("netns"));
-    let pin = netns.create("sandbox-1").unwrap();
+    let netns = LinuxPinner::new(node.ws.run("pins"));
+    let pin = netns.create_netns("sandbox-1").unwrap();
     let id = format!("e2e-sandbox-{}", node.ws.id);
 
     let lease = containerd.create_lease("e2e", Duration::from_secs(600)).await.unwrap();
@@ -62,7 +64,7 @@ async fn the_pause_image_runs_as_a_task_in_a_pinned_netns_and_leaves_nothing() {
         snapshot_key: id.clone(),
         extensions: Default::default(),
     };
-    containerd.create_container(&lease, &container).await.unwrap();
+    containerd.create_container(Some(&lease), &container).await.unwrap();
     containerd.delete_lease(&lease, false).await.unwrap();
     assert!(containerd.get_container(&id).await.unwrap().is_some());
 

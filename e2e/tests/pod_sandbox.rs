@@ -22,7 +22,16 @@ fn pod_config(node: &Node, name: &str, host_port: i32) -> PodSandboxConfig {
             vec![]
         },
         linux: Some(LinuxPodSandboxConfig {
-            sysctls: [("net.ipv4.ip_unprivileged_port_start".to_string(), "80".to_string())].into(),
+            sysctls: [
+                ("net.ipv4.ip_unprivileged_port_start".to_string(), "80".to_string()),
+                ("kernel.shmmni".to_string(), "2048".to_string()),
+            ]
+            .into(),
+            // As kubelet sends for a pod without shareProcessNamespace.
+            security_context: Some(LinuxSandboxSecurityContext {
+                namespace_options: Some(NamespaceOption { pid: NamespaceMode::Container as i32, ..Default::default() }),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         ..Default::default()
@@ -40,9 +49,38 @@ async fn status(cri: &mut e2e::cri_client::CriClient, id: &str) -> (PodSandboxSt
     (reply.status.unwrap(), info)
 }
 
-fn in_pod(pid: u64, ns: &str, args: &[&str]) -> String {
-    let out = Command::new("nsenter").args(["-t", &pid.to_string(), ns]).args(args).output().unwrap();
+/// Runs `args` in one of the pod's namespaces (`net`, `ipc` or `uts`): its pause's, or the pin.
+fn in_pod(info: &serde_json::Value, kind: &str, args: &[&str]) -> String {
+    let mut cmd = Command::new("nsenter");
+    if info["pause"] == true {
+        cmd.args(["-t", &info["pid"].as_u64().unwrap().to_string(), &format!("-{}", &kind[..1])]);
+    } else {
+        cmd.arg(format!("--{kind}={}", info[format!("{kind}ns")].as_str().unwrap()));
+    }
+    let out = cmd.args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The host file the sandbox spec binds at `destination`.
+fn bound_file(info: &serde_json::Value, destination: &str) -> String {
+    let mounts = info["runtimeSpec"]["mounts"].as_array().unwrap();
+    let m = mounts.iter().find(|m| m["destination"] == destination).unwrap_or_else(|| panic!("no {destination} in {mounts:?}"));
+    m["source"].as_str().unwrap().to_string()
+}
+
+fn shm_mount_line(info: &serde_json::Value) -> String {
+    let (mountinfo, mount_point) = if info["pause"] == true {
+        (format!("/proc/{}/mountinfo", info["pid"]), "/dev/shm".to_string())
+    } else {
+        ("/proc/self/mountinfo".to_string(), bound_file(info, "/dev/shm"))
+    };
+    let mounts = std::fs::read_to_string(mountinfo).unwrap();
+    mounts.lines().find(|l| l.split(' ').nth(4) == Some(mount_point.as_str())).expect("a /dev/shm").to_string()
+}
+
+fn tasks(node: &Node) -> String {
+    node.containerd.ctr(NAMESPACE, &["tasks", "ls", "-q"]).1
 }
 
 fn nat_rules() -> String {
@@ -50,8 +88,18 @@ fn nat_rules() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pod_runs_ready_with_its_network_then_stops_and_goes_away_completely() {
-    let node = Node::start(NodeOptions::default());
+async fn a_pod_without_pause_runs_ready_with_its_network_then_stops_and_goes_away_completely() {
+    pod_lifecycle(NodeOptions::default(), false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_with_a_pause_runs_ready_with_its_network_then_stops_and_goes_away_completely() {
+    let extra = "[containerd.runtimes.runc]\nruntime_type = \"io.containerd.runc.v2\"\npause = \"always\"\n";
+    pod_lifecycle(NodeOptions { extra_config: extra.into(), ..Default::default() }, true).await;
+}
+
+async fn pod_lifecycle(options: NodeOptions, pause: bool) {
+    let node = Node::start(options);
     node.write_cni_config();
     node.wait_ready().await;
     let mut cri = node.client().await;
@@ -63,17 +111,23 @@ async fn a_pod_runs_ready_with_its_network_then_stops_and_goes_away_completely()
     let ip = st.network.as_ref().unwrap().ip.clone();
     let prefix = node.pod_subnet().rsplit_once('.').unwrap().0.to_string();
     assert!(ip.starts_with(&prefix), "{ip} in {}", node.pod_subnet());
-    let pid = info["pid"].as_u64().unwrap();
+    assert_eq!(info["pause"], pause, "{info}");
+    assert_eq!(info["pid"].as_u64().unwrap() > 0, pause, "a pause process only when asked for");
+    assert_eq!(tasks(&node).trim().is_empty(), !pause, "a containerd task only for a pause");
     assert_eq!(info["runtimeSpec"]["process"]["args"][0], "/pause", "verbose status carries the OCI spec");
     assert_eq!(info["runtimeSpec"]["annotations"]["io.kubernetes.cri.sandbox-id"], id);
-    assert!(in_pod(pid, "-n", &["ip", "-4", "-o", "addr", "show", "eth0"]).contains(&ip));
-    assert_eq!(in_pod(pid, "-u", &["hostname"]), "web-host");
-    assert_eq!(in_pod(pid, "-n", &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]), "80");
-    let resolv = std::fs::read_to_string(format!("/proc/{pid}/root/etc/resolv.conf")).unwrap();
+    assert!(in_pod(&info, "net", &["ip", "-4", "-o", "addr", "show", "eth0"]).contains(&ip));
+    assert_eq!(in_pod(&info, "uts", &["hostname"]), "web-host");
+    assert_eq!(in_pod(&info, "net", &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]), "80");
+    assert_eq!(in_pod(&info, "ipc", &["cat", "/proc/sys/kernel/shmmni"]), "2048");
+    let resolv = std::fs::read_to_string(bound_file(&info, "/etc/resolv.conf")).unwrap();
     assert_eq!(resolv, "nameserver 10.96.0.10\nsearch e2e.svc.cluster.local\noptions ndots:5\n");
-    assert_eq!(std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname")).unwrap(), "web-host\n");
-    let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
-    let shm = mounts.lines().find(|l| l.split(' ').nth(4) == Some("/dev/shm")).expect("a /dev/shm");
+    assert_eq!(std::fs::read_to_string(bound_file(&info, "/etc/hostname")).unwrap(), "web-host\n");
+    if pause {
+        let pid = info["pid"].as_u64().unwrap();
+        assert_eq!(std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname")).unwrap(), "web-host\n");
+    }
+    let shm = shm_mount_line(&info);
     assert!(shm.contains("tmpfs") && shm.contains("size=65536k"), "the pod's own 64 MiB tmpfs: {shm}");
     assert!(nat_rules().contains(&format!("--dport {host_port}")), "hostPort DNAT");
 
@@ -104,7 +158,10 @@ async fn a_pod_runs_ready_with_its_network_then_stops_and_goes_away_completely()
     assert!(!nat_rules().contains(&format!("--dport {host_port}")), "hostPort rules gone");
     let reserved: Vec<_> = std::fs::read_dir(node.ws.run("ipam")).unwrap().flatten().flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert!(!reserved.contains(&ip), "the IP was released: {reserved:?}");
-    assert!(!std::path::Path::new(info["netns"].as_str().unwrap()).exists(), "netns unpinned");
+    for pin in ["netns", "ipcns", "utsns"].map(|k| info[k].as_str().unwrap()).into_iter().filter(|p| !p.is_empty()) {
+        assert!(!std::path::Path::new(pin).exists(), "{pin} unpinned");
+    }
+    assert!(tasks(&node).trim().is_empty(), "no task left");
 
     for _ in 0..2 {
         cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id.clone() }).await.expect("remove (twice)");

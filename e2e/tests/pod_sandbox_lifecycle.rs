@@ -12,6 +12,14 @@ fn config(name: &str) -> PodSandboxConfig {
     PodSandboxConfig {
         metadata: Some(PodSandboxMetadata { name: name.into(), uid: format!("uid-{name}"), namespace: "e2e".into(), attempt: 0 }),
         hostname: name.into(),
+        // As kubelet sends for a pod without shareProcessNamespace.
+        linux: Some(LinuxPodSandboxConfig {
+            security_context: Some(LinuxSandboxSecurityContext {
+                namespace_options: Some(NamespaceOption { pid: NamespaceMode::Container as i32, ..Default::default() }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -38,8 +46,10 @@ async fn stop_and_remove_all(cri: &mut e2e::cri_client::CriClient) {
 fn assert_no_pod_left(node: &Node) {
     let (_, containers, _) = node.containerd.ctr(NAMESPACE, &["containers", "ls", "-q"]);
     assert!(containers.trim().is_empty(), "containers: {containers}");
-    let pins: Vec<_> = std::fs::read_dir(node.ws.run("cricket/netns")).map(|d| d.flatten().collect()).unwrap_or_default();
-    assert!(pins.is_empty(), "netns pins: {pins:?}");
+    for kind in ["netns", "ipcns", "utsns"] {
+        let pins: Vec<_> = std::fs::read_dir(node.ws.run("cricket").join(kind)).map(|d| d.flatten().collect()).unwrap_or_default();
+        assert!(pins.is_empty(), "{kind} pins: {pins:?}");
+    }
     let ips: Vec<String> = std::fs::read_dir(node.ws.run("ipam"))
         .into_iter()
         .flatten()
@@ -100,25 +110,42 @@ async fn twenty_pods_started_at_once_get_distinct_ips() {
     node.finish();
 }
 
+fn with_namespaces(name: &str, options: NamespaceOption) -> PodSandboxConfig {
+    let mut c = config(name);
+    c.linux = Some(LinuxPodSandboxConfig {
+        security_context: Some(LinuxSandboxSecurityContext { namespace_options: Some(options), ..Default::default() }),
+        ..Default::default()
+    });
+    c
+}
+
+async fn verbose_info(cri: &mut e2e::cri_client::CriClient, id: &str) -> serde_json::Value {
+    let reply = cri.runtime.pod_sandbox_status(PodSandboxStatusRequest { pod_sandbox_id: id.into(), verbose: true }).await.unwrap().into_inner();
+    serde_json::from_str(&reply.info["info"]).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_network_pod_shares_the_nodes_network_namespace() {
     let node = Node::start(NodeOptions::default());
     node.wait_ready().await;
     let mut cri = node.client().await;
-    let mut c = config("host");
-    c.linux = Some(LinuxPodSandboxConfig {
-        security_context: Some(LinuxSandboxSecurityContext {
-            namespace_options: Some(NamespaceOption { network: NamespaceMode::Node as i32, ..Default::default() }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
-    let id = run(&mut cri, c).await.expect("no CNI config needed for host network");
-    let reply = cri.runtime.pod_sandbox_status(PodSandboxStatusRequest { pod_sandbox_id: id.clone(), verbose: true }).await.unwrap().into_inner();
-    let info: serde_json::Value = serde_json::from_str(&reply.info["info"]).unwrap();
+    // Sharing one PID namespace needs an init: this pod gets a pause process.
+    let shared_pid = NamespaceOption { network: NamespaceMode::Node as i32, pid: NamespaceMode::Pod as i32, ..Default::default() };
+    let id = run(&mut cri, with_namespaces("host", shared_pid)).await.expect("no CNI config needed for host network");
+    let info = verbose_info(&mut cri, &id).await;
+    assert_eq!(info["pause"], true, "{info}");
     let pid = info["pid"].as_u64().unwrap();
     let pod_ns = std::fs::metadata(format!("/proc/{pid}/ns/net")).unwrap().ino();
     assert_eq!(pod_ns, std::fs::metadata("/proc/self/ns/net").unwrap().ino(), "the node's netns");
+    assert_ne!(std::fs::metadata(format!("/proc/{pid}/ns/pid")).unwrap().ino(), std::fs::metadata("/proc/self/ns/pid").unwrap().ino());
+
+    // Without a shared PID namespace: no pause, only the pod's IPC namespace is pinned.
+    let host_net = NamespaceOption { network: NamespaceMode::Node as i32, pid: NamespaceMode::Container as i32, ..Default::default() };
+    let id = run(&mut cri, with_namespaces("host2", host_net)).await.unwrap();
+    let info = verbose_info(&mut cri, &id).await;
+    assert_eq!((&info["pause"], &info["pid"], &info["netns"], &info["utsns"]), (&false.into(), &0.into(), &"".into(), &"".into()), "{info}");
+    let ipc = std::fs::metadata(info["ipcns"].as_str().unwrap()).unwrap().ino();
+    assert_ne!(ipc, std::fs::metadata("/proc/self/ns/ipc").unwrap().ino(), "the pod's own IPC namespace");
     stop_and_remove_all(&mut cri).await;
     node.finish();
 }
@@ -134,7 +161,7 @@ async fn bad_input_names_the_field_and_leaves_nothing() {
     let mut relative_logs = config("x");
     relative_logs.log_directory = "var/log/pods".into();
     let mut node_wide_sysctl = config("x");
-    node_wide_sysctl.linux = Some(LinuxPodSandboxConfig { sysctls: [("vm.swappiness".to_string(), "1".to_string())].into(), ..Default::default() });
+    node_wide_sysctl.linux.as_mut().unwrap().sysctls = [("vm.swappiness".to_string(), "1".to_string())].into();
     for (c, handler, field) in [
         (no_name, "", "config.metadata.name"),
         (relative_logs, "", "config.log_directory"),

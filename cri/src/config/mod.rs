@@ -52,6 +52,20 @@ pub struct RuntimeHandler {
     pub runtime_type: String,
     #[serde(default)]
     pub options: toml::Table,
+    #[serde(default)]
+    pub pause: PauseMode,
+}
+
+/// Whether a pod gets a pause process. Without one, its namespaces are pinned files and the
+/// first container starts the shim, which saves a runc run per pod (CRI-O's `drop_infra_ctr`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseMode {
+    /// Only where it does something: runtimes other than the runc shim (VM sandboxes),
+    /// and pods that share one PID namespace (the pause is its init).
+    #[default]
+    WhenNeeded,
+    Always,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +120,7 @@ impl Default for ContainerdSection {
         let runc = RuntimeHandler {
             runtime_type: "io.containerd.runc.v2".into(),
             options: toml::Table::from_iter([("SystemdCgroup".to_string(), toml::Value::Boolean(false))]),
+            pause: PauseMode::WhenNeeded,
         };
         ContainerdSection {
             address: "/run/containerd/containerd.sock".into(),

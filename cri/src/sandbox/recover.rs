@@ -7,11 +7,13 @@ use base64::Engine;
 use k8s_cri::v1::PodSandboxConfig;
 use prost::Message;
 
+use crate::pod_namespaces::Kind;
+
 use super::network::detach;
 use super::persist;
 use crate::context::Context;
 use crate::labels;
-use crate::store::sandboxes::{name_key, Sandbox, SandboxState};
+use crate::store::sandboxes::{name_key, Sandbox, SandboxMetadata, SandboxState};
 
 /// Loads every sandbox; returns how many came back.
 pub async fn recover(ctx: &Context) -> containerd_bridge::Result<usize> {
@@ -25,10 +27,14 @@ pub async fn recover(ctx: &Context) -> containerd_bridge::Result<usize> {
             .and_then(|b| PodSandboxConfig::decode(b.as_slice()).ok())
             .unwrap_or_default();
         let Some(mut status) = persist::load_status(ctx, &meta.id) else {
-            undo_interrupted(ctx, &meta.id, &meta.netns, &config).await;
+            undo_interrupted(ctx, &meta).await;
             continue;
         };
-        let running = matches!(ctx.containerd.task_status(&meta.id).await?, Some((_, true)));
+        let running = if meta.pause {
+            matches!(ctx.containerd.task_status(&meta.id).await?, Some((_, true)))
+        } else {
+            meta.pins().all(|p| ctx.namespaces.is_pinned(p.as_ref()))
+        };
         if status.state == SandboxState::Ready && !running {
             status.state = SandboxState::NotReady;
         }
@@ -42,12 +48,11 @@ pub async fn recover(ctx: &Context) -> containerd_bridge::Result<usize> {
 }
 
 /// What a cricket killed before its pause container existed leaves behind, and no sandbox
-/// claims: CNI attachments (DEL them, or the IP leaks for ever), netns pins, directories.
+/// claims: CNI attachments (DEL them, or the IP leaks for ever), namespace pins, directories.
 async fn sweep_orphans(ctx: &Context) {
     let known = |id: &str| ctx.sandboxes.get(id).is_some_and(|s| s.meta.id == id);
-    let netns_dir = ctx.config.state_dir.join("netns");
     for cached in ctx.cni.cache().list().into_iter().filter(|a| !known(&a.container_id)) {
-        let pin = netns_dir.join(&cached.container_id);
+        let pin = ctx.namespaces.pin_path(Kind::Net, &cached.container_id);
         let netns = if pin.exists() { pin.display().to_string() } else { String::new() };
         let rc = cni::RuntimeConf::from_cached(&cached, &netns);
         match detach(ctx, &cached.network_name, &rc).await {
@@ -55,9 +60,12 @@ async fn sweep_orphans(ctx: &Context) {
             Err(e) => tracing::warn!(pod = %cached.container_id, error = %e, "CNI DEL of an orphaned attachment failed"),
         }
     }
-    for entry in std::fs::read_dir(&netns_dir).into_iter().flatten().flatten() {
-        if !known(&entry.file_name().to_string_lossy()) {
-            let _ = ctx.netns.remove(&entry.path());
+    for kind in [Kind::Net, Kind::Ipc, Kind::Uts] {
+        let dir = ctx.namespaces.pin_path(kind, "_").with_file_name("");
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if !known(&entry.file_name().to_string_lossy()) {
+                let _ = ctx.namespaces.remove(&entry.path());
+            }
         }
     }
     for entry in std::fs::read_dir(ctx.config.root_dir.join("sandboxes")).into_iter().flatten().flatten() {
@@ -69,7 +77,8 @@ async fn sweep_orphans(ctx: &Context) {
 }
 
 /// A sandbox cricket died creating: remove what exists of it, as a failed Run would have.
-async fn undo_interrupted(ctx: &Context, id: &str, netns: &str, config: &PodSandboxConfig) {
+async fn undo_interrupted(ctx: &Context, meta: &SandboxMetadata) {
+    let id = meta.id.as_str();
     tracing::info!(pod = %id, "undoing a RunPodSandbox interrupted by a restart");
     let c = &ctx.containerd;
     let _ = c.kill_task(id, libc::SIGKILL as u32, true).await;
@@ -78,15 +87,14 @@ async fn undo_interrupted(ctx: &Context, id: &str, netns: &str, config: &PodSand
     let _ = c.delete_container(id).await;
     let _ = c.remove_snapshot(id).await;
     // The CNI cache says whether (and on which network) the ADD got through.
-    let _ = config;
     for cached in ctx.cni.cache().list().into_iter().filter(|a| a.container_id == id) {
-        let rc = cni::RuntimeConf::from_cached(&cached, netns);
+        let rc = cni::RuntimeConf::from_cached(&cached, &meta.netns);
         if let Err(e) = detach(ctx, &cached.network_name, &rc).await {
             tracing::warn!(pod = %id, error = %e, "CNI DEL of an interrupted sandbox failed");
         }
     }
-    if !netns.is_empty() {
-        let _ = ctx.netns.remove(netns.as_ref());
+    for pin in meta.pins() {
+        let _ = ctx.namespaces.remove(pin.as_ref());
     }
     let _ = super::shm::unmount(&super::shm::path(&persist::dir(ctx, id)));
     let _ = std::fs::remove_dir_all(persist::dir(ctx, id));

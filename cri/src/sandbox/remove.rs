@@ -12,7 +12,7 @@ use crate::store::sandboxes::{name_key, SandboxState};
 pub(crate) async fn remove_pod_sandbox(ctx: &Context, req: RemovePodSandboxRequest) -> Result<RemovePodSandboxResponse, Status> {
     let Some(sandbox) = ctx.sandboxes.get(&req.pod_sandbox_id) else { return Ok(RemovePodSandboxResponse {}) };
     let id = sandbox.meta.id.clone();
-    if sandbox.status.state == SandboxState::Ready || !sandbox.meta.netns.is_empty() {
+    if sandbox.status.state == SandboxState::Ready || sandbox.meta.pins().next().is_some() {
         super::stop_pod_sandbox(ctx, StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await?;
     }
     let c = &ctx.containerd;

@@ -1,6 +1,6 @@
-//! RunPodSandbox: validate everything first, then netns, CNI ADD (concurrently with the pause
-//! container and task, which need only the netns), and the status last; any failure undoes
-//! every finished step in reverse.
+//! RunPodSandbox: validate everything first, then the pinned namespaces, CNI ADD (concurrently
+//! with the sandbox's containerd record and, if it has one, its pause task, which need only the
+//! netns), and the status last; any failure undoes every finished step in reverse.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,9 +16,11 @@ use tonic::Status;
 
 use super::network::{detach, runtime_conf};
 use super::persist;
+use crate::config::PauseMode;
 use crate::context::Context;
 use crate::errors::from_bridge;
 use crate::labels;
+use crate::pod_namespaces::{Kind, PodNamespaces};
 use crate::spec::{sandbox_spec, SandboxSpecOptions, SpecError};
 use crate::store::sandboxes::{name_key, Sandbox, SandboxMetadata, SandboxState, SandboxStatus};
 
@@ -32,6 +34,8 @@ struct Plan {
     config: Arc<PodSandboxConfig>,
     name_key: String,
     netns: Option<PathBuf>,
+    /// The namespaces to create and pin (the netns always, IPC and UTS without a pause).
+    pins: PodNamespaces,
     spec: Vec<u8>,
     parent_chain: String,
     runtime_type: String,
@@ -41,7 +45,7 @@ struct Plan {
 /// What has been done so far, to undo on failure.
 #[derive(Default)]
 struct Done {
-    netns: Option<PathBuf>,
+    pins: Vec<PathBuf>,
     attached: Option<(String, cni::RuntimeConf)>,
     container: bool,
 }
@@ -92,14 +96,21 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
 
     let id = new_id();
     let security = config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
-    let host_network = security.namespace_options.as_ref().is_some_and(|n| n.network == NamespaceMode::Node as i32);
-    let netns = (!host_network).then(|| ctx.config.state_dir.join("netns").join(&id));
+    let ns = security.namespace_options.clone().unwrap_or_default();
+    let host_network = ns.network == NamespaceMode::Node as i32;
+    let node_ipc = ns.ipc == NamespaceMode::Node as i32;
+    let runc = handler.runtime_type == RUNC_SHIM;
+    let pause = handler.pause == PauseMode::Always || !runc || ns.pid == NamespaceMode::Pod as i32;
+    let pins = pod_namespaces(&config, host_network, node_ipc, pause);
+    let pin_of = |kind| pins.kinds.contains(&kind).then(|| ctx.namespaces.pin_path(kind, &id));
+    let (netns, ipcns, utsns) = (pin_of(Kind::Net), pin_of(Kind::Ipc), pin_of(Kind::Uts));
     let etc_files = super::files::paths(&super::persist::dir(ctx, &id));
-    let node_ipc = security.namespace_options.as_ref().is_some_and(|n| n.ipc == NamespaceMode::Node as i32);
     let shm = (!node_ipc).then(|| super::shm::path(&super::persist::dir(ctx, &id)));
     let options = SandboxSpecOptions {
         id: &id,
         netns: netns.as_deref(),
+        ipcns: ipcns.as_deref(),
+        utsns: utsns.as_deref(),
         args,
         image_name: &image_name,
         systemd_cgroup: ctx.config.systemd_cgroup(),
@@ -108,7 +119,6 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         shm: shm.as_deref(),
     };
     let spec = serde_json::to_vec(&sandbox_spec(&config, &options).map_err(invalid)?).expect("serialisable");
-    let runc = handler.runtime_type == "io.containerd.runc.v2";
     let option = |k: &str| handler.options.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
     let runtime_options = runc.then(|| {
         RuncOptions { binary_name: option("BinaryName"), root: option("Root"), systemd_cgroup: ctx.config.systemd_cgroup(), ..Default::default() }.to_any()
@@ -123,6 +133,9 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         config: base64::engine::general_purpose::STANDARD.encode(config.encode_to_vec()),
         runtime_handler: req.runtime_handler,
         netns: netns.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        ipcns: ipcns.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        utsns: utsns.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        pause,
         created_at_ns,
     };
     Ok(Plan {
@@ -133,11 +146,37 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         shm,
         config: Arc::new(config),
         netns,
+        pins,
         spec,
         parent_chain,
         runtime_type: handler.runtime_type.clone(),
         runtime_options,
     })
+}
+
+const RUNC_SHIM: &str = "io.containerd.runc.v2";
+
+/// The namespaces cricket pins: the pod's network; without a pause also its IPC and UTS, with
+/// the hostname and sysctls that runc would otherwise have set in the pause.
+fn pod_namespaces(config: &PodSandboxConfig, host_network: bool, node_ipc: bool, pause: bool) -> PodNamespaces {
+    let mut want = PodNamespaces::default();
+    if !host_network {
+        want.kinds.push(Kind::Net);
+    }
+    if pause {
+        return want;
+    }
+    if !node_ipc {
+        want.kinds.push(Kind::Ipc);
+    }
+    if !host_network {
+        want.kinds.push(Kind::Uts);
+        want.hostname = Some(config.hostname.clone()).filter(|h| !h.is_empty());
+    }
+    let mut sysctls: Vec<_> = config.linux.as_ref().map(|l| l.sysctls.clone().into_iter().collect()).unwrap_or_default();
+    sysctls.sort();
+    want.sysctls = sysctls;
+    want
 }
 
 pub(crate) async fn run_pod_sandbox(ctx: &Context, req: RunPodSandboxRequest) -> Result<RunPodSandboxResponse, Status> {
@@ -174,9 +213,8 @@ async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxSta
     if let Some(shm) = &plan.shm {
         super::shm::mount(shm).map_err(|e| Status::internal(format!("mount the pod's /dev/shm: {e}")))?;
     }
-    if let Some(path) = &plan.netns {
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        done.netns = Some(ctx.netns.create(&name).map_err(|e| Status::internal(format!("create netns: {e}")))?);
+    if !plan.pins.kinds.is_empty() {
+        done.pins = ctx.namespaces.create(id, &plan.pins).map_err(|e| Status::internal(format!("create the pod's namespaces: {e}")))?;
     }
     let rc = runtime_conf(id, &plan.meta.netns, &plan.config);
     if let Some(net) = &network {
@@ -193,7 +231,8 @@ async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxSta
     };
     let pause = async {
         let t = std::time::Instant::now();
-        (run_pause(ctx, plan).await, ms(t))
+        let pid = if plan.meta.pause { run_pause(ctx, plan).await } else { record_only(ctx, plan).await };
+        (pid, ms(t))
     };
     done.container = true;
     let ((attached, cni_ms), (pid, pause_ms)) = tokio::join!(attach, pause);
@@ -211,6 +250,30 @@ async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxSta
     Ok(status)
 }
 
+/// The sandbox's containerd record (where its metadata persists), with a rootfs if it has one.
+fn sandbox_record(ctx: &Context, plan: &Plan, snapshot_key: &str) -> NewContainer {
+    NewContainer {
+        id: plan.meta.id.clone(),
+        labels: HashMap::from([
+            (labels::KIND.to_string(), labels::KIND_SANDBOX.to_string()),
+            (labels::METADATA_VERSION.to_string(), "1".to_string()),
+        ]),
+        image: ctx.sandbox_image_name().unwrap_or_default(),
+        runtime_type: plan.runtime_type.clone(),
+        runtime_options: plan.runtime_options.clone(),
+        spec: plan.spec.clone(),
+        snapshot_key: snapshot_key.to_string(),
+        extensions: HashMap::from([(labels::METADATA_EXTENSION.to_string(), persist::metadata_extension(&plan.meta))]),
+    }
+}
+
+/// A pod without a pause: its record only; the first container will start the shim.
+async fn record_only(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
+    let record = sandbox_record(ctx, plan, "");
+    ctx.containerd.create_container(None, &record).await.map_err(|e| from_bridge("create container", e))?;
+    Ok(0)
+}
+
 /// The pause container: rootfs, record, task, started; returns its PID.
 async fn run_pause(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
     let id = &plan.meta.id;
@@ -220,20 +283,8 @@ async fn run_pause(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
     let lease = c.create_lease("sandbox", std::time::Duration::from_secs(600)).await.map_err(|e| from_bridge("lease", e))?;
     let result = async {
         let mounts = c.prepare_rootfs(&lease, id, &plan.parent_chain).await.map_err(|e| from_bridge("prepare rootfs", e))?;
-        let container = NewContainer {
-            id: id.clone(),
-            labels: HashMap::from([
-                (labels::KIND.to_string(), labels::KIND_SANDBOX.to_string()),
-                (labels::METADATA_VERSION.to_string(), "1".to_string()),
-            ]),
-            image: ctx.sandbox_image_name().unwrap_or_default(),
-            runtime_type: plan.runtime_type.clone(),
-            runtime_options: plan.runtime_options.clone(),
-            spec: plan.spec.clone(),
-            snapshot_key: id.clone(),
-            extensions: HashMap::from([(labels::METADATA_EXTENSION.to_string(), persist::metadata_extension(&plan.meta))]),
-        };
-        c.create_container(&lease, &container).await.map_err(|e| from_bridge("create container", e))?;
+        let container = sandbox_record(ctx, plan, id);
+        c.create_container(Some(&lease), &container).await.map_err(|e| from_bridge("create container", e))?;
         let created_ms = ms(t0);
         c.create_task(id, mounts, &TaskIo::default()).await.map_err(|e| from_bridge("create task", e))?;
         let task_ms = ms(t0);
@@ -270,9 +321,9 @@ async fn undo(ctx: &Context, plan: &Plan, done: Done) {
             failed.push(format!("CNI DEL: {e}"));
         }
     }
-    if let Some(path) = &done.netns {
-        if let Err(e) = ctx.netns.remove(path) {
-            failed.push(format!("netns: {e}"));
+    for path in &done.pins {
+        if let Err(e) = ctx.namespaces.remove(path) {
+            failed.push(format!("namespace pin {}: {e}", path.display()));
         }
     }
     if let Some(shm) = &plan.shm {

@@ -56,6 +56,9 @@ pub(crate) async fn pod_sandbox_status(ctx: &Context, req: PodSandboxStatusReque
         let json = serde_json::json!({
             "pid": s.status.pid,
             "netns": s.meta.netns,
+            "ipcns": s.meta.ipcns,
+            "utsns": s.meta.utsns,
+            "pause": s.meta.pause,
             "cniResult": s.status.cni_result,
             "network": s.status.network,
             "runtimeSpec": spec,

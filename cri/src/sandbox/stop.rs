@@ -1,5 +1,5 @@
-//! StopPodSandbox: the pause task goes, the network is detached (retried; a DEL that keeps
-//! failing is reported so kubelet calls again), the netns is unpinned. Idempotent.
+//! StopPodSandbox: the pause task (if any) goes, the network is detached (retried; a DEL that
+//! keeps failing is reported so kubelet calls again), the namespaces are unpinned. Idempotent.
 
 use std::time::Duration;
 
@@ -21,6 +21,9 @@ pub(crate) async fn stop_pod_sandbox(ctx: &Context, req: StopPodSandboxRequest) 
     // The task and the network are independent: tear both down at once (the DEL needs only
     // the netns, which is unpinned after both).
     let task = async {
+        if !sandbox.meta.pause {
+            return Ok(());
+        }
         let c = &ctx.containerd;
         c.kill_task(&id, libc::SIGKILL as u32, true).await.map_err(|e| from_bridge("stop the pause task", e))?;
         if c.task_status(&id).await.map_err(|e| from_bridge("task status", e))?.is_some() {
@@ -39,8 +42,8 @@ pub(crate) async fn stop_pod_sandbox(ctx: &Context, req: StopPodSandboxRequest) 
     let (task, network) = tokio::join!(task, network);
     task?;
     network?;
-    if !sandbox.meta.netns.is_empty() {
-        ctx.netns.remove(sandbox.meta.netns.as_ref()).map_err(|e| Status::internal(format!("remove netns: {e}")))?;
+    for pin in sandbox.meta.pins() {
+        ctx.namespaces.remove(pin.as_ref()).map_err(|e| Status::internal(format!("unpin {pin}: {e}")))?;
     }
     let shm = super::shm::path(&persist::dir(ctx, &id));
     super::shm::unmount(&shm).map_err(|e| Status::internal(format!("unmount /dev/shm: {e}")))?;

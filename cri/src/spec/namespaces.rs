@@ -15,19 +15,36 @@ pub enum Share {
     Node,
 }
 
-/// The pod's namespaces: mount and UTS always its own (UTS the node's with host networking),
-/// network joined by path when pinned, PID and IPC per `pid`/`ipc`.
-pub fn set_pod_namespaces(spec: &mut Spec, netns: Option<&Path>, pid: Share, ipc: Share) -> Result<(), SpecError> {
-    let mut list = vec![LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Mount).build()?];
-    if let Some(path) = netns {
-        list.push(LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Network).path(path).build()?);
-        list.push(LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Uts).build()?);
+/// Namespaces pinned by cricket, joined by path; `None` means a new one (or none for the node's).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pinned<'a> {
+    pub net: Option<&'a Path>,
+    pub ipc: Option<&'a Path>,
+    pub uts: Option<&'a Path>,
+}
+
+fn entry(typ: LinuxNamespaceType, path: Option<&Path>) -> Result<oci_spec::runtime::LinuxNamespace, SpecError> {
+    let mut b = LinuxNamespaceBuilder::default().typ(typ);
+    if let Some(p) = path {
+        b = b.path(p);
+    }
+    Ok(b.build()?)
+}
+
+/// The pod's namespaces: mount always its own, UTS its own unless it has host networking,
+/// network joined by path when pinned, PID and IPC per `pid`/`ipc`; IPC and UTS by path where
+/// cricket pinned them.
+pub fn set_pod_namespaces(spec: &mut Spec, pinned: Pinned, pid: Share, ipc: Share) -> Result<(), SpecError> {
+    let mut list = vec![entry(LinuxNamespaceType::Mount, None)?];
+    if let Some(path) = pinned.net {
+        list.push(entry(LinuxNamespaceType::Network, Some(path))?);
+        list.push(entry(LinuxNamespaceType::Uts, pinned.uts)?);
     }
     if pid == Share::Pod {
-        list.push(LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Pid).build()?);
+        list.push(entry(LinuxNamespaceType::Pid, None)?);
     }
     if ipc == Share::Pod {
-        list.push(LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Ipc).build()?);
+        list.push(entry(LinuxNamespaceType::Ipc, pinned.ipc)?);
     }
     spec.linux_mut().as_mut().expect("linux").set_namespaces(Some(list));
     Ok(())

@@ -7,7 +7,7 @@ use k8s_cri::v1::{NamespaceMode, PodSandboxConfig};
 use oci_spec::runtime::Spec;
 
 use super::cgroups::{cgroups_path, set_cgroups_path};
-use super::namespaces::{set_pod_namespaces, Share};
+use super::namespaces::{set_pod_namespaces, Pinned, Share};
 use super::process::{clamp_oom_score_adj, set_args, set_oom_score_adj, set_privileged, set_readonly_rootfs, set_user};
 use super::sysctls::set_sysctls;
 use super::{defaults, SpecError};
@@ -20,8 +20,11 @@ const SANDBOX_OOM_SCORE_ADJ: i32 = -998;
 #[derive(Debug, Clone)]
 pub struct SandboxSpecOptions<'a> {
     pub id: &'a str,
-    /// The pinned network namespace; `None` for a host-network pod.
+    /// The pinned network namespace (`None` for a host-network pod), and the IPC and UTS
+    /// namespaces when cricket pinned those too.
     pub netns: Option<&'a Path>,
+    pub ipcns: Option<&'a Path>,
+    pub utsns: Option<&'a Path>,
     /// The pause image's entrypoint and command.
     pub args: Vec<String>,
     pub image_name: &'a str,
@@ -52,7 +55,8 @@ pub fn sandbox_spec(config: &PodSandboxConfig, o: &SandboxSpecOptions) -> Result
 
     let mut spec = defaults::base()?;
     set_args(&mut spec, o.args.clone());
-    set_pod_namespaces(&mut spec, if host_network { None } else { o.netns }, pid, ipc)?;
+    let pinned = Pinned { net: if host_network { None } else { o.netns }, ipc: o.ipcns, uts: o.utsns };
+    set_pod_namespaces(&mut spec, pinned, pid, ipc)?;
     if !host_network && !config.hostname.is_empty() {
         spec.set_hostname(Some(config.hostname.clone()));
     }

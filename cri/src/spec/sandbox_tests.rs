@@ -28,6 +28,8 @@ fn options(netns: &Path) -> SandboxSpecOptions<'_> {
     SandboxSpecOptions {
         id: "sb1",
         netns: Some(netns),
+        ipcns: None,
+        utsns: None,
         args: vec!["/pause".into()],
         image_name: "localhost/cricket/pause:0.1.0",
         systemd_cgroup: false,

@@ -20,7 +20,26 @@ pub struct SandboxMetadata {
     pub runtime_handler: String,
     /// The pinned network namespace; empty for host network.
     pub netns: String,
+    /// The pinned IPC and UTS namespaces of a pod without a pause; empty otherwise.
+    #[serde(default)]
+    pub ipcns: String,
+    #[serde(default)]
+    pub utsns: String,
+    /// Whether the pod has a pause task (records from before pause-less pods all do).
+    #[serde(default = "has_pause_by_default")]
+    pub pause: bool,
     pub created_at_ns: i64,
+}
+
+fn has_pause_by_default() -> bool {
+    true
+}
+
+impl SandboxMetadata {
+    /// Every namespace pin the pod owns.
+    pub fn pins(&self) -> impl Iterator<Item = &str> {
+        [self.netns.as_str(), self.ipcns.as_str(), self.utsns.as_str()].into_iter().filter(|p| !p.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +141,14 @@ impl SandboxStore {
 mod tests {
     use super::*;
 
+    #[test]
+    fn metadata_from_before_pause_less_pods_has_a_pause() {
+        let old = r#"{"id":"a","name":"n","namespace":"d","uid":"u","attempt":0,"config":"","runtime_handler":"","netns":"/run/x","created_at_ns":1}"#;
+        let meta: SandboxMetadata = serde_json::from_str(old).unwrap();
+        assert!(meta.pause);
+        assert_eq!(meta.pins().collect::<Vec<_>>(), ["/run/x"]);
+    }
+
     fn sandbox(id: &str) -> Sandbox {
         Sandbox {
             meta: SandboxMetadata {
@@ -133,6 +160,9 @@ mod tests {
                 config: String::new(),
                 runtime_handler: String::new(),
                 netns: String::new(),
+                ipcns: String::new(),
+                utsns: String::new(),
+                pause: true,
                 created_at_ns: 1,
             },
             config: Arc::new(PodSandboxConfig::default()),

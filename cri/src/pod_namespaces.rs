@@ -1,0 +1,195 @@
+//! A pod's network, IPC and UTS namespaces, pinned by bind mounts so they outlive the thread
+//! that made them (FIELD-GUIDE §3). Namespace switching happens on a thread of its own that
+//! then exits, never on an async worker, so no other task ever runs in a pod's namespace.
+//! With the namespaces pinned, a runc pod needs no pause process (CRI-O's "drop infra").
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::mounts::{c_path, unmount_if_mounted};
+
+/// A namespace kind a pod may own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Net,
+    Ipc,
+    Uts,
+}
+
+impl Kind {
+    /// The directory under the pin root holding this kind's pins.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            Kind::Net => "netns",
+            Kind::Ipc => "ipcns",
+            Kind::Uts => "utsns",
+        }
+    }
+
+    fn proc_name(self) -> &'static str {
+        match self {
+            Kind::Net => "net",
+            Kind::Ipc => "ipc",
+            Kind::Uts => "uts",
+        }
+    }
+
+    fn clone_flag(self) -> libc::c_int {
+        match self {
+            Kind::Net => libc::CLONE_NEWNET,
+            Kind::Ipc => libc::CLONE_NEWIPC,
+            Kind::Uts => libc::CLONE_NEWUTS,
+        }
+    }
+}
+
+/// What to create for one pod, and what to set inside.
+#[derive(Debug, Clone, Default)]
+pub struct PodNamespaces {
+    pub kinds: Vec<Kind>,
+    /// Set in the new UTS namespace.
+    pub hostname: Option<String>,
+    /// Namespaced sysctls (already validated), written inside the new namespaces.
+    pub sysctls: Vec<(String, String)>,
+}
+
+/// Creates, pins and removes namespaces: the platform edge, behind a trait so sandbox logic
+/// can be tested without root.
+pub trait NamespacePinner: Send + Sync {
+    /// Where the pin of `kind` for `name` lives.
+    fn pin_path(&self, kind: Kind, name: &str) -> PathBuf;
+    /// New namespaces of the kinds asked for (`lo` up in a network one), pinned; returns the
+    /// pins in the order asked. Nothing is left behind on failure.
+    fn create(&self, name: &str, want: &PodNamespaces) -> io::Result<Vec<PathBuf>>;
+    /// Unpins and deletes a pin file; a missing one is fine.
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Whether `path` still pins a namespace (it does not after a reboot, for instance).
+    fn is_pinned(&self, path: &Path) -> bool;
+}
+
+/// The Linux implementation: pins live under `<root>/{netns,ipcns,utsns}/<name>`.
+pub struct LinuxPinner {
+    root: PathBuf,
+}
+
+impl LinuxPinner {
+    pub fn new(root: impl Into<PathBuf>) -> LinuxPinner {
+        LinuxPinner { root: root.into() }
+    }
+
+    /// Only a network namespace, pinned at `<root>/netns/<name>`.
+    pub fn create_netns(&self, name: &str) -> io::Result<PathBuf> {
+        let pins = self.create(name, &PodNamespaces { kinds: vec![Kind::Net], ..Default::default() })?;
+        Ok(pins.into_iter().next().expect("one pin"))
+    }
+}
+
+fn check(ret: libc::c_int, what: &str) -> io::Result<()> {
+    if ret < 0 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::new(e.kind(), format!("{what}: {e}")));
+    }
+    Ok(())
+}
+
+/// Sets the `IFF_UP` flag of `lo` in the calling thread's network namespace.
+fn loopback_up() -> io::Result<()> {
+    unsafe {
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        check(sock, "socket")?;
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *dst = *src as libc::c_char;
+        }
+        let mut result = check(libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req), "get lo flags");
+        if result.is_ok() {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            result = check(libc::ioctl(sock, libc::SIOCSIFFLAGS, &req), "set lo up");
+        }
+        libc::close(sock);
+        result
+    }
+}
+
+/// The /proc/sys file of a sysctl named with dots (or already with slashes, as kubelet allows).
+fn sysctl_file(name: &str) -> PathBuf {
+    let rel = if name.contains('/') { name.to_string() } else { name.replace('.', "/") };
+    Path::new("/proc/sys").join(rel)
+}
+
+/// Runs on a dedicated thread: enter new namespaces, set them up, and pin each.
+fn unshare_and_pin(want: &PodNamespaces, pins: &[PathBuf]) -> io::Result<()> {
+    let flags = want.kinds.iter().fold(0, |f, k| f | k.clone_flag());
+    unsafe { check(libc::unshare(flags), "unshare") }?;
+    if want.kinds.contains(&Kind::Net) {
+        loopback_up()?;
+    }
+    if let (Some(host), true) = (&want.hostname, want.kinds.contains(&Kind::Uts)) {
+        unsafe { check(libc::sethostname(host.as_ptr().cast(), host.len()), "sethostname") }?;
+    }
+    // /proc/sys answers for the namespaces of the task that opens it: this thread.
+    for (name, value) in &want.sysctls {
+        std::fs::write(sysctl_file(name), value).map_err(|e| io::Error::new(e.kind(), format!("sysctl {name}={value}: {e}")))?;
+    }
+    let tid = unsafe { libc::gettid() };
+    for (kind, pin) in want.kinds.iter().zip(pins) {
+        let source = c_path(Path::new(&format!("/proc/self/task/{tid}/ns/{}", kind.proc_name())))?;
+        let target = c_path(pin)?;
+        let what = format!("bind-mount the {} namespace", kind.proc_name());
+        unsafe { check(libc::mount(source.as_ptr(), target.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()), &what) }?;
+    }
+    Ok(())
+}
+
+impl NamespacePinner for LinuxPinner {
+    fn pin_path(&self, kind: Kind, name: &str) -> PathBuf {
+        self.root.join(kind.dir_name()).join(name)
+    }
+
+    fn create(&self, name: &str, want: &PodNamespaces) -> io::Result<Vec<PathBuf>> {
+        if name.is_empty() || name.contains('/') {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad namespace pin name {name:?}")));
+        }
+        let mut pins = Vec::new();
+        let mut made = Ok(());
+        for kind in &want.kinds {
+            let pin = self.pin_path(*kind, name);
+            made = std::fs::create_dir_all(self.root.join(kind.dir_name()))
+                .and_then(|()| std::fs::OpenOptions::new().write(true).create_new(true).open(&pin).map(drop));
+            if made.is_err() {
+                break;
+            }
+            pins.push(pin);
+        }
+        if made.is_ok() {
+            let (thread_want, thread_pins) = (want.clone(), pins.clone());
+            made = std::thread::Builder::new()
+                .name("cricket-ns".into())
+                .spawn(move || unshare_and_pin(&thread_want, &thread_pins))?
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")));
+        }
+        if let Err(e) = made {
+            for pin in &pins {
+                let _ = self.remove(pin);
+            }
+            return Err(e);
+        }
+        Ok(pins)
+    }
+
+    fn is_pinned(&self, path: &Path) -> bool {
+        const NSFS_MAGIC: libc::c_long = 0x6e73_6673;
+        let Ok(p) = c_path(path) else { return false };
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        unsafe { libc::statfs(p.as_ptr(), &mut st) == 0 && st.f_type as libc::c_long == NSFS_MAGIC }
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        unmount_if_mounted(path)?;
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
