@@ -15,6 +15,7 @@ pub mod h2_authority;
 pub mod image;
 pub mod labels;
 pub mod logging;
+pub mod logs;
 pub mod memory;
 pub mod mounts;
 pub mod pod_namespaces;

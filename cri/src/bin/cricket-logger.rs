@@ -1,0 +1,107 @@
+//! cricket-logger: started by the runc shim for one container (a `binary://` log URI), it
+//! drains the container's stdout and stderr pipes into the CRI log file, and reopens the file
+//! on SIGUSR1 (kubelet's rotation). It never stops draining: if the disk write fails the
+//! records are dropped, never the container blocked. It exits when both pipes close.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use containerd_shim_logging::{Config, Driver};
+use cricket::logs::{LineSplitter, LoggerArgs};
+
+struct Logger {
+    path: PathBuf,
+    file: Arc<Mutex<Option<File>>>,
+    stdout: File,
+    stderr: File,
+}
+
+fn open(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).mode(0o640).open(path)
+}
+
+fn pump(mut pipe: File, stream: &'static str, file: Arc<Mutex<Option<File>>>) {
+    let mut splitter = LineSplitter::new(stream);
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut records = Vec::new();
+    loop {
+        let n = match pipe.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        splitter.feed(&buf[..n], SystemTime::now(), &mut records);
+        write(&file, &mut records);
+    }
+    splitter.finish(SystemTime::now(), &mut records);
+    write(&file, &mut records);
+}
+
+fn write(file: &Mutex<Option<File>>, records: &mut Vec<u8>) {
+    if records.is_empty() {
+        return;
+    }
+    if let Some(f) = file.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        let _ = f.write_all(records);
+    }
+    records.clear();
+}
+
+/// Waits for SIGUSR1 (blocked in every thread) and reopens the log file each time.
+fn reopen_on_signal(path: PathBuf, file: Arc<Mutex<Option<File>>>) {
+    loop {
+        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        let mut sig = 0;
+        unsafe {
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigwait(&set, &mut sig);
+        }
+        let reopened = open(&path).ok();
+        *file.lock().unwrap_or_else(|e| e.into_inner()) = reopened;
+    }
+}
+
+impl Driver for Logger {
+    type Error = String;
+
+    fn new(config: Config) -> Result<Self, String> {
+        let args = LoggerArgs::parse(std::env::args().skip(1))?;
+        let file = open(&args.path).map_err(|e| format!("open {}: {e}", args.path.display()))?;
+        std::fs::write(&args.pidfile, std::process::id().to_string()).map_err(|e| format!("write {}: {e}", args.pidfile.display()))?;
+        Ok(Logger { path: args.path, file: Arc::new(Mutex::new(Some(file))), stdout: config.stdout, stderr: config.stderr })
+    }
+
+    fn run(self) -> Result<(), String> {
+        let (path, file) = (self.path.clone(), self.file.clone());
+        std::thread::spawn(move || reopen_on_signal(path, file));
+        let out = {
+            let f = self.file.clone();
+            std::thread::spawn(move || pump(self.stdout, "stdout", f))
+        };
+        let err = {
+            let f = self.file.clone();
+            std::thread::spawn(move || pump(self.stderr, "stderr", f))
+        };
+        let _ = out.join();
+        let _ = err.join();
+        Ok(())
+    }
+}
+
+fn main() {
+    unsafe {
+        // The shim sends SIGTERM once the container is gone: finish draining instead of dying.
+        libc::signal(libc::SIGTERM, libc::SIG_IGN);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    containerd_shim_logging::run::<Logger>();
+}

@@ -1,0 +1,66 @@
+//! How cricket asks the shim for a logger, and how it reaches the logger afterwards.
+
+use std::path::{Path, PathBuf};
+
+/// The logger's arguments: the shim passes the URI's query as `key value` pairs, in any order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggerArgs {
+    /// The CRI log file.
+    pub path: PathBuf,
+    /// Where the logger writes its PID, for `ReopenContainerLog` (SIGUSR1).
+    pub pidfile: PathBuf,
+}
+
+impl LoggerArgs {
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<LoggerArgs, String> {
+        let args: Vec<String> = args.into_iter().collect();
+        let (mut path, mut pidfile) = (None, None);
+        for pair in args.chunks(2) {
+            match pair {
+                [k, v] if k == "path" => path = Some(PathBuf::from(v)),
+                [k, v] if k == "pidfile" => pidfile = Some(PathBuf::from(v)),
+                other => return Err(format!("unexpected arguments {other:?}")),
+            }
+        }
+        Ok(LoggerArgs { path: path.ok_or("no path")?, pidfile: pidfile.ok_or("no pidfile")? })
+    }
+}
+
+fn encode(p: &Path) -> String {
+    p.to_string_lossy().bytes().map(|b| if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// The `binary://` stdout/stderr URI that makes the shim start `logger` for a container.
+pub fn logger_uri(logger: &Path, args: &LoggerArgs) -> String {
+    format!("binary://{}?path={}&pidfile={}", encode(logger), encode(&args.path), encode(&args.pidfile))
+}
+
+/// `cricket-logger` beside the running cricket binary.
+pub fn logger_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.with_file_name("cricket-logger")
+}
+
+/// Tells the logger whose PID is in `pidfile` to reopen its file (after kubelet rotated it).
+pub fn reopen(pidfile: &Path) -> std::io::Result<()> {
+    let pid: i32 = std::fs::read_to_string(pidfile)?.trim().parse().map_err(std::io::Error::other)?;
+    if unsafe { libc::kill(pid, libc::SIGUSR1) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_uri_round_trips_through_the_shims_pairs() {
+        let args = LoggerArgs { path: "/var/log/pods/a b/c/0.log".into(), pidfile: "/run/x/logger.pid".into() };
+        let uri = logger_uri(Path::new("/usr/bin/cricket-logger"), &args);
+        assert_eq!(uri, "binary:///usr/bin/cricket-logger?path=/var/log/pods/a%20b/c/0.log&pidfile=/run/x/logger.pid");
+        let shuffled = ["pidfile", "/run/x/logger.pid", "path", "/var/log/pods/a b/c/0.log"].map(String::from);
+        assert_eq!(LoggerArgs::parse(shuffled).unwrap(), args);
+        assert!(LoggerArgs::parse(["path".to_string()]).is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! Container logs in the CRI format (FIELD-GUIDE §5), written by `cricket-logger`, a small
+//! process the runc shim starts per container through a `binary://` log URI. It lives beside
+//! the container, not in cricket, so output never waits on cricket being up.
+
+mod cri_line;
+mod logger_uri;
+
+pub use cri_line::{LineSplitter, MAX_LINE};
+pub use logger_uri::{logger_binary, logger_uri, reopen, LoggerArgs};
