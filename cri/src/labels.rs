@@ -29,6 +29,7 @@ pub mod cri_annotations {
     pub const CONTAINER_TYPE_SANDBOX: &str = "sandbox";
     pub const CONTAINER_TYPE_CONTAINER: &str = "container";
     pub const SANDBOX_ID: &str = "io.kubernetes.cri.sandbox-id";
+    pub const CONTAINER_NAME: &str = "io.kubernetes.cri.container-name";
     pub const SANDBOX_NAME: &str = "io.kubernetes.cri.sandbox-name";
     pub const SANDBOX_NAMESPACE: &str = "io.kubernetes.cri.sandbox-namespace";
     pub const SANDBOX_UID: &str = "io.kubernetes.cri.sandbox-uid";

@@ -1,16 +1,27 @@
 //! Building OCI runtime specs, one step per concern (after containerd's `opts/`): defaults,
 //! namespaces, sysctls, process and security, cgroups, annotations. Each step edits a `Spec`;
-//! `sandbox.rs` composes them for a pod's pause container.
+//! `sandbox.rs` composes them for a pod's pause container, `container.rs` for a container.
 
+mod capabilities;
 mod cgroups;
+mod container;
 mod defaults;
+mod devices;
+mod identity;
+mod image_config;
 mod mounts;
 mod namespaces;
 mod process;
+mod resources;
 mod sandbox;
+mod seccomp;
 mod shm;
 mod sysctls;
+mod user_mounts;
 
+pub use container::{container_spec, ContainerSpecOptions, PidMode, PodNamespacePaths};
+pub use identity::ImageUsers;
+pub use image_config::ImageProcess;
 pub use mounts::EtcFiles;
 pub use sandbox::{sandbox_spec, SandboxSpecOptions};
 

@@ -23,7 +23,7 @@ pub struct Pinned<'a> {
     pub uts: Option<&'a Path>,
 }
 
-fn entry(typ: LinuxNamespaceType, path: Option<&Path>) -> Result<oci_spec::runtime::LinuxNamespace, SpecError> {
+pub fn entry(typ: LinuxNamespaceType, path: Option<&Path>) -> Result<oci_spec::runtime::LinuxNamespace, SpecError> {
     let mut b = LinuxNamespaceBuilder::default().typ(typ);
     if let Some(p) = path {
         b = b.path(p);

@@ -52,10 +52,13 @@ const ALL_CAPABILITIES: [&str; 41] = [
     "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
 ];
 
+pub fn all_capabilities() -> HashSet<Capability> {
+    ALL_CAPABILITIES.iter().filter_map(|c| c.parse().ok()).collect()
+}
+
 /// Privileged: every capability, nothing masked or read-only.
 pub fn set_privileged(spec: &mut Spec) -> Result<(), SpecError> {
-    let all: HashSet<Capability> = ALL_CAPABILITIES.iter().filter_map(|c| c.parse().ok()).collect();
-    let caps = super::defaults::capabilities(all)?;
+    let caps = super::defaults::capabilities(all_capabilities())?;
     spec.process_mut().as_mut().expect("process").set_capabilities(Some(caps));
     let linux = spec.linux_mut().as_mut().expect("linux");
     linux.set_masked_paths(None);

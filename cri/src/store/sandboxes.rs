@@ -1,8 +1,7 @@
 //! The sandbox store: every pod sandbox with its immutable metadata and mutable status, and
 //! the reserved names (name, namespace, uid, attempt), all answered from memory.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use k8s_cri::v1::PodSandboxConfig;
 use serde::{Deserialize, Serialize};
@@ -72,68 +71,25 @@ pub fn name_key(name: &str, namespace: &str, uid: &str, attempt: u32) -> String 
     format!("{name}_{namespace}_{uid}_{attempt}")
 }
 
-#[derive(Default)]
-pub struct SandboxStore {
-    sandboxes: RwLock<HashMap<String, Sandbox>>,
-    names: Mutex<HashMap<String, String>>,
+/// Sandboxes by ID, with their reserved names.
+pub type SandboxStore = super::records::Store<Sandbox>;
+
+impl super::records::Record for Sandbox {
+    fn id(&self) -> &str {
+        &self.meta.id
+    }
+    fn created_at_ns(&self) -> i64 {
+        self.meta.created_at_ns
+    }
 }
 
 impl SandboxStore {
-    /// Reserves `key` for `id`; the current holder's ID if it is taken.
-    pub fn reserve_name(&self, key: &str, id: &str) -> Result<(), String> {
-        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        match names.get(key) {
-            Some(holder) if holder != id => Err(holder.clone()),
-            _ => {
-                names.insert(key.to_string(), id.to_string());
-                Ok(())
-            }
-        }
-    }
-
-    pub fn release_name(&self, key: &str, id: &str) {
-        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        if names.get(key).map(String::as_str) == Some(id) {
-            names.remove(key);
-        }
-    }
-
-    pub fn insert(&self, sandbox: Sandbox) {
-        self.sandboxes.write().unwrap_or_else(|e| e.into_inner()).insert(sandbox.meta.id.clone(), sandbox);
-    }
-
-    pub fn remove(&self, id: &str) -> Option<Sandbox> {
-        self.sandboxes.write().unwrap_or_else(|e| e.into_inner()).remove(id)
-    }
-
-    /// By full ID or unambiguous ID prefix.
-    pub fn get(&self, id: &str) -> Option<Sandbox> {
-        let all = self.sandboxes.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = all.get(id) {
-            return Some(s.clone());
-        }
-        if id.is_empty() {
-            return None;
-        }
-        let mut found = all.values().filter(|s| s.meta.id.starts_with(id));
-        match (found.next(), found.next()) {
-            (Some(only), None) => Some(only.clone()),
-            _ => None,
-        }
-    }
-
     /// Changes a sandbox's status; returns the new one.
     pub fn update(&self, id: &str, f: impl FnOnce(&mut SandboxStatus)) -> Option<SandboxStatus> {
-        let mut all = self.sandboxes.write().unwrap_or_else(|e| e.into_inner());
-        let sandbox = all.get_mut(id)?;
-        f(&mut sandbox.status);
-        Some(sandbox.status.clone())
-    }
-
-    pub fn list(&self) -> Vec<Sandbox> {
-        let mut all: Vec<Sandbox> = self.sandboxes.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        all.sort_by_key(|s| s.meta.created_at_ns);
-        all
+        self.modify(id, |s| {
+            f(&mut s.status);
+            s.status.clone()
+        })
     }
 }
 

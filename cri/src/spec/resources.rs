@@ -1,0 +1,69 @@
+//! A container's cgroup resources from `LinuxContainerResources`.
+
+use k8s_cri::v1::LinuxContainerResources;
+use oci_spec::runtime::{LinuxCpuBuilder, LinuxHugepageLimitBuilder, LinuxMemoryBuilder, LinuxResources, Spec};
+
+use super::SpecError;
+
+/// Builds the OCI resources; zero values mean "not set", as kubelet sends them.
+pub fn linux_resources(r: &LinuxContainerResources) -> Result<LinuxResources, SpecError> {
+    let mut cpu = LinuxCpuBuilder::default();
+    if r.cpu_shares > 0 {
+        cpu = cpu.shares(r.cpu_shares as u64);
+    }
+    if r.cpu_quota != 0 {
+        cpu = cpu.quota(r.cpu_quota);
+    }
+    if r.cpu_period > 0 {
+        cpu = cpu.period(r.cpu_period as u64);
+    }
+    if !r.cpuset_cpus.is_empty() {
+        cpu = cpu.cpus(r.cpuset_cpus.clone());
+    }
+    if !r.cpuset_mems.is_empty() {
+        cpu = cpu.mems(r.cpuset_mems.clone());
+    }
+    let mut memory = LinuxMemoryBuilder::default();
+    if r.memory_limit_in_bytes > 0 {
+        memory = memory.limit(r.memory_limit_in_bytes);
+    }
+    if r.memory_swap_limit_in_bytes > 0 {
+        memory = memory.swap(r.memory_swap_limit_in_bytes);
+    }
+    let hugepages = r
+        .hugepage_limits
+        .iter()
+        .map(|h| LinuxHugepageLimitBuilder::default().page_size(h.page_size.clone()).limit(h.limit as i64).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = LinuxResources::default();
+    out.set_cpu(Some(cpu.build()?));
+    out.set_memory(Some(memory.build()?));
+    out.set_hugepage_limits(Some(hugepages).filter(|h| !h.is_empty()));
+    out.set_unified(Some(r.unified.clone()).filter(|u| !u.is_empty()));
+    Ok(out)
+}
+
+/// Sets the resources, keeping the device rules already in the spec.
+pub fn set_resources(spec: &mut Spec, r: &LinuxContainerResources) -> Result<(), SpecError> {
+    let mut resources = linux_resources(r)?;
+    let linux = spec.linux_mut().as_mut().expect("linux");
+    resources.set_devices(linux.resources().as_ref().and_then(|old| old.devices().clone()));
+    linux.set_resources(Some(resources));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubelets_values_map_and_zero_means_unset() {
+        let r = LinuxContainerResources { cpu_shares: 512, cpu_quota: 50_000, cpu_period: 100_000, memory_limit_in_bytes: 64 << 20, ..Default::default() };
+        let out = linux_resources(&r).unwrap();
+        let cpu = out.cpu().clone().unwrap();
+        assert_eq!((cpu.shares(), cpu.quota(), cpu.period()), (Some(512), Some(50_000), Some(100_000)));
+        assert_eq!(out.memory().clone().unwrap().limit(), Some(64 << 20));
+        let none = linux_resources(&LinuxContainerResources::default()).unwrap();
+        assert_eq!(none.memory().clone().unwrap().limit(), None);
+    }
+}

@@ -1,0 +1,99 @@
+//! The container store: every container with its immutable metadata and mutable status, and
+//! the names reserved in each pod, all answered from memory.
+
+use std::sync::Arc;
+
+use k8s_cri::v1::ContainerConfig;
+use serde::{Deserialize, Serialize};
+
+/// What never changes after CreateContainer; persisted on the containerd container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerMetadata {
+    pub id: String,
+    pub sandbox_id: String,
+    pub name: String,
+    pub attempt: u32,
+    /// The ContainerConfig, protobuf, base64.
+    pub config: String,
+    /// The image as the config named it, a name it is known by, and its ID (config digest).
+    pub image_ref: String,
+    pub image_name: String,
+    pub image_id: String,
+    /// The CRI log file (`log_directory`/`log_path`); empty for none.
+    pub log_path: String,
+    pub created_at_ns: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Exited,
+    Unknown,
+}
+
+/// What changes; persisted in `root_dir/containers/<id>/status.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerStatus {
+    pub state: ContainerState,
+    pub pid: u32,
+    pub started_at_ns: i64,
+    pub finished_at_ns: i64,
+    pub exit_code: i32,
+    /// `Completed`, `Error`, `OOMKilled` or `Unknown` once exited.
+    pub reason: String,
+    pub message: String,
+}
+
+impl ContainerStatus {
+    pub fn created() -> ContainerStatus {
+        ContainerStatus {
+            state: ContainerState::Created,
+            pid: 0,
+            started_at_ns: 0,
+            finished_at_ns: 0,
+            exit_code: 0,
+            reason: String::new(),
+            message: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub meta: ContainerMetadata,
+    pub config: Arc<ContainerConfig>,
+    pub status: ContainerStatus,
+}
+
+/// The key a container name is reserved under: unique per pod and attempt.
+pub fn name_key(sandbox_id: &str, name: &str, attempt: u32) -> String {
+    format!("{name}_{sandbox_id}_{attempt}")
+}
+
+/// Containers by ID, with their reserved names.
+pub type ContainerStore = super::records::Store<Container>;
+
+impl super::records::Record for Container {
+    fn id(&self) -> &str {
+        &self.meta.id
+    }
+    fn created_at_ns(&self) -> i64 {
+        self.meta.created_at_ns
+    }
+}
+
+impl ContainerStore {
+    /// Changes a container's status; returns the new one.
+    pub fn update(&self, id: &str, f: impl FnOnce(&mut ContainerStatus)) -> Option<ContainerStatus> {
+        self.modify(id, |c| {
+            f(&mut c.status);
+            c.status.clone()
+        })
+    }
+
+    /// The containers of one pod.
+    pub fn in_sandbox(&self, sandbox_id: &str) -> Vec<Container> {
+        self.list().into_iter().filter(|c| c.meta.sandbox_id == sandbox_id).collect()
+    }
+}

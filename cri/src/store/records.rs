@@ -1,0 +1,79 @@
+//! The shape every in-memory store shares: records by ID (found by full ID or unambiguous
+//! prefix, as crictl allows), listed oldest first, and the names reserved for them.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+
+/// What a store keeps.
+pub trait Record: Clone {
+    fn id(&self) -> &str;
+    fn created_at_ns(&self) -> i64;
+}
+
+pub struct Store<T> {
+    items: RwLock<HashMap<String, T>>,
+    names: Mutex<HashMap<String, String>>,
+}
+
+impl<T> Default for Store<T> {
+    fn default() -> Self {
+        Store { items: RwLock::default(), names: Mutex::default() }
+    }
+}
+
+impl<T: Record> Store<T> {
+    /// Reserves `key` for `id`; the current holder's ID if it is taken.
+    pub fn reserve_name(&self, key: &str, id: &str) -> Result<(), String> {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        match names.get(key) {
+            Some(holder) if holder != id => Err(holder.clone()),
+            _ => {
+                names.insert(key.to_string(), id.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    pub fn release_name(&self, key: &str, id: &str) {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.get(key).map(String::as_str) == Some(id) {
+            names.remove(key);
+        }
+    }
+
+    pub fn insert(&self, item: T) {
+        self.items.write().unwrap_or_else(|e| e.into_inner()).insert(item.id().to_string(), item);
+    }
+
+    pub fn remove(&self, id: &str) -> Option<T> {
+        self.items.write().unwrap_or_else(|e| e.into_inner()).remove(id)
+    }
+
+    /// By full ID or unambiguous ID prefix.
+    pub fn get(&self, id: &str) -> Option<T> {
+        let all = self.items.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = all.get(id) {
+            return Some(s.clone());
+        }
+        if id.is_empty() {
+            return None;
+        }
+        let mut found = all.values().filter(|s| s.id().starts_with(id));
+        match (found.next(), found.next()) {
+            (Some(only), None) => Some(only.clone()),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on the record with exactly this ID.
+    pub fn modify<R>(&self, id: &str, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let mut all = self.items.write().unwrap_or_else(|e| e.into_inner());
+        all.get_mut(id).map(f)
+    }
+
+    pub fn list(&self) -> Vec<T> {
+        let mut all: Vec<T> = self.items.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        all.sort_by_key(|s| s.created_at_ns());
+        all
+    }
+}
