@@ -33,3 +33,5 @@ pub use import::ImportOptions;
 pub use lease::Lease;
 pub use snapshot_usage::SnapshotUsage;
 pub use task::{TaskExit, TaskIo};
+/// A snapshot mount as containerd returns it.
+pub use containerd_client::types::Mount;

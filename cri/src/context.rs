@@ -13,6 +13,7 @@ use crate::containerd_monitor::Readiness;
 use crate::singleflight::SingleFlight;
 use crate::pod_namespaces::{LinuxPinner, NamespacePinner};
 use crate::store::images::ImageStore;
+use crate::store::containers::ContainerStore;
 use crate::store::sandboxes::SandboxStore;
 
 /// How long one CNI plugin call may take.
@@ -29,6 +30,7 @@ pub struct Context {
     pub cni: cni::CniRuntime,
     pub namespaces: Box<dyn NamespacePinner>,
     pub sandboxes: SandboxStore,
+    pub containers: ContainerStore,
     /// Image pulls in flight, by reference and credentials.
     pub pulls: SingleFlight<String>,
     fs_usage: RwLock<Option<FilesystemUsage>>,
@@ -60,6 +62,7 @@ impl Context {
             cni,
             namespaces,
             sandboxes: SandboxStore::default(),
+            containers: ContainerStore::default(),
             pulls: SingleFlight::default(),
             fs_usage: RwLock::new(None),
         }

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 pub mod containerd_monitor;
+pub mod container;
 pub mod context;
 pub mod daemon;
 pub mod errors;

@@ -28,6 +28,10 @@ pub async fn after_connect(ctx: &Arc<Context>, first: bool) -> Result<(), Readin
             Ok(n) => tracing::info!(sandboxes = n, "pod sandboxes recovered"),
             Err(e) => return Err(Readiness::not_ready("ContainerdUnreachable", format!("recover sandboxes: {e}"))),
         }
+        match crate::container::recover(ctx).await {
+            Ok(n) => tracing::info!(containers = n, "containers recovered"),
+            Err(e) => return Err(Readiness::not_ready("ContainerdUnreachable", format!("recover containers: {e}"))),
+        }
         crate::image::spawn_sampler(ctx.clone());
     }
     Ok(())

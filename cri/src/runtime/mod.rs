@@ -74,6 +74,34 @@ runtime_service! {
             Ok(Response::new(crate::sandbox::list_pod_sandbox(&self.ctx, req.into_inner())))
         }
 
+        async fn create_container(&self, req: Request<CreateContainerRequest>) -> Reply<CreateContainerResponse> {
+            crate::container::create_container(&self.ctx, req.into_inner()).await.map(Response::new)
+        }
+
+        async fn start_container(&self, req: Request<StartContainerRequest>) -> Reply<StartContainerResponse> {
+            crate::container::start_container(&self.ctx, req.into_inner()).await.map(Response::new)
+        }
+
+        async fn stop_container(&self, req: Request<StopContainerRequest>) -> Reply<StopContainerResponse> {
+            crate::container::stop_container(&self.ctx, req.into_inner()).await.map(Response::new)
+        }
+
+        async fn remove_container(&self, req: Request<RemoveContainerRequest>) -> Reply<RemoveContainerResponse> {
+            crate::container::remove_container(&self.ctx, req.into_inner()).await.map(Response::new)
+        }
+
+        async fn container_status(&self, req: Request<ContainerStatusRequest>) -> Reply<ContainerStatusResponse> {
+            crate::container::container_status(&self.ctx, req.into_inner()).map(Response::new)
+        }
+
+        async fn list_containers(&self, req: Request<ListContainersRequest>) -> Reply<ListContainersResponse> {
+            Ok(Response::new(crate::container::list_containers(&self.ctx, req.into_inner())))
+        }
+
+        async fn reopen_container_log(&self, req: Request<ReopenContainerLogRequest>) -> Reply<ReopenContainerLogResponse> {
+            crate::container::reopen_container_log(&self.ctx, req.into_inner()).map(Response::new)
+        }
+
         type GetContainerEventsStream =
             std::pin::Pin<Box<dyn futures::Stream<Item = Result<ContainerEventResponse, Status>> + Send + 'static>>;
 
@@ -82,14 +110,7 @@ runtime_service! {
         }
     }
     not_yet {
-        create_container, "CreateContainer", CreateContainerRequest => CreateContainerResponse;
-        start_container, "StartContainer", StartContainerRequest => StartContainerResponse;
-        stop_container, "StopContainer", StopContainerRequest => StopContainerResponse;
-        remove_container, "RemoveContainer", RemoveContainerRequest => RemoveContainerResponse;
-        list_containers, "ListContainers", ListContainersRequest => ListContainersResponse;
-        container_status, "ContainerStatus", ContainerStatusRequest => ContainerStatusResponse;
         update_container_resources, "UpdateContainerResources", UpdateContainerResourcesRequest => UpdateContainerResourcesResponse;
-        reopen_container_log, "ReopenContainerLog", ReopenContainerLogRequest => ReopenContainerLogResponse;
         exec_sync, "ExecSync", ExecSyncRequest => ExecSyncResponse;
         exec, "Exec", ExecRequest => ExecResponse;
         attach, "Attach", AttachRequest => AttachResponse;

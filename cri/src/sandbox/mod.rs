@@ -2,6 +2,7 @@
 //! ListPodSandbox over the sandbox store, and their recovery after a restart.
 
 mod files;
+mod handler;
 mod network;
 pub mod persist;
 mod recover;
@@ -13,11 +14,31 @@ mod stop;
 
 pub use recover::recover;
 pub(crate) use remove::remove_pod_sandbox;
-pub(crate) use run::run_pod_sandbox;
+pub(crate) use run::{new_id, own_oom_score_adj, run_pod_sandbox};
 pub(crate) use status::{list_pod_sandbox, pod_sandbox_status};
 pub(crate) use stop::stop_pod_sandbox;
 
 /// The containerd label that marks a container as a sandbox.
 pub(crate) fn sandbox_filter() -> String {
     format!("labels.\"{}\"=={}", crate::labels::KIND, crate::labels::KIND_SANDBOX)
+}
+
+/// The pod's /etc files under its directory.
+pub(crate) fn etc_file_paths(sandbox_dir: &std::path::Path) -> crate::spec::EtcFiles {
+    files::paths(sandbox_dir)
+}
+
+/// The pod's own /dev/shm, unless it uses the node's IPC namespace.
+pub(crate) fn pod_shm(sandbox_dir: &std::path::Path, config: &k8s_cri::v1::PodSandboxConfig) -> Option<std::path::PathBuf> {
+    let ns = config.linux.as_ref().and_then(|l| l.security_context.as_ref()).and_then(|s| s.namespace_options.clone()).unwrap_or_default();
+    (ns.ipc != k8s_cri::v1::NamespaceMode::Node as i32).then(|| shm::path(sandbox_dir))
+}
+
+/// The shim type and options of the pod's handler, for its containers.
+pub(crate) fn runtime_type(ctx: &crate::context::Context, handler_name: &str) -> String {
+    handler::handler(ctx, handler_name).map(|h| h.runtime_type.clone()).unwrap_or_else(|_| handler::RUNC_SHIM.into())
+}
+
+pub(crate) fn runtime_options(ctx: &crate::context::Context, handler_name: &str) -> Option<prost_types::Any> {
+    handler::handler(ctx, handler_name).ok().and_then(|h| handler::runtime_options(ctx, h))
 }

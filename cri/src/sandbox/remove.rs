@@ -15,6 +15,7 @@ pub(crate) async fn remove_pod_sandbox(ctx: &Context, req: RemovePodSandboxReque
     if sandbox.status.state == SandboxState::Ready || sandbox.meta.pins().next().is_some() {
         super::stop_pod_sandbox(ctx, StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await?;
     }
+    crate::container::remove_containers_of(ctx, &id).await?;
     let c = &ctx.containerd;
     c.delete_task(&id).await.map_err(|e| from_bridge("delete task", e))?;
     c.delete_container(&id).await.map_err(|e| from_bridge("delete container", e))?;

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use containerd_bridge::pull::diff_ids;
-use containerd_bridge::{chain_ids, NewContainer, RuncOptions, TaskIo};
+use containerd_bridge::{NewContainer, TaskIo};
 use k8s_cri::v1::{NamespaceMode, PodSandboxConfig, RunPodSandboxRequest, RunPodSandboxResponse};
 use prost::Message;
 use tonic::Status;
@@ -54,7 +53,7 @@ fn invalid(e: SpecError) -> Status {
     Status::invalid_argument(e.to_string())
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     let mut bytes = [0u8; 32];
     let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
     if n != bytes.len() as isize {
@@ -64,7 +63,7 @@ fn new_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn own_oom_score_adj() -> i32 {
+pub(crate) fn own_oom_score_adj() -> i32 {
     std::fs::read_to_string("/proc/self/oom_score_adj").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
 }
 
@@ -79,15 +78,11 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     if !config.log_directory.is_empty() && !config.log_directory.starts_with('/') {
         return Err(Status::invalid_argument(format!("config.log_directory: {:?} is not absolute", config.log_directory)));
     }
-    let handler_name = if req.runtime_handler.is_empty() { ctx.config.containerd.default_runtime.clone() } else { req.runtime_handler.clone() };
-    let handler = ctx.config.containerd.runtimes.get(&handler_name).ok_or_else(|| {
-        Status::invalid_argument(format!("runtime_handler: {:?} is not configured", req.runtime_handler))
-    })?;
+    let handler = super::handler::handler(ctx, &req.runtime_handler)?;
     let image_name = ctx.sandbox_image_name().unwrap_or_default();
     let image = ctx.images.resolve(&image_name).ok_or_else(|| Status::failed_precondition(format!("sandbox image {image_name} is not available yet")))?;
     let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
-    let layers = image_config["rootfs"]["diff_ids"].as_array().map_or(0, Vec::len);
-    let parent_chain = chain_ids(&diff_ids(&image.config, layers).map_err(|e| Status::internal(e.to_string()))?).pop().unwrap_or_default();
+    let parent_chain = crate::container::top_chain_id(&image.config)?;
     let args: Vec<String> = ["Entrypoint", "Cmd"]
         .iter()
         .flat_map(|k| image_config["config"][k].as_array().cloned().unwrap_or_default())
@@ -99,7 +94,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     let ns = security.namespace_options.clone().unwrap_or_default();
     let host_network = ns.network == NamespaceMode::Node as i32;
     let node_ipc = ns.ipc == NamespaceMode::Node as i32;
-    let runc = handler.runtime_type == RUNC_SHIM;
+    let runc = handler.runtime_type == super::handler::RUNC_SHIM;
     let pause = handler.pause == PauseMode::Always || !runc || ns.pid == NamespaceMode::Pod as i32;
     let pins = pod_namespaces(&config, host_network, node_ipc, pause);
     let pin_of = |kind| pins.kinds.contains(&kind).then(|| ctx.namespaces.pin_path(kind, &id));
@@ -119,10 +114,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         shm: shm.as_deref(),
     };
     let spec = serde_json::to_vec(&sandbox_spec(&config, &options).map_err(invalid)?).expect("serialisable");
-    let option = |k: &str| handler.options.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    let runtime_options = runc.then(|| {
-        RuncOptions { binary_name: option("BinaryName"), root: option("Root"), systemd_cgroup: ctx.config.systemd_cgroup(), ..Default::default() }.to_any()
-    });
+    let runtime_options = super::handler::runtime_options(ctx, handler);
     let created_at_ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as i64;
     let meta = SandboxMetadata {
         id: id.clone(),
@@ -153,8 +145,6 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         runtime_options,
     })
 }
-
-const RUNC_SHIM: &str = "io.containerd.runc.v2";
 
 /// The namespaces cricket pins: the pod's network; without a pause also its IPC and UTS, with
 /// the hostname and sysctls that runc would otherwise have set in the pause.

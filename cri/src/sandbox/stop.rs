@@ -18,6 +18,7 @@ pub(crate) async fn stop_pod_sandbox(ctx: &Context, req: StopPodSandboxRequest) 
         .get(&req.pod_sandbox_id)
         .ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
     let id = sandbox.meta.id.clone();
+    crate::container::stop_containers_of(ctx, &id).await?;
     // The task and the network are independent: tear both down at once (the DEL needs only
     // the netns, which is unpinned after both).
     let task = async {

@@ -1,0 +1,153 @@
+//! CreateContainer: validate, reserve the name, prepare the rootfs snapshot, build the spec,
+//! record the container in containerd, persist its status. A failure undoes every step.
+
+use std::collections::HashMap;
+use std::path::{Component, Path};
+use std::sync::Arc;
+
+use base64::Engine;
+use containerd_bridge::NewContainer;
+use k8s_cri::v1::{ContainerConfig, CreateContainerRequest, CreateContainerResponse};
+use prost::Message;
+use tonic::Status;
+
+use super::namespaces::pod_namespace_paths;
+use super::{now_ns, persist, rootfs};
+use crate::context::Context;
+use crate::errors::from_bridge;
+use crate::labels;
+use crate::spec::{container_spec, ContainerSpecOptions, ImageProcess};
+use crate::store::containers::{name_key, Container, ContainerMetadata, ContainerStatus};
+use crate::store::images::ImageEntry;
+use crate::store::sandboxes::{Sandbox, SandboxState};
+
+/// `log_directory` joined with `log_path`, refused if it would leave the directory.
+fn log_file(dir: &str, path: &str) -> Result<String, Status> {
+    if path.is_empty() || dir.is_empty() {
+        return Ok(String::new());
+    }
+    let rel = Path::new(path);
+    if rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return Err(Status::invalid_argument(format!("config.log_path: {path:?} leaves the pod's log directory")));
+    }
+    Ok(Path::new(dir).join(rel).display().to_string())
+}
+
+fn validate(ctx: &Context, req: &CreateContainerRequest) -> Result<(Sandbox, ContainerConfig, ImageEntry), Status> {
+    let sandbox = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
+    if sandbox.status.state != SandboxState::Ready {
+        return Err(Status::failed_precondition(format!("pod sandbox {} is not ready", sandbox.meta.id)));
+    }
+    let config = req.config.clone().ok_or_else(|| Status::invalid_argument("config: missing"))?;
+    let name = config.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default();
+    if name.is_empty() {
+        return Err(Status::invalid_argument("config.metadata.name: empty"));
+    }
+    let reference = config.image.as_ref().map(|i| i.image.as_str()).unwrap_or_default();
+    if reference.is_empty() {
+        return Err(Status::invalid_argument("config.image.image: empty"));
+    }
+    let image = ctx.images.resolve(reference).ok_or_else(|| Status::not_found(format!("image {reference:?} is not present; pull it first")))?;
+    Ok((sandbox, config, image))
+}
+
+pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest) -> Result<CreateContainerResponse, Status> {
+    let (sandbox, config, image) = validate(ctx, &req)?;
+    let m = config.metadata.clone().unwrap_or_default();
+    let log_path = log_file(&sandbox.config.log_directory, &config.log_path)?;
+    let id = crate::sandbox::new_id();
+    let key = name_key(&sandbox.meta.id, &m.name, m.attempt);
+    if let Err(holder) = ctx.containers.reserve_name(&key, &id) {
+        return Err(Status::already_exists(format!("container name {:?} is reserved for {holder}", key)));
+    }
+    let meta = ContainerMetadata {
+        id: id.clone(),
+        sandbox_id: sandbox.meta.id.clone(),
+        name: m.name.clone(),
+        attempt: m.attempt,
+        config: base64::engine::general_purpose::STANDARD.encode(config.encode_to_vec()),
+        image_ref: config.image.as_ref().map(|i| i.image.clone()).unwrap_or_default(),
+        image_name: image.repo_tags.iter().next().cloned().unwrap_or_default(),
+        image_id: image.id.clone(),
+        log_path,
+        created_at_ns: now_ns(),
+    };
+    match create(ctx, &sandbox, &config, &image, &meta).await {
+        Ok(()) => {
+            let status = ContainerStatus::created();
+            ctx.containers.insert(Container { meta, config: Arc::new(config), status });
+            tracing::info!(pod = %sandbox.meta.id, container = %id, "container created");
+            Ok(CreateContainerResponse { container_id: id })
+        }
+        Err(e) => {
+            let c = &ctx.containerd;
+            let _ = c.delete_container(&id).await;
+            let _ = c.remove_snapshot(&id).await;
+            let _ = persist::remove_dirs(ctx, &id);
+            ctx.containers.release_name(&key, &id);
+            Err(e)
+        }
+    }
+}
+
+async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, image: &ImageEntry, meta: &ContainerMetadata) -> Result<(), Status> {
+    let c = &ctx.containerd;
+    let id = &meta.id;
+    let namespaces = pod_namespace_paths(ctx, sandbox, config)?;
+    let config = super::host_paths::prepared(config)?;
+    let lease = c.create_lease("container", std::time::Duration::from_secs(600)).await.map_err(|e| from_bridge("lease", e))?;
+    let result = async {
+        let mounts = c.prepare_rootfs(&lease, id, &rootfs::top_chain_id(&image.config)?).await.map_err(|e| from_bridge("prepare rootfs", e))?;
+        let image_process = ImageProcess::from_config(&image.config);
+        let users = rootfs::image_users(&mounts);
+        let sandbox_dir = crate::sandbox::persist::dir(ctx, &sandbox.meta.id);
+        let shm = crate::sandbox::pod_shm(&sandbox_dir, &sandbox.config);
+        let options = ContainerSpecOptions {
+            id,
+            sandbox_id: &sandbox.meta.id,
+            sandbox: &sandbox.config,
+            image: &image_process,
+            image_name: &meta.image_ref,
+            users: &users,
+            namespaces,
+            etc_files: Some(crate::sandbox::etc_file_paths(&sandbox_dir)),
+            shm: shm.as_deref(),
+            systemd_cgroup: ctx.config.systemd_cgroup(),
+            daemon_oom_score_adj: crate::sandbox::own_oom_score_adj(),
+        };
+        let spec = container_spec(&config, &options).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let record = NewContainer {
+            id: id.clone(),
+            labels: HashMap::from([
+                (labels::KIND.to_string(), labels::KIND_CONTAINER.to_string()),
+                (labels::SANDBOX_ID.to_string(), sandbox.meta.id.clone()),
+                (labels::METADATA_VERSION.to_string(), "1".to_string()),
+            ]),
+            image: meta.image_ref.clone(),
+            runtime_type: crate::sandbox::runtime_type(ctx, &sandbox.meta.runtime_handler),
+            runtime_options: crate::sandbox::runtime_options(ctx, &sandbox.meta.runtime_handler),
+            spec: serde_json::to_vec(&spec).expect("serialisable"),
+            snapshot_key: id.clone(),
+            extensions: HashMap::from([(labels::METADATA_EXTENSION.to_string(), persist::metadata_extension(meta))]),
+        };
+        c.create_container(Some(&lease), &record).await.map_err(|e| from_bridge("create container", e))?;
+        persist::save_status(ctx, id, &ContainerStatus::created()).map_err(|e| Status::internal(format!("persist status: {e}")))
+    }
+    .await;
+    let _ = c.delete_lease(&lease, false).await;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_path_may_not_leave_the_directory() {
+        assert_eq!(log_file("/var/log/pods/p", "app/0.log").unwrap(), "/var/log/pods/p/app/0.log");
+        assert_eq!(log_file("", "app/0.log").unwrap(), "");
+        for bad in ["../x.log", "/etc/passwd", "a/../../b"] {
+            assert!(log_file("/var/log/pods/p", bad).unwrap_err().message().contains("config.log_path"), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Containers: CreateContainer, StartContainer, StopContainer, RemoveContainer,
+//! ContainerStatus, ListContainers and ReopenContainerLog over the container store; exit
+//! tracking; recovery after a restart.
+
+mod create;
+mod exits;
+mod host_paths;
+mod namespaces;
+pub mod persist;
+mod recover;
+mod remove;
+mod rootfs;
+mod start;
+mod status;
+mod stop;
+
+pub use recover::recover;
+pub(crate) use create::create_container;
+pub(crate) use remove::{remove_container, remove_containers_of};
+pub(crate) use rootfs::top_chain_id;
+pub(crate) use start::start_container;
+pub(crate) use status::{container_status, list_containers, reopen_container_log};
+pub(crate) use stop::{stop_container, stop_containers_of};
+
+/// The containerd label that marks a container (not a sandbox).
+pub(crate) fn container_filter() -> String {
+    format!("labels.\"{}\"=={}", crate::labels::KIND, crate::labels::KIND_CONTAINER)
+}
+
+pub(crate) fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() as i64
+}

@@ -1,0 +1,49 @@
+//! Which of its pod's namespaces a container joins, by path: the pins of a pod without a
+//! pause, or the pause's `/proc/<pid>/ns/*`.
+
+use std::path::PathBuf;
+
+use k8s_cri::v1::{ContainerConfig, NamespaceMode};
+use tonic::Status;
+
+use crate::context::Context;
+use crate::spec::{PidMode, PodNamespacePaths};
+use crate::store::sandboxes::Sandbox;
+
+fn proc_ns(pid: u32, kind: &str) -> PathBuf {
+    PathBuf::from(format!("/proc/{pid}/ns/{kind}"))
+}
+
+fn pinned(path: &str) -> Option<PathBuf> {
+    (!path.is_empty()).then(|| PathBuf::from(path))
+}
+
+pub fn pod_namespace_paths(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig) -> Result<PodNamespacePaths, Status> {
+    let pod_ns = sandbox.config.linux.as_ref().and_then(|l| l.security_context.as_ref()).and_then(|s| s.namespace_options.clone()).unwrap_or_default();
+    // A config without options (crictl's samples) takes the pod's, as kubelet would send.
+    let own_ns = config.linux.as_ref().and_then(|l| l.security_context.as_ref()).and_then(|s| s.namespace_options.clone()).unwrap_or_else(|| pod_ns.clone());
+    let m = &sandbox.meta;
+    let pause = m.pause.then_some(sandbox.status.pid).filter(|p| *p > 0);
+    let (ipc, uts) = match pause {
+        Some(pid) => (
+            (pod_ns.ipc != NamespaceMode::Node as i32).then(|| proc_ns(pid, "ipc")),
+            (pod_ns.network != NamespaceMode::Node as i32).then(|| proc_ns(pid, "uts")),
+        ),
+        None => (pinned(&m.ipcns), pinned(&m.utsns)),
+    };
+    let pid = match NamespaceMode::try_from(own_ns.pid).unwrap_or(NamespaceMode::Container) {
+        NamespaceMode::Node => PidMode::Node,
+        NamespaceMode::Container => PidMode::Own,
+        NamespaceMode::Pod => PidMode::Join(proc_ns(
+            pause.ok_or_else(|| Status::failed_precondition("namespace_options.pid: POD needs the pod's shared PID namespace (a pause process)"))?,
+            "pid",
+        )),
+        NamespaceMode::Target => {
+            let target = ctx.containers.get(&own_ns.target_id).filter(|c| c.status.pid > 0).ok_or_else(|| {
+                Status::not_found(format!("namespace_options.target_id: no running container {:?}", own_ns.target_id))
+            })?;
+            PidMode::Join(proc_ns(target.status.pid, "pid"))
+        }
+    };
+    Ok(PodNamespacePaths { net: pinned(&m.netns), ipc, uts, pid })
+}

@@ -1,0 +1,52 @@
+//! Where a container's state lives (docs/state.md): metadata on the containerd container as an
+//! extension, the status in `root_dir/containers/<id>/status.json`, written atomically; the
+//! logger's PID file under `state_dir/containers/<id>/`.
+
+use std::path::PathBuf;
+
+use prost_types::Any;
+
+use crate::context::Context;
+use crate::store::containers::{ContainerMetadata, ContainerStatus};
+
+const METADATA_TYPE_URL: &str = "cricket.dev/ContainerMetadata/v1";
+
+pub fn dir(ctx: &Context, id: &str) -> PathBuf {
+    ctx.config.root_dir.join("containers").join(id)
+}
+
+pub fn state_dir(ctx: &Context, id: &str) -> PathBuf {
+    ctx.config.state_dir.join("containers").join(id)
+}
+
+pub fn logger_pidfile(ctx: &Context, id: &str) -> PathBuf {
+    state_dir(ctx, id).join("logger.pid")
+}
+
+pub fn save_status(ctx: &Context, id: &str, status: &ContainerStatus) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(status).expect("serialisable");
+    cni::atomic_write(&dir(ctx, id).join("status.json"), &bytes).map_err(std::io::Error::other)
+}
+
+pub fn load_status(ctx: &Context, id: &str) -> Option<ContainerStatus> {
+    serde_json::from_slice(&std::fs::read(dir(ctx, id).join("status.json")).ok()?).ok()
+}
+
+pub fn metadata_extension(meta: &ContainerMetadata) -> Any {
+    Any { type_url: METADATA_TYPE_URL.into(), value: serde_json::to_vec(meta).expect("serialisable") }
+}
+
+pub fn decode_metadata(any: &Any) -> Option<ContainerMetadata> {
+    (any.type_url == METADATA_TYPE_URL).then(|| serde_json::from_slice(&any.value).ok()).flatten()
+}
+
+/// Removes the container's directories; missing is fine.
+pub fn remove_dirs(ctx: &Context, id: &str) -> std::io::Result<()> {
+    for d in [dir(ctx, id), state_dir(ctx, id)] {
+        match std::fs::remove_dir_all(&d) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}

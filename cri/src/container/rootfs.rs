@@ -1,0 +1,65 @@
+//! A container's rootfs: the image's top chain ID, and reading the image's user files from the
+//! prepared snapshot's layers without mounting it.
+
+use std::path::PathBuf;
+
+use containerd_bridge::{chain_ids, Mount};
+use containerd_bridge::pull::diff_ids;
+use tonic::Status;
+
+use crate::spec::ImageUsers;
+
+/// The chain ID of the image's top layer (the parent of its containers' snapshots).
+pub fn top_chain_id(image_config: &[u8]) -> Result<String, Status> {
+    let v: serde_json::Value = serde_json::from_slice(image_config).unwrap_or_default();
+    let layers = v["rootfs"]["diff_ids"].as_array().map_or(0, Vec::len);
+    let ids = diff_ids(image_config, layers).map_err(|e| Status::internal(format!("image config: {e}")))?;
+    Ok(chain_ids(&ids).pop().unwrap_or_default())
+}
+
+/// The directories a path is looked up in, top first: an overlay's upper then lower dirs, or a
+/// bind mount's source.
+fn layer_dirs(mounts: &[Mount]) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for m in mounts {
+        if m.r#type == "bind" {
+            dirs.push(PathBuf::from(&m.source));
+        }
+        for o in &m.options {
+            if let Some(up) = o.strip_prefix("upperdir=") {
+                dirs.insert(0, PathBuf::from(up));
+            } else if let Some(lower) = o.strip_prefix("lowerdir=") {
+                dirs.extend(lower.split(':').map(PathBuf::from));
+            }
+        }
+    }
+    dirs
+}
+
+fn read_file(dirs: &[PathBuf], rel: &str) -> String {
+    dirs.iter().find_map(|d| std::fs::read_to_string(d.join(rel)).ok()).unwrap_or_default()
+}
+
+/// The image's /etc/passwd and /etc/group as the container will see them.
+pub fn image_users(mounts: &[Mount]) -> ImageUsers {
+    let dirs = layer_dirs(mounts);
+    ImageUsers { passwd: read_file(&dirs, "etc/passwd"), group: read_file(&dirs, "etc/group") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_and_bind_layers_are_searched_top_first() {
+        let overlay = Mount {
+            r#type: "overlay".into(),
+            source: "overlay".into(),
+            options: vec!["workdir=/w".into(), "upperdir=/u".into(), "lowerdir=/l2:/l1".into()],
+            ..Default::default()
+        };
+        assert_eq!(layer_dirs(&[overlay]), ["/u", "/l2", "/l1"].map(PathBuf::from));
+        let bind = Mount { r#type: "bind".into(), source: "/s".into(), options: vec!["ro".into()], ..Default::default() };
+        assert_eq!(layer_dirs(&[bind]), [PathBuf::from("/s")]);
+    }
+}

@@ -1,0 +1,61 @@
+//! StartContainer: the task through the pod's shim with `cricket-logger` on its output, started;
+//! its exit is then watched.
+
+use containerd_bridge::TaskIo;
+use k8s_cri::v1::{StartContainerRequest, StartContainerResponse};
+use tonic::Status;
+
+use super::{exits, now_ns, persist};
+use crate::context::Context;
+use crate::errors::from_bridge;
+use crate::logs::{logger_binary, logger_uri, LoggerArgs};
+use crate::store::containers::{Container, ContainerState};
+
+fn task_io(ctx: &Context, c: &Container) -> Result<TaskIo, Status> {
+    if c.meta.log_path.is_empty() {
+        return Ok(TaskIo::default());
+    }
+    let log = std::path::Path::new(&c.meta.log_path);
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Status::internal(format!("create {}: {e}", dir.display())))?;
+    }
+    let state = persist::state_dir(ctx, &c.meta.id);
+    std::fs::create_dir_all(&state).map_err(|e| Status::internal(format!("create {}: {e}", state.display())))?;
+    let uri = logger_uri(&logger_binary(), &LoggerArgs { path: log.to_path_buf(), pidfile: persist::logger_pidfile(ctx, &c.meta.id) });
+    Ok(TaskIo { stdin: String::new(), stdout: uri.clone(), stderr: uri, terminal: false })
+}
+
+pub(crate) async fn start_container(ctx: &std::sync::Arc<Context>, req: StartContainerRequest) -> Result<StartContainerResponse, Status> {
+    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+    if c.status.state != ContainerState::Created {
+        return Err(Status::failed_precondition(format!("container {} is {:?}, not created", c.meta.id, c.status.state)));
+    }
+    let id = c.meta.id.clone();
+    let cd = &ctx.containerd;
+    let result = async {
+        let mounts = cd.rootfs_mounts(&id).await.map_err(|e| from_bridge("rootfs mounts", e))?;
+        cd.create_task(&id, mounts, &task_io(ctx, &c)?).await.map_err(|e| from_bridge("create task", e))?;
+        cd.start_task(&id).await.map_err(|e| from_bridge("start task", e))
+    }
+    .await;
+    let pid = match result {
+        Ok(pid) => pid,
+        Err(e) => {
+            let _ = cd.kill_task(&id, libc::SIGKILL as u32, true).await;
+            let _ = cd.delete_task(&id).await;
+            exits::record(ctx, &id, 128, now_ns(), "StartError", e.message());
+            return Err(e);
+        }
+    };
+    let status = ctx.containers.update(&id, |s| {
+        s.state = ContainerState::Running;
+        s.pid = pid;
+        s.started_at_ns = now_ns();
+    });
+    if let Some(status) = status {
+        persist::save_status(ctx, &id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
+    }
+    exits::watch(ctx.clone(), id.clone());
+    tracing::info!(pod = %c.meta.sandbox_id, container = %id, pid, "container started");
+    Ok(StartContainerResponse {})
+}

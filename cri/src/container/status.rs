@@ -1,0 +1,97 @@
+//! ContainerStatus and ListContainers, answered from the store; ReopenContainerLog.
+
+use std::collections::HashMap;
+
+use k8s_cri::v1::{
+    ContainerMetadata as CriMetadata, ContainerState as CriState, ContainerStatus as CriStatus, ContainerStatusRequest, ContainerStatusResponse,
+    ImageSpec, ListContainersRequest, ListContainersResponse, Mount, ReopenContainerLogRequest, ReopenContainerLogResponse,
+};
+use tonic::Status;
+
+use super::persist;
+use crate::context::Context;
+use crate::store::containers::{Container, ContainerState};
+
+fn state(c: &Container) -> i32 {
+    (match c.status.state {
+        ContainerState::Created => CriState::ContainerCreated,
+        ContainerState::Running => CriState::ContainerRunning,
+        ContainerState::Exited => CriState::ContainerExited,
+        ContainerState::Unknown => CriState::ContainerUnknown,
+    }) as i32
+}
+
+fn metadata(c: &Container) -> CriMetadata {
+    CriMetadata { name: c.meta.name.clone(), attempt: c.meta.attempt }
+}
+
+fn image(c: &Container) -> ImageSpec {
+    ImageSpec { image: c.meta.image_ref.clone(), ..Default::default() }
+}
+
+pub(crate) fn container_status(ctx: &Context, req: ContainerStatusRequest) -> Result<ContainerStatusResponse, Status> {
+    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+    let s = &c.status;
+    let status = CriStatus {
+        id: c.meta.id.clone(),
+        metadata: Some(metadata(&c)),
+        state: state(&c),
+        created_at: c.meta.created_at_ns,
+        started_at: s.started_at_ns,
+        finished_at: s.finished_at_ns,
+        exit_code: s.exit_code,
+        image: Some(image(&c)),
+        image_ref: c.meta.image_id.clone(),
+        image_id: c.meta.image_id.clone(),
+        reason: s.reason.clone(),
+        message: s.message.clone(),
+        labels: c.config.labels.clone(),
+        annotations: c.config.annotations.clone(),
+        mounts: c.config.mounts.iter().map(|m| Mount { ..m.clone() }).collect(),
+        log_path: c.meta.log_path.clone(),
+        ..Default::default()
+    };
+    let mut info = HashMap::new();
+    if req.verbose {
+        let json = serde_json::json!({ "pid": s.pid, "sandboxID": c.meta.sandbox_id, "imageName": c.meta.image_name });
+        info.insert("info".to_string(), json.to_string());
+    }
+    Ok(ContainerStatusResponse { status: Some(status), info })
+}
+
+pub(crate) fn list_containers(ctx: &Context, req: ListContainersRequest) -> ListContainersResponse {
+    let f = req.filter.unwrap_or_default();
+    let containers = ctx
+        .containers
+        .list()
+        .into_iter()
+        .filter(|c| f.id.is_empty() || c.meta.id.starts_with(&f.id))
+        .filter(|c| f.pod_sandbox_id.is_empty() || c.meta.sandbox_id.starts_with(&f.pod_sandbox_id))
+        .filter(|c| f.state.as_ref().is_none_or(|v| v.state == state(c)))
+        .filter(|c| f.label_selector.iter().all(|(k, v)| c.config.labels.get(k) == Some(v)))
+        .map(|c| k8s_cri::v1::Container {
+            id: c.meta.id.clone(),
+            pod_sandbox_id: c.meta.sandbox_id.clone(),
+            metadata: Some(metadata(&c)),
+            image: Some(image(&c)),
+            image_ref: c.meta.image_id.clone(),
+            image_id: c.meta.image_id.clone(),
+            state: state(&c),
+            created_at: c.meta.created_at_ns,
+            labels: c.config.labels.clone(),
+            annotations: c.config.annotations.clone(),
+        })
+        .collect();
+    ListContainersResponse { containers }
+}
+
+pub(crate) fn reopen_container_log(ctx: &Context, req: ReopenContainerLogRequest) -> Result<ReopenContainerLogResponse, Status> {
+    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+    if c.status.state != ContainerState::Running {
+        return Err(Status::failed_precondition(format!("container {} is not running", c.meta.id)));
+    }
+    if !c.meta.log_path.is_empty() {
+        crate::logs::reopen(&persist::logger_pidfile(ctx, &c.meta.id)).map_err(|e| Status::internal(format!("reopen the log of {}: {e}", c.meta.id)))?;
+    }
+    Ok(ReopenContainerLogResponse {})
+}
