@@ -1,6 +1,6 @@
 //! Device access: the cgroup device rules of a privileged container.
 
-use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxResources, Spec};
+use oci_spec::runtime::{LinuxDeviceCgroupBuilder, Spec};
 
 use super::SpecError;
 
@@ -8,7 +8,7 @@ use super::SpecError;
 pub fn allow_all_devices(spec: &mut Spec) -> Result<(), SpecError> {
     let rule = LinuxDeviceCgroupBuilder::default().allow(true).access("rwm").build()?;
     let linux = spec.linux_mut().as_mut().expect("linux");
-    let mut resources = linux.resources().clone().unwrap_or_else(LinuxResources::default);
+    let mut resources = linux.resources().clone().unwrap_or_default();
     resources.set_devices(Some(vec![rule]));
     linux.set_resources(Some(resources));
     Ok(())

@@ -62,8 +62,8 @@ mod tests {
         let out = linux_resources(&r).unwrap();
         let cpu = out.cpu().clone().unwrap();
         assert_eq!((cpu.shares(), cpu.quota(), cpu.period()), (Some(512), Some(50_000), Some(100_000)));
-        assert_eq!(out.memory().clone().unwrap().limit(), Some(64 << 20));
+        assert_eq!(out.memory().unwrap().limit(), Some(64 << 20));
         let none = linux_resources(&LinuxContainerResources::default()).unwrap();
-        assert_eq!(none.memory().clone().unwrap().limit(), None);
+        assert_eq!(none.memory().unwrap().limit(), None);
     }
 }
