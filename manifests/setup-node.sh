@@ -40,6 +40,8 @@ fi
 say "building cricket (release)"
 (cd "$repo" && cargo build --release --bins --quiet)
 install -m 0755 "$repo/target/release/cricket" /usr/local/bin/cricket
+# The per-container log writer the shim starts; cricket looks for it beside itself.
+install -m 0755 "$repo/target/release/cricket-logger" /usr/local/bin/cricket-logger
 
 mkdir -p /etc/cricket
 if command -v ctr >/dev/null && containerd_answers; then
