@@ -98,8 +98,15 @@ async fn a_container_runs_logs_both_streams_exits_and_goes_away() {
     assert_eq!((s.state, s.exit_code), (ContainerState::ContainerExited as i32, 137));
     cri.runtime.stop_container(StopContainerRequest { container_id: sid.clone(), timeout: 2 }).await.expect("stop twice");
 
+    // StopPodSandbox kills what still runs in the pod; RemovePodSandbox removes it.
+    let left = container(&image, "left", "sleep 1000");
+    let lid = cri.runtime.create_container(create(left)).await.unwrap().into_inner().container_id;
+    cri.runtime.start_container(StartContainerRequest { container_id: lid.clone() }).await.unwrap();
+    cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod_id.clone() }).await.unwrap();
+    assert_eq!(status(&mut cri, &lid).await.state, ContainerState::ContainerExited as i32, "the pod's stop stopped it");
+
     let listed = cri.runtime.list_containers(ListContainersRequest { filter: None }).await.unwrap().into_inner().containers;
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), 3);
     for cid in [&id, &sid] {
         for _ in 0..2 {
             cri.runtime.remove_container(RemoveContainerRequest { container_id: cid.to_string() }).await.expect("remove (twice)");
@@ -107,8 +114,9 @@ async fn a_container_runs_logs_both_streams_exits_and_goes_away() {
     }
     let err = cri.runtime.container_status(ContainerStatusRequest { container_id: id.clone(), verbose: false }).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod_id.clone() }).await.unwrap();
     cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod_id }).await.unwrap();
+    let left = cri.runtime.container_status(ContainerStatusRequest { container_id: lid, verbose: false }).await.unwrap_err();
+    assert_eq!(left.code(), Code::NotFound, "the pod's remove removed its container");
     let (_, containers, _) = node.containerd.ctr(NAMESPACE, &["containers", "ls", "-q"]);
     assert!(containers.trim().is_empty(), "{containers}");
     node.finish();

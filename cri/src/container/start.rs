@@ -35,11 +35,13 @@ pub(crate) async fn start_container(ctx: &std::sync::Arc<Context>, req: StartCon
     let result = async {
         let mounts = cd.rootfs_mounts(&id).await.map_err(|e| from_bridge("rootfs mounts", e))?;
         cd.create_task(&id, mounts, &task_io(ctx, &c)?).await.map_err(|e| from_bridge("create task", e))?;
-        cd.start_task(&id).await.map_err(|e| from_bridge("start task", e))
+        // Taken before the start, so that a process that exits at once has finished_at >= started_at.
+        let started = now_ns();
+        cd.start_task(&id).await.map(|pid| (pid, started)).map_err(|e| from_bridge("start task", e))
     }
     .await;
-    let pid = match result {
-        Ok(pid) => pid,
+    let (pid, started) = match result {
+        Ok(started) => started,
         Err(e) => {
             let _ = cd.kill_task(&id, libc::SIGKILL as u32, true).await;
             let _ = cd.delete_task(&id).await;
@@ -50,7 +52,7 @@ pub(crate) async fn start_container(ctx: &std::sync::Arc<Context>, req: StartCon
     let status = ctx.containers.update(&id, |s| {
         s.state = ContainerState::Running;
         s.pid = pid;
-        s.started_at_ns = now_ns();
+        s.started_at_ns = started;
     });
     if let Some(status) = status {
         persist::save_status(ctx, &id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;

@@ -67,6 +67,7 @@ pub fn sandbox_spec(config: &PodSandboxConfig, o: &SandboxSpecOptions) -> Result
     if security.privileged {
         set_privileged(&mut spec)?;
     }
+    super::seccomp::set_seccomp(&mut spec, security.seccomp.as_ref(), security.privileged)?;
     set_oom_score_adj(&mut spec, clamp_oom_score_adj(SANDBOX_OOM_SCORE_ADJ, o.daemon_oom_score_adj));
     set_cgroups_path(&mut spec, cgroups_path(&linux.cgroup_parent, o.id, o.systemd_cgroup)?);
     if let Some(files) = &o.etc_files {

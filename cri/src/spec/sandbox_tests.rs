@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use k8s_cri::v1::{Int64Value, LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceOption, PodSandboxMetadata};
+use k8s_cri::v1::{security_profile, Int64Value, LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceOption, PodSandboxMetadata, SecurityProfile};
 use oci_spec::runtime::LinuxNamespaceType;
 
 use super::*;
@@ -131,4 +131,14 @@ fn bad_input_names_the_field() {
     let mut o = options(Path::new("/ns"));
     o.systemd_cgroup = true;
     assert!(sandbox_spec(&config(), &o).unwrap_err().to_string().contains("linux.cgroup_parent"));
+}
+
+#[test]
+fn the_sandbox_seccomp_profile_is_applied() {
+    let mut c = config();
+    let sc = c.linux.as_mut().unwrap().security_context.get_or_insert_with(Default::default);
+    sc.seccomp = Some(SecurityProfile { profile_type: security_profile::ProfileType::RuntimeDefault as i32, ..Default::default() });
+    let dir = std::path::PathBuf::from("/run/x/netns/sb1");
+    let spec = sandbox_spec(&c, &options(&dir)).unwrap();
+    assert!(spec.linux().as_ref().unwrap().seccomp().is_some());
 }
