@@ -17,13 +17,7 @@ fn config(name: &str) -> PodSandboxConfig {
         metadata: Some(PodSandboxMetadata { name: name.into(), uid: format!("uid-{name}"), namespace: "bench".into(), attempt: 0 }),
         hostname: name.into(),
         // As kubelet sends for a pod without shareProcessNamespace.
-        linux: Some(LinuxPodSandboxConfig {
-            security_context: Some(LinuxSandboxSecurityContext {
-                namespace_options: Some(NamespaceOption { pid: NamespaceMode::Container as i32, ..Default::default() }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        linux: e2e::pods::kubelet_linux(),
         ..Default::default()
     }
 }

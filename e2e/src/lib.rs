@@ -9,6 +9,7 @@ pub mod grpc_go;
 pub mod image_builder;
 pub mod leaks;
 pub mod node;
+pub mod pods;
 pub mod process;
 pub mod raw_h2;
 pub mod registry;

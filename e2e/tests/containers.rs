@@ -15,13 +15,7 @@ fn pod(node: &Node) -> PodSandboxConfig {
         metadata: Some(PodSandboxMetadata { name: "web".into(), uid: "uid-web".into(), namespace: "e2e".into(), attempt: 0 }),
         hostname: "web-host".into(),
         log_directory: node.ws.run("logs").display().to_string(),
-        linux: Some(LinuxPodSandboxConfig {
-            security_context: Some(LinuxSandboxSecurityContext {
-                namespace_options: Some(NamespaceOption { pid: NamespaceMode::Container as i32, ..Default::default() }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        linux: e2e::pods::kubelet_linux(),
         ..Default::default()
     }
 }

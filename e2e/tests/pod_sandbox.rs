@@ -28,10 +28,7 @@ fn pod_config(node: &Node, name: &str, host_port: i32) -> PodSandboxConfig {
             ]
             .into(),
             // As kubelet sends for a pod without shareProcessNamespace.
-            security_context: Some(LinuxSandboxSecurityContext {
-                namespace_options: Some(NamespaceOption { pid: NamespaceMode::Container as i32, ..Default::default() }),
-                ..Default::default()
-            }),
+            security_context: e2e::pods::own_pid_namespaces(),
             ..Default::default()
         }),
         ..Default::default()
