@@ -28,7 +28,7 @@ async fn escaped_authority_over_continuations_with_a_churning_dynamic_table() {
             let v = VersionResponse::decode(reply.grpc_message()).expect("a VersionResponse");
             assert_eq!(v.runtime_name, "cricket");
         }
-        let reply = h2.unary("/runtime.v1.RuntimeService/ListContainers", &escaped, &[], &[], 2).expect("call served");
+        let reply = h2.unary("/runtime.v1.RuntimeService/CheckpointContainer", &escaped, &[], &[], 2).expect("call served");
         assert_eq!(reply.header("grpc-status"), Some("12"), "Unimplemented, not a reset: {reply:?}");
     })
     .await

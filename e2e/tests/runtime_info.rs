@@ -44,7 +44,7 @@ async fn version_status_and_runtime_config_answer() {
     let config: serde_json::Value = serde_json::from_str(&s.info["config"]).unwrap();
     assert_eq!(config["listen"], node.ws.run("cricket.sock").display().to_string());
 
-    let err = cri.runtime.list_containers(ListContainersRequest { filter: None }).await.unwrap_err();
+    let err = cri.runtime.checkpoint_container(CheckpointContainerRequest::default()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unimplemented);
     node.finish();
 }
