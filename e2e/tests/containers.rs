@@ -115,3 +115,43 @@ async fn a_container_runs_logs_both_streams_exits_and_goes_away() {
     assert!(containers.trim().is_empty(), "{containers}");
     node.finish();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_and_their_logs_survive_sigkill_of_cricket_and_an_exit_while_it_is_down_is_recorded() {
+    let mut node = Node::start(NodeOptions { registry: true, ..Default::default() });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let mut cri = node.client().await;
+    let image = node.registry().push(&busybox_image(), "e2e/busybox", "1");
+    cri.pull(&image, None).await.unwrap();
+    let config = pod(&node);
+    let pod_id = cri.runtime.run_pod_sandbox(RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() }).await.unwrap().into_inner().pod_sandbox_id;
+    let create = |c: ContainerConfig| CreateContainerRequest { pod_sandbox_id: pod_id.clone(), config: Some(c), sandbox_config: Some(config.clone()) };
+    // Counts every 100 ms; exits 7 when /tmp/stop appears (made while cricket is down).
+    let script = "i=0; while [ ! -e /tmp/stop ]; do echo tick $i; i=$((i+1)); sleep 0.1; done; exit 7";
+    let id = cri.runtime.create_container(create(container(&image, "ticker", script))).await.unwrap().into_inner().container_id;
+    cri.runtime.start_container(StartContainerRequest { container_id: id.clone() }).await.unwrap();
+    let pid = cri.runtime.container_status(ContainerStatusRequest { container_id: id.clone(), verbose: true }).await.unwrap().into_inner().info["info"].clone();
+    let pid = serde_json::from_str::<serde_json::Value>(&pid).unwrap()["pid"].as_u64().unwrap();
+    let log_file = node.ws.run("logs").join("ticker/0.log");
+    let lines = || std::fs::read_to_string(&log_file).unwrap_or_default().lines().count();
+
+    node.cricket().signal_and_wait(libc::SIGKILL, Duration::from_secs(10)).unwrap();
+    let before = lines();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(lines() > before, "output kept flowing into the log while cricket was down");
+    std::fs::write(format!("/proc/{pid}/root/tmp/stop"), "").unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    node.cricket().start_again();
+    node.wait_ready().await;
+    let mut cri = node.client().await;
+    let s = wait_exited(&mut cri, &id).await;
+    assert_eq!((s.exit_code, s.reason.as_str()), (7, "Error"), "the real exit code of an exit while cricket was down");
+    let log = std::fs::read_to_string(&log_file).unwrap();
+    let ticks: Vec<u64> = log.lines().filter_map(|l| l.rsplit(' ').next()?.parse().ok()).collect();
+    assert!(ticks.len() > 5 && ticks.iter().enumerate().all(|(i, t)| *t == i as u64), "no line lost: {ticks:?}");
+    cri.runtime.remove_container(RemoveContainerRequest { container_id: id }).await.unwrap();
+    cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod_id.clone() }).await.unwrap();
+    cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod_id }).await.unwrap();
+    node.finish();
+}

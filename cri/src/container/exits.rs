@@ -39,7 +39,14 @@ pub fn watch(ctx: Arc<Context>, id: String) {
         let exit = loop {
             match ctx.containerd.wait_task(&id).await {
                 Ok(exit) => break exit,
-                Err(e) if e.is_not_found() => return,
+                // Gone without a recorded exit (cricket was killed between the exit and its
+                // record): the code is lost, as docs/state.md says.
+                Err(e) if e.is_not_found() => {
+                    if ctx.containers.get(&id).is_some_and(|c| c.status.state == ContainerState::Running) {
+                        record(&ctx, &id, 255, super::now_ns(), "Unknown", "the task was gone after a restart");
+                    }
+                    return;
+                }
                 Err(e) => {
                     tracing::warn!(container = %id, error = %e, "waiting for the task failed; retrying");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;

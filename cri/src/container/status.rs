@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use k8s_cri::v1::{
     ContainerMetadata as CriMetadata, ContainerState as CriState, ContainerStatus as CriStatus, ContainerStatusRequest, ContainerStatusResponse,
-    ImageSpec, ListContainersRequest, ListContainersResponse, Mount, ReopenContainerLogRequest, ReopenContainerLogResponse,
+    ImageSpec, ListContainersRequest, ListContainersResponse, ReopenContainerLogRequest, ReopenContainerLogResponse,
 };
 use tonic::Status;
 
@@ -47,7 +47,7 @@ pub(crate) fn container_status(ctx: &Context, req: ContainerStatusRequest) -> Re
         message: s.message.clone(),
         labels: c.config.labels.clone(),
         annotations: c.config.annotations.clone(),
-        mounts: c.config.mounts.iter().map(|m| Mount { ..m.clone() }).collect(),
+        mounts: c.config.mounts.clone(),
         log_path: c.meta.log_path.clone(),
         ..Default::default()
     };

@@ -81,13 +81,9 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     let handler = super::handler::handler(ctx, &req.runtime_handler)?;
     let image_name = ctx.sandbox_image_name().unwrap_or_default();
     let image = ctx.images.resolve(&image_name).ok_or_else(|| Status::failed_precondition(format!("sandbox image {image_name} is not available yet")))?;
-    let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
     let parent_chain = crate::container::top_chain_id(&image.config)?;
-    let args: Vec<String> = ["Entrypoint", "Cmd"]
-        .iter()
-        .flat_map(|k| image_config["config"][k].as_array().cloned().unwrap_or_default())
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect();
+    let pause_process = crate::spec::ImageProcess::from_config(&image.config);
+    let args: Vec<String> = pause_process.entrypoint.into_iter().chain(pause_process.cmd).collect();
 
     let id = new_id();
     let security = config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
