@@ -70,8 +70,13 @@ async fn the_pause_image_runs_as_a_task_in_a_pinned_netns_and_leaves_nothing() {
 
     let pid = containerd.create_task(&id, mounts, &TaskIo::default()).await.unwrap();
     assert_eq!(containerd.start_task(&id).await.unwrap(), pid);
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    assert_eq!(cmdline, b"/pause\0");
+    // runc start returns once init is released; its execve of /pause may still be under way
+    // (cmdline reads as runc init's, or empty, in between).
+    let exec_done = e2e::eventually(Duration::from_secs(5), || async {
+        std::fs::read(format!("/proc/{pid}/cmdline")).ok().filter(|c| c == b"/pause\0")
+    })
+    .await;
+    assert!(exec_done.is_some(), "the task runs /pause");
     let task_netns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
     let pinned = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&pin).unwrap());
     assert_eq!(task_netns.display().to_string(), format!("net:[{pinned}]"), "the task joined the pinned netns");
