@@ -115,6 +115,11 @@ impl Containerd {
         IntrospectionClient::with_interceptor(self.channel.clone(), self.scope(None))
     }
 
+    /// The bare channel, for services that take no namespace header (events).
+    pub(crate) fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
     pub(crate) fn namespaces(&self) -> NamespacesClient<Channel> {
         NamespacesClient::new(self.channel.clone())
     }

@@ -28,6 +28,7 @@ pub mod server;
 pub mod singleflight;
 pub mod spec;
 pub mod store;
+pub mod task_events;
 
 /// The name cricket reports as `runtime_name`.
 pub const RUNTIME_NAME: &str = "cricket";

@@ -15,6 +15,7 @@ pub mod raw_h2;
 pub mod registry;
 pub mod test_images;
 pub mod throttle;
+pub mod workload;
 pub mod workspace;
 
 pub use node::{Node, NodeOptions};

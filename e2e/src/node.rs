@@ -73,6 +73,13 @@ impl Node {
         self.cricket.as_mut().expect("this node runs cricket")
     }
 
+    /// The last `lines` lines of cricket's log, for failure messages.
+    pub fn cricket_log_tail(&self, lines: usize) -> String {
+        let text = self.cricket.as_ref().map(|c| c.log_text()).unwrap_or_default();
+        let all: Vec<&str> = text.lines().filter(|l| !l.contains(" h2::") && !l.contains(" hyper")).collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
     pub async fn client(&self) -> CriClient {
         self.cricket.as_ref().expect("this node runs cricket").client().await
     }

@@ -1,22 +1,32 @@
-//! Exit tracking: a watcher per running container waits for its task, deletes it (so the shim
-//! can go once the pod is empty) and records the exit: code, time and reason.
+//! Recording exits: code, time and reason, once, in the store and on disk. The task events
+//! monitor (`crate::task_events`) calls in here for every exit and OOM kill it learns of.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use super::persist;
 use crate::context::Context;
-use crate::store::containers::ContainerState;
+use crate::store::containers::{ContainerState, ContainerStatus};
+
+pub const OOM_KILLED: &str = "OOMKilled";
 
 /// The CRI reason for an exit.
 pub fn reason(code: i32, oom: bool) -> &'static str {
     match (oom, code) {
-        (true, _) => "OOMKilled",
+        (true, _) => OOM_KILLED,
         (false, 0) => "Completed",
         _ => "Error",
     }
 }
 
-/// Records an exit in the store and on disk.
+fn save(ctx: &Context, id: &str, status: Option<ContainerStatus>) {
+    if let Some(status) = status {
+        if let Err(e) = persist::save_status(ctx, id, &status) {
+            tracing::error!(container = %id, error = %e, "could not persist a container's status");
+        }
+    }
+}
+
+/// Records an exit whatever the state (a failed start).
 pub fn record(ctx: &Context, id: &str, code: i32, at_ns: i64, reason: &str, message: &str) {
     let status = ctx.containers.update(id, |s| {
         s.state = ContainerState::Exited;
@@ -26,37 +36,87 @@ pub fn record(ctx: &Context, id: &str, code: i32, at_ns: i64, reason: &str, mess
         s.reason = reason.to_string();
         s.message = message.to_string();
     });
-    if let Some(status) = status {
-        if let Err(e) = persist::save_status(ctx, id, &status) {
-            tracing::error!(container = %id, error = %e, "could not persist an exit");
+    save(ctx, id, status);
+}
+
+/// Records the exit of a running container; an OOM kill seen before keeps its reason. Says
+/// whether this call recorded it (an event and a resync may both report one exit).
+pub fn record_if_running(ctx: &Context, id: &str, code: i32, at_ns: i64) -> bool {
+    finish_running(ctx, id, code, at_ns, |oom| reason(code, oom), "")
+}
+
+/// Records that a running container's task vanished with its exit code (cricket was killed
+/// between the exit and its record, and containerd restarted since): 255, Unknown.
+pub fn record_lost(ctx: &Context, id: &str) -> bool {
+    finish_running(ctx, id, 255, super::now_ns(), |_| "Unknown", "the task was gone after a restart")
+}
+
+fn finish_running(ctx: &Context, id: &str, code: i32, at_ns: i64, reason: impl FnOnce(bool) -> &'static str, message: &str) -> bool {
+    let status = ctx.containers.modify(id, |c| {
+        let s = &mut c.status;
+        if s.state != ContainerState::Running {
+            return None;
         }
+        let oom = s.reason == OOM_KILLED;
+        s.state = ContainerState::Exited;
+        s.pid = 0;
+        s.exit_code = code;
+        s.finished_at_ns = at_ns;
+        s.reason = reason(oom).to_string();
+        s.message = message.to_string();
+        Some(s.clone())
+    });
+    let recorded = status.as_ref().is_some_and(Option::is_some);
+    save(ctx, id, status.flatten());
+    recorded
+}
+
+/// Notes an OOM kill in a running container; its exit, which follows, reads OOMKilled.
+pub fn record_oom(ctx: &Context, id: &str) {
+    let status = ctx.containers.modify(id, |c| {
+        (c.status.state == ContainerState::Running).then(|| {
+            c.status.reason = OOM_KILLED.to_string();
+            c.status.clone()
+        })
+    });
+    save(ctx, id, status.flatten());
+}
+
+/// An exit event can overtake StartContainer's own record of the start: wait (bounded) until
+/// the container leaves Created. The state it then has, or `None` if it is gone.
+pub async fn settled_state(ctx: &Context, id: &str) -> Option<ContainerState> {
+    for _ in 0..500 {
+        match ctx.containers.get(id)?.status.state {
+            ContainerState::Created => tokio::time::sleep(Duration::from_millis(20)).await,
+            state => return Some(state),
+        }
+    }
+    Some(ContainerState::Created)
+}
+
+/// Handles the exit of a container's init process: its task is deleted (so the pod's shim
+/// can go) and the exit recorded.
+pub async fn container_exited(ctx: &Context, id: &str, code: u32, at_ns: i64) {
+    if settled_state(ctx, id).await != Some(ContainerState::Running) {
+        return;
+    }
+    if let Err(e) = ctx.containerd.delete_task(id).await {
+        tracing::warn!(container = %id, error = %e, "could not delete the exited task");
+    }
+    if record_if_running(ctx, id, code as i32, at_ns) {
+        tracing::info!(container = %id, code, "container exited");
     }
 }
 
-/// Waits for the task of `id` in the background and records its exit.
-pub fn watch(ctx: Arc<Context>, id: String) {
-    tokio::spawn(async move {
-        let exit = loop {
-            match ctx.containerd.wait_task(&id).await {
-                Ok(exit) => break exit,
-                // Gone without a recorded exit (cricket was killed between the exit and its
-                // record): the code is lost, as docs/state.md says.
-                Err(e) if e.is_not_found() => {
-                    if ctx.containers.get(&id).is_some_and(|c| c.status.state == ContainerState::Running) {
-                        record(&ctx, &id, 255, super::now_ns(), "Unknown", "the task was gone after a restart");
-                    }
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(container = %id, error = %e, "waiting for the task failed; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
-            }
-        };
-        let _ = ctx.containerd.delete_task(&id).await;
-        let code = exit.code as i32;
-        // OOM detection (containerd's /tasks/oom events) is not wired yet: such exits read Error.
-        record(&ctx, &id, code, exit.exited_at_ns, reason(code, false), "");
-        tracing::info!(container = %id, code, "container exited");
-    });
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons() {
+        assert_eq!(reason(0, false), "Completed");
+        assert_eq!(reason(3, false), "Error");
+        assert_eq!(reason(137, true), "OOMKilled");
+        assert_eq!(reason(0, true), "OOMKilled");
+    }
 }

@@ -3,7 +3,7 @@
 //! tracking; recovery after a restart.
 
 mod create;
-mod exits;
+pub(crate) mod exits;
 mod host_paths;
 mod namespaces;
 pub mod persist;

@@ -1,5 +1,5 @@
 //! After a restart: every container containerd knows comes back with its status; a running one
-//! is watched again, one that exited while cricket was down gets its real exit code; one whose
+//! is resynced by `crate::task_events`, so one that exited while cricket was down gets its real exit code; one whose
 //! CreateContainer was interrupted (no status file) is removed.
 
 use std::sync::Arc;
@@ -8,10 +8,10 @@ use base64::Engine;
 use k8s_cri::v1::ContainerConfig;
 use prost::Message;
 
-use super::{exits, persist};
+use super::persist;
 use crate::context::Context;
 use crate::labels;
-use crate::store::containers::{name_key, Container, ContainerState};
+use crate::store::containers::{name_key, Container};
 
 pub async fn recover(ctx: &Arc<Context>) -> containerd_bridge::Result<usize> {
     let records = ctx.containerd.list_containers(vec![super::container_filter()]).await?;
@@ -26,12 +26,7 @@ pub async fn recover(ctx: &Arc<Context>) -> containerd_bridge::Result<usize> {
         };
         let config = base64::engine::general_purpose::STANDARD.decode(&meta.config).ok().and_then(|b| ContainerConfig::decode(b.as_slice()).ok()).unwrap_or_default();
         let _ = ctx.containers.reserve_name(&name_key(&meta.sandbox_id, &meta.name, meta.attempt), &meta.id);
-        let (id, running) = (meta.id.clone(), status.state == ContainerState::Running);
         ctx.containers.insert(Container { meta, config: Arc::new(config), status });
-        if running {
-            // The watcher also collects an exit that happened while cricket was down.
-            exits::watch(ctx.clone(), id);
-        }
         count += 1;
     }
     Ok(count)

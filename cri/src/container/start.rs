@@ -1,5 +1,5 @@
 //! StartContainer: the task through the pod's shim with `cricket-logger` on its output, started;
-//! its exit is then watched.
+//! its exit reaches `crate::task_events`.
 
 use containerd_bridge::TaskIo;
 use k8s_cri::v1::{StartContainerRequest, StartContainerResponse};
@@ -57,7 +57,6 @@ pub(crate) async fn start_container(ctx: &std::sync::Arc<Context>, req: StartCon
     if let Some(status) = status {
         persist::save_status(ctx, &id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
     }
-    exits::watch(ctx.clone(), id.clone());
     tracing::info!(pod = %c.meta.sandbox_id, container = %id, pid, "container started");
     Ok(StartContainerResponse {})
 }

@@ -1,0 +1,120 @@
+//! One subscription to containerd's task events for the whole daemon: exits and OOM kills of
+//! containers and pause tasks. Each time it (re)subscribes — at start and after containerd
+//! comes back — it resyncs every running container and pause with its task, so an exit that
+//! happened while nobody listened is recorded too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use containerd_bridge::TaskEvent;
+
+use crate::container::exits;
+use crate::context::Context;
+use crate::store::containers::ContainerState;
+use crate::store::sandboxes::SandboxState;
+
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_LAST: Duration = Duration::from_secs(2);
+
+/// Starts the monitor; call once the stores are recovered.
+pub fn spawn(ctx: Arc<Context>) {
+    tokio::spawn(run(ctx));
+}
+
+async fn run(ctx: Arc<Context>) {
+    let mut retry = RETRY_FIRST;
+    loop {
+        match ctx.containerd.subscribe_task_events().await {
+            Ok(mut events) => {
+                retry = RETRY_FIRST;
+                // After subscribing, so that an exit is either in the stream or seen here.
+                resync(&ctx).await;
+                loop {
+                    match events.next().await {
+                        Ok(Some(event)) => dispatch(&ctx, event),
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "task events stream broke; resubscribing");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot subscribe to task events yet"),
+        }
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(RETRY_LAST);
+    }
+}
+
+fn dispatch(ctx: &Arc<Context>, event: TaskEvent) {
+    match event {
+        TaskEvent::Exit { container_id, exec_id, code, exited_at_ns, .. } if exec_id == container_id => {
+            let ctx = ctx.clone();
+            // Off the stream's task: an exit waits out a start in flight and deletes the task.
+            tokio::spawn(async move {
+                if ctx.containers.get(&container_id).is_some() {
+                    exits::container_exited(&ctx, &container_id, code, exited_at_ns).await;
+                } else {
+                    pause_exited(&ctx, &container_id).await;
+                }
+            });
+        }
+        // Exec processes are waited for by whoever started them.
+        TaskEvent::Exit { .. } => {}
+        TaskEvent::Oom { container_id } => {
+            tracing::info!(container = %container_id, "OOM kill");
+            exits::record_oom(ctx, &container_id);
+        }
+    }
+}
+
+/// A pod's pause task exited (killed, or StopPodSandbox under way): the pod is NotReady, so
+/// kubelet recreates it; the task goes.
+async fn pause_exited(ctx: &Context, id: &str) {
+    let Some(sandbox) = ctx.sandboxes.get(id) else { return };
+    if !sandbox.meta.pause {
+        return;
+    }
+    if let Err(e) = ctx.containerd.delete_task(id).await {
+        tracing::warn!(pod = %id, error = %e, "could not delete the exited pause task");
+    }
+    let status = ctx.sandboxes.modify(id, |s| {
+        (s.status.state == SandboxState::Ready).then(|| {
+            s.status.state = SandboxState::NotReady;
+            s.status.pid = 0;
+            s.status.clone()
+        })
+    });
+    if let Some(status) = status.flatten() {
+        tracing::warn!(pod = %id, "the pod's pause task exited; the pod is not ready");
+        if let Err(e) = crate::sandbox::persist::save_status(ctx, id, &status) {
+            tracing::error!(pod = %id, error = %e, "could not persist the pod's status");
+        }
+    }
+}
+
+/// Compares every running container and ready pause with its task.
+async fn resync(ctx: &Arc<Context>) {
+    for c in ctx.containers.list().into_iter().filter(|c| c.status.state == ContainerState::Running) {
+        let id = &c.meta.id;
+        match ctx.containerd.task_status(id).await {
+            Ok(Some((_, true))) => {}
+            Ok(Some((_, false))) => match ctx.containerd.wait_task(id).await {
+                Ok(exit) => dispatch(ctx, TaskEvent::Exit { container_id: id.clone(), exec_id: id.clone(), pid: 0, code: exit.code, exited_at_ns: exit.exited_at_ns }),
+                Err(e) => tracing::warn!(container = %id, error = %e, "could not read a stopped task's exit"),
+            },
+            Ok(None) => {
+                if exits::record_lost(ctx, id) {
+                    tracing::warn!(container = %id, "the task was gone; its exit code is lost");
+                }
+            }
+            Err(e) => tracing::warn!(container = %id, error = %e, "could not resync a container"),
+        }
+    }
+    for s in ctx.sandboxes.list().into_iter().filter(|s| s.meta.pause && s.status.state == SandboxState::Ready) {
+        if let Ok(None | Some((_, false))) = ctx.containerd.task_status(&s.meta.id).await {
+            pause_exited(ctx, &s.meta.id).await;
+        }
+    }
+}

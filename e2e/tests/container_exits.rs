@@ -1,0 +1,90 @@
+//! Exit tracking from containerd's task events: an OOM kill reads OOMKilled/137, an exit
+//! while containerd is down is recorded once it is back (resync), and a pod whose pause
+//! dies becomes NotReady.
+
+use std::time::Duration;
+
+use e2e::workload::{pod_config, shell, Pod};
+use e2e::{Node, NodeOptions};
+use k8s_cri::v1::*;
+
+async fn node_with_network() -> Node {
+    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
+    node.write_cni_config();
+    node.wait_ready().await;
+    node
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oom_kill_reads_oomkilled_with_137_and_a_clean_exit_completed() {
+    let node = node_with_network().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "oom")).await;
+    let image = pod.image.clone();
+    // dd's one 256 MiB block does not fit in 32 MiB.
+    let mut hog = shell(&image, "hog", "exec dd if=/dev/zero of=/dev/null bs=256M count=1");
+    hog.linux = Some(LinuxContainerConfig {
+        resources: Some(LinuxContainerResources { memory_limit_in_bytes: 32 << 20, memory_swap_limit_in_bytes: 32 << 20, ..Default::default() }),
+        ..Default::default()
+    });
+    let id = pod.run(hog).await;
+    let s = pod.wait_exited(&node, &id).await;
+    assert_eq!((s.exit_code, s.reason.as_str()), (137, "OOMKilled"), "{s:?}");
+
+    let id = pod.run(shell(&image, "fine", "true")).await;
+    let s = pod.wait_exited(&node, &id).await;
+    assert_eq!((s.exit_code, s.reason.as_str()), (0, "Completed"));
+    pod.remove().await;
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exit_while_containerd_is_down_is_recorded_when_it_returns() {
+    let node = node_with_network().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "resync")).await;
+    let image = pod.image.clone();
+    let doomed = pod.run(shell(&image, "doomed", "sleep 1000")).await;
+    let survivor = pod.run(shell(&image, "survivor", "sleep 1000")).await;
+    let pid = pod.pid(&doomed).await;
+
+    let mut node = node;
+    node.containerd.stop();
+    // The shim outlives containerd and reaps the process; nobody is subscribed to hear it.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    node.containerd.start_again();
+
+    let s = pod.wait_exited(&node, &doomed).await;
+    assert_eq!((s.exit_code, s.reason.as_str()), (137, "Error"), "the real exit code, after the resync");
+    assert_eq!(pod.status(&survivor).await.state, ContainerState::ContainerRunning as i32, "a running container stays running");
+    // And the subscription is live again: a new exit is heard.
+    pod.cri.runtime.stop_container(StopContainerRequest { container_id: survivor.clone(), timeout: 0 }).await.unwrap();
+    assert_eq!(pod.status(&survivor).await.exit_code, 137);
+    pod.remove().await;
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_whose_pause_dies_becomes_not_ready() {
+    let node = node_with_network().await;
+    // No namespace options: one PID namespace for the pod, so it has a pause.
+    let config = PodSandboxConfig { linux: None, ..pod_config(&node, "paused") };
+    let mut pod = Pod::start(&node, config).await;
+    let req = PodSandboxStatusRequest { pod_sandbox_id: pod.id.clone(), verbose: true };
+    let reply = pod.cri.runtime.pod_sandbox_status(req.clone()).await.unwrap().into_inner();
+    assert_eq!(reply.status.as_ref().unwrap().state, PodSandboxState::SandboxReady as i32);
+    let info: serde_json::Value = serde_json::from_str(&reply.info["info"]).unwrap();
+    let pause = info["pid"].as_i64().filter(|p| *p > 0).expect("the pod has a pause");
+
+    unsafe { libc::kill(pause as i32, libc::SIGKILL) };
+    let not_ready = e2e::eventually(Duration::from_secs(10), || {
+        let (mut cri, req) = (pod.cri.clone(), req.clone());
+        async move {
+            let s = cri.runtime.pod_sandbox_status(req).await.unwrap().into_inner().status.unwrap();
+            (s.state == PodSandboxState::SandboxNotready as i32).then_some(())
+        }
+    })
+    .await;
+    assert!(not_ready.is_some(), "the pod is NotReady after its pause died; cricket's log ends:\n{}", node.cricket_log_tail(30));
+    pod.remove().await;
+    node.finish();
+}
