@@ -9,6 +9,7 @@ use k8s_cri::v1::FilesystemUsage;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::container_events::ContainerEvents;
 use crate::containerd_monitor::Readiness;
 use crate::singleflight::SingleFlight;
 use crate::pod_namespaces::{LinuxPinner, NamespacePinner};
@@ -31,6 +32,7 @@ pub struct Context {
     pub namespaces: Box<dyn NamespacePinner>,
     pub sandboxes: SandboxStore,
     pub containers: ContainerStore,
+    pub container_events: ContainerEvents,
     /// Image pulls in flight, by reference and credentials.
     pub pulls: SingleFlight<String>,
     fs_usage: RwLock<Option<FilesystemUsage>>,
@@ -63,6 +65,7 @@ impl Context {
             namespaces,
             sandboxes: SandboxStore::default(),
             containers: ContainerStore::default(),
+            container_events: ContainerEvents::default(),
             pulls: SingleFlight::default(),
             fs_usage: RwLock::new(None),
         }

@@ -61,7 +61,7 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
     tracing::info!(socket = %guard.path.display(), version = crate::VERSION, startup_ms = started.elapsed().as_millis() as u64, "cricket is serving");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(crate::server::serve(listener, ctx, async {
+    let mut server = tokio::spawn(crate::server::serve(listener, ctx.clone(), async {
         let _ = stop_rx.await;
     }));
     tokio::select! {
@@ -69,6 +69,8 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
         signal = stop_signal() => tracing::info!(%signal, "stopping: no new calls, finishing the ones in flight"),
     }
     let _ = stop_tx.send(());
+    // Event streams never end by themselves; kubelet reconnects to the next cricket.
+    ctx.container_events.close();
     match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
         Ok(result) => finished(result)?,
         Err(_) => tracing::warn!("calls still in flight after {SHUTDOWN_GRACE:?}; exiting anyway"),

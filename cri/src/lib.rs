@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod containerd_monitor;
 pub mod container;
+pub mod container_events;
 pub mod context;
 pub mod daemon;
 pub mod errors;

@@ -88,6 +88,7 @@ async fn pause_exited(ctx: &Context, id: &str) {
     });
     if let Some(status) = status.flatten() {
         tracing::warn!(pod = %id, "the pod's pause task exited; the pod is not ready");
+        crate::container_events::emit(ctx, id, id, k8s_cri::v1::ContainerEventType::ContainerStoppedEvent);
         if let Err(e) = crate::sandbox::persist::save_status(ctx, id, &status) {
             tracing::error!(pod = %id, error = %e, "could not persist the pod's status");
         }

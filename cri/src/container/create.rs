@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use containerd_bridge::NewContainer;
-use k8s_cri::v1::{ContainerConfig, CreateContainerRequest, CreateContainerResponse};
+use k8s_cri::v1::{ContainerConfig, ContainerEventType, CreateContainerRequest, CreateContainerResponse};
 use prost::Message;
 use tonic::Status;
 
@@ -76,6 +76,7 @@ pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest)
         Ok(()) => {
             let status = ContainerStatus::created();
             ctx.containers.insert(Container { meta, config: Arc::new(config), status });
+            crate::container_events::emit(ctx, &id, &sandbox.meta.id, ContainerEventType::ContainerCreatedEvent);
             tracing::info!(pod = %sandbox.meta.id, container = %id, "container created");
             Ok(CreateContainerResponse { container_id: id })
         }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use k8s_cri::v1::ContainerEventType;
+
 use super::persist;
 use crate::context::Context;
 use crate::store::containers::{ContainerState, ContainerStatus};
@@ -37,6 +39,11 @@ pub fn record(ctx: &Context, id: &str, code: i32, at_ns: i64, reason: &str, mess
         s.message = message.to_string();
     });
     save(ctx, id, status);
+    stopped(ctx, id);
+}
+
+fn stopped(ctx: &Context, id: &str) {
+    crate::container_events::emit_for_container(ctx, id, ContainerEventType::ContainerStoppedEvent);
 }
 
 /// Records the exit of a running container; an OOM kill seen before keeps its reason. Says
@@ -68,6 +75,9 @@ fn finish_running(ctx: &Context, id: &str, code: i32, at_ns: i64, reason: impl F
     });
     let recorded = status.as_ref().is_some_and(Option::is_some);
     save(ctx, id, status.flatten());
+    if recorded {
+        stopped(ctx, id);
+    }
     recorded
 }
 
@@ -83,13 +93,14 @@ pub fn record_oom(ctx: &Context, id: &str) {
 }
 
 /// An exit event can overtake StartContainer's own record of the start: wait (bounded) until
-/// the container leaves Created. The state it then has, or `None` if it is gone.
+/// the start is done. The state the container then has, or `None` if it is gone.
 pub async fn settled_state(ctx: &Context, id: &str) -> Option<ContainerState> {
-    for _ in 0..500 {
-        match ctx.containers.get(id)?.status.state {
-            ContainerState::Created => tokio::time::sleep(Duration::from_millis(20)).await,
-            state => return Some(state),
+    for _ in 0..1000 {
+        let status = ctx.containers.get(id)?.status;
+        if !status.starting {
+            return Some(status.state);
         }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Some(ContainerState::Created)
 }

@@ -19,7 +19,7 @@ pub(crate) use create::create_container;
 pub(crate) use remove::{remove_container, remove_containers_of};
 pub(crate) use rootfs::top_chain_id;
 pub(crate) use start::start_container;
-pub(crate) use status::{container_status, list_containers, reopen_container_log};
+pub(crate) use status::{container_status, cri_status, list_containers, reopen_container_log};
 pub(crate) use stop::{stop_container, stop_containers_of};
 
 /// The containerd label that marks a container (not a sandbox).

@@ -11,23 +11,42 @@ use prost::Message;
 use super::persist;
 use crate::context::Context;
 use crate::labels;
-use crate::store::containers::{name_key, Container};
+use crate::store::containers::{name_key, Container, ContainerState, ContainerStatus};
 
 pub async fn recover(ctx: &Arc<Context>) -> containerd_bridge::Result<usize> {
     let records = ctx.containerd.list_containers(vec![super::container_filter()]).await?;
     let mut count = 0;
     for record in records {
         let Some(meta) = record.extensions.get(labels::METADATA_EXTENSION).and_then(persist::decode_metadata) else { continue };
-        let Some(status) = persist::load_status(ctx, &meta.id) else {
+        let Some(mut status) = persist::load_status(ctx, &meta.id) else {
             let _ = ctx.containerd.delete_container(&meta.id).await;
             let _ = ctx.containerd.remove_snapshot(&meta.id).await;
             let _ = persist::remove_dirs(ctx, &meta.id);
             continue;
         };
+        if status.state == ContainerState::Created {
+            adopt_started_task(ctx, &meta.id, meta.created_at_ns, &mut status).await?;
+        }
         let config = base64::engine::general_purpose::STANDARD.decode(&meta.config).ok().and_then(|b| ContainerConfig::decode(b.as_slice()).ok()).unwrap_or_default();
         let _ = ctx.containers.reserve_name(&name_key(&meta.sandbox_id, &meta.name, meta.attempt), &meta.id);
         ctx.containers.insert(Container { meta, config: Arc::new(config), status });
         count += 1;
     }
     Ok(count)
+}
+
+/// cricket was killed between a task's start and the record of it: the task is there, so the
+/// container counts as started (when exactly is lost; its creation time stands in). A task
+/// that already exited is then recorded by the resync.
+async fn adopt_started_task(ctx: &Context, id: &str, created_at_ns: i64, status: &mut ContainerStatus) -> containerd_bridge::Result<()> {
+    if let Some((pid, _)) = ctx.containerd.task_status(id).await? {
+        status.state = ContainerState::Running;
+        status.pid = pid;
+        status.started_at_ns = created_at_ns;
+        if let Err(e) = persist::save_status(ctx, id, status) {
+            tracing::error!(container = %id, error = %e, "could not persist a container's status");
+        }
+        tracing::warn!(container = %id, pid, "adopted a task started just before cricket stopped");
+    }
+    Ok(())
 }

@@ -21,6 +21,7 @@ async fn remove(ctx: &Context, c: &Container) -> Result<(), Status> {
     persist::remove_dirs(ctx, id).map_err(|e| Status::internal(format!("remove the container's files: {e}")))?;
     ctx.containers.release_name(&name_key(&c.meta.sandbox_id, &c.meta.name, c.meta.attempt), id);
     ctx.containers.remove(id);
+    crate::container_events::emit(ctx, id, &c.meta.sandbox_id, k8s_cri::v1::ContainerEventType::ContainerDeletedEvent);
     tracing::info!(pod = %c.meta.sandbox_id, container = %id, "container removed");
     Ok(())
 }

@@ -25,16 +25,33 @@ fn task_io(ctx: &Context, c: &Container) -> Result<TaskIo, Status> {
     Ok(TaskIo { stdin: String::new(), stdout: uri.clone(), stderr: uri, terminal: false })
 }
 
+/// Marks the container as starting; refused unless it is Created and not already starting.
+fn claim(ctx: &Context, id: &str) -> Result<Container, Status> {
+    let claimed = ctx.containers.modify(id, |c| {
+        if c.status.state != ContainerState::Created || c.status.starting {
+            return Err(Status::failed_precondition(format!("container {id} is {:?}, not created", c.status.state)));
+        }
+        c.status.starting = true;
+        Ok(c.clone())
+    });
+    claimed.unwrap_or_else(|| Err(Status::not_found(format!("container {id:?} not found"))))
+}
+
 pub(crate) async fn start_container(ctx: &std::sync::Arc<Context>, req: StartContainerRequest) -> Result<StartContainerResponse, Status> {
-    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
-    if c.status.state != ContainerState::Created {
-        return Err(Status::failed_precondition(format!("container {} is {:?}, not created", c.meta.id, c.status.state)));
-    }
+    let c = claim(ctx, &req.container_id)?;
+    let result = start(ctx, &c).await;
+    // Only now may an exit that overtook the start be recorded (`exits::settled_state`), so
+    // that STOPPED follows STARTED.
+    ctx.containers.update(&c.meta.id, |s| s.starting = false);
+    result.map(|()| StartContainerResponse {})
+}
+
+async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
     let id = c.meta.id.clone();
     let cd = &ctx.containerd;
     let result = async {
         let mounts = cd.rootfs_mounts(&id).await.map_err(|e| from_bridge("rootfs mounts", e))?;
-        cd.create_task(&id, mounts, &task_io(ctx, &c)?).await.map_err(|e| from_bridge("create task", e))?;
+        cd.create_task(&id, mounts, &task_io(ctx, c)?).await.map_err(|e| from_bridge("create task", e))?;
         // Taken before the start, so that a process that exits at once has finished_at >= started_at.
         let started = now_ns();
         cd.start_task(&id).await.map(|pid| (pid, started)).map_err(|e| from_bridge("start task", e))
@@ -57,6 +74,7 @@ pub(crate) async fn start_container(ctx: &std::sync::Arc<Context>, req: StartCon
     if let Some(status) = status {
         persist::save_status(ctx, &id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
     }
+    crate::container_events::emit(ctx, &id, &c.meta.sandbox_id, k8s_cri::v1::ContainerEventType::ContainerStartedEvent);
     tracing::info!(pod = %c.meta.sandbox_id, container = %id, pid, "container started");
-    Ok(StartContainerResponse {})
+    Ok(())
 }

@@ -29,18 +29,18 @@ fn image(c: &Container) -> ImageSpec {
     ImageSpec { image: c.meta.image_ref.clone(), ..Default::default() }
 }
 
-pub(crate) fn container_status(ctx: &Context, req: ContainerStatusRequest) -> Result<ContainerStatusResponse, Status> {
-    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+/// The CRI status of `c` (ContainerStatus, and the statuses in container events).
+pub(crate) fn cri_status(c: &Container) -> CriStatus {
     let s = &c.status;
-    let status = CriStatus {
+    CriStatus {
         id: c.meta.id.clone(),
-        metadata: Some(metadata(&c)),
-        state: state(&c),
+        metadata: Some(metadata(c)),
+        state: state(c),
         created_at: c.meta.created_at_ns,
         started_at: s.started_at_ns,
         finished_at: s.finished_at_ns,
         exit_code: s.exit_code,
-        image: Some(image(&c)),
+        image: Some(image(c)),
         image_ref: c.meta.image_id.clone(),
         image_id: c.meta.image_id.clone(),
         reason: s.reason.clone(),
@@ -50,7 +50,13 @@ pub(crate) fn container_status(ctx: &Context, req: ContainerStatusRequest) -> Re
         mounts: c.config.mounts.clone(),
         log_path: c.meta.log_path.clone(),
         ..Default::default()
-    };
+    }
+}
+
+pub(crate) fn container_status(ctx: &Context, req: ContainerStatusRequest) -> Result<ContainerStatusResponse, Status> {
+    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+    let s = &c.status;
+    let status = cri_status(&c);
     let mut info = HashMap::new();
     if req.verbose {
         let json = serde_json::json!({ "pid": s.pid, "sandboxID": c.meta.sandbox_id, "imageName": c.meta.image_name });

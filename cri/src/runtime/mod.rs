@@ -102,11 +102,10 @@ runtime_service! {
             crate::container::reopen_container_log(&self.ctx, req.into_inner()).map(Response::new)
         }
 
-        type GetContainerEventsStream =
-            std::pin::Pin<Box<dyn futures::Stream<Item = Result<ContainerEventResponse, Status>> + Send + 'static>>;
+        type GetContainerEventsStream = crate::container_events::EventStream;
 
         async fn get_container_events(&self, _: Request<GetEventsRequest>) -> Reply<Self::GetContainerEventsStream> {
-            Err(unimplemented("GetContainerEvents"))
+            Ok(Response::new(self.ctx.container_events.subscribe()))
         }
     }
     not_yet {

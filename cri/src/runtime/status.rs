@@ -13,7 +13,11 @@ const NETWORK_READY: &str = "NetworkReady";
 
 pub(super) fn status(ctx: &Context, verbose: bool) -> StatusResponse {
     let network = network_readiness(&ctx.networks, &ctx.config);
-    build(&ctx.config, &ctx.runtime_readiness(), &network, verbose)
+    let mut reply = build(&ctx.config, &ctx.runtime_readiness(), &network, verbose);
+    if verbose {
+        reply.info.insert("containerEventsDropped".to_string(), ctx.container_events.dropped().to_string());
+    }
+    reply
 }
 
 /// NetworkReady is true while a CNI network config can be loaded from the conf dir.

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use containerd_bridge::{NewContainer, TaskIo};
-use k8s_cri::v1::{NamespaceMode, PodSandboxConfig, RunPodSandboxRequest, RunPodSandboxResponse};
+use k8s_cri::v1::{ContainerEventType, NamespaceMode, PodSandboxConfig, RunPodSandboxRequest, RunPodSandboxResponse};
 use prost::Message;
 use tonic::Status;
 
@@ -175,6 +175,9 @@ pub(crate) async fn run_pod_sandbox(ctx: &Context, req: RunPodSandboxRequest) ->
     match start(ctx, &plan, &mut done).await {
         Ok(status) => {
             ctx.sandboxes.insert(Sandbox { meta: plan.meta, config: plan.config, status });
+            for kind in [ContainerEventType::ContainerCreatedEvent, ContainerEventType::ContainerStartedEvent] {
+                crate::container_events::emit(ctx, &id, &id, kind);
+            }
             tracing::info!(pod = %id, "pod sandbox ready");
             Ok(RunPodSandboxResponse { pod_sandbox_id: id })
         }

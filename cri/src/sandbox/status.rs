@@ -23,6 +23,27 @@ fn metadata(s: &Sandbox) -> PodSandboxMetadata {
     PodSandboxMetadata { name: s.meta.name.clone(), uid: s.meta.uid.clone(), namespace: s.meta.namespace.clone(), attempt: s.meta.attempt }
 }
 
+/// The CRI status of `s` (PodSandboxStatus, and the pod's status in container events).
+pub(crate) fn cri_status(s: &Sandbox) -> PodSandboxStatus {
+    let mut ips = s.status.ips.iter();
+    let network = PodSandboxNetworkStatus {
+        ip: ips.next().cloned().unwrap_or_default(),
+        additional_ips: ips.map(|ip| PodIp { ip: ip.clone() }).collect(),
+    };
+    let options = s.config.linux.as_ref().and_then(|l| l.security_context.as_ref()).and_then(|c| c.namespace_options.clone());
+    PodSandboxStatus {
+        id: s.meta.id.clone(),
+        metadata: Some(metadata(s)),
+        state: state(s),
+        created_at: s.meta.created_at_ns,
+        network: Some(network),
+        linux: Some(LinuxPodSandboxStatus { namespaces: Some(Namespace { options }) }),
+        labels: s.config.labels.clone(),
+        annotations: s.config.annotations.clone(),
+        runtime_handler: s.meta.runtime_handler.clone(),
+    }
+}
+
 /// From memory; only `verbose` asks containerd (for the OCI spec), as it is for people, not
 /// for kubelet's relist.
 pub(crate) async fn pod_sandbox_status(ctx: &Context, req: PodSandboxStatusRequest) -> Result<PodSandboxStatusResponse, Status> {
@@ -30,23 +51,7 @@ pub(crate) async fn pod_sandbox_status(ctx: &Context, req: PodSandboxStatusReque
         .sandboxes
         .get(&req.pod_sandbox_id)
         .ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
-    let mut ips = s.status.ips.iter();
-    let network = PodSandboxNetworkStatus {
-        ip: ips.next().cloned().unwrap_or_default(),
-        additional_ips: ips.map(|ip| PodIp { ip: ip.clone() }).collect(),
-    };
-    let options = s.config.linux.as_ref().and_then(|l| l.security_context.as_ref()).and_then(|c| c.namespace_options.clone());
-    let status = PodSandboxStatus {
-        id: s.meta.id.clone(),
-        metadata: Some(metadata(&s)),
-        state: state(&s),
-        created_at: s.meta.created_at_ns,
-        network: Some(network),
-        linux: Some(LinuxPodSandboxStatus { namespaces: Some(Namespace { options }) }),
-        labels: s.config.labels.clone(),
-        annotations: s.config.annotations.clone(),
-        runtime_handler: s.meta.runtime_handler.clone(),
-    };
+    let status = cri_status(&s);
     let mut info = HashMap::new();
     if req.verbose {
         let spec: serde_json::Value = match ctx.containerd.get_container(&s.meta.id).await {

@@ -54,6 +54,9 @@ pub(crate) async fn stop_pod_sandbox(ctx: &Context, req: StopPodSandboxRequest) 
     }) {
         persist::save_status(ctx, &id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
     }
+    if sandbox.status.state == SandboxState::Ready {
+        crate::container_events::emit(ctx, &id, &id, k8s_cri::v1::ContainerEventType::ContainerStoppedEvent);
+    }
     tracing::info!(pod = %id, "pod sandbox stopped");
     Ok(StopPodSandboxResponse {})
 }

@@ -43,6 +43,9 @@ pub struct ContainerStatus {
     /// `Completed`, `Error`, `OOMKilled` or `Unknown` once exited.
     pub reason: String,
     pub message: String,
+    /// A StartContainer is under way (never persisted: a restart ends it).
+    #[serde(skip)]
+    pub starting: bool,
 }
 
 impl ContainerStatus {
@@ -55,6 +58,7 @@ impl ContainerStatus {
             exit_code: 0,
             reason: String::new(),
             message: String::new(),
+            starting: false,
         }
     }
 }

@@ -1,0 +1,148 @@
+//! GetContainerEvents: every state change of a container or a pod sandbox goes to each
+//! subscriber with the pod's status and its containers' statuses. Each subscriber has a
+//! bounded buffer; one that falls behind loses its oldest events (counted and logged), so a
+//! slow client never slows the runtime. Nothing is built while nobody listens.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures::Stream;
+use k8s_cri::v1::{ContainerEventResponse, ContainerEventType};
+use tokio::sync::{broadcast, watch};
+use tonic::Status;
+
+use crate::context::Context;
+
+/// Events a subscriber may fall behind by before it loses some.
+const BUFFER: usize = 1024;
+
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<ContainerEventResponse, Status>> + Send + 'static>>;
+
+pub struct ContainerEvents {
+    tx: broadcast::Sender<ContainerEventResponse>,
+    dropped: Arc<AtomicU64>,
+    /// Set when cricket stops: every stream ends, so that shutdown is not held up by them.
+    closed: watch::Sender<bool>,
+}
+
+impl Default for ContainerEvents {
+    fn default() -> Self {
+        ContainerEvents { tx: broadcast::channel(BUFFER).0, dropped: Arc::default(), closed: watch::channel(false).0 }
+    }
+}
+
+impl ContainerEvents {
+    pub fn has_subscribers(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
+    pub fn send(&self, event: ContainerEventResponse) {
+        // No receivers is the only error, and then nobody wanted it.
+        let _ = self.tx.send(event);
+    }
+
+    /// Ends every subscriber's stream.
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    /// Events lost by subscribers that fell behind, since start.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// A new subscriber's stream: the events from now on.
+    pub fn subscribe(&self) -> EventStream {
+        let dropped = self.dropped.clone();
+        let state = (self.tx.subscribe(), self.closed.subscribe());
+        Box::pin(futures::stream::unfold(state, move |(mut rx, mut closed)| {
+            let dropped = dropped.clone();
+            async move {
+                loop {
+                    let received = tokio::select! {
+                        received = rx.recv() => received,
+                        _ = closed.wait_for(|c| *c) => return None,
+                    };
+                    match received {
+                        Ok(event) => return Some((Ok(event), (rx, closed))),
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            dropped.fetch_add(n, Ordering::Relaxed);
+                            tracing::warn!(dropped = n, "a GetContainerEvents subscriber fell behind; its oldest events were dropped");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        }))
+    }
+}
+
+/// Sends `kind` for `container_id` (a container, or the pod itself for pod events) of pod
+/// `sandbox_id`, with the statuses as they are now.
+pub fn emit(ctx: &Context, container_id: &str, sandbox_id: &str, kind: ContainerEventType) {
+    if !ctx.container_events.has_subscribers() {
+        return;
+    }
+    let pod_sandbox_status = ctx.sandboxes.get(sandbox_id).map(|s| crate::sandbox::cri_status(&s));
+    let containers_statuses = ctx.containers.in_sandbox(sandbox_id).iter().map(crate::container::cri_status).collect();
+    ctx.container_events.send(ContainerEventResponse {
+        container_id: container_id.to_string(),
+        container_event_type: kind as i32,
+        created_at: crate::container::now_ns(),
+        pod_sandbox_status,
+        containers_statuses,
+    });
+}
+
+/// Sends `kind` for a container, looking up its pod.
+pub fn emit_for_container(ctx: &Context, container_id: &str, kind: ContainerEventType) {
+    if let Some(c) = ctx.containers.get(container_id) {
+        emit(ctx, container_id, &c.meta.sandbox_id, kind);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::*;
+
+    fn event(id: &str) -> ContainerEventResponse {
+        ContainerEventResponse { container_id: id.into(), ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn every_subscriber_gets_every_event_in_order() {
+        let events = ContainerEvents::default();
+        assert!(!events.has_subscribers());
+        let (mut a, mut b) = (events.subscribe(), events.subscribe());
+        assert!(events.has_subscribers());
+        for id in ["1", "2"] {
+            events.send(event(id));
+        }
+        for s in [&mut a, &mut b] {
+            assert_eq!(s.next().await.unwrap().unwrap().container_id, "1");
+            assert_eq!(s.next().await.unwrap().unwrap().container_id, "2");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_loses_the_oldest_and_they_are_counted() {
+        let events = ContainerEvents::default();
+        let mut slow = events.subscribe();
+        for i in 0..BUFFER + 10 {
+            events.send(event(&i.to_string()));
+        }
+        assert_eq!(slow.next().await.unwrap().unwrap().container_id, "10", "the newest BUFFER events are kept");
+        assert_eq!(events.dropped(), 10);
+    }
+
+    #[tokio::test]
+    async fn close_ends_every_stream() {
+        let events = ContainerEvents::default();
+        let mut s = events.subscribe();
+        events.close();
+        assert!(s.next().await.is_none());
+    }
+}
