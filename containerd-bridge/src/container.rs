@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use containerd_client::services::v1::container::Runtime;
 use containerd_client::services::v1::snapshots::{MountsRequest, PrepareSnapshotRequest, RemoveSnapshotRequest};
-use containerd_client::services::v1::{Container, CreateContainerRequest, DeleteContainerRequest, GetContainerRequest, ListContainersRequest};
+use containerd_client::services::v1::{Container, CreateContainerRequest, DeleteContainerRequest, GetContainerRequest, ListContainersRequest, UpdateContainerRequest};
 use containerd_client::types::Mount;
 use prost_types::Any;
 
@@ -114,6 +114,15 @@ impl Containerd {
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Replaces the OCI spec (JSON) of the container record.
+    pub async fn update_container_spec(&self, id: &str, spec: Vec<u8>) -> Result<()> {
+        let container = Container { id: id.into(), spec: Some(Any { type_url: SPEC_TYPE_URL.into(), value: spec }), ..Default::default() };
+        let mask = prost_types::FieldMask { paths: vec!["spec".into()] };
+        let req = UpdateContainerRequest { container: Some(container), update_mask: Some(mask) };
+        self.containers(None).update(req).await.map_err(BridgeError::rpc("container update"))?;
+        Ok(())
     }
 
     /// Containers matching containerd `filters` (e.g. `labels."io.cricket.kind"==sandbox`).

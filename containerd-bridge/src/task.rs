@@ -1,10 +1,13 @@
 //! containerd tasks: the running process of a container, through its shim.
 
-use containerd_client::services::v1::{CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, StartRequest, WaitRequest};
+use containerd_client::services::v1::{CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, StartRequest, UpdateTaskRequest, WaitRequest};
 use containerd_client::types::Mount;
 
 use crate::connection::Containerd;
 use crate::error::{BridgeError, Result};
+
+/// How containerd names the OCI `LinuxResources` type (JSON-encoded) in an `Any`.
+const LINUX_RESOURCES_TYPE_URL: &str = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
 
 /// Where a task's standard streams go (paths of FIFOs or files); empty means /dev/null.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,6 +64,15 @@ impl Containerd {
         let reply = self.tasks().wait(req).await.map_err(BridgeError::rpc("task wait"))?.into_inner();
         let at = reply.exited_at.map(|t| t.seconds * 1_000_000_000 + i64::from(t.nanos)).unwrap_or_default();
         Ok(TaskExit { code: reply.exit_status, exited_at_ns: at })
+    }
+
+    /// Applies new cgroup resources to a running task; `resources` is the OCI
+    /// `LinuxResources` as JSON.
+    pub async fn update_task_resources(&self, id: &str, resources: Vec<u8>) -> Result<()> {
+        let resources = prost_types::Any { type_url: LINUX_RESOURCES_TYPE_URL.into(), value: resources };
+        let req = UpdateTaskRequest { container_id: id.into(), resources: Some(resources), annotations: Default::default() };
+        self.tasks().update(req).await.map_err(BridgeError::rpc("task update"))?;
+        Ok(())
     }
 
     /// The task's PID and whether it runs; `None` when there is no task.

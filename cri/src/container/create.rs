@@ -17,7 +17,7 @@ use crate::context::Context;
 use crate::errors::from_bridge;
 use crate::labels;
 use crate::spec::{container_spec, ContainerSpecOptions, ImageProcess};
-use crate::store::containers::{name_key, Container, ContainerMetadata, ContainerStatus};
+use crate::store::containers::{name_key, Container, ContainerMetadata, ContainerStatus, UserIds};
 use crate::store::images::ImageEntry;
 use crate::store::sandboxes::{Sandbox, SandboxState};
 
@@ -60,7 +60,7 @@ pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest)
     if let Err(holder) = ctx.containers.reserve_name(&key, &id) {
         return Err(Status::already_exists(format!("container name {:?} is reserved for {holder}", key)));
     }
-    let meta = ContainerMetadata {
+    let mut meta = ContainerMetadata {
         id: id.clone(),
         sandbox_id: sandbox.meta.id.clone(),
         name: m.name.clone(),
@@ -71,8 +71,9 @@ pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest)
         image_id: image.id.clone(),
         log_path,
         created_at_ns: now_ns(),
+        user: None,
     };
-    match create(ctx, &sandbox, &config, &image, &meta).await {
+    match create(ctx, &sandbox, &config, &image, &mut meta).await {
         Ok(()) => {
             let status = ContainerStatus::created();
             ctx.containers.insert(Container { meta, config: Arc::new(config), status });
@@ -91,9 +92,9 @@ pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest)
     }
 }
 
-async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, image: &ImageEntry, meta: &ContainerMetadata) -> Result<(), Status> {
+async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, image: &ImageEntry, meta: &mut ContainerMetadata) -> Result<(), Status> {
     let c = &ctx.containerd;
-    let id = &meta.id;
+    let id = &meta.id.clone();
     let namespaces = pod_namespace_paths(ctx, sandbox, config)?;
     let config = super::host_paths::prepared(config)?;
     let lease = c.create_lease("container", std::time::Duration::from_secs(600)).await.map_err(|e| from_bridge("lease", e))?;
@@ -117,6 +118,10 @@ async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, imag
             daemon_oom_score_adj: crate::sandbox::own_oom_score_adj(),
         };
         let spec = container_spec(&config, &options).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        meta.user = spec.process().as_ref().map(|p| {
+            let u = p.user();
+            UserIds { uid: u.uid(), gid: u.gid(), groups: u.additional_gids().clone().unwrap_or_default() }
+        });
         let record = NewContainer {
             id: id.clone(),
             labels: HashMap::from([

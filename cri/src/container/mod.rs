@@ -1,5 +1,5 @@
 //! Containers: CreateContainer, StartContainer, StopContainer, RemoveContainer,
-//! ContainerStatus, ListContainers and ReopenContainerLog over the container store; exit
+//! ContainerStatus, ListContainers, UpdateContainerResources and ReopenContainerLog over the container store; exit
 //! tracking; recovery after a restart.
 
 mod create;
@@ -13,6 +13,7 @@ mod rootfs;
 mod start;
 mod status;
 mod stop;
+mod update;
 
 pub use recover::recover;
 pub(crate) use create::create_container;
@@ -21,6 +22,7 @@ pub(crate) use rootfs::top_chain_id;
 pub(crate) use start::start_container;
 pub(crate) use status::{container_status, cri_status, list_containers, reopen_container_log};
 pub(crate) use stop::{stop_container, stop_containers_of};
+pub(crate) use update::update_container_resources;
 
 /// The containerd label that marks a container (not a sandbox).
 pub(crate) fn container_filter() -> String {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use k8s_cri::v1::{
-    ContainerMetadata as CriMetadata, ContainerState as CriState, ContainerStatus as CriStatus, ContainerStatusRequest, ContainerStatusResponse,
+    ContainerMetadata as CriMetadata, ContainerResources, ContainerState as CriState, ContainerUser, LinuxContainerUser, ContainerStatus as CriStatus, ContainerStatusRequest, ContainerStatusResponse,
     ImageSpec, ListContainersRequest, ListContainersResponse, ReopenContainerLogRequest, ReopenContainerLogResponse,
 };
 use tonic::Status;
@@ -49,17 +49,28 @@ pub(crate) fn cri_status(c: &Container) -> CriStatus {
         annotations: c.config.annotations.clone(),
         mounts: c.config.mounts.clone(),
         log_path: c.meta.log_path.clone(),
+        resources: c.resources().map(|linux| ContainerResources { linux: Some(linux), windows: None }),
+        user: c.meta.user.as_ref().map(|u| ContainerUser {
+            linux: Some(LinuxContainerUser { uid: i64::from(u.uid), gid: i64::from(u.gid), supplemental_groups: u.groups.iter().map(|g| i64::from(*g)).collect() }),
+        }),
         ..Default::default()
     }
 }
 
-pub(crate) fn container_status(ctx: &Context, req: ContainerStatusRequest) -> Result<ContainerStatusResponse, Status> {
+/// From memory; only `verbose` asks containerd (for the OCI spec).
+pub(crate) async fn container_status(ctx: &Context, req: ContainerStatusRequest) -> Result<ContainerStatusResponse, Status> {
     let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
     let s = &c.status;
     let status = cri_status(&c);
     let mut info = HashMap::new();
     if req.verbose {
-        let json = serde_json::json!({ "pid": s.pid, "sandboxID": c.meta.sandbox_id, "imageName": c.meta.image_name });
+        let spec = crate::sandbox::record_spec(ctx, &c.meta.id).await;
+        let json = serde_json::json!({
+            "pid": s.pid,
+            "sandboxID": c.meta.sandbox_id,
+            "imageName": c.meta.image_name,
+            "runtimeSpec": spec,
+        });
         info.insert("info".to_string(), json.to_string());
     }
     Ok(ContainerStatusResponse { status: Some(status), info })

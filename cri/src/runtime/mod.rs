@@ -91,11 +91,15 @@ runtime_service! {
         }
 
         async fn container_status(&self, req: Request<ContainerStatusRequest>) -> Reply<ContainerStatusResponse> {
-            crate::container::container_status(&self.ctx, req.into_inner()).map(Response::new)
+            crate::container::container_status(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn list_containers(&self, req: Request<ListContainersRequest>) -> Reply<ListContainersResponse> {
             Ok(Response::new(crate::container::list_containers(&self.ctx, req.into_inner())))
+        }
+
+        async fn update_container_resources(&self, req: Request<UpdateContainerResourcesRequest>) -> Reply<UpdateContainerResourcesResponse> {
+            crate::container::update_container_resources(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn reopen_container_log(&self, req: Request<ReopenContainerLogRequest>) -> Reply<ReopenContainerLogResponse> {
@@ -109,7 +113,6 @@ runtime_service! {
         }
     }
     not_yet {
-        update_container_resources, "UpdateContainerResources", UpdateContainerResourcesRequest => UpdateContainerResourcesResponse;
         exec_sync, "ExecSync", ExecSyncRequest => ExecSyncResponse;
         exec, "Exec", ExecRequest => ExecResponse;
         attach, "Attach", AttachRequest => AttachResponse;

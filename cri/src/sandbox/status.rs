@@ -54,10 +54,7 @@ pub(crate) async fn pod_sandbox_status(ctx: &Context, req: PodSandboxStatusReque
     let status = cri_status(&s);
     let mut info = HashMap::new();
     if req.verbose {
-        let spec: serde_json::Value = match ctx.containerd.get_container(&s.meta.id).await {
-            Ok(Some(c)) => c.spec.and_then(|any| serde_json::from_slice(&any.value).ok()).unwrap_or_default(),
-            _ => serde_json::Value::Null,
-        };
+        let spec = record_spec(ctx, &s.meta.id).await;
         let json = serde_json::json!({
             "pid": s.status.pid,
             "netns": s.meta.netns,
@@ -93,4 +90,12 @@ pub(crate) fn list_pod_sandbox(ctx: &Context, req: ListPodSandboxRequest) -> Lis
         })
         .collect();
     ListPodSandboxResponse { items }
+}
+
+/// The OCI spec on containerd's record of `id`, for verbose statuses; null if unreadable.
+pub(crate) async fn record_spec(ctx: &Context, id: &str) -> serde_json::Value {
+    match ctx.containerd.get_container(id).await {
+        Ok(Some(c)) => c.spec.and_then(|any| serde_json::from_slice(&any.value).ok()).unwrap_or_default(),
+        _ => serde_json::Value::Null,
+    }
 }

@@ -12,7 +12,7 @@ mod image_config;
 mod mounts;
 mod namespaces;
 mod process;
-mod resources;
+pub mod resources;
 mod sandbox;
 mod seccomp;
 mod shm;

@@ -52,6 +52,26 @@ pub fn set_resources(spec: &mut Spec, r: &LinuxContainerResources) -> Result<(),
     Ok(())
 }
 
+/// UpdateContainerResources' merge, as containerd's: a value kubelet sends replaces the one
+/// in force; one it leaves at zero keeps it.
+pub fn merge(current: &LinuxContainerResources, update: &LinuxContainerResources) -> LinuxContainerResources {
+    fn pick<T: PartialEq + Default + Clone>(new: &T, old: &T) -> T {
+        if *new != T::default() { new.clone() } else { old.clone() }
+    }
+    LinuxContainerResources {
+        cpu_period: pick(&update.cpu_period, &current.cpu_period),
+        cpu_quota: pick(&update.cpu_quota, &current.cpu_quota),
+        cpu_shares: pick(&update.cpu_shares, &current.cpu_shares),
+        memory_limit_in_bytes: pick(&update.memory_limit_in_bytes, &current.memory_limit_in_bytes),
+        oom_score_adj: pick(&update.oom_score_adj, &current.oom_score_adj),
+        cpuset_cpus: pick(&update.cpuset_cpus, &current.cpuset_cpus),
+        cpuset_mems: pick(&update.cpuset_mems, &current.cpuset_mems),
+        hugepage_limits: pick(&update.hugepage_limits, &current.hugepage_limits),
+        unified: pick(&update.unified, &current.unified),
+        memory_swap_limit_in_bytes: pick(&update.memory_swap_limit_in_bytes, &current.memory_swap_limit_in_bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +85,14 @@ mod tests {
         assert_eq!(out.memory().unwrap().limit(), Some(64 << 20));
         let none = linux_resources(&LinuxContainerResources::default()).unwrap();
         assert_eq!(none.memory().unwrap().limit(), None);
+    }
+
+    #[test]
+    fn an_update_replaces_what_it_sets_and_keeps_the_rest() {
+        let current = LinuxContainerResources { cpu_shares: 512, memory_limit_in_bytes: 64 << 20, cpuset_cpus: "0".into(), ..Default::default() };
+        let update = LinuxContainerResources { memory_limit_in_bytes: 128 << 20, cpu_quota: 20_000, ..Default::default() };
+        let merged = merge(&current, &update);
+        assert_eq!((merged.cpu_shares, merged.memory_limit_in_bytes, merged.cpu_quota), (512, 128 << 20, 20_000));
+        assert_eq!(merged.cpuset_cpus, "0");
     }
 }

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use k8s_cri::v1::ContainerConfig;
+use base64::Engine;
+use k8s_cri::v1::{ContainerConfig, LinuxContainerResources};
+use prost::Message;
 use serde::{Deserialize, Serialize};
 
 /// What never changes after CreateContainer; persisted on the containerd container.
@@ -22,6 +24,16 @@ pub struct ContainerMetadata {
     /// The CRI log file (`log_directory`/`log_path`); empty for none.
     pub log_path: String,
     pub created_at_ns: i64,
+    /// The identity the process runs as, resolved against the image at create.
+    #[serde(default)]
+    pub user: Option<UserIds>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserIds {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,9 +55,24 @@ pub struct ContainerStatus {
     /// `Completed`, `Error`, `OOMKilled` or `Unknown` once exited.
     pub reason: String,
     pub message: String,
+    /// The resources in force after UpdateContainerResources: `LinuxContainerResources`,
+    /// protobuf, base64; empty while they are the config's.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub resources: String,
     /// A StartContainer is under way (never persisted: a restart ends it).
     #[serde(skip)]
     pub starting: bool,
+}
+
+impl Container {
+    /// The resources in force: the last update's, else the config's.
+    pub fn resources(&self) -> Option<LinuxContainerResources> {
+        let updated = base64::engine::general_purpose::STANDARD.decode(&self.status.resources).ok().filter(|b| !b.is_empty());
+        match updated {
+            Some(bytes) => LinuxContainerResources::decode(bytes.as_slice()).ok(),
+            None => self.config.linux.as_ref().and_then(|l| l.resources.clone()),
+        }
+    }
 }
 
 impl ContainerStatus {
@@ -58,6 +85,7 @@ impl ContainerStatus {
             exit_code: 0,
             reason: String::new(),
             message: String::new(),
+            resources: String::new(),
             starting: false,
         }
     }
