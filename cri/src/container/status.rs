@@ -53,7 +53,6 @@ pub(crate) fn cri_status(c: &Container) -> CriStatus {
         user: c.meta.user.as_ref().map(|u| ContainerUser {
             linux: Some(LinuxContainerUser { uid: i64::from(u.uid), gid: i64::from(u.gid), supplemental_groups: u.groups.iter().map(|g| i64::from(*g)).collect() }),
         }),
-        ..Default::default()
     }
 }
 
