@@ -101,6 +101,9 @@ pub fn resolve(image_user_spec: &str, sc: &LinuxContainerSecurityContext, users:
     additional_gids.retain(|g| *g != gid);
     additional_gids.sort_unstable();
     additional_gids.dedup();
+    // The primary group leads the list, as containerd and Docker do: setgroups() replaces the
+    // process's groups, so without it `id -G` would not show the primary group.
+    additional_gids.insert(0, gid);
     Ok(Identity { uid, gid, additional_gids })
 }
 
@@ -132,12 +135,12 @@ mod tests {
     #[test]
     fn users_by_number_by_name_and_from_the_image() {
         let by_uid = resolve("", &ctx(|c| c.run_as_user = Some(Int64Value { value: 1000 })), &users()).unwrap();
-        assert_eq!(by_uid, Identity { uid: 1000, gid: 1001, additional_gids: vec![29] });
+        assert_eq!(by_uid, Identity { uid: 1000, gid: 1001, additional_gids: vec![1001, 29] });
         let by_name = resolve("", &ctx(|c| c.run_as_username = "web".into()), &users()).unwrap();
         assert_eq!(by_name, by_uid);
-        assert_eq!(resolve("web:audio", &ctx(|_| {}), &users()).unwrap(), Identity { uid: 1000, gid: 29, additional_gids: vec![] });
-        assert_eq!(resolve("", &ctx(|_| {}), &users()).unwrap(), Identity { uid: 0, gid: 0, additional_gids: vec![] });
-        assert_eq!(resolve("4242:7", &ctx(|_| {}), &ImageUsers::default()).unwrap(), Identity { uid: 4242, gid: 7, additional_gids: vec![] });
+        assert_eq!(resolve("web:audio", &ctx(|_| {}), &users()).unwrap(), Identity { uid: 1000, gid: 29, additional_gids: vec![29] });
+        assert_eq!(resolve("", &ctx(|_| {}), &users()).unwrap(), Identity { uid: 0, gid: 0, additional_gids: vec![0] });
+        assert_eq!(resolve("4242:7", &ctx(|_| {}), &ImageUsers::default()).unwrap(), Identity { uid: 4242, gid: 7, additional_gids: vec![7] });
     }
 
     #[test]
@@ -147,9 +150,9 @@ mod tests {
             c.run_as_group = Some(Int64Value { value: 5 });
             c.supplemental_groups = vec![44, 5];
         });
-        assert_eq!(resolve("", &c, &users()).unwrap(), Identity { uid: 1000, gid: 5, additional_gids: vec![29, 44] });
+        assert_eq!(resolve("", &c, &users()).unwrap(), Identity { uid: 1000, gid: 5, additional_gids: vec![5, 29, 44] });
         let strict = LinuxContainerSecurityContext { supplemental_groups_policy: SupplementalGroupsPolicy::Strict as i32, ..c };
-        assert_eq!(resolve("", &strict, &users()).unwrap().additional_gids, [44]);
+        assert_eq!(resolve("", &strict, &users()).unwrap().additional_gids, [5, 44]);
     }
 
     #[test]
