@@ -47,6 +47,12 @@ fn validate(ctx: &Context, req: &CreateContainerRequest) -> Result<(Sandbox, Con
     if reference.is_empty() {
         return Err(Status::invalid_argument("config.image.image: empty"));
     }
+    let privileged = |sc: Option<bool>| sc.unwrap_or(false);
+    let wants = privileged(config.linux.as_ref().and_then(|l| l.security_context.as_ref()).map(|s| s.privileged));
+    let pod_allows = privileged(sandbox.config.linux.as_ref().and_then(|l| l.security_context.as_ref()).map(|s| s.privileged));
+    if wants && !pod_allows {
+        return Err(Status::invalid_argument("config.linux.security_context.privileged: the pod sandbox is not privileged"));
+    }
     let image = ctx.images.resolve(reference).ok_or_else(|| Status::not_found(format!("image {reference:?} is not present; pull it first")))?;
     Ok((sandbox, config, image))
 }

@@ -71,7 +71,7 @@ fn set_security(spec: &mut Spec, config: &ContainerConfig, o: &ContainerSpecOpti
     set_readonly_rootfs(spec, sc.readonly_rootfs);
     if sc.privileged {
         set_privileged(spec)?;
-        super::devices::allow_all_devices(spec)?;
+        super::devices::add_host_devices(spec)?;
     } else {
         capabilities::set_capabilities(spec, sc.capabilities.as_ref())?;
         let linux = spec.linux_mut().as_mut().expect("linux");
@@ -82,6 +82,7 @@ fn set_security(spec: &mut Spec, config: &ContainerConfig, o: &ContainerSpecOpti
             linux.set_readonly_paths(Some(sc.readonly_paths.clone()));
         }
     }
+    super::devices::add_devices(spec, &config.devices)?;
     spec.process_mut().as_mut().expect("process").set_no_new_privileges(Some(sc.no_new_privs));
     super::seccomp::set_seccomp(spec, sc.seccomp.as_ref(), sc.privileged)
 }

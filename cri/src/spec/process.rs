@@ -42,18 +42,34 @@ pub fn set_readonly_rootfs(spec: &mut Spec, readonly: bool) {
     }
 }
 
-/// Every capability Linux defines (up to 5.9, CAP_CHECKPOINT_RESTORE).
+/// Every capability Linux defines (up to 5.9, CAP_CHECKPOINT_RESTORE), by bit number.
 const ALL_CAPABILITIES: [&str; 41] = [
-    "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "BPF", "CHECKPOINT_RESTORE", "CHOWN",
-    "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE",
-    "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST",
-    "NET_RAW", "PERFMON", "SETGID", "SETFCAP", "SETPCAP", "SETUID", "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT",
-    "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE", "SYS_TIME",
-    "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+    "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+    "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+    "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+    "CHECKPOINT_RESTORE",
 ];
 
+/// The capabilities in the bounding set `bounding` (a CapBnd bit mask).
+fn capabilities_in(bounding: u64) -> HashSet<Capability> {
+    ALL_CAPABILITIES.iter().enumerate().filter(|(bit, _)| bounding & (1 << bit) != 0).filter_map(|(_, c)| c.parse().ok()).collect()
+}
+
+/// cricket's own bounding set: no container can get more (root in a kind node or a VM like
+/// this one may lack some, e.g. CAP_SYS_RESOURCE), and asking runc for more fails the start.
+fn own_bounding_set() -> u64 {
+    static OWN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *OWN.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status.lines().find_map(|l| l.strip_prefix("CapBnd:")).and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok()).unwrap_or(u64::MAX)
+    })
+}
+
+/// "Every capability", as privileged containers and `add: ALL` get it: all that cricket holds.
 pub fn all_capabilities() -> HashSet<Capability> {
-    ALL_CAPABILITIES.iter().filter_map(|c| c.parse().ok()).collect()
+    capabilities_in(own_bounding_set())
 }
 
 /// Privileged: every capability, nothing masked or read-only.
@@ -74,6 +90,15 @@ mod tests {
     fn every_capability_name_parses() {
         let parsed = ALL_CAPABILITIES.iter().filter(|c| c.parse::<Capability>().is_ok()).count();
         assert_eq!(parsed, ALL_CAPABILITIES.len());
+    }
+
+    #[test]
+    fn all_means_all_in_the_bounding_set_by_bit() {
+        assert_eq!(capabilities_in((1 << 41) - 1).len(), 41);
+        let without_sys_resource = capabilities_in(0x1fffeffffff);
+        assert_eq!(without_sys_resource.len(), 40);
+        assert!(!without_sys_resource.contains(&Capability::SysResource) && without_sys_resource.contains(&Capability::CheckpointRestore));
+        assert_eq!(capabilities_in(1 << 12), HashSet::from([Capability::NetAdmin]));
     }
 
     #[test]
