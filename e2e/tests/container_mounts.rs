@@ -1,0 +1,113 @@
+//! Host path mounts against real containers: read-write and read-only, a symlinked host path,
+//! a missing one (created), and propagation: private, host-to-container (rslave) and
+//! bidirectional (rshared). The host paths live on a tmpfs of the test's own, so that making
+//! it shared touches nothing else; it is detached at the end.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use e2e::workload::{pod_config, shell, Pod};
+use e2e::{Node, NodeOptions};
+use k8s_cri::v1::*;
+
+fn c(path: &Path) -> CString {
+    CString::new(path.display().to_string()).unwrap()
+}
+
+fn mount_tmpfs(at: &Path) {
+    let rc = unsafe { libc::mount(c"tmpfs".as_ptr(), c(at).as_ptr(), c"tmpfs".as_ptr(), 0, std::ptr::null()) };
+    assert_eq!(rc, 0, "mount tmpfs at {}: {}", at.display(), std::io::Error::last_os_error());
+}
+
+/// Detaches the test's tmpfs and everything under it, whatever happens.
+struct HostDir(PathBuf);
+
+impl Drop for HostDir {
+    fn drop(&mut self) {
+        unsafe { libc::umount2(c(&self.0).as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+fn mount(container: &str, host: &Path, readonly: bool, propagation: MountPropagation) -> Mount {
+    Mount {
+        container_path: container.into(),
+        host_path: host.display().to_string(),
+        readonly,
+        propagation: propagation as i32,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_paths_read_only_symlinks_and_propagation() {
+    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let root = node.ws.run("host");
+    std::fs::create_dir_all(&root).unwrap();
+    mount_tmpfs(&root);
+    let _detach = HostDir(root.clone());
+    let mut config = pod_config(&node, "mounts");
+    config.linux.get_or_insert_with(Default::default).security_context.get_or_insert_with(Default::default).privileged = true;
+    let mut pod = Pod::start(&node, config).await;
+    let image = pod.image.clone();
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("from-host"), "host\n").unwrap();
+    std::os::unix::fs::symlink(&data, root.join("link")).unwrap();
+    use MountPropagation::*;
+
+    let script = "cat /data/from-host; echo c > /data/from-container; echo $?; cat /ro/from-host; touch /ro/x; echo $?; echo l > /link/via-link; touch /new/made";
+    let mut app = shell(&image, "app", script);
+    app.mounts = vec![
+        mount("/data", &data, false, PropagationPrivate),
+        mount("/ro", &data, true, PropagationPrivate),
+        mount("/link", &root.join("link"), false, PropagationPrivate),
+        mount("/new", &root.join("new/sub"), false, PropagationPrivate),
+    ];
+    let (s, out) = pod.output_of(&node, app, 4).await;
+    assert_eq!(s.exit_code, 0, "{out:?}");
+    assert_eq!(out[0], "host");
+    assert_eq!(out[1], "0", "writable");
+    assert_eq!(out[2], "host");
+    assert!(out.iter().skip(3).any(|l| l.contains("Read-only file system")), "read-only: {out:?}");
+    assert_eq!(std::fs::read_to_string(data.join("from-container")).unwrap(), "c\n");
+    assert_eq!(std::fs::read_to_string(data.join("via-link")).unwrap(), "l\n", "the symlink was followed to its target");
+    assert!(root.join("new/sub/made").exists(), "a missing host path is created");
+
+    // Propagation: a mount made on the host after the start reaches an rslave mount only.
+    for dir in ["prop/sub", "bi/inner"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    let watcher = |name: &str, p: MountPropagation| {
+        let mut c = shell(&image, name, "sleep 1000");
+        c.mounts = vec![mount("/prop", &root.join("prop"), false, p)];
+        c
+    };
+    let slave = watcher("slave", PropagationHostToContainer);
+    let private = watcher("private", PropagationPrivate);
+    let (slave, private) = (pod.run(slave).await, pod.run(private).await);
+    let (slave_pid, private_pid) = (pod.pid(&slave).await, pod.pid(&private).await);
+    mount_tmpfs(&root.join("prop/sub"));
+    std::fs::write(root.join("prop/sub/late"), "late\n").unwrap();
+    let seen = |pid: u32| Path::new(&format!("/proc/{pid}/root/prop/sub/late")).exists();
+    assert!(seen(slave_pid), "host-to-container: the host's new mount is seen");
+    assert!(!seen(private_pid), "private: it is not");
+
+    // Bidirectional: a mount the (privileged) container makes reaches the host.
+    let script = "mount -t tmpfs none /bi/inner && echo up > /bi/inner/flag && sleep 1000";
+    let mut bi = shell(&image, "bidirectional", script);
+    bi.mounts = vec![mount("/bi", &root.join("bi"), false, PropagationBidirectional)];
+    bi.linux = Some(LinuxContainerConfig {
+        security_context: Some(LinuxContainerSecurityContext { privileged: true, ..Default::default() }),
+        resources: None,
+    });
+    pod.run(bi).await;
+    let flag = root.join("bi/inner/flag");
+    let up = e2e::eventually(Duration::from_secs(5), || async { std::fs::read_to_string(&flag).ok() }).await;
+    assert_eq!(up.as_deref(), Some("up\n"), "bidirectional: the container's mount is seen on the host");
+    pod.remove().await;
+    drop(_detach);
+    node.finish();
+}
