@@ -1,7 +1,8 @@
 //! cricket-logger: started by the runc shim for one container (a `binary://` log URI), it
 //! drains the container's stdout and stderr pipes into the CRI log file, and reopens the file
 //! on SIGUSR1 (kubelet's rotation). It never stops draining: if the disk write fails the
-//! records are dropped, never the container blocked. It exits when both pipes close.
+//! records are dropped, never the container blocked. It exits when both pipes close. For a
+//! container with stdin it holds the stdin FIFO open, so that stdin outlives cricket.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -18,6 +19,8 @@ struct Logger {
     file: Arc<Mutex<Option<File>>>,
     stdout: File,
     stderr: File,
+    /// The container's stdin FIFO, held open for writing until the logger exits.
+    _stdin: Option<File>,
 }
 
 fn open(path: &Path) -> std::io::Result<File> {
@@ -74,7 +77,12 @@ impl Driver for Logger {
         let args = LoggerArgs::parse(std::env::args().skip(1))?;
         let file = open(&args.path).map_err(|e| format!("open {}: {e}", args.path.display()))?;
         std::fs::write(&args.pidfile, std::process::id().to_string()).map_err(|e| format!("write {}: {e}", args.pidfile.display()))?;
-        Ok(Logger { path: args.path, file: Arc::new(Mutex::new(Some(file))), stdout: config.stdout, stderr: config.stderr })
+        // Read-write: never blocks, and this end never reads, so input reaches only the shim.
+        let stdin = match &args.stdin {
+            Some(p) => Some(OpenOptions::new().read(true).write(true).open(p).map_err(|e| format!("open {}: {e}", p.display()))?),
+            None => None,
+        };
+        Ok(Logger { path: args.path, file: Arc::new(Mutex::new(Some(file))), stdout: config.stdout, stderr: config.stderr, _stdin: stdin })
     }
 
     fn run(self) -> Result<(), String> {

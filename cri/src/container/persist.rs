@@ -23,6 +23,11 @@ pub fn logger_pidfile(ctx: &Context, id: &str) -> PathBuf {
     state_dir(ctx, id).join("logger.pid")
 }
 
+/// The FIFO the container's stdin is read from (attach writes to it).
+pub fn stdin_fifo(ctx: &Context, id: &str) -> PathBuf {
+    state_dir(ctx, id).join("stdin")
+}
+
 pub fn save_status(ctx: &Context, id: &str, status: &ContainerStatus) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(status).expect("serialisable");
     cni::atomic_write(&dir(ctx, id).join("status.json"), &bytes).map_err(std::io::Error::other)

@@ -9,20 +9,24 @@ pub struct LoggerArgs {
     pub path: PathBuf,
     /// Where the logger writes its PID, for `ReopenContainerLog` (SIGUSR1).
     pub pidfile: PathBuf,
+    /// The container's stdin FIFO, which the logger holds open for writing as long as the
+    /// container runs, so that its stdin does not see EOF when cricket stops.
+    pub stdin: Option<PathBuf>,
 }
 
 impl LoggerArgs {
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<LoggerArgs, String> {
         let args: Vec<String> = args.into_iter().collect();
-        let (mut path, mut pidfile) = (None, None);
+        let (mut path, mut pidfile, mut stdin) = (None, None, None);
         for pair in args.chunks(2) {
             match pair {
                 [k, v] if k == "path" => path = Some(PathBuf::from(v)),
                 [k, v] if k == "pidfile" => pidfile = Some(PathBuf::from(v)),
+                [k, v] if k == "stdin" => stdin = Some(PathBuf::from(v)),
                 other => return Err(format!("unexpected arguments {other:?}")),
             }
         }
-        Ok(LoggerArgs { path: path.ok_or("no path")?, pidfile: pidfile.ok_or("no pidfile")? })
+        Ok(LoggerArgs { path: path.ok_or("no path")?, pidfile: pidfile.ok_or("no pidfile")?, stdin })
     }
 }
 
@@ -32,7 +36,11 @@ fn encode(p: &Path) -> String {
 
 /// The `binary://` stdout/stderr URI that makes the shim start `logger` for a container.
 pub fn logger_uri(logger: &Path, args: &LoggerArgs) -> String {
-    format!("binary://{}?path={}&pidfile={}", encode(logger), encode(&args.path), encode(&args.pidfile))
+    let mut uri = format!("binary://{}?path={}&pidfile={}", encode(logger), encode(&args.path), encode(&args.pidfile));
+    if let Some(stdin) = &args.stdin {
+        uri.push_str(&format!("&stdin={}", encode(stdin)));
+    }
+    uri
 }
 
 /// `cricket-logger` beside the running cricket binary.
@@ -56,11 +64,16 @@ mod tests {
 
     #[test]
     fn the_uri_round_trips_through_the_shims_pairs() {
-        let args = LoggerArgs { path: "/var/log/pods/a b/c/0.log".into(), pidfile: "/run/x/logger.pid".into() };
+        let args = LoggerArgs { path: "/var/log/pods/a b/c/0.log".into(), pidfile: "/run/x/logger.pid".into(), stdin: None };
         let uri = logger_uri(Path::new("/usr/bin/cricket-logger"), &args);
         assert_eq!(uri, "binary:///usr/bin/cricket-logger?path=/var/log/pods/a%20b/c/0.log&pidfile=/run/x/logger.pid");
         let shuffled = ["pidfile", "/run/x/logger.pid", "path", "/var/log/pods/a b/c/0.log"].map(String::from);
         assert_eq!(LoggerArgs::parse(shuffled).unwrap(), args);
         assert!(LoggerArgs::parse(["path".to_string()]).is_err());
+        let with_stdin = LoggerArgs { stdin: Some("/run/x/stdin".into()), ..args };
+        let uri = logger_uri(Path::new("/l"), &with_stdin);
+        assert!(uri.ends_with("&stdin=/run/x/stdin"), "{uri}");
+        let pairs = ["path", "/var/log/pods/a b/c/0.log", "pidfile", "/run/x/logger.pid", "stdin", "/run/x/stdin"].map(String::from);
+        assert_eq!(LoggerArgs::parse(pairs).unwrap(), with_stdin);
     }
 }
