@@ -99,27 +99,9 @@ async fn bench_mode(extra_config: &str) {
     for (phase, range) in [("concurrency 1 ", 1..SEQUENTIAL + 1), ("concurrency 20", SEQUENTIAL + 1..usize::MAX)] {
         let steps = [("sandbox steps", &["netns_ms", "cni_ms", "pause_ms"][..]), ("pause container steps", &["created_ms", "task_ms", "started_ms"][..])];
         for (step, keys) in steps.into_iter().filter(|(step, _)| log.contains(step)) {
-            let line: Vec<String> = keys.iter().map(|k| format!("{k} {:.1}", median_field(&log, step, k, range.clone()))).collect();
+            let line: Vec<String> = keys.iter().map(|k| format!("{k} {:.1}", e2e::bench_log::median_field(&log, step, k, range.clone()))).collect();
             println!("    {phase} {step}: {}", line.join(", "));
         }
     }
     node.finish();
-}
-
-/// The median of `key=<number>` over the log lines that contain `message`, taking the
-/// matching lines whose index is in `range` (runs are logged in order).
-fn median_field(log: &str, message: &str, key: &str, range: std::ops::Range<usize>) -> f64 {
-    let needle = format!("{key}=");
-    let mut values: Vec<f64> = log
-        .lines()
-        .filter(|l| l.contains(message))
-        .enumerate()
-        .filter(|(i, _)| range.contains(i))
-        .map(|(_, l)| l)
-        .filter_map(|l| l.split(&needle).nth(1))
-        .filter_map(|rest| rest.split_whitespace().next())
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    values.sort_by(|a, b| a.total_cmp(b));
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }

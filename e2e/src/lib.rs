@@ -2,7 +2,9 @@
 //! and free ports, so that tests run side by side without colliding, and a teardown that
 //! proves nothing was left behind.
 
+pub mod bench_log;
 pub mod containerd;
+pub mod containerd_cri;
 pub mod cri_client;
 pub mod cricket;
 pub mod grpc_go;

@@ -98,19 +98,7 @@ impl Node {
     /// Writes a CNI conflist into the node's conf dir: a bridge of its own, its own subnet, no
     /// masquerading, and portmap.
     pub fn write_cni_config(&self) {
-        let dir = self.ws.run("net.d");
-        std::fs::create_dir_all(&dir).unwrap();
-        let conf = serde_json::json!({
-            "cniVersion": "1.0.0",
-            "name": format!("e2e-{}", self.ws.id),
-            "plugins": [
-                { "type": "bridge", "bridge": self.bridge(), "isGateway": true, "ipMasq": false,
-                  "ipam": { "type": "host-local", "ranges": [[{ "subnet": self.pod_subnet() }]],
-                            "dataDir": self.ws.run("ipam").display().to_string() } },
-                { "type": "portmap", "capabilities": { "portMappings": true } }
-            ]
-        });
-        std::fs::write(dir.join("10-e2e.conflist"), serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
+        write_conflist(&self.ws.run("net.d"), &format!("e2e-{}", self.ws.id), &self.bridge(), &self.pod_subnet(), &self.ws.run("ipam"));
     }
 
     /// Installs a fake CNI plugin (a shell script body) in the node's own plugin directory.
@@ -193,4 +181,20 @@ fn create_netns(name: &str) -> String {
     assert!(ok(&["netns", "add", name]), "ip netns add {name}");
     assert!(ok(&["-n", name, "link", "set", "lo", "up"]), "bring lo up in {name}");
     name.to_string()
+}
+
+/// Writes `dir/10-e2e.conflist`: network `name` on its own `bridge` and `subnet` (host-local
+/// addresses kept in `ipam_dir`), no masquerading, and portmap.
+pub fn write_conflist(dir: &std::path::Path, name: &str, bridge: &str, subnet: &str, ipam_dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let conf = serde_json::json!({
+        "cniVersion": "1.0.0",
+        "name": name,
+        "plugins": [
+            { "type": "bridge", "bridge": bridge, "isGateway": true, "ipMasq": false,
+              "ipam": { "type": "host-local", "ranges": [[{ "subnet": subnet }]], "dataDir": ipam_dir.display().to_string() } },
+            { "type": "portmap", "capabilities": { "portMappings": true } }
+        ]
+    });
+    std::fs::write(dir.join("10-e2e.conflist"), serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
 }

@@ -3,7 +3,7 @@
 //! another's.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -28,14 +28,13 @@ pub struct Endpoint {
     pub is_mirror: bool,
 }
 
-/// How many distinct credential sets keep a client (and its connections and tokens) around.
-const MAX_CLIENTS: usize = 64;
-
 pub struct Registries {
     hosts: BTreeMap<String, HostConfig>,
     protocol: ClientProtocol,
     read_timeout: Duration,
-    clients: Mutex<HashMap<Credentials, Arc<Client>>>,
+    /// Clients shared by the pulls in flight with the same credentials; dropped with the last
+    /// such pull, so that an idle daemon does not keep TLS roots and connection pools.
+    clients: Mutex<HashMap<Credentials, Weak<Client>>>,
 }
 
 fn strip_scheme(endpoint: &str) -> (&str, bool) {
@@ -69,12 +68,10 @@ impl Registries {
     /// The registry client for these credentials.
     pub fn client(&self, credentials: &Credentials) -> Arc<Client> {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = clients.get(credentials) {
-            return c.clone();
+        if let Some(c) = clients.get(credentials).and_then(Weak::upgrade) {
+            return c;
         }
-        if clients.len() >= MAX_CLIENTS {
-            clients.clear();
-        }
+        clients.retain(|_, c| c.strong_count() > 0);
         let config = ClientConfig {
             protocol: self.protocol.clone(),
             platform_resolver: None,
@@ -84,7 +81,7 @@ impl Registries {
             ..Default::default()
         };
         let client = Arc::new(Client::new(config));
-        clients.insert(credentials.clone(), client.clone());
+        clients.insert(credentials.clone(), Arc::downgrade(&client));
         client
     }
 }

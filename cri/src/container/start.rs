@@ -74,12 +74,18 @@ pub(crate) async fn start_container(ctx: &std::sync::Arc<Context>, req: StartCon
 async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
     let id = c.meta.id.clone();
     let cd = &ctx.containerd;
+    let t0 = std::time::Instant::now();
+    let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let result = async {
         let mounts = cd.rootfs_mounts(&id).await.map_err(|e| from_bridge("rootfs mounts", e))?;
+        let t1 = std::time::Instant::now();
         cd.create_task(&id, mounts, &task_io(ctx, c)?).await.map_err(|e| from_bridge("create task", e))?;
+        let t2 = std::time::Instant::now();
         // Taken before the start, so that a process that exits at once has finished_at >= started_at.
         let started = now_ns();
-        cd.start_task(&id).await.map(|pid| (pid, started)).map_err(|e| from_bridge("start task", e))
+        let pid = cd.start_task(&id).await.map_err(|e| from_bridge("start task", e))?;
+        tracing::debug!(container = %id, mounts_ms = ms(t0) - ms(t1), task_ms = ms(t1) - ms(t2), started_ms = ms(t2), "container start steps");
+        Ok::<_, Status>((pid, started))
     }
     .await;
     let (pid, started) = match result {
