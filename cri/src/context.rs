@@ -33,6 +33,8 @@ pub struct Context {
     pub sandboxes: SandboxStore,
     pub containers: ContainerStore,
     pub container_events: ContainerEvents,
+    /// AppArmor and SELinux, as the node has them.
+    pub lsm: crate::spec::lsm::NodeLsm,
     /// Image pulls in flight, by reference and credentials.
     pub pulls: SingleFlight<String>,
     fs_usage: RwLock<Option<FilesystemUsage>>,
@@ -66,6 +68,7 @@ impl Context {
             sandboxes: SandboxStore::default(),
             containers: ContainerStore::default(),
             container_events: ContainerEvents::default(),
+            lsm: crate::spec::lsm::NodeLsm::detect(),
             pulls: SingleFlight::default(),
             fs_usage: RwLock::new(None),
         }

@@ -163,6 +163,12 @@ async fn seccomp_runtime_default_unconfined_and_localhost() {
     let err = pod.create(container(img, "missing", "true", |s| s.seccomp = missing)).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().contains("seccomp.localhost_ref"), "{err}");
+    // This node has no AppArmor: a Localhost profile is refused, not silently dropped.
+    if std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").map_or(true, |v| v.trim() != "Y") {
+        let profile = profile(ProfileType::Localhost, "k8s-nginx");
+        let err = pod.create(container(img, "armored", "true", |s| s.apparmor = profile)).await.unwrap_err();
+        assert!(err.code() == Code::InvalidArgument && err.message().contains("apparmor"), "{err}");
+    }
     let err = pod.create(container(img, "priv", "true", |s| s.privileged = true)).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "a privileged container needs a privileged pod");
     assert!(err.message().contains("privileged"), "{err}");

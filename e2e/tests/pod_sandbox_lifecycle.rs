@@ -156,7 +156,12 @@ async fn bad_input_names_the_field_and_leaves_nothing() {
     relative_logs.log_directory = "var/log/pods".into();
     let mut node_wide_sysctl = config("x");
     node_wide_sysctl.linux.as_mut().unwrap().sysctls = [("vm.swappiness".to_string(), "1".to_string())].into();
+    let mut user_ns = config("x");
+    let linux = user_ns.linux.get_or_insert_with(Default::default);
+    let options = linux.security_context.get_or_insert_with(Default::default).namespace_options.get_or_insert_with(Default::default);
+    options.userns_options = Some(UserNamespace { mode: NamespaceMode::Pod as i32, ..Default::default() });
     for (c, handler, field) in [
+        (user_ns, "", "userns_options"),
         (no_name, "", "config.metadata.name"),
         (relative_logs, "", "config.log_directory"),
         (node_wide_sysctl, "", "linux.sysctls[\"vm.swappiness\"]"),

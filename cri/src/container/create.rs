@@ -122,6 +122,7 @@ async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, imag
             shm: shm.as_deref(),
             systemd_cgroup: ctx.config.systemd_cgroup(),
             daemon_oom_score_adj: crate::sandbox::own_oom_score_adj(),
+            lsm: ctx.lsm,
         };
         let spec = container_spec(&config, &options).map_err(|e| Status::invalid_argument(e.to_string()))?;
         meta.user = spec.process().as_ref().map(|p| {

@@ -88,6 +88,11 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     let id = new_id();
     let security = config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
     let ns = security.namespace_options.clone().unwrap_or_default();
+    // Status reports user_namespaces: false for every handler, so kubelet sends this only by
+    // mistake; a pod must not silently run with host user IDs it did not ask for.
+    if ns.userns_options.as_ref().is_some_and(|u| u.mode == NamespaceMode::Pod as i32) {
+        return Err(Status::invalid_argument("config.linux.security_context.namespace_options.userns_options: user namespaces are not supported"));
+    }
     let host_network = ns.network == NamespaceMode::Node as i32;
     let node_ipc = ns.ipc == NamespaceMode::Node as i32;
     let runc = handler.runtime_type == super::handler::RUNC_SHIM;

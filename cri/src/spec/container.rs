@@ -9,6 +9,7 @@ use k8s_cri::v1::{ContainerConfig, PodSandboxConfig};
 use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Spec};
 
 use super::cgroups::{cgroups_path, set_cgroups_path};
+use super::lsm::NodeLsm;
 use super::identity::{resolve, set_identity, ImageUsers};
 use super::image_config::{set_process, ImageProcess};
 use super::process::{clamp_oom_score_adj, set_oom_score_adj, set_privileged, set_readonly_rootfs};
@@ -46,6 +47,8 @@ pub struct ContainerSpecOptions<'a> {
     pub shm: Option<&'a Path>,
     pub systemd_cgroup: bool,
     pub daemon_oom_score_adj: i32,
+    /// The security modules the node runs.
+    pub lsm: NodeLsm,
 }
 
 fn set_namespaces(spec: &mut Spec, ns: &PodNamespacePaths) -> Result<(), SpecError> {
@@ -83,6 +86,7 @@ fn set_security(spec: &mut Spec, config: &ContainerConfig, o: &ContainerSpecOpti
         }
     }
     super::devices::add_devices(spec, &config.devices)?;
+    super::lsm::set_lsm(spec, &sc, o.lsm)?;
     spec.process_mut().as_mut().expect("process").set_no_new_privileges(Some(sc.no_new_privs));
     super::seccomp::set_seccomp(spec, sc.seccomp.as_ref(), sc.privileged)
 }

@@ -22,6 +22,7 @@ fn options<'a>(image: &'a ImageProcess, users: &'a ImageUsers, sandbox: &'a PodS
         shm: Some(Path::new("/r/shm")),
         systemd_cgroup: false,
         daemon_oom_score_adj: -500,
+        lsm: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@ mod container;
 mod defaults;
 mod devices;
 mod identity;
+pub mod lsm;
 mod image_config;
 mod mounts;
 mod namespaces;
