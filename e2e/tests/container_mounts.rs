@@ -1,4 +1,5 @@
-//! Host path mounts against real containers: read-write and read-only, a symlinked host path,
+//! Host path mounts against real containers: read-write, read-only and recursively read-only,
+//! a symlinked host path,
 //! a missing one (created), and propagation: private, host-to-container (rslave) and
 //! bidirectional (rshared). The host paths live on a tmpfs of the test's own, so that making
 //! it shared touches nothing else; it is detached at the end.
@@ -75,6 +76,24 @@ async fn host_paths_read_only_symlinks_and_propagation() {
     assert_eq!(std::fs::read_to_string(data.join("from-container")).unwrap(), "c\n");
     assert_eq!(std::fs::read_to_string(data.join("via-link")).unwrap(), "l\n", "the symlink was followed to its target");
     assert!(root.join("new/sub/made").exists(), "a missing host path is created");
+
+    // Read-only is not recursive unless asked: a submount stays writable under a plain one.
+    let layered = root.join("layered");
+    std::fs::create_dir_all(layered.join("inner")).unwrap();
+    mount_tmpfs(&layered.join("inner"));
+    let mut ro = shell(&image, "recursive", "touch /plain/inner/x; echo $?; touch /rro/inner/y; echo $?");
+    let mut rro = mount("/rro", &layered, true, PropagationPrivate);
+    rro.recursive_read_only = true;
+    ro.mounts = vec![mount("/plain", &layered, true, PropagationPrivate), rro];
+    let (_, out) = pod.output_of(&node, ro, 3).await;
+    let codes: Vec<&String> = out.iter().filter(|l| l.len() == 1).collect();
+    assert_eq!(codes, ["0", "1"], "plain ro leaves the submount writable, rro does not: {out:?}");
+    let mut rw_rro = shell(&image, "bad-rro", "true");
+    let mut m = mount("/x", &layered, false, PropagationPrivate);
+    m.recursive_read_only = true;
+    rw_rro.mounts = vec![m];
+    let err = pod.create(rw_rro).await.unwrap_err();
+    assert!(err.message().contains("recursive_read_only"), "{err}");
 
     // Propagation: a mount made on the host after the start reaches an rslave mount only.
     for dir in ["prop/sub", "bi/inner"] {

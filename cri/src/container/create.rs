@@ -53,6 +53,12 @@ fn validate(ctx: &Context, req: &CreateContainerRequest) -> Result<(Sandbox, Con
     if wants && !pod_allows {
         return Err(Status::invalid_argument("config.linux.security_context.privileged: the pod sandbox is not privileged"));
     }
+    if let Some(i) = config.mounts.iter().position(|m| m.recursive_read_only) {
+        let runc = crate::sandbox::runtime_type(ctx, &sandbox.meta.runtime_handler) == crate::sandbox::RUNC_SHIM;
+        if !(runc && crate::runtime::runc_features::recursive_read_only()) {
+            return Err(Status::invalid_argument(format!("config.mounts[{i}].recursive_read_only: not supported by this runtime handler")));
+        }
+    }
     let image = ctx.images.resolve(reference).ok_or_else(|| Status::not_found(format!("image {reference:?} is not present; pull it first")))?;
     Ok((sandbox, config, image))
 }

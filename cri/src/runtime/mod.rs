@@ -1,5 +1,6 @@
 //! The CRI RuntimeService: one file per RPC family; this file only routes.
 
+pub(crate) mod runc_features;
 mod runtime_config;
 mod status;
 mod version;

@@ -14,6 +14,7 @@ const NETWORK_READY: &str = "NetworkReady";
 pub(super) fn status(ctx: &Context, verbose: bool) -> StatusResponse {
     let network = network_readiness(&ctx.networks, &ctx.config);
     let mut reply = build(&ctx.config, &ctx.runtime_readiness(), &network, verbose);
+    reply.runtime_handlers = handlers(&ctx.config, super::runc_features::recursive_read_only());
     if verbose {
         reply.info.insert("containerEventsDropped".to_string(), ctx.container_events.dropped().to_string());
     }
@@ -45,16 +46,21 @@ pub(super) fn build(config: &Config, runtime: &Readiness, network: &Readiness, v
     StatusResponse {
         status: Some(RuntimeStatus { conditions: vec![condition(RUNTIME_READY, runtime), condition(NETWORK_READY, network)] }),
         info,
-        runtime_handlers: handlers(config),
-        features: Some(RuntimeFeatures { supplemental_groups_policy: false }),
+        runtime_handlers: handlers(config, false),
+        features: Some(RuntimeFeatures { supplemental_groups_policy: true }),
     }
 }
 
-/// Every configured handler, plus the default one again under the empty name (CRI: "" is the default).
-fn handlers(config: &Config) -> Vec<RuntimeHandler> {
-    let features = || Some(RuntimeHandlerFeatures { recursive_read_only_mounts: false, user_namespaces: false });
-    let mut list = vec![RuntimeHandler { name: String::new(), features: features() }];
-    list.extend(config.containerd.runtimes.keys().map(|name| RuntimeHandler { name: name.clone(), features: features() }));
+/// Every configured handler, plus the default one again under the empty name (CRI: "" is the
+/// default). Recursive read-only mounts where the handler is the `runc` on PATH and `runc_rro`.
+fn handlers(config: &Config, runc_rro: bool) -> Vec<RuntimeHandler> {
+    let features = |name: &str| {
+        let runc = config.containerd.runtimes.get(name).is_some_and(|r| r.runtime_type == crate::sandbox::RUNC_SHIM && !r.options.contains_key("BinaryName"));
+        Some(RuntimeHandlerFeatures { recursive_read_only_mounts: runc && runc_rro, user_namespaces: false })
+    };
+    let default = &config.containerd.default_runtime;
+    let mut list = vec![RuntimeHandler { name: String::new(), features: features(default) }];
+    list.extend(config.containerd.runtimes.keys().map(|name| RuntimeHandler { name: name.clone(), features: features(name) }));
     list
 }
 
@@ -85,8 +91,11 @@ mod tests {
 
     #[test]
     fn handlers_list_the_default_under_the_empty_name_and_each_configured_one() {
-        let names: Vec<String> = handlers(&Config::default()).into_iter().map(|h| h.name).collect();
+        let listed = handlers(&Config::default(), true);
+        let names: Vec<&str> = listed.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, ["", "runc"]);
+        assert!(listed.iter().all(|h| h.features.unwrap().recursive_read_only_mounts), "runc with rro");
+        assert!(handlers(&Config::default(), false).iter().all(|h| !h.features.unwrap().recursive_read_only_mounts));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod files;
 mod handler;
+pub use handler::RUNC_SHIM;
 mod network;
 pub mod persist;
 mod recover;

@@ -31,7 +31,13 @@ pub fn add_user_mounts(spec: &mut Spec, mounts: &[Mount]) -> Result<(), SpecErro
         }
         list.retain(|existing| existing.destination() != Path::new(&m.container_path));
         let mut options = vec!["rbind".to_string(), propagation(m.propagation).to_string(), if m.readonly { "ro" } else { "rw" }.to_string()];
-        if m.readonly && m.recursive_read_only {
+        if m.recursive_read_only {
+            if !m.readonly {
+                return Err(SpecError::invalid(&field("recursive_read_only"), "needs readonly"));
+            }
+            if m.propagation != MountPropagation::PropagationPrivate as i32 {
+                return Err(SpecError::invalid(&field("recursive_read_only"), "needs private propagation"));
+            }
             options.push("rro".into());
         }
         list.push(MountBuilder::default().destination(&m.container_path).typ("bind").source(&m.host_path).options(options).build()?);
