@@ -1,7 +1,7 @@
 //! Container logs in the CRI format: a 40 000-character line split into 16 KiB partial
 //! records and a final one, kubelet's rotation (rename, ReopenContainerLog) without a lost
-//! line, and a tty container whose output is logged as stdout and whose stdin stays open,
-//! also across a cricket SIGKILL.
+//! line, and containers with stdin, with and without a tty (a tty's output is all stdout),
+//! whose stdin stays open, also across a cricket SIGKILL.
 
 use std::io::Write;
 use std::path::Path;
@@ -63,18 +63,28 @@ async fn a_long_line_is_split_and_rotation_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tty_logs_as_stdout_and_its_stdin_stays_open_across_a_restart() {
+    stdin_stays_open_across_a_restart(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_stdin_stays_open_across_a_restart_and_streams_stay_apart() {
+    stdin_stays_open_across_a_restart(false).await;
+}
+
+async fn stdin_stays_open_across_a_restart(tty: bool) {
     let mut node = node().await;
     let mut pod = Pod::start(&node, pod_config(&node, "tty")).await;
     let mut c = shell(&pod.image.clone(), "console", "echo to-stderr >&2; read a; echo got:$a; read b; echo got:$b");
-    c.tty = true;
+    c.tty = tty;
     c.stdin = true;
+    let stderr_line = if tty { "stdout:to-stderr" } else { "stderr:to-stderr" };
     let id = pod.run(c).await;
     let log = node.ws.run("logs/console/0.log");
     let fifo = node.ws.run(&format!("cricket/containers/{id}/stdin"));
     let text = |log: &Path| records(log).into_iter().map(|(s, _, t)| format!("{s}:{}", t.trim_end_matches('\r'))).collect::<Vec<_>>();
-    e2e::eventually(Duration::from_secs(5), || async { text(&log).contains(&"stdout:to-stderr".to_string()).then_some(()) })
+    e2e::eventually(Duration::from_secs(5), || async { text(&log).contains(&stderr_line.to_string()).then_some(()) })
         .await
-        .unwrap_or_else(|| panic!("stderr of a tty is stdout: {:?}", text(&log)));
+        .unwrap_or_else(|| panic!("{stderr_line} (a tty has only stdout): {:?}", text(&log)));
 
     // Nobody writes yet: stdin stays open, so `read` waits rather than seeing EOF.
     tokio::time::sleep(Duration::from_millis(300)).await;

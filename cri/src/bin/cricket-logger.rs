@@ -1,8 +1,11 @@
-//! cricket-logger: started by the runc shim for one container (a `binary://` log URI), it
-//! drains the container's stdout and stderr pipes into the CRI log file, and reopens the file
-//! on SIGUSR1 (kubelet's rotation). It never stops draining: if the disk write fails the
-//! records are dropped, never the container blocked. It exits when both pipes close. For a
-//! container with stdin it holds the stdin FIFO open, so that stdin outlives cricket.
+//! cricket-logger: drains one container's stdout and stderr into the CRI log file, and reopens
+//! the file on SIGUSR1 (kubelet's rotation). It never stops draining: if the disk write fails
+//! the records are dropped, never the container blocked. It exits when both streams close.
+//! For a container with stdin it holds the stdin FIFO open, so that stdin outlives cricket.
+//!
+//! Two ways to start it: by the runc shim through a `binary://` log URI (the streams are
+//! pipes it hands over), or by cricket as `cricket-logger fifos <key> <value>...` for a
+//! container whose plain stdin needs the shim's FIFO mode (the streams are FIFOs to open).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -14,11 +17,27 @@ use std::time::SystemTime;
 use containerd_shim_logging::{Config, Driver};
 use cricket::logs::{LineSplitter, LoggerArgs};
 
+/// Where a stream comes from: a pipe already open, or a FIFO to open (which waits for the
+/// shim to open its end).
+enum Source {
+    Pipe(File),
+    Fifo(PathBuf),
+}
+
+impl Source {
+    fn open(self) -> std::io::Result<File> {
+        match self {
+            Source::Pipe(f) => Ok(f),
+            Source::Fifo(p) => File::open(p),
+        }
+    }
+}
+
 struct Logger {
     path: PathBuf,
     file: Arc<Mutex<Option<File>>>,
-    stdout: File,
-    stderr: File,
+    stdout: Source,
+    stderr: Source,
     /// The container's stdin FIFO, held open for writing until the logger exits.
     _stdin: Option<File>,
 }
@@ -27,7 +46,8 @@ fn open(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).mode(0o640).open(path)
 }
 
-fn pump(mut pipe: File, stream: &'static str, file: Arc<Mutex<Option<File>>>) {
+fn pump(source: Source, stream: &'static str, file: Arc<Mutex<Option<File>>>) {
+    let Ok(mut pipe) = source.open() else { return };
     let mut splitter = LineSplitter::new(stream);
     let mut buf = vec![0u8; 32 * 1024];
     let mut records = Vec::new();
@@ -70,19 +90,32 @@ fn reopen_on_signal(path: PathBuf, file: Arc<Mutex<Option<File>>>) {
     }
 }
 
-impl Driver for Logger {
-    type Error = String;
-
-    fn new(config: Config) -> Result<Self, String> {
-        let args = LoggerArgs::parse(std::env::args().skip(1))?;
+impl Logger {
+    fn start(args: LoggerArgs, stdout: Source, stderr: Source) -> Result<Logger, String> {
         let file = open(&args.path).map_err(|e| format!("open {}: {e}", args.path.display()))?;
-        std::fs::write(&args.pidfile, std::process::id().to_string()).map_err(|e| format!("write {}: {e}", args.pidfile.display()))?;
         // Read-write: never blocks, and this end never reads, so input reaches only the shim.
         let stdin = match &args.stdin {
             Some(p) => Some(OpenOptions::new().read(true).write(true).open(p).map_err(|e| format!("open {}: {e}", p.display()))?),
             None => None,
         };
-        Ok(Logger { path: args.path, file: Arc::new(Mutex::new(Some(file))), stdout: config.stdout, stderr: config.stderr, _stdin: stdin })
+        std::fs::write(&args.pidfile, std::process::id().to_string()).map_err(|e| format!("write {}: {e}", args.pidfile.display()))?;
+        Ok(Logger { path: args.path, file: Arc::new(Mutex::new(Some(file))), stdout, stderr, _stdin: stdin })
+    }
+}
+
+/// `cricket-logger fifos ...`: started by cricket, detached, before the task exists.
+fn run_on_fifos() -> Result<(), String> {
+    let args = LoggerArgs::parse(std::env::args().skip(2))?;
+    let (stdout, stderr) = (args.stdout.clone().ok_or("no stdout")?, args.stderr.clone().ok_or("no stderr")?);
+    Logger::start(args, Source::Fifo(stdout), Source::Fifo(stderr))?.run()
+}
+
+impl Driver for Logger {
+    type Error = String;
+
+    fn new(config: Config) -> Result<Self, String> {
+        let args = LoggerArgs::parse(std::env::args().skip(1))?;
+        Logger::start(args, Source::Pipe(config.stdout), Source::Pipe(config.stderr))
     }
 
     fn run(self) -> Result<(), String> {
@@ -110,6 +143,13 @@ fn main() {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGUSR1);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    if std::env::args().nth(1).as_deref() == Some("fifos") {
+        if let Err(e) = run_on_fifos() {
+            eprintln!("cricket-logger: {e}");
+            std::process::exit(1);
+        }
+        return;
     }
     containerd_shim_logging::run::<Logger>();
 }

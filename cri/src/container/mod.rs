@@ -5,6 +5,7 @@
 mod create;
 pub(crate) mod exits;
 mod host_paths;
+mod io;
 mod namespaces;
 pub mod persist;
 mod recover;

@@ -12,21 +12,26 @@ pub struct LoggerArgs {
     /// The container's stdin FIFO, which the logger holds open for writing as long as the
     /// container runs, so that its stdin does not see EOF when cricket stops.
     pub stdin: Option<PathBuf>,
+    /// The stdout and stderr FIFOs to drain, when cricket starts the logger itself.
+    pub stdout: Option<PathBuf>,
+    pub stderr: Option<PathBuf>,
 }
 
 impl LoggerArgs {
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<LoggerArgs, String> {
         let args: Vec<String> = args.into_iter().collect();
-        let (mut path, mut pidfile, mut stdin) = (None, None, None);
+        let (mut path, mut pidfile, mut stdin, mut stdout, mut stderr) = (None, None, None, None, None);
         for pair in args.chunks(2) {
             match pair {
                 [k, v] if k == "path" => path = Some(PathBuf::from(v)),
                 [k, v] if k == "pidfile" => pidfile = Some(PathBuf::from(v)),
                 [k, v] if k == "stdin" => stdin = Some(PathBuf::from(v)),
+                [k, v] if k == "stdout" => stdout = Some(PathBuf::from(v)),
+                [k, v] if k == "stderr" => stderr = Some(PathBuf::from(v)),
                 other => return Err(format!("unexpected arguments {other:?}")),
             }
         }
-        Ok(LoggerArgs { path: path.ok_or("no path")?, pidfile: pidfile.ok_or("no pidfile")?, stdin })
+        Ok(LoggerArgs { path: path.ok_or("no path")?, pidfile: pidfile.ok_or("no pidfile")?, stdin, stdout, stderr })
     }
 }
 
@@ -41,6 +46,20 @@ pub fn logger_uri(logger: &Path, args: &LoggerArgs) -> String {
         uri.push_str(&format!("&stdin={}", encode(stdin)));
     }
     uri
+}
+
+/// The arguments of `cricket-logger fifos`, for cricket to start it itself.
+pub fn fifo_logger_args(args: &LoggerArgs) -> Vec<String> {
+    let mut out = vec!["fifos".to_string()];
+    let mut pair = |k: &str, v: &Path| out.extend([k.to_string(), v.display().to_string()]);
+    pair("path", &args.path);
+    pair("pidfile", &args.pidfile);
+    for (k, v) in [("stdin", &args.stdin), ("stdout", &args.stdout), ("stderr", &args.stderr)] {
+        if let Some(v) = v {
+            pair(k, v);
+        }
+    }
+    out
 }
 
 /// `cricket-logger` beside the running cricket binary.
@@ -64,7 +83,7 @@ mod tests {
 
     #[test]
     fn the_uri_round_trips_through_the_shims_pairs() {
-        let args = LoggerArgs { path: "/var/log/pods/a b/c/0.log".into(), pidfile: "/run/x/logger.pid".into(), stdin: None };
+        let args = LoggerArgs { path: "/var/log/pods/a b/c/0.log".into(), pidfile: "/run/x/logger.pid".into(), stdin: None, stdout: None, stderr: None };
         let uri = logger_uri(Path::new("/usr/bin/cricket-logger"), &args);
         assert_eq!(uri, "binary:///usr/bin/cricket-logger?path=/var/log/pods/a%20b/c/0.log&pidfile=/run/x/logger.pid");
         let shuffled = ["pidfile", "/run/x/logger.pid", "path", "/var/log/pods/a b/c/0.log"].map(String::from);

@@ -6,4 +6,4 @@ mod cri_line;
 mod logger_uri;
 
 pub use cri_line::{LineSplitter, MAX_LINE};
-pub use logger_uri::{logger_binary, logger_uri, reopen, LoggerArgs};
+pub use logger_uri::{fifo_logger_args, logger_binary, logger_uri, reopen, LoggerArgs};
