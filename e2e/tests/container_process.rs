@@ -1,6 +1,7 @@
 //! The process a container runs, against an image that sets entrypoint, cmd, env, working dir
 //! and user: the CRI's command/args rules, env and working dir merging, and identity (uid, a
-//! name from the image's passwd, groups from its group file, Merge and Strict policies).
+//! name from the image's passwd, groups from its group file, Merge and Strict policies), and
+//! the PID namespace of a target container.
 
 use e2e::test_images::app_image;
 use e2e::workload::{pod_config, Pod};
@@ -91,6 +92,21 @@ async fn command_args_env_workdir_and_identity_merge_with_the_image() {
         let (s, out) = pod.output_of(&node, c, 3).await;
         assert_eq!((s.exit_code, out.as_slice()), (0, &want.map(String::from)[..]), "{name}");
     }
+
+    // PID namespace of a target container (kubelet's ephemeral debug containers): its
+    // processes are visible; the pod's own containers do not see each other's.
+    let mut target = container(&image, "target");
+    target.command = vec!["sleep".into(), "1000".into()];
+    let target = pod.run(target).await;
+    let mut debugger = container(&image, "debugger");
+    debugger.command = vec!["ps".into()];
+    debugger.linux = security(|s| s.namespace_options = Some(NamespaceOption { pid: NamespaceMode::Target as i32, target_id: target.clone(), ..Default::default() }));
+    let (_, out) = pod.output_of(&node, debugger, 2).await;
+    assert!(out.iter().any(|l| l.trim_end().ends_with("sleep 1000")), "the target's process is seen: {out:?}");
+    let mut own = container(&image, "own-pid");
+    own.command = vec!["ps".into()];
+    let (_, out) = pod.output_of(&node, own, 2).await;
+    assert!(!out.iter().any(|l| l.contains("sleep 1000")), "its own PID namespace: {out:?}");
 
     // run_as_group without a user is refused, naming the field, and leaves nothing.
     let mut c = container(&image, "group-only");

@@ -32,7 +32,21 @@ pub async fn recover(ctx: &Arc<Context>) -> containerd_bridge::Result<usize> {
         ctx.containers.insert(Container { meta, config: Arc::new(config), status });
         count += 1;
     }
+    sweep_orphan_dirs(ctx);
     Ok(count)
+}
+
+/// Directories of containers containerd no longer knows (a RemoveContainer interrupted
+/// after the record went) are removed.
+fn sweep_orphan_dirs(ctx: &Context) {
+    let parents = [ctx.config.root_dir.join("containers"), ctx.config.state_dir.join("containers")];
+    for entry in parents.iter().filter_map(|p| std::fs::read_dir(p).ok()).flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !ctx.containers.contains(&name) {
+            tracing::info!(container = %name, "removing the files of a container containerd does not know");
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// cricket was killed between a task's start and the record of it: the task is there, so the

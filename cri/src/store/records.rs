@@ -50,6 +50,11 @@ impl<T: Record> Store<T> {
     }
 
     /// By full ID or unambiguous ID prefix.
+    /// Whether a record has exactly this ID (no prefix matching).
+    pub fn contains(&self, id: &str) -> bool {
+        self.items.read().unwrap_or_else(|e| e.into_inner()).contains_key(id)
+    }
+
     pub fn get(&self, id: &str) -> Option<T> {
         let all = self.items.read().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = all.get(id) {
