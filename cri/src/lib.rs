@@ -5,6 +5,7 @@
 //! (config, stores) which sits over the platform adapters in `containerd-bridge` and `cni`.
 //! The persistence contract is written down in `docs/state.md`.
 
+pub mod apparmor;
 pub mod cli;
 pub mod config;
 pub mod containerd_monitor;

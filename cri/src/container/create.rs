@@ -104,8 +104,19 @@ pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest)
     }
 }
 
+/// The node's security modules, with cricket's default AppArmor profile loaded (once) where
+/// the node runs AppArmor.
+async fn node_lsm(ctx: &Context) -> crate::spec::lsm::NodeLsm {
+    if !ctx.lsm.apparmor {
+        return ctx.lsm;
+    }
+    let apparmor_default = tokio::task::spawn_blocking(crate::apparmor::default_profile).await.unwrap_or(None);
+    crate::spec::lsm::NodeLsm { apparmor_default, ..ctx.lsm }
+}
+
 async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, image: &ImageEntry, meta: &mut ContainerMetadata) -> Result<(), Status> {
     let c = &ctx.containerd;
+    let lsm = node_lsm(ctx).await;
     let id = &meta.id.clone();
     let namespaces = pod_namespace_paths(ctx, sandbox, config)?;
     let config = super::host_paths::prepared(config)?;
@@ -128,7 +139,7 @@ async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, imag
             shm: shm.as_deref(),
             systemd_cgroup: ctx.config.systemd_cgroup(),
             daemon_oom_score_adj: crate::sandbox::own_oom_score_adj(),
-            lsm: ctx.lsm,
+            lsm,
         };
         let spec = container_spec(&config, &options).map_err(|e| Status::invalid_argument(e.to_string()))?;
         meta.user = spec.process().as_ref().map(|p| {

@@ -1,11 +1,11 @@
 //! Linux security modules: AppArmor and SELinux, each applied only where the node has it.
 //!
 //! AppArmor: a Localhost profile (loaded on the node by its admin, as kubelet expects) is
-//! named in the spec; RuntimeDefault and Unconfined leave the process as runc starts it, since
-//! cricket loads no default profile of its own yet. On a node without AppArmor a Localhost
-//! profile is refused rather than silently dropped. SELinux: `selinux_options` become the
-//! process and mount labels on a node with SELinux; without it they are ignored (as
-//! containerd does).
+//! named in the spec; RuntimeDefault names cricket's own profile (`crate::apparmor`), loaded
+//! once on first use; Unconfined names none. On a node without AppArmor a Localhost profile is
+//! refused rather than silently dropped, and RuntimeDefault means nothing. SELinux:
+//! `selinux_options` become the process and mount labels on a node with SELinux; without it
+//! they are ignored (as containerd does).
 
 use k8s_cri::v1::security_profile::ProfileType;
 use k8s_cri::v1::{LinuxContainerSecurityContext, SeLinuxOption};
@@ -18,32 +18,57 @@ use super::SpecError;
 pub struct NodeLsm {
     pub apparmor: bool,
     pub selinux: bool,
+    /// The loaded profile RuntimeDefault names (AppArmor nodes only).
+    pub apparmor_default: Option<&'static str>,
 }
 
 impl NodeLsm {
     /// Asks the kernel.
     pub fn detect() -> NodeLsm {
         let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|v| v.trim() == "Y");
-        NodeLsm { apparmor, selinux: std::path::Path::new("/sys/fs/selinux/enforce").exists() }
+        NodeLsm { apparmor, selinux: std::path::Path::new("/sys/fs/selinux/enforce").exists(), apparmor_default: None }
     }
 }
 
 const F: &str = "config.linux.security_context";
 
-/// The AppArmor profile to name, if any: the typed field first, then the deprecated string
-/// (`localhost/<name>`, `runtime/default`, `unconfined`).
-fn apparmor_profile(sc: &LinuxContainerSecurityContext) -> Result<Option<String>, SpecError> {
+/// What the container asks of AppArmor.
+#[derive(Debug, PartialEq)]
+enum AppArmor {
+    Unconfined,
+    RuntimeDefault,
+    Localhost(String),
+}
+
+/// The typed field first, then the deprecated string (`localhost/<name>`, `runtime/default`,
+/// `unconfined`); nothing asked is RuntimeDefault, as for containerd.
+fn apparmor_request(sc: &LinuxContainerSecurityContext) -> Result<AppArmor, SpecError> {
     if let Some(p) = &sc.apparmor {
         return match ProfileType::try_from(p.profile_type) {
             Ok(ProfileType::Localhost) if p.localhost_ref.is_empty() => Err(SpecError::invalid(&format!("{F}.apparmor.localhost_ref"), "empty")),
-            Ok(ProfileType::Localhost) => Ok(Some(p.localhost_ref.trim_start_matches("localhost/").to_string())),
-            Ok(_) => Ok(None),
+            Ok(ProfileType::Localhost) => Ok(AppArmor::Localhost(p.localhost_ref.trim_start_matches("localhost/").to_string())),
+            Ok(ProfileType::Unconfined) => Ok(AppArmor::Unconfined),
+            Ok(ProfileType::RuntimeDefault) => Ok(AppArmor::RuntimeDefault),
             Err(_) => Err(SpecError::invalid(&format!("{F}.apparmor.profile_type"), format!("unknown type {}", p.profile_type))),
         };
     }
     #[allow(deprecated)]
     let legacy = sc.apparmor_profile.as_str();
-    Ok(legacy.strip_prefix("localhost/").map(str::to_string))
+    Ok(match legacy.strip_prefix("localhost/") {
+        Some(name) => AppArmor::Localhost(name.to_string()),
+        None if legacy == "unconfined" => AppArmor::Unconfined,
+        None => AppArmor::RuntimeDefault,
+    })
+}
+
+/// The profile to name in the spec, if any.
+fn apparmor_profile(sc: &LinuxContainerSecurityContext, node: NodeLsm) -> Result<Option<String>, SpecError> {
+    match apparmor_request(sc)? {
+        AppArmor::Localhost(name) if !node.apparmor => Err(SpecError::invalid(&format!("{F}.apparmor"), format!("profile {name:?}: AppArmor is not enabled on this node"))),
+        AppArmor::Localhost(name) => Ok(Some(name)),
+        AppArmor::RuntimeDefault => Ok(node.apparmor_default.filter(|_| node.apparmor).map(String::from)),
+        AppArmor::Unconfined => Ok(None),
+    }
 }
 
 fn selinux_label(o: &SeLinuxOption) -> Option<String> {
@@ -53,10 +78,7 @@ fn selinux_label(o: &SeLinuxOption) -> Option<String> {
 
 pub fn set_lsm(spec: &mut Spec, sc: &LinuxContainerSecurityContext, node: NodeLsm) -> Result<(), SpecError> {
     if !sc.privileged {
-        if let Some(profile) = apparmor_profile(sc)? {
-            if !node.apparmor {
-                return Err(SpecError::invalid(&format!("{F}.apparmor"), format!("profile {profile:?}: AppArmor is not enabled on this node")));
-            }
+        if let Some(profile) = apparmor_profile(sc, node)? {
             spec.process_mut().as_mut().expect("process").set_apparmor_profile(Some(profile));
         }
     }
@@ -85,14 +107,22 @@ mod tests {
 
     #[test]
     fn apparmor_names_a_localhost_profile_where_the_node_has_apparmor() {
-        let with = NodeLsm { apparmor: true, selinux: false };
+        let with = NodeLsm { apparmor: true, selinux: false, apparmor_default: Some("cricket-default") };
         let mut spec = Spec::default();
         set_lsm(&mut spec, &ctx(|c| c.apparmor = localhost("localhost/k8s-nginx")), with).unwrap();
         assert_eq!(spec.process().as_ref().unwrap().apparmor_profile().as_deref(), Some("k8s-nginx"));
-        let mut spec = Spec::default();
         let default = Some(SecurityProfile { profile_type: ProfileType::RuntimeDefault as i32, localhost_ref: String::new() });
-        set_lsm(&mut spec, &ctx(|c| c.apparmor = default.clone()), NodeLsm::default()).unwrap();
-        assert_eq!(spec.process().as_ref().unwrap().apparmor_profile(), &None, "RuntimeDefault without AppArmor: nothing");
+        let named = |sc: &LinuxContainerSecurityContext, node: NodeLsm| {
+            let mut spec = Spec::default();
+            set_lsm(&mut spec, sc, node).unwrap();
+            spec.process().as_ref().unwrap().apparmor_profile().clone()
+        };
+        assert_eq!(named(&ctx(|c| c.apparmor = default.clone()), NodeLsm::default()), None, "RuntimeDefault without AppArmor: nothing");
+        assert_eq!(named(&ctx(|c| c.apparmor = default.clone()), with).as_deref(), Some("cricket-default"));
+        assert_eq!(named(&ctx(|_| {}), with).as_deref(), Some("cricket-default"), "nothing asked is RuntimeDefault");
+        let unconfined = Some(SecurityProfile { profile_type: ProfileType::Unconfined as i32, localhost_ref: String::new() });
+        assert_eq!(named(&ctx(|c| c.apparmor = unconfined), with), None);
+        assert_eq!(named(&ctx(|c| { c.apparmor = default; c.privileged = true }), with), None, "privileged: none");
         let err = set_lsm(&mut Spec::default(), &ctx(|c| c.apparmor = localhost("p")), NodeLsm::default()).unwrap_err();
         assert!(err.to_string().contains("apparmor") && err.to_string().contains("not enabled"), "{err}");
         #[allow(deprecated)]
@@ -106,7 +136,7 @@ mod tests {
     fn selinux_labels_pass_through_only_with_selinux() {
         let options = Some(SeLinuxOption { user: "system_u".into(), role: "system_r".into(), r#type: "container_t".into(), level: "s0:c1,c2".into() });
         let mut spec = Spec::default();
-        set_lsm(&mut spec, &ctx(|c| c.selinux_options = options.clone()), NodeLsm { apparmor: false, selinux: true }).unwrap();
+        set_lsm(&mut spec, &ctx(|c| c.selinux_options = options.clone()), NodeLsm { apparmor: false, selinux: true, apparmor_default: None }).unwrap();
         assert_eq!(spec.process().as_ref().unwrap().selinux_label().as_deref(), Some("system_u:system_r:container_t:s0:c1,c2"));
         assert_eq!(spec.linux().as_ref().unwrap().mount_label().as_deref(), Some("system_u:system_r:container_t:s0:c1,c2"));
         let mut spec = Spec::default();
