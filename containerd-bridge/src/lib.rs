@@ -11,6 +11,7 @@ mod content_writer;
 mod digest;
 mod error;
 mod events;
+mod exec;
 mod gc_labels;
 mod image_info;
 mod image_store;

@@ -51,7 +51,12 @@ impl Containerd {
 
     /// Signals the task (with `all`, every process in it); a missing task is fine.
     pub async fn kill_task(&self, id: &str, signal: u32, all: bool) -> Result<()> {
-        let req = KillRequest { container_id: id.into(), exec_id: String::new(), signal, all };
+        self.kill_process(id, "", signal, all).await
+    }
+
+    /// Signals one process of the task (`exec_id` empty: its init); missing is fine.
+    pub async fn kill_process(&self, id: &str, exec_id: &str, signal: u32, all: bool) -> Result<()> {
+        let req = KillRequest { container_id: id.into(), exec_id: exec_id.into(), signal, all };
         match self.tasks().kill(req).await.map_err(BridgeError::rpc("task kill")) {
             Err(e) if !e.is_not_found() => Err(e),
             _ => Ok(()),
@@ -60,7 +65,12 @@ impl Containerd {
 
     /// Waits for the task to exit.
     pub async fn wait_task(&self, id: &str) -> Result<TaskExit> {
-        let req = WaitRequest { container_id: id.into(), exec_id: String::new() };
+        self.wait_process(id, "").await
+    }
+
+    /// Waits for one process of the task (`exec_id` empty: its init) to exit.
+    pub async fn wait_process(&self, id: &str, exec_id: &str) -> Result<TaskExit> {
+        let req = WaitRequest { container_id: id.into(), exec_id: exec_id.into() };
         let reply = self.tasks().wait(req).await.map_err(BridgeError::rpc("task wait"))?.into_inner();
         let at = reply.exited_at.map(|t| t.seconds * 1_000_000_000 + i64::from(t.nanos)).unwrap_or_default();
         Ok(TaskExit { code: reply.exit_status, exited_at_ns: at })

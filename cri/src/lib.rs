@@ -14,6 +14,7 @@ pub mod container_events;
 pub mod context;
 pub mod daemon;
 pub mod errors;
+pub mod exec;
 pub mod h2_authority;
 pub mod image;
 pub mod labels;

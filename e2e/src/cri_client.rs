@@ -22,7 +22,12 @@ impl CriClient {
                 async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?)) }
             }))
             .await?;
-        Ok(CriClient { runtime: RuntimeServiceClient::new(channel.clone()), image: ImageServiceClient::new(channel) })
+        // As kubelet: replies of up to 16 MiB.
+        const MAX: usize = 16 << 20;
+        Ok(CriClient {
+            runtime: RuntimeServiceClient::new(channel.clone()).max_decoding_message_size(MAX),
+            image: ImageServiceClient::new(channel).max_decoding_message_size(MAX),
+        })
     }
 }
 

@@ -103,6 +103,10 @@ runtime_service! {
             crate::container::update_container_resources(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
+        async fn exec_sync(&self, req: Request<ExecSyncRequest>) -> Reply<ExecSyncResponse> {
+            crate::exec::exec_sync(&self.ctx, req.into_inner()).await.map(Response::new)
+        }
+
         async fn reopen_container_log(&self, req: Request<ReopenContainerLogRequest>) -> Reply<ReopenContainerLogResponse> {
             crate::container::reopen_container_log(&self.ctx, req.into_inner()).map(Response::new)
         }
@@ -114,7 +118,6 @@ runtime_service! {
         }
     }
     not_yet {
-        exec_sync, "ExecSync", ExecSyncRequest => ExecSyncResponse;
         exec, "Exec", ExecRequest => ExecResponse;
         attach, "Attach", AttachRequest => AttachResponse;
         port_forward, "PortForward", PortForwardRequest => PortForwardResponse;

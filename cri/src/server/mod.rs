@@ -20,7 +20,7 @@ use crate::image::ImageService;
 use crate::runtime::RuntimeService;
 
 /// kubelet raises its own limit to 16 MiB for large lists; accept as much.
-const MAX_MESSAGE: usize = 16 * 1024 * 1024;
+pub const MAX_MESSAGE: usize = 16 * 1024 * 1024;
 
 /// Serves RuntimeService and ImageService on `listener` until `shutdown` completes, then
 /// finishes the calls in flight.

@@ -1,0 +1,9 @@
+//! Running more processes in a running container: ExecSync here; Exec, Attach and
+//! PortForward through the streaming server.
+
+mod output;
+mod process_spec;
+mod process_tree;
+mod sync;
+
+pub(crate) use sync::exec_sync;
