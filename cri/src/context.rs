@@ -33,6 +33,8 @@ pub struct Context {
     pub sandboxes: SandboxStore,
     pub containers: ContainerStore,
     pub container_events: ContainerEvents,
+    /// Exec, attach and port-forward requests waiting for their client.
+    pub streams: crate::streaming::Streams,
     /// AppArmor and SELinux, as the node has them.
     pub lsm: crate::spec::lsm::NodeLsm,
     /// Image pulls in flight, by reference and credentials.
@@ -68,6 +70,7 @@ impl Context {
             sandboxes: SandboxStore::default(),
             containers: ContainerStore::default(),
             container_events: ContainerEvents::default(),
+            streams: Default::default(),
             lsm: crate::spec::lsm::NodeLsm::detect(),
             pulls: SingleFlight::default(),
             fs_usage: RwLock::new(None),

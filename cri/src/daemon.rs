@@ -57,6 +57,11 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
     .map_err(|e| ServeError::Startup(e.to_string()))?;
     let (readiness_tx, readiness) = crate::containerd_monitor::channel();
     let ctx = Arc::new(Context::new(Arc::new(config), containerd, readiness));
+    let streaming = crate::streaming::start(ctx.clone()).await.map_err(|e| {
+        let s = &ctx.config.streaming;
+        ServeError::Startup(format!("streaming server on {}:{}: {e}", s.address, s.port))
+    })?;
+    tracing::info!(address = %streaming, "streaming server listening");
     crate::containerd_monitor::spawn(ctx.clone(), readiness_tx);
     tracing::info!(socket = %guard.path.display(), version = crate::VERSION, startup_ms = started.elapsed().as_millis() as u64, "cricket is serving");
 

@@ -31,6 +31,7 @@ pub mod server;
 pub mod singleflight;
 pub mod spec;
 pub mod store;
+pub mod streaming;
 pub mod task_events;
 
 /// The name cricket reports as `runtime_name`.

@@ -107,6 +107,18 @@ runtime_service! {
             crate::exec::exec_sync(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
+        async fn exec(&self, req: Request<ExecRequest>) -> Reply<ExecResponse> {
+            crate::streaming::exec(&self.ctx, req.into_inner()).map(Response::new)
+        }
+
+        async fn attach(&self, req: Request<AttachRequest>) -> Reply<AttachResponse> {
+            crate::streaming::attach(&self.ctx, req.into_inner()).map(Response::new)
+        }
+
+        async fn port_forward(&self, req: Request<PortForwardRequest>) -> Reply<PortForwardResponse> {
+            crate::streaming::port_forward(&self.ctx, req.into_inner()).map(Response::new)
+        }
+
         async fn reopen_container_log(&self, req: Request<ReopenContainerLogRequest>) -> Reply<ReopenContainerLogResponse> {
             crate::container::reopen_container_log(&self.ctx, req.into_inner()).map(Response::new)
         }
@@ -118,9 +130,6 @@ runtime_service! {
         }
     }
     not_yet {
-        exec, "Exec", ExecRequest => ExecResponse;
-        attach, "Attach", AttachRequest => AttachResponse;
-        port_forward, "PortForward", PortForwardRequest => PortForwardResponse;
         container_stats, "ContainerStats", ContainerStatsRequest => ContainerStatsResponse;
         list_container_stats, "ListContainerStats", ListContainerStatsRequest => ListContainerStatsResponse;
         pod_sandbox_stats, "PodSandboxStats", PodSandboxStatsRequest => PodSandboxStatsResponse;

@@ -1,0 +1,60 @@
+//! The streaming server behind Exec, Attach and PortForward: the RPCs only check the request
+//! and answer a URL of this server with a single-use token (`tokens`); the client then opens
+//! that URL and upgrades the connection (`server`).
+
+mod requests;
+mod server;
+mod tokens;
+
+use std::sync::OnceLock;
+
+use k8s_cri::v1::{AttachRequest, ExecRequest, PortForwardRequest};
+use tonic::Status;
+
+pub(crate) use requests::{attach, exec, port_forward};
+pub use server::start;
+pub use tokens::{TokenError, Tokens};
+
+/// A checked request, waiting for its client to connect.
+#[derive(Debug, Clone)]
+pub enum StreamRequest {
+    Exec(ExecRequest),
+    Attach(AttachRequest),
+    PortForward(PortForwardRequest),
+}
+
+impl StreamRequest {
+    /// The URL path segment of this kind of request.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StreamRequest::Exec(_) => "exec",
+            StreamRequest::Attach(_) => "attach",
+            StreamRequest::PortForward(_) => "portforward",
+        }
+    }
+}
+
+/// The pending requests and where the server listens.
+#[derive(Default)]
+pub struct Streams {
+    pub tokens: Tokens<StreamRequest>,
+    /// `http://<address>:<port>`, set once the server listens.
+    base_url: OnceLock<String>,
+}
+
+impl Streams {
+    pub fn set_base_url(&self, url: String) {
+        let _ = self.base_url.set(url);
+    }
+
+    /// The URL a client opens for `req`.
+    pub fn url(&self, req: StreamRequest) -> Result<String, Status> {
+        let base = self.base_url.get().ok_or_else(|| Status::unavailable("the streaming server is not listening yet"))?;
+        let kind = req.kind();
+        let token = self.tokens.insert(req).map_err(|e| match e {
+            TokenError::Full => Status::resource_exhausted(e.to_string()),
+            TokenError::Random(_) => Status::internal(e.to_string()),
+        })?;
+        Ok(format!("{base}/{kind}/{token}"))
+    }
+}

@@ -1,0 +1,73 @@
+//! Exec, Attach and PortForward answer URLs of cricket's streaming server on loopback, with
+//! random single-use tokens; bad requests are refused by name before any URL is made.
+
+use std::io::{Read, Write};
+
+use e2e::workload::{pod_config, shell, Pod};
+use e2e::{Node, NodeOptions};
+use k8s_cri::v1::*;
+use tonic::Code;
+
+/// The status code of a plain GET of `url`.
+fn get_status(url: &str) -> u16 {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+fn exec_req(id: &str, f: impl FnOnce(&mut ExecRequest)) -> ExecRequest {
+    let mut r = ExecRequest { container_id: id.into(), cmd: vec!["true".into()], stdout: true, ..Default::default() };
+    f(&mut r);
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_carry_single_use_tokens_and_bad_requests_are_named() {
+    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "streams")).await;
+    let id = pod.run(shell(&pod.image.clone(), "app", "sleep 1000")).await;
+    let pod_id = pod.id.clone();
+    let rt = &mut pod.cri.runtime;
+
+    let url = rt.exec(exec_req(&id, |_| {})).await.unwrap().into_inner().url;
+    let token = url.rsplit('/').next().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:") && url.contains("/exec/"), "{url}");
+    assert!(token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()), "128 random bits: {token}");
+    let other = rt.exec(exec_req(&id, |_| {})).await.unwrap().into_inner().url;
+    assert_ne!(url, other);
+    assert_ne!(get_status(&url), 404, "a fresh token is accepted");
+    assert_eq!(get_status(&url), 404, "a used token is not");
+    assert_eq!(get_status(&other.replace("/exec/", "/attach/")), 404, "a token is for its kind only");
+    assert_eq!(get_status(&url.replace(&token, "00000000000000000000000000000000")), 404);
+
+    let attach = AttachRequest { container_id: id.clone(), stdout: true, ..Default::default() };
+    assert!(rt.attach(attach).await.unwrap().into_inner().url.contains("/attach/"));
+    let forward = PortForwardRequest { pod_sandbox_id: pod_id.clone(), port: vec![80] };
+    assert!(rt.port_forward(forward).await.unwrap().into_inner().url.contains("/portforward/"));
+
+    let cases: Vec<(ExecRequest, Code, &str)> = vec![
+        (exec_req("nope", |_| {}), Code::NotFound, "nope"),
+        (exec_req(&id, |r| r.cmd.clear()), Code::InvalidArgument, "cmd"),
+        (exec_req(&id, |r| r.stdout = false), Code::InvalidArgument, "stream"),
+        (exec_req(&id, |r| { r.tty = true; r.stderr = true }), Code::InvalidArgument, "tty"),
+    ];
+    for (req, code, names) in cases {
+        let err = rt.exec(req).await.unwrap_err();
+        assert!(err.code() == code && err.message().contains(names), "{err}");
+    }
+    let err = rt.port_forward(PortForwardRequest { pod_sandbox_id: "nope".into(), port: vec![80] }).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    rt.stop_container(StopContainerRequest { container_id: id.clone(), timeout: 0 }).await.unwrap();
+    let err = rt.exec(exec_req(&id, |_| {})).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
+    let err = rt.attach(AttachRequest { container_id: id.clone(), stdout: true, ..Default::default() }).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
+    pod.remove().await;
+    node.finish();
+}
