@@ -1,7 +1,7 @@
 //! Extra processes in a running task (exec): added with their own OCI process spec and IO,
 //! started, waited for (`Containerd::wait_process`), and deleted.
 
-use containerd_client::services::v1::{DeleteProcessRequest, ExecProcessRequest, StartRequest};
+use containerd_client::services::v1::{DeleteProcessRequest, ExecProcessRequest, ResizePtyRequest, StartRequest};
 
 use crate::connection::Containerd;
 use crate::error::{BridgeError, Result};
@@ -30,6 +30,13 @@ impl Containerd {
     pub async fn start_process(&self, id: &str, exec_id: &str) -> Result<u32> {
         let req = StartRequest { container_id: id.into(), exec_id: exec_id.into() };
         Ok(self.tasks().start(req).await.map_err(BridgeError::rpc("exec start"))?.into_inner().pid)
+    }
+
+    /// Resizes the terminal of a process (`exec_id` empty: the task's init).
+    pub async fn resize_process(&self, id: &str, exec_id: &str, width: u32, height: u32) -> Result<()> {
+        let req = ResizePtyRequest { container_id: id.into(), exec_id: exec_id.into(), width, height };
+        self.tasks().resize_pty(req).await.map_err(BridgeError::rpc("resize pty"))?;
+        Ok(())
     }
 
     /// Deletes an exited process; a missing one is fine.

@@ -15,6 +15,7 @@ pub mod context;
 pub mod daemon;
 pub mod errors;
 pub mod exec;
+pub mod fifo;
 pub mod h2_authority;
 pub mod image;
 pub mod labels;

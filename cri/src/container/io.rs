@@ -29,19 +29,9 @@ fn internal(what: &str, path: &Path, e: std::io::Error) -> Status {
     Status::internal(format!("{what} {}: {e}", path.display()))
 }
 
-/// A FIFO made afresh.
-fn make_fifo(path: &Path) -> std::io::Result<()> {
-    let _ = std::fs::remove_file(path);
-    let c_path = crate::mounts::c_path(path)?;
-    if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 fn fifo(ctx: &Context, id: &str, name: &str) -> Result<PathBuf, Status> {
     let path = persist::state_dir(ctx, id).join(name);
-    make_fifo(&path).map_err(|e| internal("make", &path, e))?;
+    crate::fifo::make(&path).map_err(|e| internal("make", &path, e))?;
     Ok(path)
 }
 

@@ -1,6 +1,7 @@
 //! Running more processes in a running container: ExecSync here; Exec, Attach and
 //! PortForward through the streaming server.
 
+mod launch;
 mod output;
 mod process_spec;
 mod process_tree;

@@ -1,8 +1,6 @@
 //! Reading an exec's output FIFO: everything up to a cap is kept, the rest read and dropped
 //! (so the process never blocks on a full pipe), until the writer closes.
 
-use std::path::Path;
-
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 
@@ -15,11 +13,6 @@ pub const MAX_OUTPUT: usize = crate::server::MAX_MESSAGE - 4096;
 pub fn fit(stdout: &mut Vec<u8>, stderr: &mut Vec<u8>) {
     stdout.truncate(MAX_OUTPUT);
     stderr.truncate(MAX_OUTPUT - stdout.len());
-}
-
-/// The FIFO's read end; opened before the process starts, so the shim's writer finds it.
-pub fn open(path: &Path) -> std::io::Result<pipe::Receiver> {
-    pipe::OpenOptions::new().open_receiver(path)
 }
 
 /// Reads until end of file into `out`, keeping at most `cap` bytes.

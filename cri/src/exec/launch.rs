@@ -1,0 +1,133 @@
+//! Starting a process in a running container, for ExecSync and for the streaming Exec: the
+//! container's own OCI process running the command, with FIFOs under
+//! `state_dir/exec/<exec-id>/` for the streams asked for, opened by cricket before the shim
+//! opens its ends. [`Launched::finish`] deletes the process and its FIFOs once it is done.
+
+use std::path::PathBuf;
+
+use containerd_bridge::{Containerd, TaskExit, TaskIo};
+use oci_spec::runtime::Spec;
+use tokio::net::unix::pipe;
+use tonic::Status;
+
+use super::process_spec::exec_process;
+use crate::context::Context;
+use crate::errors::from_bridge;
+use crate::store::containers::ContainerState;
+
+/// The streams an exec has.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Streams {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+}
+
+/// A started exec, with cricket's ends of its streams.
+pub struct Launched {
+    pub container_id: String,
+    pub exec_id: String,
+    pub pid: u32,
+    pub stdin: Option<pipe::Sender>,
+    pub stdout: Option<pipe::Receiver>,
+    pub stderr: Option<pipe::Receiver>,
+    containerd: Containerd,
+    dir: PathBuf,
+}
+
+async fn container_spec(ctx: &Context, id: &str) -> Result<Spec, Status> {
+    let record = ctx.containerd.get_container(id).await.map_err(|e| from_bridge("get container", e))?;
+    let spec = record.and_then(|r| r.spec).ok_or_else(|| Status::not_found(format!("container {id} has no containerd record")))?;
+    serde_json::from_slice(&spec.value).map_err(|e| Status::internal(format!("the recorded spec of {id}: {e}")))
+}
+
+fn fifo(dir: &std::path::Path, name: &str) -> Result<PathBuf, Status> {
+    let path = dir.join(name);
+    crate::fifo::make(&path).map_err(|e| Status::internal(format!("exec fifo {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+fn internal(path: &std::path::Path, e: std::io::Error) -> Status {
+    Status::internal(format!("open {}: {e}", path.display()))
+}
+
+/// Starts `cmd` in container `container_id` (which must run) with `streams`.
+pub async fn launch(ctx: &Context, container_id: &str, cmd: &[String], streams: Streams) -> Result<Launched, Status> {
+    let c = ctx.containers.get(container_id).ok_or_else(|| Status::not_found(format!("container {container_id:?} not found")))?;
+    if c.status.state != ContainerState::Running {
+        return Err(Status::failed_precondition(format!("container {} is not running", c.meta.id)));
+    }
+    let id = c.meta.id.clone();
+    let process = exec_process(&container_spec(ctx, &id).await?, cmd, streams.tty).map_err(|e| Status::invalid_argument(e.to_string()))?;
+    let exec_id = crate::sandbox::new_id()[..32].to_string();
+    let dir = ctx.config.state_dir.join("exec").join(&exec_id);
+    std::fs::create_dir_all(&dir).map_err(|e| Status::internal(format!("create {}: {e}", dir.display())))?;
+    let mut launched = Launched { container_id: id, exec_id, pid: 0, stdin: None, stdout: None, stderr: None, containerd: ctx.containerd.clone(), dir };
+    let result = open_and_start(&mut launched, process, streams).await;
+    match result {
+        Ok(()) => Ok(launched),
+        Err(e) => {
+            launched.finish();
+            Err(e)
+        }
+    }
+}
+
+async fn open_and_start(l: &mut Launched, process: oci_spec::runtime::Process, streams: Streams) -> Result<(), Status> {
+    let mut io = TaskIo { terminal: streams.tty, ..Default::default() };
+    if streams.stdin {
+        let path = fifo(&l.dir, "stdin")?;
+        // Read-write, so the open never waits for the shim and input is not lost before it reads.
+        l.stdin = Some(pipe::OpenOptions::new().read_write(true).open_sender(&path).map_err(|e| internal(&path, e))?);
+        io.stdin = path.display().to_string();
+    }
+    // A tty has one output stream, carried as stdout.
+    for (wanted, name) in [(streams.stdout, "stdout"), (streams.stderr && !streams.tty, "stderr")] {
+        if !wanted {
+            continue;
+        }
+        let path = fifo(&l.dir, name)?;
+        let rx = pipe::OpenOptions::new().open_receiver(&path).map_err(|e| internal(&path, e))?;
+        let text = path.display().to_string();
+        if name == "stdout" {
+            (l.stdout, io.stdout) = (Some(rx), text);
+        } else {
+            (l.stderr, io.stderr) = (Some(rx), text);
+        }
+    }
+    let cd = &l.containerd;
+    cd.exec_process(&l.container_id, &l.exec_id, serde_json::to_vec(&process).expect("serialisable"), &io).await.map_err(|e| from_bridge("exec", e))?;
+    l.pid = cd.start_process(&l.container_id, &l.exec_id).await.map_err(|e| from_bridge("exec start", e))?;
+    tracing::debug!(container = %l.container_id, exec = %l.exec_id, pid = l.pid, "exec started");
+    Ok(())
+}
+
+impl Launched {
+    /// Waits for the process to exit (at once if it already has).
+    pub async fn wait(&self) -> Result<TaskExit, Status> {
+        self.containerd.wait_process(&self.container_id, &self.exec_id).await.map_err(|e| from_bridge("exec wait", e))
+    }
+
+    /// Resizes the exec's terminal.
+    pub async fn resize(&self, width: u32, height: u32) -> Result<(), Status> {
+        self.containerd.resize_process(&self.container_id, &self.exec_id, width, height).await.map_err(|e| from_bridge("exec resize", e))
+    }
+
+    /// Kills the process and every descendant (a shell's children too).
+    pub async fn kill(&self) {
+        super::process_tree::kill_tree(self.pid as i32);
+        let _ = self.containerd.kill_process(&self.container_id, &self.exec_id, libc::SIGKILL as u32, false).await;
+    }
+
+    /// Once it exits: deletes the process from the shim and removes its FIFOs (in the
+    /// background; cricket's ends close now).
+    pub fn finish(self) {
+        let Launched { container_id, exec_id, containerd, dir, .. } = self;
+        tokio::spawn(async move {
+            let _ = containerd.wait_process(&container_id, &exec_id).await;
+            let _ = containerd.delete_process(&container_id, &exec_id).await;
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+    }
+}
