@@ -1,7 +1,7 @@
 //! Extra processes in a running task (exec): added with their own OCI process spec and IO,
 //! started, waited for (`Containerd::wait_process`), and deleted.
 
-use containerd_client::services::v1::{DeleteProcessRequest, ExecProcessRequest, ResizePtyRequest, StartRequest};
+use containerd_client::services::v1::{CloseIoRequest, DeleteProcessRequest, ExecProcessRequest, ResizePtyRequest, StartRequest};
 
 use crate::connection::Containerd;
 use crate::error::{BridgeError, Result};
@@ -36,6 +36,14 @@ impl Containerd {
     pub async fn resize_process(&self, id: &str, exec_id: &str, width: u32, height: u32) -> Result<()> {
         let req = ResizePtyRequest { container_id: id.into(), exec_id: exec_id.into(), width, height };
         self.tasks().resize_pty(req).await.map_err(BridgeError::rpc("resize pty"))?;
+        Ok(())
+    }
+
+    /// Closes the shim's end of a process's stdin FIFO: with cricket's end closed too, the
+    /// process reads end of file.
+    pub async fn close_stdin(&self, id: &str, exec_id: &str) -> Result<()> {
+        let req = CloseIoRequest { container_id: id.into(), exec_id: exec_id.into(), stdin: true };
+        self.tasks().close_io(req).await.map_err(BridgeError::rpc("close io"))?;
         Ok(())
     }
 

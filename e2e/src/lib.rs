@@ -17,6 +17,7 @@ pub mod raw_h2;
 pub mod registry;
 pub mod test_images;
 pub mod throttle;
+pub mod websocket_client;
 pub mod workload;
 pub mod workspace;
 

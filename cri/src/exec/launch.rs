@@ -24,7 +24,8 @@ pub struct Streams {
     pub tty: bool,
 }
 
-/// A started exec, with cricket's ends of its streams.
+/// A started exec, with cricket's ends of its streams (both outputs always: drain what
+/// nobody wants).
 pub struct Launched {
     pub container_id: String,
     pub exec_id: String,
@@ -82,11 +83,9 @@ async fn open_and_start(l: &mut Launched, process: oci_spec::runtime::Process, s
         l.stdin = Some(pipe::OpenOptions::new().read_write(true).open_sender(&path).map_err(|e| internal(&path, e))?);
         io.stdin = path.display().to_string();
     }
-    // A tty has one output stream, carried as stdout.
-    for (wanted, name) in [(streams.stdout, "stdout"), (streams.stderr && !streams.tty, "stderr")] {
-        if !wanted {
-            continue;
-        }
+    // Both output FIFOs always: the runc shim opens a path for each, even for a stream nobody
+    // asked for (a tty carries its one stream as stdout; its stderr FIFO stays unused).
+    for name in ["stdout", "stderr"] {
         let path = fifo(&l.dir, name)?;
         let rx = pipe::OpenOptions::new().open_receiver(&path).map_err(|e| internal(&path, e))?;
         let text = path.display().to_string();
@@ -112,6 +111,17 @@ impl Launched {
     /// Resizes the exec's terminal.
     pub async fn resize(&self, width: u32, height: u32) -> Result<(), Status> {
         self.containerd.resize_process(&self.container_id, &self.exec_id, width, height).await.map_err(|e| from_bridge("exec resize", e))
+    }
+
+    /// What ends the process's input once cricket's end of stdin is closed (the shim holds
+    /// the FIFO open too, until told).
+    pub fn stdin_closer(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let (cd, id, exec_id) = (self.containerd.clone(), self.container_id.clone(), self.exec_id.clone());
+        async move {
+            if let Err(e) = cd.close_stdin(&id, &exec_id).await {
+                tracing::debug!(error = %e, "close stdin");
+            }
+        }
     }
 
     /// Kills the process and every descendant (a shell's children too).

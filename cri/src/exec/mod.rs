@@ -7,4 +7,5 @@ mod process_spec;
 mod process_tree;
 mod sync;
 
+pub use launch::{launch, Launched, Streams};
 pub(crate) use sync::exec_sync;

@@ -2,9 +2,11 @@
 //! and answer a URL of this server with a single-use token (`tokens`); the client then opens
 //! that URL and upgrades the connection (`server`).
 
+mod remote_command;
 mod requests;
 mod server;
 mod tokens;
+mod websocket;
 
 use std::sync::OnceLock;
 

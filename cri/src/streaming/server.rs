@@ -65,5 +65,8 @@ async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Result<Response<St
         return Ok(reply(StatusCode::NOT_FOUND, "unknown, used or expired streaming token"));
     };
     tracing::info!(kind = pending.kind(), "streaming request");
-    Ok(reply(StatusCode::NOT_IMPLEMENTED, "no streaming transport is served yet"))
+    if super::websocket::is_upgrade(&req) {
+        return Ok(super::websocket::serve(ctx, req, pending));
+    }
+    Ok(reply(StatusCode::NOT_IMPLEMENTED, "only the WebSocket transport is served yet"))
 }

@@ -1,0 +1,173 @@
+//! The WebSocket transport (`crictl --transport websocket`, kubelet's newer path): the
+//! channel subprotocols, where each message's first byte (or, in the base64 variants, first
+//! character) is the channel and the rest its data. `v5` adds channel 255 to close a stream
+//! (the client's end of stdin).
+
+use base64::Engine;
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use super::remote_command::{self, SessionIo, StatusFormat, TermSize, RESIZE, STDIN};
+use super::StreamRequest;
+use crate::context::Context;
+
+/// A channel subprotocol cricket speaks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Protocol {
+    name: &'static str,
+    base64: bool,
+    /// v5: channel 255 closes a stream.
+    close_channel: bool,
+    status: StatusFormat,
+}
+
+/// In order of preference.
+const PROTOCOLS: [Protocol; 6] = [
+    Protocol { name: "v5.channel.k8s.io", base64: false, close_channel: true, status: StatusFormat::Json },
+    Protocol { name: "v4.channel.k8s.io", base64: false, close_channel: false, status: StatusFormat::Json },
+    Protocol { name: "v5.base64.channel.k8s.io", base64: true, close_channel: true, status: StatusFormat::Json },
+    Protocol { name: "v4.base64.channel.k8s.io", base64: true, close_channel: false, status: StatusFormat::Json },
+    Protocol { name: "channel.k8s.io", base64: false, close_channel: false, status: StatusFormat::Text },
+    Protocol { name: "base64.channel.k8s.io", base64: true, close_channel: false, status: StatusFormat::Text },
+];
+
+const CLOSE: u8 = 255;
+
+pub fn is_upgrade(req: &Request<Incoming>) -> bool {
+    req.headers().get(UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// The protocol to speak: the first of ours the client offers.
+fn negotiate(offered: &str) -> Option<Protocol> {
+    let offered: Vec<&str> = offered.split(',').map(str::trim).collect();
+    PROTOCOLS.into_iter().find(|p| offered.contains(&p.name))
+}
+
+fn refuse(code: StatusCode, text: &str) -> Response<String> {
+    let mut r = Response::new(format!("{text}\n"));
+    *r.status_mut() = code;
+    r
+}
+
+/// Answers the upgrade and runs the session on the upgraded connection.
+pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: StreamRequest) -> Response<String> {
+    let offered = req.headers().get(SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let Some(protocol) = negotiate(&offered) else {
+        return refuse(StatusCode::BAD_REQUEST, &format!("none of the offered subprotocols {offered:?} is spoken here"));
+    };
+    let Some(key) = req.headers().get(SEC_WEBSOCKET_KEY).map(|k| derive_accept_key(k.as_bytes())) else {
+        return refuse(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key");
+    };
+    let StreamRequest::Exec(exec) = pending else {
+        return refuse(StatusCode::NOT_IMPLEMENTED, "attach and port-forward over WebSocket are not served yet");
+    };
+    let upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        match upgrade.await {
+            Ok(upgraded) => {
+                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+                run_exec(&ctx, ws, protocol, exec).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
+        }
+    });
+    let mut r = Response::new(String::new());
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&key).expect("base64 is a valid header value"));
+    h.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(protocol.name));
+    r
+}
+
+/// A client message as (channel, data).
+fn decode(protocol: Protocol, message: Message) -> Option<(u8, Vec<u8>)> {
+    match message {
+        Message::Binary(data) if !protocol.base64 && !data.is_empty() => Some((data[0], data[1..].to_vec())),
+        Message::Text(text) if protocol.base64 && !text.is_empty() => {
+            let channel = text.as_bytes()[0].checked_sub(b'0')?;
+            Some((channel, base64::engine::general_purpose::STANDARD.decode(&text.as_bytes()[1..]).ok()?))
+        }
+        _ => None,
+    }
+}
+
+fn encode(protocol: Protocol, channel: u8, data: &[u8]) -> Message {
+    if protocol.base64 {
+        let text = format!("{}{}", (b'0' + channel) as char, base64::engine::general_purpose::STANDARD.encode(data));
+        return Message::Text(text.into());
+    }
+    let mut framed = Vec::with_capacity(data.len() + 1);
+    framed.push(channel);
+    framed.extend_from_slice(data);
+    Message::Binary(framed.into())
+}
+
+async fn run_exec<S>(ctx: &Context, ws: WebSocketStream<S>, protocol: Protocol, req: k8s_cri::v1::ExecRequest)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sink, mut source) = ws.split();
+    let (stdin_tx, stdin_rx) = mpsc::channel::<Bytes>(16);
+    let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(4);
+    let (out_tx, mut out_rx) = mpsc::channel::<(u8, Bytes)>(16);
+    let wants_stdin = req.stdin;
+    let reader = tokio::spawn(async move {
+        let mut stdin = wants_stdin.then_some(stdin_tx);
+        while let Some(Ok(message)) = source.next().await {
+            let Some((channel, data)) = decode(protocol, message) else { continue };
+            match channel {
+                STDIN => {
+                    if let Some(tx) = &stdin {
+                        if tx.send(Bytes::from(data)).await.is_err() {
+                            stdin = None;
+                        }
+                    }
+                }
+                RESIZE => {
+                    if let Ok(size) = serde_json::from_slice(&data) {
+                        let _ = resize_tx.send(size).await;
+                    }
+                }
+                CLOSE if protocol.close_channel && data.first() == Some(&STDIN) => stdin = None,
+                _ => {}
+            }
+        }
+    });
+    let writer = async {
+        while let Some((channel, data)) = out_rx.recv().await {
+            if sink.send(encode(protocol, channel, &data)).await.is_err() {
+                return;
+            }
+        }
+    };
+    let io = SessionIo { stdin: wants_stdin.then_some(stdin_rx), resize: resize_rx, out: out_tx };
+    tokio::join!(remote_command::exec(ctx, req, io, protocol.status), writer);
+    let _ = sink.send(Message::Close(None)).await;
+    reader.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_offered_protocol_wins_and_frames_round_trip() {
+        assert_eq!(negotiate("channel.k8s.io, v4.channel.k8s.io").unwrap().name, "v4.channel.k8s.io");
+        assert_eq!(negotiate("v5.channel.k8s.io,v4.channel.k8s.io").unwrap().name, "v5.channel.k8s.io");
+        assert!(negotiate("v9.example").is_none());
+        for p in PROTOCOLS {
+            assert_eq!(decode(p, encode(p, 1, b"hi")), Some((1, b"hi".to_vec())), "{}", p.name);
+        }
+    }
+}
