@@ -5,6 +5,8 @@
 mod remote_command;
 mod requests;
 mod server;
+mod spdy;
+mod spdy_exec;
 mod tokens;
 mod websocket;
 

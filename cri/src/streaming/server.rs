@@ -68,5 +68,8 @@ async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Result<Response<St
     if super::websocket::is_upgrade(&req) {
         return Ok(super::websocket::serve(ctx, req, pending));
     }
-    Ok(reply(StatusCode::NOT_IMPLEMENTED, "only the WebSocket transport is served yet"))
+    if super::spdy_exec::is_upgrade(&req) {
+        return Ok(super::spdy_exec::serve(ctx, req, pending));
+    }
+    Ok(reply(StatusCode::BAD_REQUEST, "upgrade the connection to SPDY/3.1 or WebSocket"))
 }

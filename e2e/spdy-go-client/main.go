@@ -1,0 +1,120 @@
+// A SPDY/3.1 remote-command client for cricket's e2e tests, built on Debian's
+// github.com/moby/spdystream (the library under kubelet's and crictl's streaming client):
+// an independent peer for the server. Usage:
+//
+//	spdy-go-client [-stdin TEXT] [-tty] [-resize WxH] [-stderr] [-protocol V] URL
+//
+// It upgrades URL to SPDY/3.1, opens the streams the flags imply in crictl's order (error,
+// stdin, stdout, stderr, resize), sends stdin and resize, and prints what came back:
+// "stdout <hex>", "stderr <hex>", "error <text>", each on a line.
+package main
+
+import (
+	"bufio"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/moby/spdystream"
+)
+
+func fail(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+	os.Exit(1)
+}
+
+func main() {
+	stdin := flag.String("stdin", "", "text to send on stdin, then close it")
+	tty := flag.Bool("tty", false, "ask for a terminal")
+	resize := flag.String("resize", "", "WxH to send on the resize stream")
+	stderr := flag.Bool("stderr", false, "open a stderr stream")
+	protocol := flag.String("protocol", "v4.channel.k8s.io", "remote-command protocol version")
+	flag.Parse()
+	u, err := url.Parse(flag.Arg(0))
+	if err != nil {
+		fail("url: %v", err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		fail("dial: %v", err)
+	}
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: %s\r\n\r\n", u.Path, u.Host, *protocol)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		fail("upgrade: %v", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		fail("upgrade: status %d", resp.StatusCode)
+	}
+	spdy, err := spdystream.NewConnection(conn, false)
+	if err != nil {
+		fail("spdy: %v", err)
+	}
+	go spdy.Serve(spdystream.NoOpStreamHandler)
+	open := func(kind string) *spdystream.Stream {
+		s, err := spdy.CreateStream(http.Header{"Streamtype": {kind}}, nil, false)
+		if err != nil {
+			fail("stream %s: %v", kind, err)
+		}
+		if err := s.Wait(); err != nil {
+			fail("stream %s reply: %v", kind, err)
+		}
+		return s
+	}
+	errStream := open("error")
+	var in *spdystream.Stream
+	if *stdin != "" {
+		in = open("stdin")
+	}
+	out := open("stdout")
+	var errOut *spdystream.Stream
+	if *stderr {
+		errOut = open("stderr")
+	}
+	if *tty && *resize != "" {
+		var w, h int
+		fmt.Sscanf(*resize, "%dx%d", &w, &h)
+		rs := open("resize")
+		fmt.Fprintf(rs, `{"Width":%d,"Height":%d}`, w, h)
+		// Give the size time to reach the terminal before input makes the command look.
+		time.Sleep(200 * time.Millisecond)
+	}
+	if in != nil {
+		io.WriteString(in, *stdin)
+		// A terminal's input stays open, as a user's does: closing it shuts the console.
+		if !*tty {
+			in.Close()
+		}
+	}
+	var wg sync.WaitGroup
+	results := map[string][]byte{}
+	var mu sync.Mutex
+	read := func(name string, s *spdystream.Stream) {
+		defer wg.Done()
+		data, _ := io.ReadAll(s)
+		mu.Lock()
+		results[name] = data
+		mu.Unlock()
+	}
+	wg.Add(2)
+	go read("stdout", out)
+	go read("error", errStream)
+	if errOut != nil {
+		wg.Add(1)
+		go read("stderr", errOut)
+	}
+	wg.Wait()
+	for _, name := range []string{"stdout", "stderr"} {
+		if data, ok := results[name]; ok {
+			fmt.Printf("%s %s\n", name, hex.EncodeToString(data))
+		}
+	}
+	fmt.Printf("error %s\n", results["error"])
+}

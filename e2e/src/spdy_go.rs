@@ -1,0 +1,48 @@
+//! Drives `e2e/spdy-go-client`, a SPDY/3.1 remote-command client on Debian's
+//! moby/spdystream (the library under kubelet's and crictl's streaming): an independent
+//! peer for cricket's SPDY server.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::process::run;
+
+/// Builds the client once per test process.
+pub fn client_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let out = std::env::temp_dir().join(format!("cricket-spdy-go-client-{}", std::process::id()));
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("spdy-go-client/main.go");
+        let (ok, _, err) = run(Command::new("go")
+            .args(["build", "-o"])
+            .arg(&out)
+            .arg(&source)
+            .env("GO111MODULE", "off")
+            .env("GOPATH", "/usr/share/gocode")
+            .env("GOCACHE", std::env::temp_dir().join("cricket-e2e-gocache"))
+            .env("GOFLAGS", ""));
+        assert!(ok, "building the SPDY Go client failed (needs golang-go, golang-github-docker-spdystream-dev): {err}");
+        out
+    })
+}
+
+/// What a session gave back: `stdout`/`stderr` bytes and the `error` stream's text.
+pub type Outcome = BTreeMap<String, Vec<u8>>;
+
+/// Runs the client against `url` with `flags` (see its usage); `Err` with its stderr if it
+/// failed.
+pub fn exec(url: &str, flags: &[&str]) -> Result<Outcome, String> {
+    let (ok, out, err) = run(Command::new(client_binary()).args(flags).arg(url));
+    if !ok {
+        return Err(err);
+    }
+    let mut got = Outcome::new();
+    for line in out.lines() {
+        let (name, value) = line.split_once(' ').unwrap_or((line, ""));
+        let bytes = if name == "error" { value.as_bytes().to_vec() } else { (0..value.len()).step_by(2).map(|i| u8::from_str_radix(&value[i..i + 2], 16).unwrap()).collect() };
+        got.insert(name.to_string(), bytes);
+    }
+    Ok(got)
+}
