@@ -3,10 +3,15 @@
 // an independent peer for the server. Usage:
 //
 //	spdy-go-client [-stdin TEXT] [-tty] [-resize WxH] [-stderr] [-protocol V] URL
+//	spdy-go-client -forward PORT -send TEXT [-connections N] URL
 //
-// It upgrades URL to SPDY/3.1, opens the streams the flags imply in crictl's order (error,
-// stdin, stdout, stderr, resize), sends stdin and resize, and prints what came back:
+// Exec: it upgrades URL to SPDY/3.1, opens the streams the flags imply in crictl's order
+// (error, stdin, stdout, stderr, resize), sends stdin and resize, and prints what came back:
 // "stdout <hex>", "stderr <hex>", "error <text>", each on a line.
+//
+// Port-forward: N connections at once over one SPDY connection, each an error and a data
+// stream with its own requestid; each sends TEXT, closes its side and prints
+// "data <i> <hex>" and "error <i> <text>".
 package main
 
 import (
@@ -36,7 +41,13 @@ func main() {
 	resize := flag.String("resize", "", "WxH to send on the resize stream")
 	stderr := flag.Bool("stderr", false, "open a stderr stream")
 	protocol := flag.String("protocol", "v4.channel.k8s.io", "remote-command protocol version")
+	forward := flag.Int("forward", 0, "port-forward to this port")
+	send := flag.String("send", "", "what each forwarded connection sends")
+	connections := flag.Int("connections", 1, "forwarded connections at once")
 	flag.Parse()
+	if *forward != 0 {
+		*protocol = "portforward.k8s.io"
+	}
 	u, err := url.Parse(flag.Arg(0))
 	if err != nil {
 		fail("url: %v", err)
@@ -58,6 +69,10 @@ func main() {
 		fail("spdy: %v", err)
 	}
 	go spdy.Serve(spdystream.NoOpStreamHandler)
+	if *forward != 0 {
+		portForward(spdy, *forward, *send, *connections)
+		return
+	}
 	open := func(kind string) *spdystream.Stream {
 		s, err := spdy.CreateStream(http.Header{"Streamtype": {kind}}, nil, false)
 		if err != nil {
@@ -117,4 +132,40 @@ func main() {
 		}
 	}
 	fmt.Printf("error %s\n", results["error"])
+}
+
+func portForward(spdy *spdystream.Connection, port int, send string, n int) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	lines := make([]string, 0, 2*n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			open := func(kind string) *spdystream.Stream {
+				h := http.Header{"Streamtype": {kind}, "Port": {fmt.Sprint(port)}, "Requestid": {fmt.Sprint(i)}}
+				s, err := spdy.CreateStream(h, nil, false)
+				if err != nil {
+					fail("stream %s: %v", kind, err)
+				}
+				if err := s.Wait(); err != nil {
+					fail("stream %s reply: %v", kind, err)
+				}
+				return s
+			}
+			errStream := open("error")
+			data := open("data")
+			io.WriteString(data, send)
+			data.Close()
+			got, _ := io.ReadAll(data)
+			problem, _ := io.ReadAll(errStream)
+			mu.Lock()
+			lines = append(lines, fmt.Sprintf("data %d %s", i, hex.EncodeToString(got)), fmt.Sprintf("error %d %s", i, problem))
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	for _, l := range lines {
+		fmt.Println(l)
+	}
 }

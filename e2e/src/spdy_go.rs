@@ -46,3 +46,25 @@ pub fn exec(url: &str, flags: &[&str]) -> Result<Outcome, String> {
     }
     Ok(got)
 }
+
+/// Port-forwards `connections` connections at once to `port` through `url`, each sending
+/// `send`; per connection, what came back and the error stream's text.
+pub fn forward(url: &str, port: u16, send: &str, connections: usize) -> Result<Vec<(Vec<u8>, String)>, String> {
+    let args = ["-forward".to_string(), port.to_string(), "-send".into(), send.into(), "-connections".into(), connections.to_string(), url.into()];
+    let (ok, out, err) = run(Command::new(client_binary()).args(&args));
+    if !ok {
+        return Err(err);
+    }
+    let mut got = vec![(Vec::new(), String::new()); connections];
+    for line in out.lines() {
+        let mut parts = line.splitn(3, ' ');
+        let (kind, i, value) = (parts.next().unwrap_or_default(), parts.next().and_then(|i| i.parse::<usize>().ok()), parts.next().unwrap_or_default());
+        let Some(i) = i.filter(|i| *i < connections) else { continue };
+        match kind {
+            "data" => got[i].0 = (0..value.len()).step_by(2).map(|j| u8::from_str_radix(&value[j..j + 2], 16).unwrap()).collect(),
+            "error" => got[i].1 = value.to_string(),
+            _ => {}
+        }
+    }
+    Ok(got)
+}

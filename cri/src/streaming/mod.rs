@@ -6,7 +6,9 @@ mod remote_command;
 mod requests;
 mod server;
 mod spdy;
+mod netns_dial;
 mod spdy_exec;
+mod spdy_forward;
 mod tokens;
 mod websocket;
 

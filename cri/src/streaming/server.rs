@@ -69,7 +69,10 @@ async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Result<Response<St
         return Ok(super::websocket::serve(ctx, req, pending));
     }
     if super::spdy_exec::is_upgrade(&req) {
-        return Ok(super::spdy_exec::serve(ctx, req, pending));
+        return Ok(match pending {
+            StreamRequest::PortForward(pf) => super::spdy_forward::serve(ctx, req, pf),
+            other => super::spdy_exec::serve(ctx, req, other),
+        });
     }
     Ok(reply(StatusCode::BAD_REQUEST, "upgrade the connection to SPDY/3.1 or WebSocket"))
 }
