@@ -16,6 +16,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -41,6 +42,8 @@ func main() {
 	resize := flag.String("resize", "", "WxH to send on the resize stream")
 	stderr := flag.Bool("stderr", false, "open a stderr stream")
 	protocol := flag.String("protocol", "v4.channel.k8s.io", "remote-command protocol version")
+	stdinFile := flag.String("stdin-file", "", "a file to send on stdin, then close it")
+	digest := flag.Bool("digest", false, "print stdout as \"stdout-sha256 <hex> <length>\" instead")
 	forward := flag.Int("forward", 0, "port-forward to this port")
 	send := flag.String("send", "", "what each forwarded connection sends")
 	connections := flag.Int("connections", 1, "forwarded connections at once")
@@ -85,7 +88,7 @@ func main() {
 	}
 	errStream := open("error")
 	var in *spdystream.Stream
-	if *stdin != "" {
+	if *stdin != "" || *stdinFile != "" {
 		in = open("stdin")
 	}
 	out := open("stdout")
@@ -102,11 +105,22 @@ func main() {
 		time.Sleep(200 * time.Millisecond)
 	}
 	if in != nil {
-		io.WriteString(in, *stdin)
-		// A terminal's input stays open, as a user's does: closing it shuts the console.
-		if !*tty {
-			in.Close()
-		}
+		go func() {
+			if *stdinFile != "" {
+				f, err := os.Open(*stdinFile)
+				if err != nil {
+					fail("stdin file: %v", err)
+				}
+				io.Copy(in, f)
+				f.Close()
+			} else {
+				io.WriteString(in, *stdin)
+			}
+			// A terminal's input stays open, as a user's does: closing it shuts the console.
+			if !*tty {
+				in.Close()
+			}
+		}()
 	}
 	var wg sync.WaitGroup
 	results := map[string][]byte{}
@@ -128,6 +142,11 @@ func main() {
 	wg.Wait()
 	for _, name := range []string{"stdout", "stderr"} {
 		if data, ok := results[name]; ok {
+			if *digest && name == "stdout" {
+				sum := sha256.Sum256(data)
+				fmt.Printf("stdout-sha256 %s %d\n", hex.EncodeToString(sum[:]), len(data))
+				continue
+			}
 			fmt.Printf("%s %s\n", name, hex.EncodeToString(data))
 		}
 	}

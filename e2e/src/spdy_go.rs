@@ -41,7 +41,7 @@ pub fn exec(url: &str, flags: &[&str]) -> Result<Outcome, String> {
     let mut got = Outcome::new();
     for line in out.lines() {
         let (name, value) = line.split_once(' ').unwrap_or((line, ""));
-        let bytes = if name == "error" { value.as_bytes().to_vec() } else { (0..value.len()).step_by(2).map(|i| u8::from_str_radix(&value[i..i + 2], 16).unwrap()).collect() };
+        let bytes = if name == "error" || name == "stdout-sha256" { value.as_bytes().to_vec() } else { (0..value.len()).step_by(2).map(|i| u8::from_str_radix(&value[i..i + 2], 16).unwrap()).collect() };
         got.insert(name.to_string(), bytes);
     }
     Ok(got)

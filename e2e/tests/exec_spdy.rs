@@ -42,6 +42,16 @@ async fn exec_over_spdy_with_the_go_peer() {
     let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &["-protocol", "v2.channel.k8s.io"])).await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&got["error"]).contains("exit status 5"), "v2: a plain message");
 
+    // 20 MiB through `cat`: byte-exact (digest and length).
+    let payload: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
+    let file = node.ws.run("payload.bin");
+    std::fs::write(&file, &payload).unwrap();
+    let url = rt.exec(exec(&id, "cat", |r| r.stdin = true)).await.unwrap().into_inner().url;
+    let path = file.display().to_string();
+    let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &["-stdin-file", &path, "-digest"])).await.unwrap().unwrap();
+    let want = format!("{} {}", sha256_hex(&payload), payload.len());
+    assert_eq!(String::from_utf8_lossy(&got["stdout-sha256"]), want);
+
     let mut urls = Vec::new();
     for i in 0..20 {
         urls.push(rt.exec(exec(&id, &format!("echo {i}"), |_| {})).await.unwrap().into_inner().url);
@@ -52,4 +62,8 @@ async fn exec_over_spdy_with_the_go_peer() {
     }
     pod.remove().await;
     node.finish();
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    containerd_bridge::sha256_digest(data).trim_start_matches("sha256:").to_string()
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use e2e::websocket_client::{collect, connect, send};
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use k8s_cri::v1::*;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -85,6 +85,37 @@ async fn exec_over_websocket() {
     for (i, got) in futures::future::join_all(sessions).await.into_iter().enumerate() {
         assert_eq!(got[&1], format!("{i}\n").into_bytes());
     }
+
+    // 20 MiB through `cat`, sent while the output is read: byte-exact.
+    let url = rt.exec(exec(&id, "cat", |r| r.stdin = true)).await.unwrap().into_inner().url;
+    let ws = connect(&url, "v5.channel.k8s.io").await.unwrap();
+    let (mut sink, mut stream) = ws.split();
+    let payload: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
+    let sent = payload.clone();
+    let sender = tokio::spawn(async move {
+        for chunk in sent.chunks(32 * 1024) {
+            let mut framed = vec![0u8];
+            framed.extend_from_slice(chunk);
+            sink.send(Message::Binary(framed.into())).await.unwrap();
+        }
+        sink.send(Message::Binary(vec![255u8, 0].into())).await.unwrap();
+        sink
+    });
+    let mut echoed = Vec::with_capacity(payload.len());
+    let mut end = Vec::new();
+    while let Some(Ok(m)) = tokio::time::timeout(Duration::from_secs(60), stream.next()).await.unwrap() {
+        if let Message::Binary(d) = m {
+            match d.split_first() {
+                Some((1, rest)) => echoed.extend_from_slice(rest),
+                Some((3, rest)) => end.extend_from_slice(rest),
+                _ => {}
+            }
+        }
+    }
+    drop(sender.await.unwrap());
+    assert_eq!(echoed.len(), payload.len());
+    assert!(echoed == payload, "20 MiB came back byte-exact");
+    assert_eq!(status(&end)["status"], "Success");
 
     // A subprotocol not spoken: refused, and the token is gone.
     let url = rt.exec(exec(&id, "true", |_| {})).await.unwrap().into_inner().url;
