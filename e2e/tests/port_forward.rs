@@ -1,10 +1,11 @@
-//! Port-forward over SPDY/3.1 with the Go spdystream peer: to a busybox httpd in a pod (its
-//! own network namespace), several connections at once, a port where nothing listens, and a
-//! host-network pod.
+//! Port-forward to a busybox httpd: over SPDY/3.1 with the Go spdystream peer (a pod with
+//! its own network namespace, several connections at once, a port where nothing listens, a
+//! host-network pod) and over WebSocket.
 
 use std::time::Duration;
 
 use e2e::spdy_go;
+use e2e::websocket_client::{collect, connect, send};
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
 use k8s_cri::v1::*;
@@ -62,6 +63,17 @@ async fn port_forward_over_spdy_to_pods_and_host_network_pods() {
     let got = fetch(&mut host_pod, port, 1).await;
     assert!(String::from_utf8_lossy(&got[0].0).contains("hello-from-pod"), "host network: {:?}", got[0]);
     host_pod.remove().await;
+
+    // Over WebSocket: the port on both channels first, then the relay.
+    let req = PortForwardRequest { pod_sandbox_id: pod.id.clone(), port: vec![8080] };
+    let url = pod.cri.runtime.port_forward(req).await.unwrap().into_inner().url;
+    let mut ws = connect(&format!("{url}?ports=8080"), "portforward.k8s.io").await.unwrap();
+    send(&mut ws, 0, GET.as_bytes()).await;
+    let got = tokio::time::timeout(Duration::from_secs(20), collect(&mut ws)).await.unwrap();
+    let data = &got[&0];
+    assert_eq!(&data[..2], &8080u16.to_le_bytes(), "the data channel starts with the port");
+    assert_eq!(&got[&1][..2], &8080u16.to_le_bytes(), "so does the error channel");
+    assert!(String::from_utf8_lossy(&data[2..]).contains("hello-from-pod"), "{:?}", String::from_utf8_lossy(data));
     pod.remove().await;
     node.finish();
 }

@@ -11,6 +11,7 @@ mod spdy_exec;
 mod spdy_forward;
 mod tokens;
 mod websocket;
+mod ws_forward;
 
 use std::sync::OnceLock;
 

@@ -22,12 +22,12 @@ use crate::context::Context;
 
 /// A channel subprotocol cricket speaks.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Protocol {
-    name: &'static str,
-    base64: bool,
+pub(super) struct Protocol {
+    pub(super) name: &'static str,
+    pub(super) base64: bool,
     /// v5: channel 255 closes a stream.
-    close_channel: bool,
-    status: StatusFormat,
+    pub(super) close_channel: bool,
+    pub(super) status: StatusFormat,
 }
 
 /// In order of preference.
@@ -52,7 +52,7 @@ fn negotiate(offered: &str) -> Option<Protocol> {
     PROTOCOLS.into_iter().find(|p| offered.contains(&p.name))
 }
 
-fn refuse(code: StatusCode, text: &str) -> Response<String> {
+pub(super) fn refuse(code: StatusCode, text: &str) -> Response<String> {
     let mut r = Response::new(format!("{text}\n"));
     *r.status_mut() = code;
     r
@@ -60,38 +60,61 @@ fn refuse(code: StatusCode, text: &str) -> Response<String> {
 
 /// Answers the upgrade and runs the session on the upgraded connection.
 pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: StreamRequest) -> Response<String> {
-    let offered = req.headers().get(SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let exec = match pending {
+        StreamRequest::Exec(exec) => exec,
+        StreamRequest::PortForward(pf) => return super::ws_forward::serve(ctx, req, pf),
+        StreamRequest::Attach(_) => return refuse(StatusCode::NOT_IMPLEMENTED, "attach is not served yet"),
+    };
+    let offered = offered(&req);
     let Some(protocol) = negotiate(&offered) else {
         return refuse(StatusCode::BAD_REQUEST, &format!("none of the offered subprotocols {offered:?} is spoken here"));
     };
-    let Some(key) = req.headers().get(SEC_WEBSOCKET_KEY).map(|k| derive_accept_key(k.as_bytes())) else {
+    let Some(key) = accept_key(&req) else {
         return refuse(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key");
-    };
-    let StreamRequest::Exec(exec) = pending else {
-        return refuse(StatusCode::NOT_IMPLEMENTED, "attach and port-forward over WebSocket are not served yet");
     };
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
-        match upgrade.await {
-            Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-                run_exec(&ctx, ws, protocol, exec).await;
-            }
-            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
+        if let Some(ws) = upgraded(upgrade).await {
+            run_exec(&ctx, ws, protocol, exec).await;
         }
     });
+    switching(&key, protocol.name)
+}
+
+/// The subprotocols the client offers, as one list.
+pub(super) fn offered(req: &Request<Incoming>) -> String {
+    req.headers().get(SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+pub(super) fn accept_key(req: &Request<Incoming>) -> Option<String> {
+    req.headers().get(SEC_WEBSOCKET_KEY).map(|k| derive_accept_key(k.as_bytes()))
+}
+
+/// The connection, once hyper hands it over, as a server-side WebSocket.
+pub(super) async fn upgraded(upgrade: hyper::upgrade::OnUpgrade) -> Option<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>> {
+    match upgrade.await {
+        Ok(upgraded) => Some(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await),
+        Err(e) => {
+            tracing::debug!(error = %e, "websocket upgrade failed");
+            None
+        }
+    }
+}
+
+/// The 101 answer.
+pub(super) fn switching(key: &str, protocol: &'static str) -> Response<String> {
     let mut r = Response::new(String::new());
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = r.headers_mut();
     h.insert(UPGRADE, HeaderValue::from_static("websocket"));
     h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&key).expect("base64 is a valid header value"));
-    h.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(protocol.name));
+    h.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(key).expect("base64 is a valid header value"));
+    h.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(protocol));
     r
 }
 
 /// A client message as (channel, data).
-fn decode(protocol: Protocol, message: Message) -> Option<(u8, Vec<u8>)> {
+pub(super) fn decode(protocol: Protocol, message: Message) -> Option<(u8, Vec<u8>)> {
     match message {
         Message::Binary(data) if !protocol.base64 && !data.is_empty() => Some((data[0], data[1..].to_vec())),
         Message::Text(text) if protocol.base64 && !text.is_empty() => {
@@ -102,7 +125,7 @@ fn decode(protocol: Protocol, message: Message) -> Option<(u8, Vec<u8>)> {
     }
 }
 
-fn encode(protocol: Protocol, channel: u8, data: &[u8]) -> Message {
+pub(super) fn encode(protocol: Protocol, channel: u8, data: &[u8]) -> Message {
     if protocol.base64 {
         let text = format!("{}{}", (b'0' + channel) as char, base64::engine::general_purpose::STANDARD.encode(data));
         return Message::Text(text.into());
