@@ -47,6 +47,7 @@ func main() {
 	forward := flag.Int("forward", 0, "port-forward to this port")
 	send := flag.String("send", "", "what each forwarded connection sends")
 	connections := flag.Int("connections", 1, "forwarded connections at once")
+	count := flag.Bool("count", false, "port-forward: print only how many bytes came back")
 	flag.Parse()
 	if *forward != 0 {
 		*protocol = "portforward.k8s.io"
@@ -73,7 +74,7 @@ func main() {
 	}
 	go spdy.Serve(spdystream.NoOpStreamHandler)
 	if *forward != 0 {
-		portForward(spdy, *forward, *send, *connections)
+		portForward(spdy, *forward, *send, *connections, *count)
 		return
 	}
 	open := func(kind string) *spdystream.Stream {
@@ -153,7 +154,7 @@ func main() {
 	fmt.Printf("error %s\n", results["error"])
 }
 
-func portForward(spdy *spdystream.Connection, port int, send string, n int) {
+func portForward(spdy *spdystream.Connection, port int, send string, n int, count bool) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	lines := make([]string, 0, 2*n)
@@ -176,10 +177,20 @@ func portForward(spdy *spdystream.Connection, port int, send string, n int) {
 			data := open("data")
 			io.WriteString(data, send)
 			data.Close()
-			got, _ := io.ReadAll(data)
+			var got []byte
+			if count {
+				n, _ := io.Copy(io.Discard, data)
+				got = []byte(fmt.Sprint(n))
+			} else {
+				got, _ = io.ReadAll(data)
+			}
 			problem, _ := io.ReadAll(errStream)
+			shown := hex.EncodeToString(got)
+			if count {
+				shown = string(got)
+			}
 			mu.Lock()
-			lines = append(lines, fmt.Sprintf("data %d %s", i, hex.EncodeToString(got)), fmt.Sprintf("error %d %s", i, problem))
+			lines = append(lines, fmt.Sprintf("data %d %s", i, shown), fmt.Sprintf("error %d %s", i, problem))
 			mu.Unlock()
 		}(i)
 	}

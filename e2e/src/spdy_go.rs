@@ -68,3 +68,14 @@ pub fn forward(url: &str, port: u16, send: &str, connections: usize) -> Result<V
     }
     Ok(got)
 }
+
+/// Port-forwards one connection to `port` through `url`, sends `send`, and counts the bytes
+/// the pod sends until it closes.
+pub fn forward_count(url: &str, port: u16, send: &str) -> Result<u64, String> {
+    let args = ["-forward".to_string(), port.to_string(), "-send".into(), send.into(), "-count".into(), url.into()];
+    let (ok, out, err) = run(Command::new(client_binary()).args(&args));
+    if !ok {
+        return Err(err);
+    }
+    out.lines().find_map(|l| l.strip_prefix("data 0 ")?.trim().parse().ok()).ok_or(out)
+}
