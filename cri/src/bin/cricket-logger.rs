@@ -1,7 +1,9 @@
 //! cricket-logger: drains one container's stdout and stderr into the CRI log file, and reopens
 //! the file on SIGUSR1 (kubelet's rotation). It never stops draining: if the disk write fails
 //! the records are dropped, never the container blocked. It exits when both streams close.
-//! For a container with stdin it holds the stdin FIFO open, so that stdin outlives cricket.
+//! For a container with stdin it holds the stdin FIFO open, so that stdin outlives cricket,
+//! until SIGUSR2 (a `stdin_once` container's attach ended). It also serves the attach socket
+//! (`cricket::logs::attach_socket`) with the raw output.
 //!
 //! Two ways to start it: by the runc shim through a `binary://` log URI (the streams are
 //! pipes it hands over), or by cricket as `cricket-logger fifos <key> <value>...` for a
@@ -15,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use containerd_shim_logging::{Config, Driver};
-use cricket::logs::{LineSplitter, LoggerArgs};
+use cricket::logs::{Attachers, LineSplitter, LoggerArgs};
 
 /// Where a stream comes from: a pipe already open, or a FIFO to open (which waits for the
 /// shim to open its end).
@@ -38,15 +40,17 @@ struct Logger {
     file: Arc<Mutex<Option<File>>>,
     stdout: Source,
     stderr: Source,
-    /// The container's stdin FIFO, held open for writing until the logger exits.
-    _stdin: Option<File>,
+    /// The container's stdin FIFO, held open for writing until SIGUSR2 or the logger's end.
+    stdin: Arc<Mutex<Option<File>>>,
+    attachers: Option<Arc<Attachers>>,
 }
 
 fn open(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).mode(0o640).open(path)
 }
 
-fn pump(source: Source, stream: &'static str, file: Arc<Mutex<Option<File>>>) {
+fn pump(source: Source, stream: &'static str, file: Arc<Mutex<Option<File>>>, attachers: Option<Arc<Attachers>>) {
+    let channel = if stream == "stdout" { 1 } else { 2 };
     let Ok(mut pipe) = source.open() else { return };
     let mut splitter = LineSplitter::new(stream);
     let mut buf = vec![0u8; 32 * 1024];
@@ -58,6 +62,9 @@ fn pump(source: Source, stream: &'static str, file: Arc<Mutex<Option<File>>>) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
+        if let Some(a) = &attachers {
+            a.send(channel, &buf[..n]);
+        }
         splitter.feed(&buf[..n], SystemTime::now(), &mut records);
         write(&file, &mut records);
     }
@@ -75,15 +82,26 @@ fn write(file: &Mutex<Option<File>>, records: &mut Vec<u8>) {
     records.clear();
 }
 
-/// Waits for SIGUSR1 (blocked in every thread) and reopens the log file each time.
-fn reopen_on_signal(path: PathBuf, file: Arc<Mutex<Option<File>>>) {
+/// The signals handled by [`on_signals`], blocked in every thread.
+fn handled_signals() -> libc::sigset_t {
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        libc::sigaddset(&mut set, libc::SIGUSR2);
+    }
+    set
+}
+
+/// SIGUSR1 reopens the log file (rotation); SIGUSR2 lets go of stdin (end of `stdin_once`).
+fn on_signals(path: PathBuf, file: Arc<Mutex<Option<File>>>, stdin: Arc<Mutex<Option<File>>>) {
+    let set = handled_signals();
     loop {
-        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
         let mut sig = 0;
-        unsafe {
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGUSR1);
-            libc::sigwait(&set, &mut sig);
+        unsafe { libc::sigwait(&set, &mut sig) };
+        if sig == libc::SIGUSR2 {
+            stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
+            continue;
         }
         let reopened = open(&path).ok();
         *file.lock().unwrap_or_else(|e| e.into_inner()) = reopened;
@@ -98,8 +116,13 @@ impl Logger {
             Some(p) => Some(OpenOptions::new().read(true).write(true).open(p).map_err(|e| format!("open {}: {e}", p.display()))?),
             None => None,
         };
+        let attachers = match &args.attach {
+            Some(p) => Some(Attachers::listen(p).map_err(|e| format!("attach socket {}: {e}", p.display()))?),
+            None => None,
+        };
         std::fs::write(&args.pidfile, std::process::id().to_string()).map_err(|e| format!("write {}: {e}", args.pidfile.display()))?;
-        Ok(Logger { path: args.path, file: Arc::new(Mutex::new(Some(file))), stdout, stderr, _stdin: stdin })
+        let stdin = Arc::new(Mutex::new(stdin));
+        Ok(Logger { path: args.path, file: Arc::new(Mutex::new(Some(file))), stdout, stderr, stdin, attachers })
     }
 }
 
@@ -119,15 +142,15 @@ impl Driver for Logger {
     }
 
     fn run(self) -> Result<(), String> {
-        let (path, file) = (self.path.clone(), self.file.clone());
-        std::thread::spawn(move || reopen_on_signal(path, file));
+        let (path, file, stdin) = (self.path.clone(), self.file.clone(), self.stdin.clone());
+        std::thread::spawn(move || on_signals(path, file, stdin));
         let out = {
-            let f = self.file.clone();
-            std::thread::spawn(move || pump(self.stdout, "stdout", f))
+            let (f, a) = (self.file.clone(), self.attachers.clone());
+            std::thread::spawn(move || pump(self.stdout, "stdout", f, a))
         };
         let err = {
-            let f = self.file.clone();
-            std::thread::spawn(move || pump(self.stderr, "stderr", f))
+            let (f, a) = (self.file.clone(), self.attachers.clone());
+            std::thread::spawn(move || pump(self.stderr, "stderr", f, a))
         };
         let _ = out.join();
         let _ = err.join();
@@ -139,9 +162,7 @@ fn main() {
     unsafe {
         // The shim sends SIGTERM once the container is gone: finish draining instead of dying.
         libc::signal(libc::SIGTERM, libc::SIG_IGN);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGUSR1);
+        let set = handled_signals();
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
     if std::env::args().nth(1).as_deref() == Some("fifos") {

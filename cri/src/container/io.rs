@@ -52,7 +52,11 @@ pub fn prepare(ctx: &Context, c: &Container) -> Result<ContainerIo, Status> {
     let state = persist::state_dir(ctx, id);
     std::fs::create_dir_all(&state).map_err(|e| internal("create", &state, e))?;
     let stdin = if c.config.stdin { Some(fifo(ctx, id, "stdin")?) } else { None };
-    let mut args = LoggerArgs { path: log_file(c)?, pidfile: persist::logger_pidfile(ctx, id), stdin, stdout: None, stderr: None };
+    let attach = persist::attach_socket(ctx, id);
+    if let Some(dir) = attach.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| internal("create", dir, e))?;
+    }
+    let mut args = LoggerArgs { path: log_file(c)?, pidfile: persist::logger_pidfile(ctx, id), stdin, stdout: None, stderr: None, attach: Some(attach) };
     let mut task = TaskIo { terminal: c.config.tty, stdin: args.stdin.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), ..Default::default() };
     if c.config.stdin && !c.config.tty {
         let (stdout, stderr) = (fifo(ctx, id, "stdout")?, fifo(ctx, id, "stderr")?);

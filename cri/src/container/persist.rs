@@ -23,6 +23,12 @@ pub fn logger_pidfile(ctx: &Context, id: &str) -> PathBuf {
     state_dir(ctx, id).join("logger.pid")
 }
 
+/// The socket `cricket-logger` serves the container's output on, for attach. Kept short:
+/// a unix socket path has at most 107 bytes.
+pub fn attach_socket(ctx: &Context, id: &str) -> PathBuf {
+    ctx.config.state_dir.join("a").join(id)
+}
+
 /// The FIFO the container's stdin is read from (attach writes to it).
 pub fn stdin_fifo(ctx: &Context, id: &str) -> PathBuf {
     state_dir(ctx, id).join("stdin")
@@ -47,6 +53,7 @@ pub fn decode_metadata(any: &Any) -> Option<ContainerMetadata> {
 
 /// Removes the container's directories; missing is fine.
 pub fn remove_dirs(ctx: &Context, id: &str) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(attach_socket(ctx, id));
     for d in [dir(ctx, id), state_dir(ctx, id)] {
         match std::fs::remove_dir_all(&d) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),

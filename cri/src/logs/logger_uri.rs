@@ -15,12 +15,14 @@ pub struct LoggerArgs {
     /// The stdout and stderr FIFOs to drain, when cricket starts the logger itself.
     pub stdout: Option<PathBuf>,
     pub stderr: Option<PathBuf>,
+    /// The attach socket to serve.
+    pub attach: Option<PathBuf>,
 }
 
 impl LoggerArgs {
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<LoggerArgs, String> {
         let args: Vec<String> = args.into_iter().collect();
-        let (mut path, mut pidfile, mut stdin, mut stdout, mut stderr) = (None, None, None, None, None);
+        let (mut path, mut pidfile, mut stdin, mut stdout, mut stderr, mut attach) = (None, None, None, None, None, None);
         for pair in args.chunks(2) {
             match pair {
                 [k, v] if k == "path" => path = Some(PathBuf::from(v)),
@@ -28,10 +30,11 @@ impl LoggerArgs {
                 [k, v] if k == "stdin" => stdin = Some(PathBuf::from(v)),
                 [k, v] if k == "stdout" => stdout = Some(PathBuf::from(v)),
                 [k, v] if k == "stderr" => stderr = Some(PathBuf::from(v)),
+                [k, v] if k == "attach" => attach = Some(PathBuf::from(v)),
                 other => return Err(format!("unexpected arguments {other:?}")),
             }
         }
-        Ok(LoggerArgs { path: path.ok_or("no path")?, pidfile: pidfile.ok_or("no pidfile")?, stdin, stdout, stderr })
+        Ok(LoggerArgs { path: path.ok_or("no path")?, pidfile: pidfile.ok_or("no pidfile")?, stdin, stdout, stderr, attach })
     }
 }
 
@@ -42,8 +45,10 @@ fn encode(p: &Path) -> String {
 /// The `binary://` stdout/stderr URI that makes the shim start `logger` for a container.
 pub fn logger_uri(logger: &Path, args: &LoggerArgs) -> String {
     let mut uri = format!("binary://{}?path={}&pidfile={}", encode(logger), encode(&args.path), encode(&args.pidfile));
-    if let Some(stdin) = &args.stdin {
-        uri.push_str(&format!("&stdin={}", encode(stdin)));
+    for (key, value) in [("stdin", &args.stdin), ("attach", &args.attach)] {
+        if let Some(v) = value {
+            uri.push_str(&format!("&{key}={}", encode(v)));
+        }
     }
     uri
 }
@@ -54,7 +59,7 @@ pub fn fifo_logger_args(args: &LoggerArgs) -> Vec<String> {
     let mut pair = |k: &str, v: &Path| out.extend([k.to_string(), v.display().to_string()]);
     pair("path", &args.path);
     pair("pidfile", &args.pidfile);
-    for (k, v) in [("stdin", &args.stdin), ("stdout", &args.stdout), ("stderr", &args.stderr)] {
+    for (k, v) in [("stdin", &args.stdin), ("stdout", &args.stdout), ("stderr", &args.stderr), ("attach", &args.attach)] {
         if let Some(v) = v {
             pair(k, v);
         }
@@ -83,7 +88,7 @@ mod tests {
 
     #[test]
     fn the_uri_round_trips_through_the_shims_pairs() {
-        let args = LoggerArgs { path: "/var/log/pods/a b/c/0.log".into(), pidfile: "/run/x/logger.pid".into(), stdin: None, stdout: None, stderr: None };
+        let args = LoggerArgs { path: "/var/log/pods/a b/c/0.log".into(), pidfile: "/run/x/logger.pid".into(), stdin: None, stdout: None, stderr: None, attach: None };
         let uri = logger_uri(Path::new("/usr/bin/cricket-logger"), &args);
         assert_eq!(uri, "binary:///usr/bin/cricket-logger?path=/var/log/pods/a%20b/c/0.log&pidfile=/run/x/logger.pid");
         let shuffled = ["pidfile", "/run/x/logger.pid", "path", "/var/log/pods/a b/c/0.log"].map(String::from);

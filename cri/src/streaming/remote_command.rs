@@ -100,6 +100,38 @@ async fn pump_in(mut from: mpsc::Receiver<Bytes>, mut to: pipe::Sender, close: i
     close.await;
 }
 
+/// What a session runs: a new process, or the container's own.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Exec(ExecRequest),
+    Attach(k8s_cri::v1::AttachRequest),
+}
+
+impl Target {
+    /// (stdin, stdout, stderr, tty) as asked.
+    pub fn streams(&self) -> (bool, bool, bool, bool) {
+        match self {
+            Target::Exec(r) => (r.stdin, r.stdout, r.stderr, r.tty),
+            Target::Attach(r) => (r.stdin, r.stdout, r.stderr, r.tty),
+        }
+    }
+
+    pub fn container_id(&self) -> &str {
+        match self {
+            Target::Exec(r) => &r.container_id,
+            Target::Attach(r) => &r.container_id,
+        }
+    }
+}
+
+/// Runs `target` to its end over `io`, then reports on the error channel.
+pub async fn run(ctx: &Context, target: Target, io: SessionIo, format: StatusFormat) {
+    match target {
+        Target::Exec(req) => exec(ctx, req, io, format).await,
+        Target::Attach(req) => super::attach::attach(ctx, req, io, format).await,
+    }
+}
+
 /// Runs the exec of `req` to its end over `io`, then reports on the error channel.
 pub async fn exec(ctx: &Context, req: ExecRequest, mut io: SessionIo, format: StatusFormat) {
     let streams = Streams { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, tty: req.tty };

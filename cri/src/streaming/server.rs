@@ -68,10 +68,10 @@ async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Result<Response<St
     if super::websocket::is_upgrade(&req) {
         return Ok(super::websocket::serve(ctx, req, pending));
     }
-    if super::spdy_exec::is_upgrade(&req) {
+    if super::spdy_command::is_upgrade(&req) {
         return Ok(match pending {
             StreamRequest::PortForward(pf) => super::spdy_forward::serve(ctx, req, pf),
-            other => super::spdy_exec::serve(ctx, req, other),
+            other => super::spdy_command::serve(ctx, req, other),
         });
     }
     Ok(reply(StatusCode::BAD_REQUEST, "upgrade the connection to SPDY/3.1 or WebSocket"))

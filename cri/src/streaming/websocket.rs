@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::remote_command::{self, SessionIo, StatusFormat, TermSize, RESIZE, STDIN};
+use super::remote_command::{self, SessionIo, StatusFormat, Target, TermSize, RESIZE, STDIN};
 use super::StreamRequest;
 use crate::context::Context;
 
@@ -60,10 +60,10 @@ pub(super) fn refuse(code: StatusCode, text: &str) -> Response<String> {
 
 /// Answers the upgrade and runs the session on the upgraded connection.
 pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: StreamRequest) -> Response<String> {
-    let exec = match pending {
-        StreamRequest::Exec(exec) => exec,
+    let target = match pending {
+        StreamRequest::Exec(r) => Target::Exec(r),
+        StreamRequest::Attach(r) => Target::Attach(r),
         StreamRequest::PortForward(pf) => return super::ws_forward::serve(ctx, req, pf),
-        StreamRequest::Attach(_) => return refuse(StatusCode::NOT_IMPLEMENTED, "attach is not served yet"),
     };
     let offered = offered(&req);
     let Some(protocol) = negotiate(&offered) else {
@@ -75,7 +75,7 @@ pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: 
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         if let Some(ws) = upgraded(upgrade).await {
-            run_exec(&ctx, ws, protocol, exec).await;
+            run_session(&ctx, ws, protocol, target).await;
         }
     });
     switching(&key, protocol.name)
@@ -136,7 +136,7 @@ pub(super) fn encode(protocol: Protocol, channel: u8, data: &[u8]) -> Message {
     Message::Binary(framed.into())
 }
 
-async fn run_exec<S>(ctx: &Context, ws: WebSocketStream<S>, protocol: Protocol, req: k8s_cri::v1::ExecRequest)
+async fn run_session<S>(ctx: &Context, ws: WebSocketStream<S>, protocol: Protocol, target: Target)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -144,7 +144,7 @@ where
     let (stdin_tx, stdin_rx) = mpsc::channel::<Bytes>(16);
     let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(4);
     let (out_tx, mut out_rx) = mpsc::channel::<(u8, Bytes)>(16);
-    let wants_stdin = req.stdin;
+    let wants_stdin = target.streams().0;
     let reader = tokio::spawn(async move {
         let mut stdin = wants_stdin.then_some(stdin_tx);
         while let Some(Ok(message)) = source.next().await {
@@ -175,7 +175,7 @@ where
         }
     };
     let io = SessionIo { stdin: wants_stdin.then_some(stdin_rx), resize: resize_rx, out: out_tx };
-    tokio::join!(remote_command::exec(ctx, req, io, protocol.status), writer);
+    tokio::join!(remote_command::run(ctx, target, io, protocol.status), writer);
     let _ = sink.send(Message::Close(None)).await;
     reader.abort();
 }

@@ -1,4 +1,4 @@
-//! Exec over SPDY/3.1 (kubelet's and crictl's default): the HTTP upgrade with the
+//! Exec and attach over SPDY/3.1 (kubelet's and crictl's default): the HTTP upgrade with the
 //! remote-command protocol version, then one SPDY stream per channel, named by the
 //! `streamtype` header. The session starts once every stream the request implies has been
 //! opened (within the creation timeout); output goes out on its stream, the end is a status
@@ -12,10 +12,9 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONNECTION, UPGRADE};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use k8s_cri::v1::ExecRequest;
 use tokio::sync::mpsc;
 
-use super::remote_command::{self, SessionIo, StatusFormat, TermSize, ERROR, RESIZE, STDERR, STDIN, STDOUT};
+use super::remote_command::{self, SessionIo, StatusFormat, Target, TermSize, ERROR, RESIZE, STDERR, STDIN, STDOUT};
 use super::spdy::{header, Connection, Event, Writer};
 use super::StreamRequest;
 use crate::context::Context;
@@ -48,13 +47,15 @@ pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: 
     let Some(&(name, format, resize)) = VERSIONS.iter().find(|(n, ..)| offered.iter().any(|o| o == n)) else {
         return refuse(StatusCode::FORBIDDEN, &format!("none of the offered protocol versions {offered:?} is spoken here"));
     };
-    let StreamRequest::Exec(exec) = pending else {
-        return refuse(StatusCode::NOT_IMPLEMENTED, "attach and port-forward over SPDY are not served yet");
+    let target = match pending {
+        StreamRequest::Exec(r) => Target::Exec(r),
+        StreamRequest::Attach(r) => Target::Attach(r),
+        StreamRequest::PortForward(_) => return refuse(StatusCode::BAD_REQUEST, "port-forward speaks portforward.k8s.io"),
     };
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         match upgrade.await {
-            Ok(upgraded) => run(&ctx, TokioIo::new(upgraded), exec, format, resize).await,
+            Ok(upgraded) => run(&ctx, TokioIo::new(upgraded), target, format, resize).await,
             Err(e) => tracing::debug!(error = %e, "spdy upgrade failed"),
         }
     });
@@ -79,9 +80,10 @@ fn channel_of(streamtype: &str) -> Option<u8> {
 }
 
 /// The channels a request implies, each of which the client opens as a stream.
-fn expected(req: &ExecRequest, resize: bool) -> Vec<u8> {
+fn expected(target: &Target, resize: bool) -> Vec<u8> {
+    let (stdin, stdout, stderr, tty) = target.streams();
     let mut v = vec![ERROR];
-    v.extend([(req.stdin, STDIN), (req.stdout, STDOUT), (req.stderr && !req.tty, STDERR), (req.tty && resize, RESIZE)].iter().filter(|(on, _)| *on).map(|(_, c)| *c));
+    v.extend([(stdin, STDIN), (stdout, STDOUT), (stderr && !tty, STDERR), (tty && resize, RESIZE)].iter().filter(|(on, _)| *on).map(|(_, c)| *c));
     v
 }
 
@@ -104,7 +106,7 @@ impl Inbound {
     }
 }
 
-async fn run<S>(ctx: &Context, io: S, req: ExecRequest, format: StatusFormat, resize: bool)
+async fn run<S>(ctx: &Context, io: S, req: Target, format: StatusFormat, resize: bool)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
 {
@@ -129,7 +131,7 @@ where
     })
     .await;
     if opened != Ok(true) {
-        tracing::info!(container = %req.container_id, "exec client did not open its streams");
+        tracing::info!(container = %req.container_id(), "streaming client did not open its streams");
         writer.go_away().await;
         return;
     }
@@ -160,13 +162,13 @@ fn route(event: Event, streams: &mut HashMap<u8, u32>, inbound: &mut Inbound) {
     }
 }
 
-async fn session(ctx: &Context, req: ExecRequest, format: StatusFormat, writer: Writer, mut streams: HashMap<u8, u32>, mut inbound: Inbound, mut events: mpsc::Receiver<Event>) {
+async fn session(ctx: &Context, req: Target, format: StatusFormat, writer: Writer, mut streams: HashMap<u8, u32>, mut inbound: Inbound, mut events: mpsc::Receiver<Event>) {
     let (stdin_tx, stdin_rx) = mpsc::channel::<Bytes>(16);
     let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(16);
     let (out_tx, mut out_rx) = mpsc::channel::<(u8, Bytes)>(16);
-    let io = SessionIo { stdin: req.stdin.then_some(stdin_rx), resize: resize_rx, out: out_tx };
+    let io = SessionIo { stdin: req.streams().0.then_some(stdin_rx), resize: resize_rx, out: out_tx };
     let mut stdin = Some(stdin_tx);
-    let exec = remote_command::exec(ctx, req, io, format);
+    let exec = remote_command::run(ctx, req, io, format);
     tokio::pin!(exec);
     let mut exec_done = false;
     loop {
