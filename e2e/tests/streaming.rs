@@ -71,3 +71,25 @@ async fn urls_carry_single_use_tokens_and_bad_requests_are_named() {
     pod.remove().await;
     node.finish();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_is_closed_after_the_idle_timeout() {
+    let extra = "[streaming]\naddress = \"127.0.0.1\"\nport = 0\nstream_idle_timeout = \"2s\"\n";
+    let node = Node::start(NodeOptions { registry: true, extra_config: extra.into(), ..Default::default() });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "idle")).await;
+    let id = pod.run(shell(&pod.image.clone(), "app", "sleep 1000")).await;
+    let req = exec_req(&id, |r| {
+        r.cmd = vec!["cat".into()];
+        r.stdin = true;
+    });
+    let url = pod.cri.runtime.exec(req).await.unwrap().into_inner().url;
+    let mut ws = e2e::websocket_client::connect(&url, "v5.channel.k8s.io").await.unwrap();
+    let t0 = std::time::Instant::now();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(30), e2e::websocket_client::collect(&mut ws)).await;
+    assert!(ended.is_ok(), "the server closed the idle session");
+    assert!(t0.elapsed() >= std::time::Duration::from_secs(2), "not before the idle timeout: {:?}", t0.elapsed());
+    pod.remove().await;
+    node.finish();
+}

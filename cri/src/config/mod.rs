@@ -97,6 +97,12 @@ pub struct RegistryConfig {
 pub struct StreamingSection {
     pub address: String,
     pub port: u16,
+    /// How long a client may take to open its streams after connecting.
+    #[serde(with = "humantime_serde_str")]
+    pub stream_creation_timeout: std::time::Duration,
+    /// A session with no data either way for this long is closed.
+    #[serde(with = "humantime_serde_str")]
+    pub stream_idle_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -151,7 +157,12 @@ impl Default for ImagesSection {
 
 impl Default for StreamingSection {
     fn default() -> Self {
-        StreamingSection { address: "127.0.0.1".into(), port: 0 }
+        StreamingSection {
+            address: "127.0.0.1".into(),
+            port: 0,
+            stream_creation_timeout: std::time::Duration::from_secs(30),
+            stream_idle_timeout: std::time::Duration::from_secs(4 * 3600),
+        }
     }
 }
 

@@ -131,13 +131,26 @@ impl Launched {
     }
 
     /// Once it exits: deletes the process from the shim and removes its FIFOs (in the
-    /// background; cricket's ends close now).
+    /// background; cricket's ends close now). Dropping a `Launched` does the same, so a
+    /// session cut short leaves nothing either.
     pub fn finish(self) {
-        let Launched { container_id, exec_id, containerd, dir, .. } = self;
-        tokio::spawn(async move {
+        drop(self);
+    }
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        let (containerd, container_id, exec_id, dir) = (self.containerd.clone(), self.container_id.clone(), self.exec_id.clone(), self.dir.clone());
+        let cleanup = async move {
             let _ = containerd.wait_process(&container_id, &exec_id).await;
             let _ = containerd.delete_process(&container_id, &exec_id).await;
             let _ = std::fs::remove_dir_all(&dir);
-        });
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn(cleanup)),
+            Err(_) => {
+                let _ = std::fs::remove_dir_all(&self.dir);
+            }
+        }
     }
 }

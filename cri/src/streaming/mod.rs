@@ -7,6 +7,7 @@ mod requests;
 mod server;
 mod spdy;
 mod attach;
+mod idle;
 mod netns_dial;
 mod spdy_command;
 mod spdy_forward;

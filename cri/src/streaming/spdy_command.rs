@@ -20,8 +20,6 @@ use super::StreamRequest;
 use crate::context::Context;
 
 const PROTOCOL_HEADER: &str = "X-Stream-Protocol-Version";
-/// How long a client may take to open its streams.
-const CREATION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Remote-command versions, newest first: (name, status format, has a resize stream).
 const VERSIONS: [(&str, StatusFormat, bool); 4] = [
@@ -122,7 +120,7 @@ where
     let mut streams: HashMap<u8, u32> = HashMap::new();
     let mut inbound = Inbound::default();
     let want = expected(&req, resize);
-    let opened = tokio::time::timeout(CREATION_TIMEOUT, async {
+    let opened = tokio::time::timeout(ctx.config.streaming.stream_creation_timeout, async {
         while !want.iter().all(|c| streams.contains_key(c)) {
             let Some(event) = events.recv().await else { return false };
             route(event, &mut streams, &mut inbound);
@@ -171,6 +169,9 @@ async fn session(ctx: &Context, req: Target, format: StatusFormat, writer: Write
     let exec = remote_command::run(ctx, req, io, format);
     tokio::pin!(exec);
     let mut exec_done = false;
+    let activity = super::idle::Activity::default();
+    let idle = activity.idle_for(ctx.config.streaming.stream_idle_timeout);
+    tokio::pin!(idle);
     loop {
         // Hand over what came in, in order; the session's queues bound how far ahead it gets.
         while let Some(data) = inbound.stdin.front().cloned() {
@@ -192,8 +193,13 @@ async fn session(ctx: &Context, req: Target, format: StatusFormat, writer: Write
         let input_backlog = !inbound.stdin.is_empty() && stdin.is_some();
         tokio::select! {
             _ = &mut exec, if !exec_done => exec_done = true,
+            _ = &mut idle => {
+                tracing::info!("streaming session idle too long; closing it");
+                break;
+            }
             out = out_rx.recv() => match out {
                 Some((channel, data)) => {
+                    activity.touch();
                     if let Some(id) = streams.get(&channel) {
                         writer.data(*id, data, false).await;
                     }
@@ -201,7 +207,10 @@ async fn session(ctx: &Context, req: Target, format: StatusFormat, writer: Write
                 None => break,
             },
             event = events.recv(), if !input_backlog => match event {
-                Some(e) => route(e, &mut streams, &mut inbound),
+                Some(e) => {
+                    activity.touch();
+                    route(e, &mut streams, &mut inbound);
+                }
                 None => stdin = None,
             },
             _ = tokio::time::sleep(Duration::from_millis(20)), if input_backlog => {}

@@ -145,9 +145,12 @@ where
     let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(4);
     let (out_tx, mut out_rx) = mpsc::channel::<(u8, Bytes)>(16);
     let wants_stdin = target.streams().0;
+    let activity = super::idle::Activity::default();
+    let seen = activity.clone();
     let reader = tokio::spawn(async move {
         let mut stdin = wants_stdin.then_some(stdin_tx);
         while let Some(Ok(message)) = source.next().await {
+            seen.touch();
             let Some((channel, data)) = decode(protocol, message) else { continue };
             match channel {
                 STDIN => {
@@ -169,13 +172,18 @@ where
     });
     let writer = async {
         while let Some((channel, data)) = out_rx.recv().await {
+            activity.touch();
             if sink.send(encode(protocol, channel, &data)).await.is_err() {
                 return;
             }
         }
     };
     let io = SessionIo { stdin: wants_stdin.then_some(stdin_rx), resize: resize_rx, out: out_tx };
-    tokio::join!(remote_command::run(ctx, target, io, protocol.status), writer);
+    let session = async { tokio::join!(remote_command::run(ctx, target, io, protocol.status), writer) };
+    tokio::select! {
+        _ = session => {}
+        _ = activity.idle_for(ctx.config.streaming.stream_idle_timeout) => tracing::info!("streaming session idle too long; closing it"),
+    }
     let _ = sink.send(Message::Close(None)).await;
     reader.abort();
 }
