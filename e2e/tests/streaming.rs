@@ -93,3 +93,59 @@ async fn an_idle_session_is_closed_after_the_idle_timeout() {
     pod.remove().await;
     node.finish();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_certificate_the_server_speaks_https() {
+    use rustls_pki_types::pem::PemObject;
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    // A CA of the test's own, and a server certificate for 127.0.0.1 signed by it.
+    let ws = e2e::workspace::Workspace::new();
+    let dir = ws.run("tls");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = (dir.join("ca.crt"), dir.join("tls.crt"), dir.join("tls.key"));
+    std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+    let steps: [&[&str]; 3] = [
+        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=e2e-ca", "-keyout", "ca.key", "-out", "ca.crt"],
+        &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=cricket", "-keyout", "tls.key", "-out", "tls.csr"],
+        &["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "ext", "-out", "tls.crt"],
+    ];
+    for args in steps {
+        let made = std::process::Command::new("openssl").args(args).current_dir(&dir).output().unwrap();
+        assert!(made.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&made.stderr));
+    }
+    let extra = format!("[streaming]\naddress = \"127.0.0.1\"\nport = 0\ntls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n", cert.display(), key.display());
+    let node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "tls")).await;
+    let id = pod.run(shell(&pod.image.clone(), "app", "sleep 1000")).await;
+    let url = pod.cri.runtime.exec(exec_req(&id, |r| r.cmd = vec!["echo".into(), "over-tls".into()])).await.unwrap().into_inner().url;
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+
+    let mut roots = RootCertStore::empty();
+    roots.add(rustls_pki_types::CertificateDer::from_pem_file(&ca).unwrap()).unwrap();
+    let config = ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let host = url.trim_start_matches("https://").split('/').next().unwrap().to_string();
+    let tcp = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .expect("the certificate is the one configured");
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.replacen("https://", "wss://", 1).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "v5.channel.k8s.io".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(Ok(m)) = futures::StreamExt::next(&mut socket).await {
+        if let tokio_tungstenite::tungstenite::Message::Binary(d) = m {
+            if d.first() == Some(&1) {
+                out.extend_from_slice(&d[1..]);
+            }
+        }
+    }
+    assert_eq!(out, b"over-tls\n");
+    pod.remove().await;
+    node.finish();
+    drop(ws);
+}

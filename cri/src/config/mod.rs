@@ -103,6 +103,9 @@ pub struct StreamingSection {
     /// A session with no data either way for this long is closed.
     #[serde(with = "humantime_serde_str")]
     pub stream_idle_timeout: std::time::Duration,
+    /// PEM certificate chain and key: serve HTTPS. Both empty: plain HTTP.
+    pub tls_cert_file: PathBuf,
+    pub tls_key_file: PathBuf,
 }
 
 impl Default for Config {
@@ -162,6 +165,8 @@ impl Default for StreamingSection {
             port: 0,
             stream_creation_timeout: std::time::Duration::from_secs(30),
             stream_idle_timeout: std::time::Duration::from_secs(4 * 3600),
+            tls_cert_file: PathBuf::new(),
+            tls_key_file: PathBuf::new(),
         }
     }
 }

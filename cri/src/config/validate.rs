@@ -36,6 +36,11 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
         .address
         .parse::<IpAddr>()
         .map_err(|_| bad("streaming.address", format!("{:?} is not an IP address", c.streaming.address)))?;
+    let (cert, key) = (&c.streaming.tls_cert_file, &c.streaming.tls_key_file);
+    if cert.as_os_str().is_empty() != key.as_os_str().is_empty() {
+        let missing = if cert.as_os_str().is_empty() { "streaming.tls_cert_file" } else { "streaming.tls_key_file" };
+        return Err(bad(missing, "TLS needs both the certificate and the key"));
+    }
     Ok(())
 }
 
@@ -102,6 +107,7 @@ mod tests {
     fn values_that_do_not_parse_are_named() {
         assert!(err("log_level = \"loud=[\"").contains("`log_level`"));
         assert!(err("[streaming]\naddress = \"localhost:1\"").contains("`streaming.address`"));
+        assert!(err("[streaming]\ntls_cert_file = \"/c.pem\"").contains("`streaming.tls_key_file`"));
         assert!(err("[images]\nmax_concurrent_downloads = 0").contains("`images.max_concurrent_downloads`"));
         let e = err("[images.registries.\"*\"]\nmirrors = [\"127.0.0.1:5000\"]");
         assert!(e.contains("mirrors[0]"), "{e}");

@@ -11,6 +11,7 @@ mod idle;
 mod netns_dial;
 mod spdy_command;
 mod spdy_forward;
+mod tls;
 mod tokens;
 mod websocket;
 mod ws_forward;

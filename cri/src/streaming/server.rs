@@ -16,19 +16,22 @@ use tokio::net::TcpListener;
 use super::StreamRequest;
 use crate::context::Context;
 
-/// Binds `[streaming]`'s address and port, records the server's URL and serves in the
-/// background; returns the address bound (the port may have been 0).
+/// Binds `[streaming]`'s address and port (with TLS if a certificate is configured), records
+/// the server's URL and serves in the background; returns the address bound (the port may
+/// have been 0).
 pub async fn start(ctx: Arc<Context>) -> std::io::Result<SocketAddr> {
     let s = &ctx.config.streaming;
     let ip: IpAddr = s.address.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{:?}: {e}", s.address)))?;
+    let tls = if s.tls_cert_file.as_os_str().is_empty() { None } else { Some(super::tls::acceptor(&s.tls_cert_file, &s.tls_key_file)?) };
     let listener = TcpListener::bind((ip, s.port)).await?;
     let local = listener.local_addr()?;
-    ctx.streams.set_base_url(format!("http://{local}"));
-    tokio::spawn(accept(listener, ctx));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    ctx.streams.set_base_url(format!("{scheme}://{local}"));
+    tokio::spawn(accept(listener, tls, ctx));
     Ok(local)
 }
 
-async fn accept(listener: TcpListener, ctx: Arc<Context>) {
+async fn accept(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, ctx: Arc<Context>) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -38,10 +41,17 @@ async fn accept(listener: TcpListener, ctx: Arc<Context>) {
                 continue;
             }
         };
-        let ctx = ctx.clone();
+        let (ctx, tls) = (ctx.clone(), tls.clone());
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(ctx.clone(), req));
-            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await {
+            let served = match tls {
+                None => http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await,
+                Some(tls) => match tls.accept(stream).await {
+                    Ok(stream) => http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await,
+                    Err(e) => return tracing::debug!(error = %e, "TLS handshake failed"),
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!(error = %e, "streaming connection ended");
             }
         });
