@@ -15,6 +15,7 @@ use k8s_cri::v1::PortForwardRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use super::idle::Activity;
 use super::spdy::{header, Connection, Event, Writer};
 use crate::context::Context;
 
@@ -38,7 +39,7 @@ pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortF
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         match upgrade.await {
-            Ok(upgraded) => run(TokioIo::new(upgraded), netns).await,
+            Ok(upgraded) => run(TokioIo::new(upgraded), netns, ctx.config.streaming.stream_idle_timeout).await,
             Err(e) => tracing::debug!(error = %e, "spdy upgrade failed"),
         }
     });
@@ -59,15 +60,36 @@ struct Pair {
     port: u16,
 }
 
-async fn run<S>(io: S, netns: String)
+async fn run<S>(io: S, netns: String, idle_limit: std::time::Duration)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
 {
     let (mut conn, writer) = Connection::new(io);
+    // The reader runs on its own, so that the idle timeout never cuts a frame in half.
+    let (events_tx, mut events) = mpsc::channel::<Event>(64);
+    tokio::spawn(async move {
+        while let Ok(Some(e)) = conn.next().await {
+            if events_tx.send(e).await.is_err() {
+                return;
+            }
+        }
+    });
+    let activity = Activity::default();
     let mut pairs: HashMap<String, Pair> = HashMap::new();
     // Client data for each forwarded connection, by data stream ID.
     let mut routes: HashMap<u32, mpsc::Sender<Bytes>> = HashMap::new();
-    while let Ok(Some(event)) = conn.next().await {
+    loop {
+        let event = tokio::select! {
+            e = events.recv() => match e {
+                Some(e) => e,
+                None => break,
+            },
+            _ = activity.idle_for(idle_limit) => {
+                tracing::info!("port-forward idle too long; closing it");
+                break;
+            }
+        };
+        activity.touch();
         match event {
             Event::Stream { id, headers, .. } => {
                 let kind = header(&headers, "streamtype").unwrap_or_default().to_string();
@@ -85,7 +107,7 @@ where
                     pairs.remove(&key);
                     let (tx, rx) = mpsc::channel(16);
                     routes.insert(data, tx);
-                    tokio::spawn(forward(netns.clone(), port, data, error, rx, writer.clone()));
+                    tokio::spawn(forward(netns.clone(), port, data, error, rx, writer.clone(), activity.clone()));
                 }
             }
             Event::Data { id, data, fin } => {
@@ -107,7 +129,7 @@ where
 }
 
 /// One forwarded connection.
-async fn forward(netns: String, port: u16, data: u32, error: u32, mut from_client: mpsc::Receiver<Bytes>, writer: Writer) {
+async fn forward(netns: String, port: u16, data: u32, error: u32, mut from_client: mpsc::Receiver<Bytes>, writer: Writer, activity: Activity) {
     let stream = match super::netns_dial::dial(&netns, port).await {
         Ok(s) => s,
         Err(e) => {
@@ -132,6 +154,7 @@ async fn forward(netns: String, port: u16, data: u32, error: u32, mut from_clien
             match pod_read.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    activity.touch();
                     if !writer.data(data, Bytes::copy_from_slice(&buf[..n]), false).await {
                         return;
                     }

@@ -49,13 +49,13 @@ pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortF
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         if let Some(ws) = upgraded(upgrade).await {
-            run(ws, protocol, netns, ports).await;
+            run(ws, protocol, netns, ports, ctx.config.streaming.stream_idle_timeout).await;
         }
     });
     switching(&key, protocol.name)
 }
 
-async fn run<S>(ws: tokio_tungstenite::WebSocketStream<S>, protocol: Protocol, netns: String, ports: Vec<u16>)
+async fn run<S>(ws: tokio_tungstenite::WebSocketStream<S>, protocol: Protocol, netns: String, ports: Vec<u16>, idle_limit: std::time::Duration)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -72,8 +72,11 @@ where
         tokio::spawn(forward(netns.clone(), *port, data, error, rx, out_tx.clone()));
     }
     drop(out_tx);
+    let activity = super::idle::Activity::default();
+    let seen = activity.clone();
     let reader = async move {
         while let Some(Ok(message)) = source.next().await {
+            seen.touch();
             let Some((channel, data)) = decode(protocol, message) else { continue };
             // Only data channels carry input; an error channel's input is ignored.
             if channel % 2 == 0 {
@@ -85,6 +88,7 @@ where
     };
     let writer = async {
         while let Some((channel, data)) = out_rx.recv().await {
+            activity.touch();
             if sink.send(encode(protocol, channel, &data)).await.is_err() {
                 return;
             }
@@ -94,6 +98,7 @@ where
     tokio::select! {
         _ = reader => {}
         _ = writer => {}
+        _ = activity.idle_for(idle_limit) => tracing::info!("port-forward idle too long; closing it"),
     }
     let _ = sink.send(tokio_tungstenite::tungstenite::Message::Close(None)).await;
 }
