@@ -147,5 +147,7 @@ async fn with_a_certificate_the_server_speaks_https() {
     assert_eq!(out, b"over-tls\n");
     pod.remove().await;
     node.finish();
-    drop(ws);
+    for dir in [&ws.run_dir, &ws.lib_dir] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
