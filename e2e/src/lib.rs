@@ -15,6 +15,7 @@ pub mod pods;
 pub mod process;
 pub mod raw_h2;
 pub mod registry;
+pub mod spdy_client;
 pub mod spdy_go;
 pub mod test_images;
 pub mod throttle;

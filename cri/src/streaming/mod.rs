@@ -23,6 +23,8 @@ use tonic::Status;
 
 pub(crate) use requests::{attach, exec, port_forward};
 pub use server::start;
+/// The SPDY/3 header dictionary, for test clients.
+pub use spdy::dictionary as spdy_dictionary;
 pub use tokens::{TokenError, Tokens};
 
 /// A checked request, waiting for its client to connect.

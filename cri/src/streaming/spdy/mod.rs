@@ -8,4 +8,5 @@ mod frame;
 mod headers;
 
 pub use conn::{Connection, Event, Writer};
+pub use dictionary::dictionary;
 pub use headers::get as header;
