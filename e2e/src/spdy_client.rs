@@ -15,6 +15,7 @@ pub enum Frame {
     SynReply { id: u32 },
     Data { id: u32, data: Vec<u8>, fin: bool },
     Ping { id: u32 },
+    WindowUpdate { id: u32, delta: u32 },
     GoAway,
     Other(u16),
 }
@@ -117,6 +118,7 @@ impl Client {
                 Frame::SynReply { id: id() }
             }
             6 => Frame::Ping { id: id() },
+            9 => Frame::WindowUpdate { id: id(), delta: u32::from_be_bytes([body[4], body[5], body[6], body[7]]) },
             7 => Frame::GoAway,
             other => Frame::Other(other),
         })

@@ -1,7 +1,7 @@
 //! The SPDY/3.1 server seen frame by frame with a test-only client: nothing is sent before
 //! the client's first frame, PINGs are echoed, each SYN_STREAM gets its SYN_REPLY in order and
-//! before any DATA, and the end is the exit status and FIN on each output stream, then
-//! GOAWAY. The SPDY dictionary matches Debian's spdystream byte for byte.
+//! before any DATA, received data is credited back with WINDOW_UPDATE, and the end is the
+//! exit status and FIN on each output stream, then GOAWAY. The SPDY dictionary matches Debian's spdystream byte for byte.
 
 use std::time::Duration;
 
@@ -66,6 +66,7 @@ async fn frame_order_ping_and_the_end_of_a_session() {
     assert_eq!(on(5), (b"abc\n".to_vec(), true), "stdout, then FIN");
     let (status, fin) = on(1);
     assert!(fin && String::from_utf8_lossy(&status).contains("Success"), "{:?}", String::from_utf8_lossy(&status));
+    assert!(frames.contains(&Frame::WindowUpdate { id: 3, delta: 4 }), "the 4 bytes of stdin are credited back");
     assert_eq!(frames.last(), Some(&Frame::GoAway));
     pod.remove().await;
     node.finish();

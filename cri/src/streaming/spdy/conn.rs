@@ -4,8 +4,10 @@
 //! outgoing zlib context, so frames go out in the order they were queued. Nothing is written
 //! before the client's first frame: the server only ever answers.
 //!
-//! No flow-control windows: the Go peer neither sends nor honours WINDOW_UPDATE, so
-//! backpressure comes from the bounded queues and the socket, and no data is ever dropped.
+//! Flow control: each DATA frame received is answered with a WINDOW_UPDATE for its size, so a
+//! client that keeps to its window is never stalled; cricket does not wait on the client's
+//! window when sending, as the Go peer neither sends nor honours WINDOW_UPDATE. Backpressure
+//! comes from the bounded queues and the socket, and no data is ever dropped.
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -25,6 +27,7 @@ pub enum Event {
 
 enum Out {
     Reply(u32),
+    Window { id: u32, delta: u32 },
     Data { id: u32, data: Bytes, fin: bool },
     Ping(u32),
     GoAway,
@@ -93,7 +96,12 @@ impl<S: AsyncRead + AsyncWrite + Send + 'static> Connection<S> {
                 Frame::SynReply { header_block, .. } | Frame::Headers { header_block, .. } => {
                     self.inflater.read(&header_block).map_err(std::io::Error::other)?;
                 }
-                Frame::Data { stream_id, flags, data } => return Ok(Some(Event::Data { id: stream_id, data, fin: flags & FLAG_FIN != 0 })),
+                Frame::Data { stream_id, flags, data } => {
+                    if !data.is_empty() {
+                        let _ = self.writer.tx.send(Out::Window { id: stream_id, delta: data.len() as u32 }).await;
+                    }
+                    return Ok(Some(Event::Data { id: stream_id, data, fin: flags & FLAG_FIN != 0 }));
+                }
                 Frame::RstStream { stream_id, .. } => return Ok(Some(Event::Reset { id: stream_id })),
                 Frame::Ping { id } => {
                     let _ = self.writer.tx.send(Out::Ping(id)).await;
@@ -128,6 +136,7 @@ async fn write_loop<S: AsyncWrite>(mut w: WriteHalf<S>, mut rx: mpsc::Receiver<O
                 }
             }
             Out::Ping(id) => encode(&Frame::Ping { id }, &mut out),
+            Out::Window { id, delta } => encode(&Frame::WindowUpdate { stream_id: id, delta }, &mut out),
             Out::GoAway => {
                 encode(&Frame::GoAway { last_stream_id: last_stream, status: 0 }, &mut out);
                 end = true;
