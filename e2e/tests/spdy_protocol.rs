@@ -71,3 +71,36 @@ async fn frame_order_ping_and_the_end_of_a_session() {
     pod.remove().await;
     node.finish();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_does_not_open_its_streams_in_time_is_let_go() {
+    let extra = "[streaming]\naddress = \"127.0.0.1\"\nport = 0\nstream_creation_timeout = \"1s\"\n";
+    let node = Node::start(NodeOptions { registry: true, extra_config: extra.into(), ..Default::default() });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "slow")).await;
+    let id = pod.run(shell(&pod.image.clone(), "app", "sleep 1000")).await;
+    let req = ExecRequest { container_id: id, cmd: vec!["true".into()], stdout: true, ..Default::default() };
+    let url = pod.cri.runtime.exec(req).await.unwrap().into_inner().url;
+    let frames = tokio::task::spawn_blocking(move || {
+        let mut c = Client::connect(&url, "v4.channel.k8s.io").unwrap();
+        // Only the error stream; stdout never comes.
+        c.syn_stream(1, &[("streamtype", "error")]);
+        let t0 = std::time::Instant::now();
+        let mut frames = Vec::new();
+        while let Ok(f) = c.read() {
+            let end = f == Frame::GoAway;
+            frames.push(f);
+            if end {
+                break;
+            }
+        }
+        (frames, t0.elapsed())
+    })
+    .await
+    .unwrap();
+    assert_eq!(frames.0, [Frame::SynReply { id: 1 }, Frame::GoAway], "replied, then let go");
+    assert!(frames.1 >= Duration::from_millis(900), "not before the creation timeout: {:?}", frames.1);
+    pod.remove().await;
+    node.finish();
+}
