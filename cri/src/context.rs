@@ -33,6 +33,8 @@ pub struct Context {
     pub sandboxes: SandboxStore,
     pub containers: ContainerStore,
     pub container_events: ContainerEvents,
+    /// The latest cgroup readings of running containers.
+    pub stats: crate::stats::StatsCache,
     /// Exec, attach and port-forward requests waiting for their client.
     pub streams: crate::streaming::Streams,
     /// AppArmor and SELinux, as the node has them.
@@ -71,6 +73,7 @@ impl Context {
             containers: ContainerStore::default(),
             container_events: ContainerEvents::default(),
             streams: Default::default(),
+            stats: Default::default(),
             lsm: crate::spec::lsm::NodeLsm::detect(),
             pulls: SingleFlight::default(),
             fs_usage: RwLock::new(None),

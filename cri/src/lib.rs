@@ -31,6 +31,7 @@ pub mod sandbox;
 pub mod server;
 pub mod singleflight;
 pub mod spec;
+pub mod stats;
 pub mod store;
 pub mod streaming;
 pub mod task_events;

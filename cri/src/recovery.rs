@@ -33,6 +33,7 @@ pub async fn after_connect(ctx: &Arc<Context>, first: bool) -> Result<(), Readin
             Err(e) => return Err(Readiness::not_ready("ContainerdUnreachable", format!("recover containers: {e}"))),
         }
         crate::task_events::spawn(ctx.clone());
+        crate::stats::spawn_sampler(ctx.clone());
         crate::image::spawn_sampler(ctx.clone());
     }
     Ok(())

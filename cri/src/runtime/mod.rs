@@ -119,6 +119,14 @@ runtime_service! {
             crate::streaming::port_forward(&self.ctx, req.into_inner()).map(Response::new)
         }
 
+        async fn container_stats(&self, req: Request<ContainerStatsRequest>) -> Reply<ContainerStatsResponse> {
+            crate::stats::container_stats(&self.ctx, req.into_inner()).map(Response::new)
+        }
+
+        async fn list_container_stats(&self, req: Request<ListContainerStatsRequest>) -> Reply<ListContainerStatsResponse> {
+            Ok(Response::new(crate::stats::list_container_stats(&self.ctx, req.into_inner())))
+        }
+
         async fn reopen_container_log(&self, req: Request<ReopenContainerLogRequest>) -> Reply<ReopenContainerLogResponse> {
             crate::container::reopen_container_log(&self.ctx, req.into_inner()).map(Response::new)
         }
@@ -130,8 +138,6 @@ runtime_service! {
         }
     }
     not_yet {
-        container_stats, "ContainerStats", ContainerStatsRequest => ContainerStatsResponse;
-        list_container_stats, "ListContainerStats", ListContainerStatsRequest => ListContainerStatsResponse;
         pod_sandbox_stats, "PodSandboxStats", PodSandboxStatsRequest => PodSandboxStatsResponse;
         list_pod_sandbox_stats, "ListPodSandboxStats", ListPodSandboxStatsRequest => ListPodSandboxStatsResponse;
         update_runtime_config, "UpdateRuntimeConfig", UpdateRuntimeConfigRequest => UpdateRuntimeConfigResponse;

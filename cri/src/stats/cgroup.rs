@@ -1,0 +1,184 @@
+//! A container's resource usage from its cgroups, v1 (one hierarchy per controller) or v2 (one
+//! unified hierarchy): CPU time, memory (working set = usage minus inactive file, as kubelet
+//! and cAdvisor count it), page faults, swap and process count.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// One reading.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CgroupSample {
+    pub cpu_usage_ns: u64,
+    pub memory_usage: u64,
+    pub working_set: u64,
+    pub rss: u64,
+    pub page_faults: u64,
+    pub major_page_faults: u64,
+    /// None: no limit.
+    pub memory_limit: Option<u64>,
+    pub swap_usage: Option<u64>,
+    pub pids: Option<u64>,
+}
+
+/// Where a process's cgroups are.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CgroupPaths {
+    V1 { cpuacct: PathBuf, memory: PathBuf, pids: Option<PathBuf> },
+    V2(PathBuf),
+}
+
+fn read_u64(path: &Path) -> std::io::Result<u64> {
+    let text = std::fs::read_to_string(path)?;
+    text.trim().parse().map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {text:?}", path.display())))
+}
+
+/// `key value` lines.
+fn read_keyed(path: &Path) -> std::io::Result<HashMap<String, u64>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text.lines().filter_map(|l| l.split_once(' ')).filter_map(|(k, v)| Some((k.to_string(), v.trim().parse().ok()?))).collect())
+}
+
+/// v1 reports no limit as a huge number (a page-rounded i64::MAX).
+fn v1_limit(value: u64) -> Option<u64> {
+    (value < 1 << 62).then_some(value)
+}
+
+impl CgroupPaths {
+    pub fn read(&self) -> std::io::Result<CgroupSample> {
+        match self {
+            CgroupPaths::V1 { cpuacct, memory, pids } => {
+                let stat = read_keyed(&memory.join("memory.stat"))?;
+                let usage = read_u64(&memory.join("memory.usage_in_bytes"))?;
+                let get = |k: &str| stat.get(k).copied().unwrap_or(0);
+                let memsw = read_u64(&memory.join("memory.memsw.usage_in_bytes")).ok();
+                Ok(CgroupSample {
+                    cpu_usage_ns: read_u64(&cpuacct.join("cpuacct.usage"))?,
+                    memory_usage: usage,
+                    working_set: usage.saturating_sub(get("total_inactive_file")),
+                    rss: get("total_rss"),
+                    page_faults: get("total_pgfault"),
+                    major_page_faults: get("total_pgmajfault"),
+                    memory_limit: read_u64(&memory.join("memory.limit_in_bytes")).ok().and_then(v1_limit),
+                    swap_usage: memsw.map(|m| m.saturating_sub(usage)),
+                    pids: pids.as_ref().and_then(|p| read_u64(&p.join("pids.current")).ok()),
+                })
+            }
+            CgroupPaths::V2(dir) => {
+                let stat = read_keyed(&dir.join("memory.stat"))?;
+                let cpu = read_keyed(&dir.join("cpu.stat"))?;
+                let usage = read_u64(&dir.join("memory.current"))?;
+                let get = |k: &str| stat.get(k).copied().unwrap_or(0);
+                Ok(CgroupSample {
+                    cpu_usage_ns: cpu.get("usage_usec").copied().unwrap_or(0) * 1000,
+                    memory_usage: usage,
+                    working_set: usage.saturating_sub(get("inactive_file")),
+                    rss: get("anon"),
+                    page_faults: get("pgfault"),
+                    major_page_faults: get("pgmajfault"),
+                    memory_limit: read_u64(&dir.join("memory.max")).ok(),
+                    swap_usage: read_u64(&dir.join("memory.swap.current")).ok(),
+                    pids: read_u64(&dir.join("pids.current")).ok(),
+                })
+            }
+        }
+    }
+
+    /// The cgroups of `pid`, from `/proc/<pid>/cgroup` and the cgroup mounts in `mountinfo`.
+    pub fn of_process(proc_cgroup: &str, mountinfo: &str) -> Option<CgroupPaths> {
+        let mounts = cgroup_mounts(mountinfo);
+        let mut v1: HashMap<&str, PathBuf> = HashMap::new();
+        for line in proc_cgroup.lines() {
+            let mut f = line.splitn(3, ':');
+            let (_, controllers, path) = (f.next()?, f.next()?, f.next()?);
+            let rel = path.trim_start_matches('/');
+            if controllers.is_empty() {
+                if let Some(root) = mounts.get("") {
+                    v1.entry("unified").or_insert_with(|| root.join(rel));
+                }
+                continue;
+            }
+            for c in controllers.split(',') {
+                if let Some(root) = mounts.get(c) {
+                    v1.insert(if c == "cpuacct" { "cpuacct" } else { c }, root.join(rel));
+                }
+            }
+        }
+        match (v1.remove("cpuacct"), v1.remove("memory")) {
+            (Some(cpuacct), Some(memory)) => Some(CgroupPaths::V1 { cpuacct, memory, pids: v1.remove("pids") }),
+            _ => v1.remove("unified").map(CgroupPaths::V2),
+        }
+    }
+}
+
+/// Mount points of cgroup hierarchies by controller (v1), and of the unified one under "".
+fn cgroup_mounts(mountinfo: &str) -> HashMap<String, PathBuf> {
+    let mut mounts = HashMap::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let mount_point = left.split(' ').nth(4).unwrap_or_default();
+        let mut r = right.split(' ');
+        let (fstype, _source, options) = (r.next().unwrap_or_default(), r.next(), r.next().unwrap_or_default());
+        match fstype {
+            "cgroup2" => {
+                mounts.insert(String::new(), PathBuf::from(mount_point));
+            }
+            "cgroup" => {
+                for o in options.split(',') {
+                    mounts.insert(o.to_string(), PathBuf::from(mount_point));
+                }
+            }
+            _ => {}
+        }
+    }
+    mounts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    }
+
+    #[test]
+    fn a_v1_tree_from_a_real_host() {
+        let root = fixture("cgroup-v1");
+        let paths = CgroupPaths::V1 { cpuacct: root.join("cpuacct"), memory: root.join("memory"), pids: Some(root.join("pids")) };
+        let s = paths.read().unwrap();
+        assert_eq!(s.cpu_usage_ns, 14224569281703);
+        assert_eq!(s.memory_usage, 16881524736);
+        assert_eq!(s.working_set, 16881524736 - 11981119488, "usage minus inactive file");
+        assert_eq!((s.rss, s.page_faults, s.major_page_faults), (5521408, 560680317, 160929));
+        assert_eq!(s.memory_limit, None, "the huge v1 value means no limit");
+        assert_eq!(s.pids, Some(7));
+    }
+
+    #[test]
+    fn a_v2_tree() {
+        let s = CgroupPaths::V2(fixture("cgroup-v2")).read().unwrap();
+        assert_eq!(s.cpu_usage_ns, 2_530_114_000);
+        assert_eq!((s.memory_usage, s.working_set, s.rss), (52428800, 52428800 - 10485760, 31457280));
+        assert_eq!((s.page_faults, s.major_page_faults), (12345, 12));
+        assert_eq!((s.memory_limit, s.swap_usage, s.pids), (None, Some(4096), Some(3)));
+    }
+
+    #[test]
+    fn paths_come_from_proc_cgroup_and_the_mounts() {
+        let mountinfo = "30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:11 - cgroup cgroup rw,cpu,cpuacct\n\
+                         31 25 0:27 / /sys/fs/cgroup/memory rw,relatime shared:12 - cgroup cgroup rw,memory\n\
+                         32 25 0:28 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n";
+        let proc_cgroup = "5:pids:/kubepods/pod1/c1\n4:memory:/kubepods/pod1/c1\n2:cpu,cpuacct:/kubepods/pod1/c1\n0::/\n";
+        let paths = CgroupPaths::of_process(proc_cgroup, mountinfo).unwrap();
+        assert_eq!(
+            paths,
+            CgroupPaths::V1 {
+                cpuacct: "/sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/c1".into(),
+                memory: "/sys/fs/cgroup/memory/kubepods/pod1/c1".into(),
+                pids: Some("/sys/fs/cgroup/pids/kubepods/pod1/c1".into()),
+            }
+        );
+        let unified = "28 25 0:24 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(CgroupPaths::of_process("0::/kubepods.slice/c1.scope\n", unified), Some(CgroupPaths::V2("/sys/fs/cgroup/kubepods.slice/c1.scope".into())));
+    }
+}

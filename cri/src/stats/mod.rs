@@ -1,0 +1,10 @@
+//! Container stats: read from cgroups by a background sampler about every second, and answered
+//! from its cache, so that listing the stats of many containers costs almost nothing.
+
+mod cgroup;
+mod rpc;
+mod sampler;
+
+pub use cgroup::{CgroupPaths, CgroupSample};
+pub(crate) use rpc::{container_stats, list_container_stats};
+pub use sampler::{spawn as spawn_sampler, StatsCache};

@@ -1,0 +1,60 @@
+//! ContainerStats and ListContainerStats, answered from the sampler's cache.
+
+use k8s_cri::v1::{
+    ContainerAttributes, ContainerMetadata, ContainerStats, ContainerStatsRequest, ContainerStatsResponse, CpuUsage, ListContainerStatsRequest,
+    ListContainerStatsResponse, MemoryUsage, SwapUsage, UInt64Value,
+};
+use tonic::Status;
+
+use super::sampler::ContainerSample;
+use crate::context::Context;
+use crate::store::containers::Container;
+
+fn value(v: u64) -> Option<UInt64Value> {
+    Some(UInt64Value { value: v })
+}
+
+fn to_cri(c: &Container, s: &ContainerSample) -> ContainerStats {
+    let g = &s.cgroup;
+    let t = s.at_ns;
+    ContainerStats {
+        attributes: Some(ContainerAttributes {
+            id: c.meta.id.clone(),
+            metadata: Some(ContainerMetadata { name: c.meta.name.clone(), attempt: c.meta.attempt }),
+            labels: c.config.labels.clone(),
+            annotations: c.config.annotations.clone(),
+        }),
+        cpu: Some(CpuUsage { timestamp: t, usage_core_nano_seconds: value(g.cpu_usage_ns), usage_nano_cores: s.nano_cores.and_then(value) }),
+        memory: Some(MemoryUsage {
+            timestamp: t,
+            working_set_bytes: value(g.working_set),
+            available_bytes: g.memory_limit.map(|l| l.saturating_sub(g.working_set)).and_then(value),
+            usage_bytes: value(g.memory_usage),
+            rss_bytes: value(g.rss),
+            page_faults: value(g.page_faults),
+            major_page_faults: value(g.major_page_faults),
+        }),
+        writable_layer: None,
+        swap: g.swap_usage.map(|u| SwapUsage { timestamp: t, swap_available_bytes: None, swap_usage_bytes: value(u) }),
+    }
+}
+
+pub(crate) fn container_stats(ctx: &Context, req: ContainerStatsRequest) -> Result<ContainerStatsResponse, Status> {
+    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+    let s = ctx.stats.get(&c.meta.id).ok_or_else(|| Status::not_found(format!("no stats for container {}: not running, or its cgroup is gone", c.meta.id)))?;
+    Ok(ContainerStatsResponse { stats: Some(to_cri(&c, &s)) })
+}
+
+pub(crate) fn list_container_stats(ctx: &Context, req: ListContainerStatsRequest) -> ListContainerStatsResponse {
+    let f = req.filter.unwrap_or_default();
+    let stats = ctx
+        .containers
+        .list()
+        .into_iter()
+        .filter(|c| f.id.is_empty() || c.meta.id.starts_with(&f.id))
+        .filter(|c| f.pod_sandbox_id.is_empty() || c.meta.sandbox_id.starts_with(&f.pod_sandbox_id))
+        .filter(|c| f.label_selector.iter().all(|(k, v)| c.config.labels.get(k) == Some(v)))
+        .filter_map(|c| ctx.stats.get(&c.meta.id).map(|s| to_cri(&c, &s)))
+        .collect();
+    ListContainerStatsResponse { stats }
+}

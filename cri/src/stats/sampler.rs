@@ -1,0 +1,93 @@
+//! The background sampler: about every second it reads the cgroups of each running container
+//! (paths found once, from its init process) and keeps the latest reading with the CPU rate
+//! since the one before. A container whose cgroup is gone drops out of the cache.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use super::cgroup::{CgroupPaths, CgroupSample};
+use crate::context::Context;
+use crate::store::containers::ContainerState;
+
+const INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct ContainerSample {
+    pub at_ns: i64,
+    pub cgroup: CgroupSample,
+    /// CPU use since the previous reading, in billionths of a core.
+    pub nano_cores: Option<u64>,
+}
+
+#[derive(Default)]
+pub struct StatsCache {
+    samples: RwLock<HashMap<String, ContainerSample>>,
+    paths: Mutex<HashMap<String, CgroupPaths>>,
+}
+
+impl StatsCache {
+    pub fn get(&self, id: &str) -> Option<ContainerSample> {
+        self.samples.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+    }
+}
+
+/// The CPU rate between two readings.
+pub fn nano_cores(prev: &ContainerSample, cpu_ns: u64, at_ns: i64) -> Option<u64> {
+    let elapsed = u64::try_from(at_ns - prev.at_ns).ok().filter(|e| *e > 0)?;
+    let used = cpu_ns.checked_sub(prev.cgroup.cpu_usage_ns)?;
+    Some((u128::from(used) * 1_000_000_000 / u128::from(elapsed)) as u64)
+}
+
+pub fn spawn(ctx: Arc<Context>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let c = ctx.clone();
+            let _ = tokio::task::spawn_blocking(move || sample_all(&c)).await;
+        }
+    });
+}
+
+fn paths_of(cache: &StatsCache, id: &str, pid: u32, mountinfo: &str) -> Option<CgroupPaths> {
+    let mut paths = cache.paths.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = paths.get(id) {
+        return Some(p.clone());
+    }
+    let proc_cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let found = CgroupPaths::of_process(&proc_cgroup, mountinfo)?;
+    paths.insert(id.to_string(), found.clone());
+    Some(found)
+}
+
+fn sample_all(ctx: &Context) {
+    let cache = &ctx.stats;
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let running: Vec<_> = ctx.containers.list().into_iter().filter(|c| c.status.state == ContainerState::Running && c.status.pid > 0).collect();
+    let mut fresh = HashMap::with_capacity(running.len());
+    for c in &running {
+        let id = &c.meta.id;
+        let Some(paths) = paths_of(cache, id, c.status.pid, &mountinfo) else { continue };
+        let Ok(reading) = paths.read() else { continue };
+        let at_ns = crate::container::now_ns();
+        let nano = cache.get(id).and_then(|prev| nano_cores(&prev, reading.cpu_usage_ns, at_ns));
+        fresh.insert(id.clone(), ContainerSample { at_ns, cgroup: reading, nano_cores: nano });
+    }
+    cache.paths.lock().unwrap_or_else(|e| e.into_inner()).retain(|id, _| fresh.contains_key(id));
+    *cache.samples.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_busy_core_is_a_billion_nano_cores() {
+        let prev = ContainerSample { at_ns: 1_000_000_000, cgroup: CgroupSample { cpu_usage_ns: 5_000_000_000, ..Default::default() }, nano_cores: None };
+        assert_eq!(nano_cores(&prev, 6_000_000_000, 2_000_000_000), Some(1_000_000_000));
+        assert_eq!(nano_cores(&prev, 5_250_000_000, 2_000_000_000), Some(250_000_000));
+        assert_eq!(nano_cores(&prev, 4_000_000_000, 2_000_000_000), None, "a counter that went back (a new cgroup)");
+    }
+}

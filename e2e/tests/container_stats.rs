@@ -1,0 +1,80 @@
+//! ContainerStats and ListContainerStats from cgroups: a busy loop near one core in
+//! `usage_nano_cores`, a memory hog's working set, filters, an unknown container, and a stopped
+//! one left out of lists.
+
+use std::time::Duration;
+
+use e2e::workload::{pod_config, shell, Pod};
+use e2e::{Node, NodeOptions};
+use k8s_cri::v1::*;
+use tonic::Code;
+
+fn labelled(image: &str, name: &str, script: &str, role: &str) -> ContainerConfig {
+    let mut c = shell(image, name, script);
+    c.labels.insert("role".into(), role.into());
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_memory_filters_and_missing_containers() {
+    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "stats")).await;
+    let image = pod.image.clone();
+    let busy = pod.run(labelled(&image, "busy", "while true; do :; done", "cpu")).await;
+    // dd fills a 64 MiB buffer, then blocks writing it to a pipe nobody reads: 64 MiB held.
+    let hog = pod.run(labelled(&image, "hog", "dd if=/dev/zero bs=64M count=1 | sleep 1000", "memory")).await;
+
+    let rt = pod.cri.runtime.clone();
+    let stats = |id: String| {
+        let mut rt = rt.clone();
+        async move { rt.container_stats(ContainerStatsRequest { container_id: id }).await.map(|r| r.into_inner().stats.unwrap()) }
+    };
+    // The sampler needs two readings for a rate.
+    let cores = e2e::eventually(Duration::from_secs(10), || {
+        let f = stats(busy.clone());
+        async move { f.await.ok()?.cpu?.usage_nano_cores.map(|v| v.value).filter(|v| *v > 0) }
+    })
+    .await
+    .expect("a CPU rate");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let cores = stats(busy.clone()).await.unwrap().cpu.unwrap().usage_nano_cores.map(|v| v.value).unwrap_or(cores);
+    assert!((600_000_000..=1_300_000_000).contains(&cores), "a busy loop is near one core: {cores}");
+
+    let working_set = e2e::eventually(Duration::from_secs(10), || {
+        let f = stats(hog.clone());
+        async move { f.await.ok()?.memory?.working_set_bytes.map(|v| v.value).filter(|v| *v >= 64 << 20) }
+    })
+    .await;
+    assert!(working_set.is_some(), "the hog's 64 MiB are in its working set");
+
+    let list = |f: ContainerStatsFilter| {
+        let mut rt = rt.clone();
+        async move {
+            let mut ids: Vec<String> = rt.list_container_stats(ListContainerStatsRequest { filter: Some(f) }).await.unwrap().into_inner().stats.into_iter().map(|s| s.attributes.unwrap().id).collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut both = vec![busy.clone(), hog.clone()];
+    both.sort();
+    assert_eq!(list(ContainerStatsFilter::default()).await, both);
+    assert_eq!(list(ContainerStatsFilter { id: busy[..12].into(), ..Default::default() }).await, [busy.clone()], "by ID prefix");
+    assert_eq!(list(ContainerStatsFilter { pod_sandbox_id: pod.id.clone(), ..Default::default() }).await, both);
+    let by_label = ContainerStatsFilter { label_selector: [("role".to_string(), "memory".to_string())].into(), ..Default::default() };
+    assert_eq!(list(by_label).await, [hog.clone()]);
+
+    let err = stats("nope".into()).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    rt.clone().stop_container(StopContainerRequest { container_id: busy.clone(), timeout: 0 }).await.unwrap();
+    let gone = e2e::eventually(Duration::from_secs(5), || {
+        let f = list(ContainerStatsFilter::default());
+        let hog = hog.clone();
+        async move { (f.await == [hog]).then_some(()) }
+    })
+    .await;
+    assert!(gone.is_some(), "a stopped container leaves the list");
+    pod.remove().await;
+    node.finish();
+}
