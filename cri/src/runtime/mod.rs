@@ -127,6 +127,14 @@ runtime_service! {
             Ok(Response::new(crate::stats::list_container_stats(&self.ctx, req.into_inner())))
         }
 
+        async fn pod_sandbox_stats(&self, req: Request<PodSandboxStatsRequest>) -> Reply<PodSandboxStatsResponse> {
+            crate::stats::pod_sandbox_stats(&self.ctx, req.into_inner()).map(Response::new)
+        }
+
+        async fn list_pod_sandbox_stats(&self, req: Request<ListPodSandboxStatsRequest>) -> Reply<ListPodSandboxStatsResponse> {
+            Ok(Response::new(crate::stats::list_pod_sandbox_stats(&self.ctx, req.into_inner())))
+        }
+
         async fn reopen_container_log(&self, req: Request<ReopenContainerLogRequest>) -> Reply<ReopenContainerLogResponse> {
             crate::container::reopen_container_log(&self.ctx, req.into_inner()).map(Response::new)
         }
@@ -138,8 +146,6 @@ runtime_service! {
         }
     }
     not_yet {
-        pod_sandbox_stats, "PodSandboxStats", PodSandboxStatsRequest => PodSandboxStatsResponse;
-        list_pod_sandbox_stats, "ListPodSandboxStats", ListPodSandboxStatsRequest => ListPodSandboxStatsResponse;
         update_runtime_config, "UpdateRuntimeConfig", UpdateRuntimeConfigRequest => UpdateRuntimeConfigResponse;
         checkpoint_container, "CheckpointContainer", CheckpointContainerRequest => CheckpointContainerResponse;
         list_metric_descriptors, "ListMetricDescriptors", ListMetricDescriptorsRequest => ListMetricDescriptorsResponse;

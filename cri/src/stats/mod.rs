@@ -2,9 +2,12 @@
 //! from its cache, so that listing the stats of many containers costs almost nothing.
 
 mod cgroup;
+mod net_dev;
+mod pod_rpc;
 mod rpc;
 mod sampler;
 
 pub use cgroup::{CgroupPaths, CgroupSample};
+pub(crate) use pod_rpc::{list_pod_sandbox_stats, pod_sandbox_stats};
 pub(crate) use rpc::{container_stats, list_container_stats};
 pub use sampler::{spawn as spawn_sampler, StatsCache};

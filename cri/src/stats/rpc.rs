@@ -14,7 +14,7 @@ fn value(v: u64) -> Option<UInt64Value> {
     Some(UInt64Value { value: v })
 }
 
-fn to_cri(c: &Container, s: &ContainerSample) -> ContainerStats {
+pub(super) fn to_cri(c: &Container, s: &ContainerSample) -> ContainerStats {
     let g = &s.cgroup;
     let t = s.at_ns;
     ContainerStats {
