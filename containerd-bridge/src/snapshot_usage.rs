@@ -1,4 +1,5 @@
-//! How much the snapshotter holds, for ImageFsInfo.
+//! How much the snapshotter holds, for ImageFsInfo, and one snapshot, for a container's
+//! writable layer.
 
 use containerd_client::services::v1::snapshots::{ListSnapshotsRequest, UsageRequest};
 use containerd_client::services::v1::PluginsRequest;
@@ -41,17 +42,25 @@ impl Containerd {
         }
         let mut total = SnapshotUsage::default();
         for key in keys {
-            let req = UsageRequest { snapshotter: snapshotter.clone(), key };
-            match self.snapshots(None).usage(req).await.map_err(BridgeError::rpc("snapshot usage")) {
-                Ok(u) => {
-                    let u = u.into_inner();
-                    total.bytes += u.size.max(0) as u64;
-                    total.inodes += u.inodes.max(0) as u64;
-                }
-                Err(e) if e.is_not_found() => {} // removed meanwhile
-                Err(e) => return Err(e),
+            // One removed meanwhile counts nothing.
+            if let Some(u) = self.snapshot_key_usage(&key).await? {
+                total.bytes += u.bytes;
+                total.inodes += u.inodes;
             }
         }
         Ok(total)
+    }
+
+    /// The usage of one snapshot (a container's writable layer); `None` if it is gone.
+    pub async fn snapshot_key_usage(&self, key: &str) -> Result<Option<SnapshotUsage>> {
+        let req = UsageRequest { snapshotter: self.snapshotter().to_string(), key: key.to_string() };
+        match self.snapshots(None).usage(req).await.map_err(BridgeError::rpc("snapshot usage")) {
+            Ok(u) => {
+                let u = u.into_inner();
+                Ok(Some(SnapshotUsage { bytes: u.size.max(0) as u64, inodes: u.inodes.max(0) as u64 }))
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }

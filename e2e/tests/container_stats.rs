@@ -1,6 +1,6 @@
 //! ContainerStats and ListContainerStats from cgroups: a busy loop near one core in
-//! `usage_nano_cores`, a memory hog's working set, filters, an unknown container, and a stopped
-//! one left out of lists.
+//! `usage_nano_cores`, its writable layer's usage, a memory hog's working set, filters, an
+//! unknown container, and a stopped one left out of lists.
 
 use std::time::Duration;
 
@@ -41,6 +41,17 @@ async fn cpu_memory_filters_and_missing_containers() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let cores = stats(busy.clone()).await.unwrap().cpu.unwrap().usage_nano_cores.map(|v| v.value).unwrap_or(cores);
     assert!((600_000_000..=1_300_000_000).contains(&cores), "a busy loop is near one core: {cores}");
+
+    // The writable layer: 5 MB written into the rootfs show.
+    let mut rt_w = rt.clone();
+    let write = ExecSyncRequest { container_id: busy.clone(), cmd: vec!["/bin/sh".into(), "-c".into(), "head -c 5000000 /dev/zero > /big".into()], timeout: 10 };
+    assert_eq!(rt_w.exec_sync(write).await.unwrap().into_inner().exit_code, 0);
+    let layer = e2e::eventually(Duration::from_secs(20), || {
+        let f = stats(busy.clone());
+        async move { f.await.ok()?.writable_layer?.used_bytes.map(|v| v.value).filter(|v| *v >= 5_000_000) }
+    })
+    .await;
+    assert!(layer.is_some(), "the 5 MB file is in the writable layer's usage");
 
     let working_set = e2e::eventually(Duration::from_secs(10), || {
         let f = stats(hog.clone());

@@ -55,7 +55,7 @@ fn pod_stats(ctx: &Context, s: &Sandbox) -> PodSandboxStats {
             memory: Some(memory),
             network,
             process: Some(ProcessUsage { timestamp: now, process_count: value(sum(&|s| s.cgroup.pids.unwrap_or(0))) }),
-            containers: containers.iter().map(|(c, sample)| super::rpc::to_cri(c, sample)).collect(),
+            containers: containers.iter().map(|(c, sample)| super::rpc::to_cri(ctx, c, sample)).collect(),
         }),
         windows: None,
     }

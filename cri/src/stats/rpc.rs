@@ -1,7 +1,7 @@
 //! ContainerStats and ListContainerStats, answered from the sampler's cache.
 
 use k8s_cri::v1::{
-    ContainerAttributes, ContainerMetadata, ContainerStats, ContainerStatsRequest, ContainerStatsResponse, CpuUsage, ListContainerStatsRequest,
+    ContainerAttributes, ContainerMetadata, ContainerStats, ContainerStatsRequest, ContainerStatsResponse, CpuUsage, FilesystemUsage, ListContainerStatsRequest,
     ListContainerStatsResponse, MemoryUsage, SwapUsage, UInt64Value,
 };
 use tonic::Status;
@@ -14,7 +14,14 @@ fn value(v: u64) -> Option<UInt64Value> {
     Some(UInt64Value { value: v })
 }
 
-pub(super) fn to_cri(c: &Container, s: &ContainerSample) -> ContainerStats {
+/// The writable layer's usage, on the snapshotter's file system.
+fn writable_layer(ctx: &Context, id: &str) -> Option<FilesystemUsage> {
+    let layer = ctx.stats.layer(id)?;
+    let fs_id = ctx.fs_usage().and_then(|u| u.fs_id);
+    Some(FilesystemUsage { timestamp: layer.at_ns, fs_id, used_bytes: value(layer.usage.bytes), inodes_used: value(layer.usage.inodes) })
+}
+
+pub(super) fn to_cri(ctx: &Context, c: &Container, s: &ContainerSample) -> ContainerStats {
     let g = &s.cgroup;
     let t = s.at_ns;
     ContainerStats {
@@ -34,7 +41,7 @@ pub(super) fn to_cri(c: &Container, s: &ContainerSample) -> ContainerStats {
             page_faults: value(g.page_faults),
             major_page_faults: value(g.major_page_faults),
         }),
-        writable_layer: None,
+        writable_layer: writable_layer(ctx, &c.meta.id),
         swap: g.swap_usage.map(|u| SwapUsage { timestamp: t, swap_available_bytes: None, swap_usage_bytes: value(u) }),
     }
 }
@@ -42,7 +49,7 @@ pub(super) fn to_cri(c: &Container, s: &ContainerSample) -> ContainerStats {
 pub(crate) fn container_stats(ctx: &Context, req: ContainerStatsRequest) -> Result<ContainerStatsResponse, Status> {
     let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
     let s = ctx.stats.get(&c.meta.id).ok_or_else(|| Status::not_found(format!("no stats for container {}: not running, or its cgroup is gone", c.meta.id)))?;
-    Ok(ContainerStatsResponse { stats: Some(to_cri(&c, &s)) })
+    Ok(ContainerStatsResponse { stats: Some(to_cri(ctx, &c, &s)) })
 }
 
 pub(crate) fn list_container_stats(ctx: &Context, req: ListContainerStatsRequest) -> ListContainerStatsResponse {
@@ -54,7 +61,7 @@ pub(crate) fn list_container_stats(ctx: &Context, req: ListContainerStatsRequest
         .filter(|c| f.id.is_empty() || c.meta.id.starts_with(&f.id))
         .filter(|c| f.pod_sandbox_id.is_empty() || c.meta.sandbox_id.starts_with(&f.pod_sandbox_id))
         .filter(|c| f.label_selector.iter().all(|(k, v)| c.config.labels.get(k) == Some(v)))
-        .filter_map(|c| ctx.stats.get(&c.meta.id).map(|s| to_cri(&c, &s)))
+        .filter_map(|c| ctx.stats.get(&c.meta.id).map(|s| to_cri(ctx, &c, &s)))
         .collect();
     ListContainerStatsResponse { stats }
 }

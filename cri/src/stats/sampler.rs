@@ -11,6 +11,9 @@ use crate::context::Context;
 use crate::store::containers::ContainerState;
 
 const INTERVAL: Duration = Duration::from_secs(1);
+/// The writable layers are measured less often (containerd walks each upper directory): a
+/// new container at once, then every this many nanoseconds.
+const LAYER_EVERY_NS: i64 = 10_000_000_000;
 
 #[derive(Debug, Clone)]
 pub struct ContainerSample {
@@ -20,15 +23,27 @@ pub struct ContainerSample {
     pub nano_cores: Option<u64>,
 }
 
+/// A writable layer's size when it was last measured.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerSample {
+    pub at_ns: i64,
+    pub usage: containerd_bridge::SnapshotUsage,
+}
+
 #[derive(Default)]
 pub struct StatsCache {
     samples: RwLock<HashMap<String, ContainerSample>>,
     paths: Mutex<HashMap<String, CgroupPaths>>,
+    layers: RwLock<HashMap<String, LayerSample>>,
 }
 
 impl StatsCache {
     pub fn get(&self, id: &str) -> Option<ContainerSample> {
         self.samples.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+    }
+
+    pub fn layer(&self, id: &str) -> Option<LayerSample> {
+        self.layers.read().unwrap_or_else(|e| e.into_inner()).get(id).copied()
     }
 }
 
@@ -47,8 +62,26 @@ pub fn spawn(ctx: Arc<Context>) {
             tick.tick().await;
             // cgroupfs and procfs answer from memory, in microseconds: no thread of its own.
             sample_all(&ctx);
+            measure_layers(&ctx).await;
         }
     });
+}
+
+/// Measures the layers of running containers not measured yet or not for a while; forgets
+/// those of containers that stopped.
+async fn measure_layers(ctx: &Context) {
+    let now = crate::container::now_ns();
+    let running: Vec<String> = ctx.stats.samples.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+    let due: Vec<&String> = running.iter().filter(|id| ctx.stats.layer(id).is_none_or(|l| now - l.at_ns >= LAYER_EVERY_NS)).collect();
+    let mut measured = Vec::with_capacity(due.len());
+    for id in due {
+        if let Ok(Some(usage)) = ctx.containerd.snapshot_key_usage(id).await {
+            measured.push((id.clone(), LayerSample { at_ns: crate::container::now_ns(), usage }));
+        }
+    }
+    let mut layers = ctx.stats.layers.write().unwrap_or_else(|e| e.into_inner());
+    layers.retain(|id, _| running.contains(id));
+    layers.extend(measured);
 }
 
 fn paths_of(cache: &StatsCache, id: &str, pid: u32, mountinfo: &str) -> Option<CgroupPaths> {
