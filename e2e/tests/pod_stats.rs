@@ -11,9 +11,13 @@ use tonic::Code;
 
 type Runtime = k8s_cri::v1::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>;
 
+/// The pod's received bytes and stats, once the sampler has read its container.
 async fn rx_bytes(mut rt: Runtime, pod_id: String) -> Option<(u64, PodSandboxStats)> {
     let req = PodSandboxStatsRequest { pod_sandbox_id: pod_id };
     let stats = rt.pod_sandbox_stats(req).await.unwrap().into_inner().stats.unwrap();
+    if stats.linux.as_ref()?.containers.is_empty() {
+        return None;
+    }
     let rx = stats.linux.as_ref()?.network.as_ref()?.default_interface.as_ref()?.rx_bytes.as_ref()?.value;
     Some((rx, stats))
 }
