@@ -46,14 +46,22 @@ async fn attach_over_websocket_and_spdy() {
     let url_b = pod.cri.runtime.attach(attach(&id, false)).await.unwrap().into_inner().url;
     let mut a = connect(&url_a, "v5.channel.k8s.io").await.unwrap();
     let mut b = connect(&url_b, "v5.channel.k8s.io").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    send(&mut a, 0, b"one\n").await;
-    assert!(read_until(&mut a, "got:one").await.contains("got:one"));
-    assert!(read_until(&mut b, "got:one").await.contains("got:one"), "the second attacher sees it too");
+    // An attacher sees output from when its session is attached: say it until b has seen it.
+    let mut seen_by_b = false;
+    for _ in 0..20 {
+        send(&mut a, 0, b"one\n").await;
+        if tokio::time::timeout(Duration::from_millis(500), read_until(&mut b, "got:one")).await.is_ok() {
+            seen_by_b = true;
+            break;
+        }
+    }
+    assert!(seen_by_b, "the second attacher sees what the first one's input caused");
+    assert!(read_until(&mut a, "got:one").await.contains("got:one"), "and so does the first");
     drop((a, b));
 
     // stdin_once: the attacher's end of input is the process's.
-    let mut c = shell(&image, "once", "cat; echo cat-ended");
+    // Output only after the end of input, when the attacher is surely attached.
+    let mut c = shell(&image, "once", "cat > /tmp/in; cat /tmp/in; echo cat-ended");
     c.stdin = true;
     c.stdin_once = true;
     let once = pod.run(c).await;
@@ -69,7 +77,7 @@ async fn attach_over_websocket_and_spdy() {
     assert_eq!(pod.wait_exited(&node, &once).await.exit_code, 0);
 
     // SPDY: attach until the container's end.
-    let late = pod.run(shell(&image, "late", "sleep 1; echo late; exit 0")).await;
+    let late = pod.run(shell(&image, "late", "sleep 2; echo late; exit 0")).await;
     let url = pod.cri.runtime.attach(attach(&late, false)).await.unwrap().into_inner().url;
     let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &[])).await.unwrap().unwrap();
     assert_eq!(got["stdout"], b"late\n");
