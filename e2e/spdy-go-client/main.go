@@ -103,7 +103,7 @@ func main() {
 		rs := open("resize")
 		fmt.Fprintf(rs, `{"Width":%d,"Height":%d}`, w, h)
 		// Give the size time to reach the terminal before input makes the command look.
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond)
 	}
 	if in != nil {
 		go func() {

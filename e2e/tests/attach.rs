@@ -93,9 +93,16 @@ async fn attach_over_websocket_and_spdy() {
     let url = pod.cri.runtime.attach(req).await.unwrap().into_inner().url;
     let mut ws = connect(&url, "v5.channel.k8s.io").await.unwrap();
     send(&mut ws, 4, br#"{"Width":77,"Height":22}"#).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    send(&mut ws, 0, b"\r").await;
-    assert!(read_until(&mut ws, "22 77").await.contains("22 77"));
+    // The size is applied next to the input: ask until the answer has it.
+    let mut sized = false;
+    for _ in 0..20 {
+        send(&mut ws, 0, b"\r").await;
+        if tokio::time::timeout(Duration::from_millis(500), read_until(&mut ws, "22 77")).await.is_ok() {
+            sized = true;
+            break;
+        }
+    }
+    assert!(sized, "the terminal took the attacher's size");
     pod.remove().await;
     node.finish();
 }

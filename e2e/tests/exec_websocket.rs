@@ -51,12 +51,26 @@ async fn exec_over_websocket() {
     assert_eq!(status(&got[&3])["status"], "Success");
 
     // A tty with a resize: the size reaches the terminal (v4).
-    let url = rt.exec(exec(&id, "read go; stty size", |r| { r.stdin = true; r.tty = true })).await.unwrap().into_inner().url;
+    // The size is applied next to the input: ask until the answer has it, then end.
+    let script = "while read l; do [ \"$l\" = end ] && exit 0; stty size; done";
+    let url = rt.exec(exec(&id, script, |r| { r.stdin = true; r.tty = true })).await.unwrap().into_inner().url;
     let mut ws = connect(&url, "v4.channel.k8s.io").await.unwrap();
     send(&mut ws, 4, br#"{"Width":123,"Height":45}"#).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    send(&mut ws, 0, b"go\r").await;
-    let got = tokio::time::timeout(limit, collect(&mut ws)).await.unwrap();
+    let mut seen = String::new();
+    for _ in 0..20 {
+        send(&mut ws, 0, b"\r").await;
+        while let Ok(Some(Ok(Message::Binary(d)))) = tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+            if d.first() == Some(&1) {
+                seen.push_str(&String::from_utf8_lossy(&d[1..]));
+            }
+        }
+        if seen.contains("45 123") {
+            break;
+        }
+    }
+    send(&mut ws, 0, b"end\r").await;
+    let mut got = tokio::time::timeout(limit, collect(&mut ws)).await.unwrap();
+    got.entry(1).or_default().splice(0..0, seen.into_bytes());
     let text = String::from_utf8_lossy(got.get(&1).unwrap_or_else(|| panic!("{got:?}"))).to_string();
     assert!(text.contains("45 123"), "rows and columns as sent: {text:?}");
     assert!(!got.contains_key(&2), "a tty has no stderr");
