@@ -67,7 +67,8 @@ async fn host_paths_read_only_symlinks_and_propagation() {
         mount("/link", &root.join("link"), false, PropagationPrivate),
         mount("/new", &root.join("new/sub"), false, PropagationPrivate),
     ];
-    let (s, out) = pod.output_of(&node, app, 4).await;
+    // Five lines: host, 0, host, the read-only error (stderr), 1.
+    let (s, out) = pod.output_of(&node, app, 5).await;
     assert_eq!(s.exit_code, 0, "{out:?}");
     assert_eq!(out[0], "host");
     assert_eq!(out[1], "0", "writable");

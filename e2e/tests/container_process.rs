@@ -38,7 +38,8 @@ async fn command_args_env_workdir_and_identity_merge_with_the_image() {
     pod.cri.pull(&image, None).await.unwrap();
 
     // Nothing set: the image's entrypoint and cmd, env, working dir and user.
-    let (s, out) = pod.output_of(&node, container(&image, "plain"), 6).await;
+    // image-cmd, the directory, id, then the six env lines.
+    let (s, out) = pod.output_of(&node, container(&image, "plain"), 9).await;
     assert_eq!(s.exit_code, 0, "{out:?}");
     assert_eq!(out[..2], ["image-cmd", "/work"]);
     assert!(out[2].starts_with("uid=1001(app) gid=1001(app) groups=1001(app),2000(extra)"), "{out:?}");
@@ -101,7 +102,7 @@ async fn command_args_env_workdir_and_identity_merge_with_the_image() {
     let mut debugger = container(&image, "debugger");
     debugger.command = vec!["ps".into()];
     debugger.linux = security(|s| s.namespace_options = Some(NamespaceOption { pid: NamespaceMode::Target as i32, target_id: target.clone(), ..Default::default() }));
-    let (_, out) = pod.output_of(&node, debugger, 2).await;
+    let (_, out) = pod.output_of(&node, debugger, 3).await;
     assert!(out.iter().any(|l| l.trim_end().ends_with("sleep 1000")), "the target's process is seen: {out:?}");
     let mut own = container(&image, "own-pid");
     own.command = vec!["ps".into()];
