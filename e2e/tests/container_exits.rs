@@ -27,7 +27,15 @@ async fn an_oom_kill_reads_oomkilled_with_137_and_a_clean_exit_completed() {
         ..Default::default()
     });
     let id = pod.run(hog).await;
-    let s = pod.wait_exited(&node, &id).await;
+    let mut s = pod.wait_exited(&node, &id).await;
+    // The OOM event and the exit event arrive separately; the reason settles on OOMKilled.
+    for _ in 0..50 {
+        if s.reason == "OOMKilled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        s = pod.status(&id).await;
+    }
     assert_eq!((s.exit_code, s.reason.as_str()), (137, "OOMKilled"), "{s:?}");
 
     let id = pod.run(shell(&image, "fine", "true")).await;

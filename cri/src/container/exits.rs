@@ -81,12 +81,15 @@ fn finish_running(ctx: &Context, id: &str, code: i32, at_ns: i64, reason: impl F
     recorded
 }
 
-/// Notes an OOM kill in a running container; its exit, which follows, reads OOMKilled.
+/// Notes an OOM kill: the exit reads OOMKilled, whichever of the two events is handled first
+/// (the exit's handler runs on a task of its own, so it may already have recorded "Error").
 pub fn record_oom(ctx: &Context, id: &str) {
     let status = ctx.containers.modify(id, |c| {
-        (c.status.state == ContainerState::Running).then(|| {
-            c.status.reason = OOM_KILLED.to_string();
-            c.status.clone()
+        let s = &mut c.status;
+        let oom_exit = s.state == ContainerState::Exited && s.reason == "Error";
+        (s.state == ContainerState::Running || oom_exit).then(|| {
+            s.reason = OOM_KILLED.to_string();
+            s.clone()
         })
     });
     save(ctx, id, status.flatten());
