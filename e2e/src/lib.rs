@@ -5,6 +5,7 @@
 pub mod bench_log;
 pub mod containerd;
 pub mod containerd_cri;
+pub mod go_build;
 pub mod cri_client;
 pub mod cricket;
 pub mod grpc_go;

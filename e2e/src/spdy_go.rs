@@ -13,18 +13,8 @@ use crate::process::run;
 pub fn client_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let out = std::env::temp_dir().join(format!("cricket-spdy-go-client-{}", std::process::id()));
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("spdy-go-client/main.go");
-        let (ok, _, err) = run(Command::new("go")
-            .args(["build", "-o"])
-            .arg(&out)
-            .arg(&source)
-            .env("GO111MODULE", "off")
-            .env("GOPATH", "/usr/share/gocode")
-            .env("GOCACHE", std::env::temp_dir().join("cricket-e2e-gocache"))
-            .env("GOFLAGS", ""));
-        assert!(ok, "building the SPDY Go client failed (needs golang-go, golang-github-docker-spdystream-dev): {err}");
-        out
+        crate::go_build::build(&source, "spdy-go-client")
     })
 }
 
