@@ -58,7 +58,8 @@ async fn accept(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, c
     }
 }
 
-fn reply(code: StatusCode, text: &str) -> Response<String> {
+/// A plain-text answer with `code` (refusals before any upgrade).
+pub(super) fn reply(code: StatusCode, text: &str) -> Response<String> {
     let mut r = Response::new(format!("{text}\n"));
     *r.status_mut() = code;
     r

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use super::remote_command::{self, SessionIo, StatusFormat, Target, TermSize, ERROR, RESIZE, STDERR, STDIN, STDOUT};
 use super::spdy::{header, Connection, Event, Writer};
 use super::StreamRequest;
+use super::server::reply;
 use crate::context::Context;
 
 const PROTOCOL_HEADER: &str = "X-Stream-Protocol-Version";
@@ -33,22 +34,16 @@ pub fn is_upgrade(req: &Request<Incoming>) -> bool {
     req.headers().get(UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("SPDY/3.1"))
 }
 
-fn refuse(code: StatusCode, text: &str) -> Response<String> {
-    let mut r = Response::new(format!("{text}\n"));
-    *r.status_mut() = code;
-    r
-}
-
 /// Answers the upgrade and runs the session on the upgraded connection.
 pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: StreamRequest) -> Response<String> {
     let offered: Vec<String> = req.headers().get_all(PROTOCOL_HEADER).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(|v| v.trim().to_string()).collect();
     let Some(&(name, format, resize)) = VERSIONS.iter().find(|(n, ..)| offered.iter().any(|o| o == n)) else {
-        return refuse(StatusCode::FORBIDDEN, &format!("none of the offered protocol versions {offered:?} is spoken here"));
+        return reply(StatusCode::FORBIDDEN, &format!("none of the offered protocol versions {offered:?} is spoken here"));
     };
     let target = match pending {
         StreamRequest::Exec(r) => Target::Exec(r),
         StreamRequest::Attach(r) => Target::Attach(r),
-        StreamRequest::PortForward(_) => return refuse(StatusCode::BAD_REQUEST, "port-forward speaks portforward.k8s.io"),
+        StreamRequest::PortForward(_) => return reply(StatusCode::BAD_REQUEST, "port-forward speaks portforward.k8s.io"),
     };
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
@@ -108,15 +103,8 @@ async fn run<S>(ctx: &Context, io: S, req: Target, format: StatusFormat, resize:
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
 {
-    let (mut conn, writer) = Connection::new(io);
-    let (events_tx, mut events) = mpsc::channel::<Event>(64);
-    tokio::spawn(async move {
-        while let Ok(Some(e)) = conn.next().await {
-            if events_tx.send(e).await.is_err() {
-                return;
-            }
-        }
-    });
+    let (conn, writer) = Connection::new(io);
+    let mut events = conn.events();
     let mut streams: HashMap<u8, u32> = HashMap::new();
     let mut inbound = Inbound::default();
     let want = expected(&req, resize);

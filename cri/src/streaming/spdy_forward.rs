@@ -17,23 +17,18 @@ use tokio::sync::mpsc;
 
 use super::idle::Activity;
 use super::spdy::{header, Connection, Event, Writer};
+use super::server::reply;
 use crate::context::Context;
 
 const PROTOCOL: &str = "portforward.k8s.io";
 
-fn refuse(code: StatusCode, text: &str) -> Response<String> {
-    let mut r = Response::new(format!("{text}\n"));
-    *r.status_mut() = code;
-    r
-}
-
 pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortForwardRequest) -> Response<String> {
     let offered = req.headers().get_all("X-Stream-Protocol-Version").iter().filter_map(|v| v.to_str().ok()).any(|v| v.split(',').any(|p| p.trim() == PROTOCOL));
     if !offered {
-        return refuse(StatusCode::FORBIDDEN, &format!("port-forward speaks {PROTOCOL} only"));
+        return reply(StatusCode::FORBIDDEN, &format!("port-forward speaks {PROTOCOL} only"));
     }
     let Some(sandbox) = ctx.sandboxes.get(&pf.pod_sandbox_id) else {
-        return refuse(StatusCode::NOT_FOUND, "the pod sandbox is gone");
+        return reply(StatusCode::NOT_FOUND, "the pod sandbox is gone");
     };
     let netns = sandbox.meta.netns.clone();
     let upgrade = hyper::upgrade::on(&mut req);
@@ -64,16 +59,8 @@ async fn run<S>(io: S, netns: String, idle_limit: std::time::Duration)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
 {
-    let (mut conn, writer) = Connection::new(io);
-    // The reader runs on its own, so that the idle timeout never cuts a frame in half.
-    let (events_tx, mut events) = mpsc::channel::<Event>(64);
-    tokio::spawn(async move {
-        while let Ok(Some(e)) = conn.next().await {
-            if events_tx.send(e).await.is_err() {
-                return;
-            }
-        }
-    });
+    let (conn, writer) = Connection::new(io);
+    let mut events = conn.events();
     let activity = Activity::default();
     let mut pairs: HashMap<String, Pair> = HashMap::new();
     // Client data for each forwarded connection, by data stream ID.

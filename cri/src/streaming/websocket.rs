@@ -18,6 +18,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::remote_command::{self, SessionIo, StatusFormat, Target, TermSize, RESIZE, STDIN};
 use super::StreamRequest;
+use super::server::reply;
 use crate::context::Context;
 
 /// A channel subprotocol cricket speaks.
@@ -52,12 +53,6 @@ fn negotiate(offered: &str) -> Option<Protocol> {
     PROTOCOLS.into_iter().find(|p| offered.contains(&p.name))
 }
 
-pub(super) fn refuse(code: StatusCode, text: &str) -> Response<String> {
-    let mut r = Response::new(format!("{text}\n"));
-    *r.status_mut() = code;
-    r
-}
-
 /// Answers the upgrade and runs the session on the upgraded connection.
 pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: StreamRequest) -> Response<String> {
     let target = match pending {
@@ -67,10 +62,10 @@ pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: 
     };
     let offered = offered(&req);
     let Some(protocol) = negotiate(&offered) else {
-        return refuse(StatusCode::BAD_REQUEST, &format!("none of the offered subprotocols {offered:?} is spoken here"));
+        return reply(StatusCode::BAD_REQUEST, &format!("none of the offered subprotocols {offered:?} is spoken here"));
     };
     let Some(key) = accept_key(&req) else {
-        return refuse(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key");
+        return reply(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key");
     };
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {

@@ -13,7 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::remote_command::StatusFormat;
-use super::websocket::{accept_key, decode, encode, offered, refuse, switching, upgraded, Protocol};
+use super::server::reply;
+use super::websocket::{accept_key, decode, encode, offered, switching, upgraded, Protocol};
 use crate::context::Context;
 
 const PROTOCOLS: [Protocol; 2] = [
@@ -36,15 +37,15 @@ fn ports(req: &Request<Incoming>, pf: &PortForwardRequest) -> Result<Vec<u16>, S
 pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortForwardRequest) -> Response<String> {
     let offered = offered(&req);
     let Some(protocol) = PROTOCOLS.into_iter().find(|p| offered.split(',').any(|o| o.trim() == p.name)) else {
-        return refuse(StatusCode::BAD_REQUEST, &format!("port-forward speaks portforward.k8s.io; offered {offered:?}"));
+        return reply(StatusCode::BAD_REQUEST, &format!("port-forward speaks portforward.k8s.io; offered {offered:?}"));
     };
     let ports = match ports(&req, &pf) {
         Ok(p) if !p.is_empty() && p.len() <= 127 => p,
-        Ok(_) => return refuse(StatusCode::BAD_REQUEST, "no ports (or too many) to forward"),
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("bad {e}")),
+        Ok(_) => return reply(StatusCode::BAD_REQUEST, "no ports (or too many) to forward"),
+        Err(e) => return reply(StatusCode::BAD_REQUEST, &format!("bad {e}")),
     };
-    let Some(key) = accept_key(&req) else { return refuse(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key") };
-    let Some(sandbox) = ctx.sandboxes.get(&pf.pod_sandbox_id) else { return refuse(StatusCode::NOT_FOUND, "the pod sandbox is gone") };
+    let Some(key) = accept_key(&req) else { return reply(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key") };
+    let Some(sandbox) = ctx.sandboxes.get(&pf.pod_sandbox_id) else { return reply(StatusCode::NOT_FOUND, "the pod sandbox is gone") };
     let netns = sandbox.meta.netns.clone();
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {

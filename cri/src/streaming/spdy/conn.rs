@@ -82,6 +82,20 @@ impl<S: AsyncRead + AsyncWrite + Send + 'static> Connection<S> {
         }
     }
 
+    /// The events, read on a task of their own: a caller may then wait on them alongside
+    /// other things without ever cutting a frame in half.
+    pub fn events(mut self) -> mpsc::Receiver<Event> {
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(async move {
+            while let Ok(Some(e)) = self.next().await {
+                if tx.send(e).await.is_err() {
+                    return;
+                }
+            }
+        });
+        rx
+    }
+
     /// The next event; `Ok(None)` when the client went away (GOAWAY or end of file).
     pub async fn next(&mut self) -> std::io::Result<Option<Event>> {
         loop {
