@@ -49,6 +49,17 @@ async fn exited(ctx: &Context, id: &str, within: Duration) -> bool {
     }
 }
 
+/// Signals the task. A task that exits on its own meanwhile is deleted by the exit
+/// handler, and its shim then answers "ttrpc: closed": that is no failure once the
+/// exit is recorded.
+async fn signal(ctx: &Context, id: &str, signal: i32, all: bool) -> Result<(), Status> {
+    match ctx.containerd.kill_task(id, signal as u32, all).await {
+        Ok(()) => Ok(()),
+        Err(_) if exited(ctx, id, Duration::from_secs(2)).await => Ok(()),
+        Err(e) => Err(from_bridge(if signal == libc::SIGKILL { "kill" } else { "signal" }, e)),
+    }
+}
+
 /// Stops one container; `timeout` 0 kills at once.
 pub(crate) async fn stop(ctx: &Context, c: &Container, timeout: Duration) -> Result<(), Status> {
     let id = &c.meta.id;
@@ -56,12 +67,12 @@ pub(crate) async fn stop(ctx: &Context, c: &Container, timeout: Duration) -> Res
         return Ok(());
     }
     if !timeout.is_zero() {
-        ctx.containerd.kill_task(id, stop_signal(ctx, c) as u32, false).await.map_err(|e| from_bridge("signal", e))?;
+        signal(ctx, id, stop_signal(ctx, c), false).await?;
         if exited(ctx, id, timeout).await {
             return Ok(());
         }
     }
-    ctx.containerd.kill_task(id, libc::SIGKILL as u32, true).await.map_err(|e| from_bridge("kill", e))?;
+    signal(ctx, id, libc::SIGKILL, true).await?;
     if !exited(ctx, id, Duration::from_secs(30)).await {
         return Err(Status::deadline_exceeded(format!("container {id} did not exit after SIGKILL")));
     }
