@@ -1,6 +1,7 @@
 //! PodSandboxStats and ListPodSandboxStats: a pod's network counters (read in its namespace)
 //! rise with traffic from another pod, its containers' stats are listed in it, the filters
-//! work, and an unknown pod is NotFound.
+//! work, and an unknown pod is NotFound. ListPodSandboxMetrics shows the same traffic under
+//! cAdvisor's names, every described metric with its labels.
 
 use std::time::Duration;
 
@@ -49,6 +50,7 @@ async fn pod_network_counters_rise_with_traffic() {
     let the_server = std::slice::from_ref(&httpd);
     assert_eq!(ids, the_server, "its container's stats are in the pod's");
     assert!(linux.memory.unwrap().working_set_bytes.unwrap().value > 0);
+    check_metrics(server.cri.runtime.clone(), &server.id, &httpd).await;
 
     let list = |f: PodSandboxStatsFilter| {
         let mut rt = server.cri.runtime.clone();
@@ -64,4 +66,41 @@ async fn pod_network_counters_rise_with_traffic() {
     client.remove().await;
     server.remove().await;
     node.finish();
+}
+
+fn value_of<'a>(metrics: &'a [Metric], name: &str, last_label: Option<&str>) -> &'a Metric {
+    let found = metrics.iter().find(|m| m.name == name && last_label.is_none_or(|l| m.label_values.last().map(String::as_str) == Some(l)));
+    found.unwrap_or_else(|| panic!("{name} {last_label:?} in {:?}", metrics.iter().map(|m| &m.name).collect::<Vec<_>>()))
+}
+
+/// The server pod's metrics: its traffic, its httpd's listening socket, and every described
+/// metric present once with as many label values as the descriptor has keys.
+async fn check_metrics(mut rt: Runtime, pod_id: &str, httpd: &str) {
+    let descriptors = rt.list_metric_descriptors(ListMetricDescriptorsRequest {}).await.unwrap().into_inner().descriptors;
+    assert!(descriptors.len() >= 40, "{}", descriptors.len());
+    let all = rt.list_pod_sandbox_metrics(ListPodSandboxMetricsRequest {}).await.unwrap().into_inner().pod_metrics;
+    assert_eq!(all.len(), 2, "both pods");
+    let pod = all.iter().find(|p| p.pod_sandbox_id == pod_id).expect("the server pod's metrics");
+    let tx = value_of(&pod.metrics, "container_network_transmit_bytes_total", Some("eth0"));
+    assert!(tx.value.unwrap().value >= 1_000_000, "the megabyte sent: {tx:?}");
+    assert_eq!(&tx.label_values[..2], ["POD", pod_id]);
+    assert_eq!(pod.container_metrics.len(), 1);
+    let c = &pod.container_metrics[0];
+    assert_eq!(c.container_id, httpd);
+    let sockets = value_of(&c.metrics, "container_sockets", None);
+    assert!(sockets.value.unwrap().value >= 1, "httpd listens: {sockets:?}");
+    assert_eq!(&sockets.label_values[..2], ["httpd", httpd]);
+    assert!(value_of(&c.metrics, "container_processes", None).value.unwrap().value >= 1);
+    let started = value_of(&c.metrics, "container_start_time_seconds", None).value.unwrap().value;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(now - started < 120, "started {started}, now {now}");
+    let limit = value_of(&c.metrics, "container_ulimits_soft", Some("max_open_files")).value.unwrap().value;
+    assert!(limit > 0 && limit < u64::MAX, "{limit}");
+    let emitted: Vec<&Metric> = pod.metrics.iter().chain(c.metrics.iter()).collect();
+    for d in &descriptors {
+        let of_it: Vec<_> = emitted.iter().filter(|m| m.name == d.name).collect();
+        assert!(!of_it.is_empty(), "{} is reported", d.name);
+        assert!(of_it.iter().all(|m| m.label_values.len() == d.label_keys.len()), "{}: labels {:?}", d.name, d.label_keys);
+    }
+    assert!(emitted.iter().all(|m| descriptors.iter().any(|d| d.name == m.name)), "every metric is described");
 }

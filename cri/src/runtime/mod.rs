@@ -135,6 +135,14 @@ runtime_service! {
             Ok(Response::new(crate::stats::list_pod_sandbox_stats(&self.ctx, req.into_inner())))
         }
 
+        async fn list_metric_descriptors(&self, _: Request<ListMetricDescriptorsRequest>) -> Reply<ListMetricDescriptorsResponse> {
+            Ok(Response::new(crate::stats::list_metric_descriptors()))
+        }
+
+        async fn list_pod_sandbox_metrics(&self, _: Request<ListPodSandboxMetricsRequest>) -> Reply<ListPodSandboxMetricsResponse> {
+            Ok(Response::new(crate::stats::list_pod_sandbox_metrics(&self.ctx)))
+        }
+
         async fn reopen_container_log(&self, req: Request<ReopenContainerLogRequest>) -> Reply<ReopenContainerLogResponse> {
             crate::container::reopen_container_log(&self.ctx, req.into_inner()).map(Response::new)
         }
@@ -148,7 +156,5 @@ runtime_service! {
     not_yet {
         update_runtime_config, "UpdateRuntimeConfig", UpdateRuntimeConfigRequest => UpdateRuntimeConfigResponse;
         checkpoint_container, "CheckpointContainer", CheckpointContainerRequest => CheckpointContainerResponse;
-        list_metric_descriptors, "ListMetricDescriptors", ListMetricDescriptorsRequest => ListMetricDescriptorsResponse;
-        list_pod_sandbox_metrics, "ListPodSandboxMetrics", ListPodSandboxMetricsRequest => ListPodSandboxMetricsResponse;
     }
 }

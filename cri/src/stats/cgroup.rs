@@ -23,30 +23,30 @@ pub struct CgroupSample {
 /// Where a process's cgroups are.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CgroupPaths {
-    V1 { cpuacct: PathBuf, memory: PathBuf, pids: Option<PathBuf> },
+    V1 { cpuacct: PathBuf, memory: PathBuf, pids: Option<PathBuf>, cpu: Option<PathBuf>, blkio: Option<PathBuf> },
     V2(PathBuf),
 }
 
-fn read_u64(path: &Path) -> std::io::Result<u64> {
+pub(super) fn read_u64(path: &Path) -> std::io::Result<u64> {
     let text = std::fs::read_to_string(path)?;
     text.trim().parse().map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {text:?}", path.display())))
 }
 
 /// `key value` lines.
-fn read_keyed(path: &Path) -> std::io::Result<HashMap<String, u64>> {
+pub(super) fn read_keyed(path: &Path) -> std::io::Result<HashMap<String, u64>> {
     let text = std::fs::read_to_string(path)?;
     Ok(text.lines().filter_map(|l| l.split_once(' ')).filter_map(|(k, v)| Some((k.to_string(), v.trim().parse().ok()?))).collect())
 }
 
 /// v1 reports no limit as a huge number (a page-rounded i64::MAX).
-fn v1_limit(value: u64) -> Option<u64> {
+pub(super) fn v1_limit(value: u64) -> Option<u64> {
     (value < 1 << 62).then_some(value)
 }
 
 impl CgroupPaths {
     pub fn read(&self) -> std::io::Result<CgroupSample> {
         match self {
-            CgroupPaths::V1 { cpuacct, memory, pids } => {
+            CgroupPaths::V1 { cpuacct, memory, pids, .. } => {
                 let stat = read_keyed(&memory.join("memory.stat"))?;
                 let usage = read_u64(&memory.join("memory.usage_in_bytes"))?;
                 let get = |k: &str| stat.get(k).copied().unwrap_or(0);
@@ -104,7 +104,9 @@ impl CgroupPaths {
             }
         }
         match (v1.remove("cpuacct"), v1.remove("memory")) {
-            (Some(cpuacct), Some(memory)) => Some(CgroupPaths::V1 { cpuacct, memory, pids: v1.remove("pids") }),
+            (Some(cpuacct), Some(memory)) => {
+                Some(CgroupPaths::V1 { cpuacct, memory, pids: v1.remove("pids"), cpu: v1.remove("cpu"), blkio: v1.remove("blkio") })
+            }
             _ => v1.remove("unified").map(CgroupPaths::V2),
         }
     }
@@ -134,17 +136,26 @@ fn cgroup_mounts(mountinfo: &str) -> HashMap<String, PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::stats) mod tests {
     use super::*;
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
     }
 
+    pub(in crate::stats) fn v1_fixture() -> CgroupPaths {
+        let root = fixture("cgroup-v1");
+        let at = |c: &str| root.join(c);
+        CgroupPaths::V1 { cpuacct: at("cpuacct"), memory: at("memory"), pids: Some(at("pids")), cpu: Some(at("cpu")), blkio: Some(at("blkio")) }
+    }
+
+    pub(in crate::stats) fn v2_fixture() -> CgroupPaths {
+        CgroupPaths::V2(fixture("cgroup-v2"))
+    }
+
     #[test]
     fn a_v1_tree_from_a_real_host() {
-        let root = fixture("cgroup-v1");
-        let paths = CgroupPaths::V1 { cpuacct: root.join("cpuacct"), memory: root.join("memory"), pids: Some(root.join("pids")) };
+        let paths = v1_fixture();
         let s = paths.read().unwrap();
         assert_eq!(s.cpu_usage_ns, 14224569281703);
         assert_eq!(s.memory_usage, 16881524736);
@@ -156,7 +167,7 @@ mod tests {
 
     #[test]
     fn a_v2_tree() {
-        let s = CgroupPaths::V2(fixture("cgroup-v2")).read().unwrap();
+        let s = v2_fixture().read().unwrap();
         assert_eq!(s.cpu_usage_ns, 2_530_114_000);
         assert_eq!((s.memory_usage, s.working_set, s.rss), (52428800, 52428800 - 10485760, 31457280));
         assert_eq!((s.page_faults, s.major_page_faults), (12345, 12));
@@ -176,6 +187,8 @@ mod tests {
                 cpuacct: "/sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/c1".into(),
                 memory: "/sys/fs/cgroup/memory/kubepods/pod1/c1".into(),
                 pids: Some("/sys/fs/cgroup/pids/kubepods/pod1/c1".into()),
+                cpu: Some("/sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/c1".into()),
+                blkio: None,
             }
         );
         let unified = "28 25 0:24 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";

@@ -1,6 +1,5 @@
 //! PodSandboxStats and ListPodSandboxStats: the pod's containers' readings (from the sampler's
-//! cache) summed for the pod, with the network counters of its namespace read through one of
-//! its running processes.
+//! cache) summed for the pod, with the network counters of its namespace.
 
 use k8s_cri::v1::{
     CpuUsage, LinuxPodSandboxStats, ListPodSandboxStatsRequest, ListPodSandboxStatsResponse, MemoryUsage, NetworkInterfaceUsage, NetworkUsage,
@@ -10,7 +9,6 @@ use tonic::Status;
 
 use super::net_dev;
 use crate::context::Context;
-use crate::store::containers::ContainerState;
 use crate::store::sandboxes::Sandbox;
 
 fn value(v: u64) -> Option<UInt64Value> {
@@ -35,10 +33,7 @@ fn pod_stats(ctx: &Context, s: &Sandbox) -> PodSandboxStats {
         page_faults: value(sum(&|s| s.cgroup.page_faults)),
         major_page_faults: value(sum(&|s| s.cgroup.major_page_faults)),
     };
-    // Any running process of the pod sees the pod's network namespace.
-    let pid = ctx.containers.in_sandbox(&s.meta.id).into_iter().find(|c| c.status.state == ContainerState::Running && c.status.pid > 0).map(|c| c.status.pid);
-    let network = pid.and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/net/dev")).ok()).map(|table| {
-        let all = net_dev::parse(&table);
+    let network = net_dev::of_pod(ctx, s).map(|all| {
         let default_interface = all.iter().find(|i| i.name == "eth0").or(all.first()).map(interface);
         NetworkUsage { timestamp: now, default_interface, interfaces: all.iter().map(interface).collect() }
     });

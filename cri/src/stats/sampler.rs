@@ -42,6 +42,11 @@ impl StatsCache {
         self.samples.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
 
+    /// Where a running container's cgroups are.
+    pub fn paths(&self, id: &str) -> Option<CgroupPaths> {
+        self.paths.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+    }
+
     pub fn layer(&self, id: &str) -> Option<LayerSample> {
         self.layers.read().unwrap_or_else(|e| e.into_inner()).get(id).copied()
     }
