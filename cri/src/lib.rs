@@ -26,6 +26,7 @@ pub mod mounts;
 pub mod pod_namespaces;
 pub mod pause_image;
 pub mod recovery;
+pub(crate) mod rpc_ids;
 pub mod runtime;
 pub mod sandbox;
 pub mod server;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use e2e::cricket::{run_cricket, write_config, Cricket};
 use e2e::node::NAMESPACE;
+use e2e::workload::{pod_config, shell, Pod};
 use e2e::workspace::Workspace;
 use e2e::{eventually, Node, NodeOptions};
 use k8s_cri::v1::*;
@@ -103,20 +104,27 @@ async fn after_kill_9_the_stale_socket_is_replaced_by_the_next_cricket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_log_format_writes_one_json_object_per_line() {
-    let mut node = Node::start(NodeOptions { extra_config: String::new(), without_cricket: true, ..Default::default() });
-    let config = write_config(&node.ws, &node.containerd.address, "");
+    let mut node = Node::start(NodeOptions { extra_config: String::new(), without_cricket: true, registry: true, ..Default::default() });
+    let insecure = format!("[images.registries.\"{}\"]\ninsecure = true\n", node.registry().host);
+    let config = write_config(&node.ws, &node.containerd.address, &insecure);
     let text = std::fs::read_to_string(&config).unwrap().replace("log_level = \"debug\"", "log_level = \"info\"\nlog_format = \"json\"");
     std::fs::write(&config, text).unwrap();
     node.cricket = Some(Cricket::start(&node.ws, config));
+    node.write_cni_config();
     wait_ready(&node, true).await;
+    let mut pod = Pod::start(&node, pod_config(&node, "logged")).await;
+    let container = pod.run(shell(&pod.image.clone(), "app", "sleep 30")).await;
     let log = node.cricket().log_text();
-    let lines: Vec<&str> = log.lines().collect();
-    assert!(!lines.is_empty());
-    for line in lines {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-        assert!(v.get("level").is_some() && v.get("timestamp").is_some(), "{line}");
-    }
+    let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect();
+    assert!(lines.iter().all(|v| v.get("level").is_some() && v.get("timestamp").is_some()), "{log}");
     assert!(log.contains("cricket is serving"));
+    // The RPC's span names the pod and the container, whatever the event itself says.
+    let in_span = |rpc: &str| lines.iter().find(|v| v["span"]["rpc"].as_str().is_some_and(|r| r.ends_with(rpc))).map(|v| v["span"].clone());
+    let run = in_span("/RunPodSandbox").unwrap_or_else(|| panic!("a line logged in RunPodSandbox: {log}"));
+    assert_eq!(run["pod"], pod.id.as_str(), "{run}");
+    let start = in_span("/StartContainer").unwrap_or_else(|| panic!("a line logged in StartContainer: {log}"));
+    assert_eq!((start["pod"].as_str(), start["container"].as_str()), (Some(pod.id.as_str()), Some(container.as_str())), "{start}");
+    pod.remove().await;
     node.finish();
 }
 

@@ -68,6 +68,7 @@ pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest)
     let m = config.metadata.clone().unwrap_or_default();
     let log_path = log_file(&sandbox.config.log_directory, &config.log_path)?;
     let id = crate::sandbox::new_id();
+    crate::rpc_ids::record_new("container", &id);
     let key = name_key(&sandbox.meta.id, &m.name, m.attempt);
     if let Err(holder) = ctx.containers.reserve_name(&key, &id) {
         return Err(Status::already_exists(format!("container name {:?} is reserved for {holder}", key)));

@@ -60,14 +60,17 @@ runtime_service! {
         }
 
         async fn stop_pod_sandbox(&self, req: Request<StopPodSandboxRequest>) -> Reply<StopPodSandboxResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::sandbox::stop_pod_sandbox(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn remove_pod_sandbox(&self, req: Request<RemovePodSandboxRequest>) -> Reply<RemovePodSandboxResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::sandbox::remove_pod_sandbox(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn pod_sandbox_status(&self, req: Request<PodSandboxStatusRequest>) -> Reply<PodSandboxStatusResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::sandbox::pod_sandbox_status(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
@@ -76,22 +79,27 @@ runtime_service! {
         }
 
         async fn create_container(&self, req: Request<CreateContainerRequest>) -> Reply<CreateContainerResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::container::create_container(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn start_container(&self, req: Request<StartContainerRequest>) -> Reply<StartContainerResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::container::start_container(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn stop_container(&self, req: Request<StopContainerRequest>) -> Reply<StopContainerResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::container::stop_container(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn remove_container(&self, req: Request<RemoveContainerRequest>) -> Reply<RemoveContainerResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::container::remove_container(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn container_status(&self, req: Request<ContainerStatusRequest>) -> Reply<ContainerStatusResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::container::container_status(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
@@ -100,26 +108,32 @@ runtime_service! {
         }
 
         async fn update_container_resources(&self, req: Request<UpdateContainerResourcesRequest>) -> Reply<UpdateContainerResourcesResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::container::update_container_resources(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn exec_sync(&self, req: Request<ExecSyncRequest>) -> Reply<ExecSyncResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::exec::exec_sync(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         async fn exec(&self, req: Request<ExecRequest>) -> Reply<ExecResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::streaming::exec(&self.ctx, req.into_inner()).map(Response::new)
         }
 
         async fn attach(&self, req: Request<AttachRequest>) -> Reply<AttachResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::streaming::attach(&self.ctx, req.into_inner()).map(Response::new)
         }
 
         async fn port_forward(&self, req: Request<PortForwardRequest>) -> Reply<PortForwardResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::streaming::port_forward(&self.ctx, req.into_inner()).map(Response::new)
         }
 
         async fn container_stats(&self, req: Request<ContainerStatsRequest>) -> Reply<ContainerStatsResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::stats::container_stats(&self.ctx, req.into_inner()).map(Response::new)
         }
 
@@ -128,6 +142,7 @@ runtime_service! {
         }
 
         async fn pod_sandbox_stats(&self, req: Request<PodSandboxStatsRequest>) -> Reply<PodSandboxStatsResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::stats::pod_sandbox_stats(&self.ctx, req.into_inner()).map(Response::new)
         }
 
@@ -144,6 +159,7 @@ runtime_service! {
         }
 
         async fn reopen_container_log(&self, req: Request<ReopenContainerLogRequest>) -> Reply<ReopenContainerLogResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
             crate::container::reopen_container_log(&self.ctx, req.into_inner()).map(Response::new)
         }
 

@@ -86,6 +86,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     let args: Vec<String> = pause_process.entrypoint.into_iter().chain(pause_process.cmd).collect();
 
     let id = new_id();
+    crate::rpc_ids::record_new("pod", &id);
     let security = config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
     let ns = security.namespace_options.clone().unwrap_or_default();
     // Status reports user_namespaces: false for every handler, so kubelet sends this only by

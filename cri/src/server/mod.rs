@@ -37,7 +37,7 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
     Server::builder()
-        .trace_fn(|req| tracing::info_span!("cri", rpc = %req.uri().path()))
+        .trace_fn(|req| tracing::info_span!("cri", rpc = %req.uri().path(), pod = tracing::field::Empty, container = tracing::field::Empty))
         .add_service(runtime)
         .add_service(image)
         .serve_with_incoming_shutdown(incoming, shutdown)
