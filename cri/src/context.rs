@@ -39,6 +39,8 @@ pub struct Context {
     pub streams: crate::streaming::Streams,
     /// AppArmor and SELinux, as the node has them.
     pub lsm: crate::spec::lsm::NodeLsm,
+    /// cricket's own metrics (calls, pod starts, CNI, pulls, the sampler).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Image pulls in flight, by reference and credentials.
     pub pulls: SingleFlight<String>,
     fs_usage: RwLock<Option<FilesystemUsage>>,
@@ -76,6 +78,7 @@ impl Context {
             stats: Default::default(),
             lsm: crate::spec::lsm::NodeLsm::detect(),
             pulls: SingleFlight::default(),
+            metrics: Default::default(),
             fs_usage: RwLock::new(None),
         }
     }

@@ -62,6 +62,12 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
         ServeError::Startup(format!("streaming server on {}:{}: {e}", s.address, s.port))
     })?;
     tracing::info!(address = %streaming, "streaming server listening");
+    if !ctx.config.metrics.address.is_empty() {
+        let at = crate::metrics::serve(&ctx.config.metrics.address, ctx.metrics.clone())
+            .await
+            .map_err(|e| ServeError::Startup(format!("metrics endpoint on {}: {e}", ctx.config.metrics.address)))?;
+        tracing::info!(address = %at, "metrics endpoint listening");
+    }
     crate::containerd_monitor::spawn(ctx.clone(), readiness_tx);
     tracing::info!(socket = %guard.path.display(), version = crate::VERSION, startup_ms = started.elapsed().as_millis() as u64, "cricket is serving");
 

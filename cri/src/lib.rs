@@ -21,6 +21,7 @@ pub mod image;
 pub mod labels;
 pub mod logging;
 pub mod logs;
+pub mod metrics;
 pub mod memory;
 pub mod mounts;
 pub mod pod_namespaces;

@@ -14,6 +14,7 @@ pub mod leaks;
 pub mod node;
 pub mod pods;
 pub mod process;
+pub mod prometheus_text;
 pub mod raw_h2;
 pub mod registry;
 pub mod spdy_client;

@@ -57,6 +57,8 @@ pub struct PulledImage {
     pub manifest_digest: String,
     /// The image ID.
     pub config_digest: String,
+    /// The layer bytes downloaded (layers containerd had already cost nothing).
+    pub downloaded_bytes: u64,
 }
 
 pub struct Puller {
@@ -116,7 +118,7 @@ impl Puller {
         };
         let config = source.blob(&manifest.config).await?;
         let diff_ids = diff_ids(&config, manifest.layers.len())?;
-        self.fetch_and_unpack(&source, lease, &manifest.layers, &diff_ids).await?;
+        let downloaded_bytes = self.fetch_and_unpack(&source, lease, &manifest.layers, &diff_ids).await?;
         self.store_documents(lease, &manifest, &config, &diff_ids, &manifest_bytes, &manifest_digest).await?;
         if let Some(i) = child {
             let labels = HashMap::from([(gc_labels::ref_manifest(i), manifest_digest.clone())]);
@@ -134,18 +136,19 @@ impl Puller {
             let record = ImageRecord { name: name.clone(), target: target.clone(), labels: labels.clone() };
             self.containerd.put_image(&record).await?;
         }
-        Ok(PulledImage { names, target, manifest_digest, config_digest: manifest.config.digest })
+        Ok(PulledImage { names, target, manifest_digest, config_digest: manifest.config.digest, downloaded_bytes })
     }
 
     /// Downloads the layers, at most `max_concurrent_downloads` at a time, and unpacks each
     /// as soon as it and every layer below it have arrived, so unpacking overlaps downloading.
+    /// Returns the bytes downloaded.
     async fn fetch_and_unpack(
         &self,
         source: &Source,
         lease: &Lease,
         layers: &[Descriptor],
         diff_ids: &[String],
-    ) -> Result<(), PullError> {
+    ) -> Result<u64, PullError> {
         let chain = chain_ids(diff_ids);
         let (arrived, arrivals): (Vec<_>, Vec<_>) = layers.iter().map(|_| oneshot::channel::<()>()).unzip();
         let permits = tokio::sync::Semaphore::new(self.settings.max_concurrent_downloads.max(1));
@@ -155,9 +158,9 @@ impl Puller {
             let permits = &permits;
             downloads.push(async move {
                 let _permit = permits.acquire().await.map_err(|e| PullError::Other(e.to_string()))?;
-                source.blob_into(&self.containerd, lease, layer, stall).await?;
+                let fetched = source.blob_into(&self.containerd, lease, layer, stall).await?;
                 let _ = arrived.send(());
-                Ok::<(), PullError>(())
+                Ok::<u64, PullError>(fetched)
             });
         }
         let unpacking = async {
@@ -171,7 +174,8 @@ impl Puller {
             }
             Ok::<(), PullError>(())
         };
-        futures::future::try_join(futures::future::try_join_all(downloads), unpacking).await.map(|_| ())
+        let (fetched, ()) = futures::future::try_join(futures::future::try_join_all(downloads), unpacking).await?;
+        Ok(fetched.into_iter().sum())
     }
 
     /// Writes config and manifest blobs with the labels that keep layers and snapshots alive.

@@ -85,10 +85,11 @@ impl Source {
 
     /// Streams a layer into containerd's content store (skipped if it is there already);
     /// fails if no byte arrives for `stall`.
-    pub async fn blob_into(&self, containerd: &Containerd, lease: &Lease, d: &Descriptor, stall: Duration) -> Result<(), PullError> {
+    /// Returns the bytes fetched: 0 when containerd had the blob already.
+    pub async fn blob_into(&self, containerd: &Containerd, lease: &Lease, d: &Descriptor, stall: Duration) -> Result<u64, PullError> {
         if containerd.blob_labels(&d.digest).await?.is_some() {
             containerd.lease_existing(lease, "content", &d.digest).await?;
-            return Ok(());
+            return Ok(0);
         }
         let what = format!("layer {}", d.digest);
         let mut stream = self
@@ -97,6 +98,7 @@ impl Source {
             .await
             .map_err(|e| PullError::from_registry(&what, e))?;
         let mut writer = containerd.content_writer(lease, &d.digest, d.size);
+        let mut fetched = 0u64;
         loop {
             let chunk = match tokio::time::timeout(stall, stream.next()).await {
                 Err(_) => Err(PullError::Stalled(stall)),
@@ -105,6 +107,7 @@ impl Source {
                 Ok(Some(Err(e))) => Err(PullError::Unavailable(format!("{what}: {e}"))),
                 Ok(Some(Ok(bytes))) => Ok(bytes),
             };
+            fetched += chunk.as_ref().map_or(0, |b| b.len() as u64);
             let written = match chunk {
                 Ok(bytes) => writer.write(&bytes).await.map_err(|e| PullError::from_content(&what, e)),
                 Err(e) => Err(e),
@@ -114,7 +117,8 @@ impl Source {
                 return Err(e);
             }
         }
-        writer.commit(Default::default()).await.map_err(|e| PullError::from_content(&what, e))
+        writer.commit(Default::default()).await.map_err(|e| PullError::from_content(&what, e))?;
+        Ok(fetched)
     }
 }
 

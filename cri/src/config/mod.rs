@@ -26,6 +26,15 @@ pub struct Config {
     pub cni: CniSection,
     pub images: ImagesSection,
     pub streaming: StreamingSection,
+    pub metrics: MetricsSection,
+}
+
+/// cricket's own Prometheus endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSection {
+    /// `host:port` to serve `/metrics` on; empty: off.
+    pub address: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +129,7 @@ impl Default for Config {
             cni: CniSection::default(),
             images: ImagesSection::default(),
             streaming: StreamingSection::default(),
+            metrics: MetricsSection::default(),
         }
     }
 }

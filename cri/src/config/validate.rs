@@ -41,6 +41,9 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
         let missing = if cert.as_os_str().is_empty() { "streaming.tls_cert_file" } else { "streaming.tls_key_file" };
         return Err(bad(missing, "TLS needs both the certificate and the key"));
     }
+    if !c.metrics.address.is_empty() && c.metrics.address.parse::<std::net::SocketAddr>().is_err() {
+        return Err(bad("metrics.address", format!("{:?} is not an IP address and port, such as 127.0.0.1:9090", c.metrics.address)));
+    }
     Ok(())
 }
 
@@ -108,6 +111,7 @@ mod tests {
         assert!(err("log_level = \"loud=[\"").contains("`log_level`"));
         assert!(err("[streaming]\naddress = \"localhost:1\"").contains("`streaming.address`"));
         assert!(err("[streaming]\ntls_cert_file = \"/c.pem\"").contains("`streaming.tls_key_file`"));
+        assert!(err("[metrics]\naddress = \"localhost\"").contains("`metrics.address`"));
         assert!(err("[images]\nmax_concurrent_downloads = 0").contains("`images.max_concurrent_downloads`"));
         let e = err("[images.registries.\"*\"]\nmirrors = [\"127.0.0.1:5000\"]");
         assert!(e.contains("mirrors[0]"), "{e}");

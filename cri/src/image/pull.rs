@@ -42,10 +42,12 @@ pub(crate) async fn pull_and_record(
     if pinned {
         record_labels.insert(labels::IMAGE_PINNED.to_string(), labels::IMAGE_PINNED_VALUE.to_string());
     }
+    let started = std::time::Instant::now();
     let pulled = ctx.puller.pull(reference, credentials, &record_labels).await;
     // A pull frees megabytes of buffers at once; give them back rather than keep them.
     crate::memory::release_free_memory();
     let pulled = pulled.map_err(|e| from_pull(reference, e))?;
+    ctx.metrics.record_pull(pulled.downloaded_bytes, started.elapsed());
     let record = ImageRecord { name: pulled.names[0].clone(), target: pulled.target.clone(), labels: record_labels };
     let details = ctx.containerd.image_details(&record).await.map_err(|e| from_bridge("read the pulled image", e))?;
     for name in &pulled.names {

@@ -40,7 +40,10 @@ pub async fn detach(ctx: &Context, network: &str, rc: &RuntimeConf) -> Result<()
     let mut delay = Duration::from_millis(100);
     let mut last = String::new();
     for _ in 0..4 {
-        match ctx.cni.del(&net, rc).await {
+        let t = std::time::Instant::now();
+        let deleted = ctx.cni.del(&net, rc).await;
+        ctx.metrics.record_cni("DEL", deleted.is_ok(), t.elapsed());
+        match deleted {
             Ok(()) => return Ok(()),
             Err(e) => last = e.to_string(),
         }

@@ -178,8 +178,10 @@ pub(crate) async fn run_pod_sandbox(ctx: &Context, req: RunPodSandboxRequest) ->
         return Err(Status::already_exists(format!("pod sandbox name {:?} is reserved for {holder}", plan.name_key)));
     }
     let mut done = Done::default();
+    let started = std::time::Instant::now();
     match start(ctx, &plan, &mut done).await {
         Ok(status) => {
+            ctx.metrics.record_pod_start(started.elapsed());
             ctx.sandboxes.insert(Sandbox { meta: plan.meta, config: plan.config, status });
             for kind in [ContainerEventType::ContainerCreatedEvent, ContainerEventType::ContainerStartedEvent] {
                 crate::container_events::emit(ctx, &id, &id, kind);
@@ -219,7 +221,11 @@ async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxSta
     let attach = async {
         let t = std::time::Instant::now();
         let r = match &network {
-            Some(net) => ctx.cni.add(net, &rc).await.map(Some).map_err(|e| Status::internal(format!("CNI ADD: {e}"))),
+            Some(net) => {
+                let added = ctx.cni.add(net, &rc).await;
+                ctx.metrics.record_cni("ADD", added.is_ok(), t.elapsed());
+                added.map(Some).map_err(|e| Status::internal(format!("CNI ADD: {e}")))
+            }
             None => Ok(None),
         };
         (r, ms(t))

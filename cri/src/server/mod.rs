@@ -33,10 +33,12 @@ pub async fn serve(
     let runtime = RuntimeServiceServer::new(RuntimeService::new(ctx.clone()))
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
+    let calls = crate::metrics::CallMetricsLayer(ctx.metrics.clone());
     let image = ImageServiceServer::new(ImageService::new(ctx))
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
     Server::builder()
+        .layer(calls)
         .trace_fn(|req| tracing::info_span!("cri", rpc = %req.uri().path(), pod = tracing::field::Empty, container = tracing::field::Empty))
         .add_service(runtime)
         .add_service(image)

@@ -64,9 +64,10 @@ pub fn spawn(ctx: Arc<Context>) {
         let mut tick = tokio::time::interval(INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            let due = tick.tick().await;
             // cgroupfs and procfs answer from memory, in microseconds: no thread of its own.
             sample_all(&ctx);
+            ctx.metrics.set_sampler_lag(due.elapsed());
             measure_layers(&ctx).await;
         }
     });
