@@ -24,6 +24,37 @@ fn cpu_time(pid: i32) -> Duration {
     Duration::from_nanos(ns)
 }
 
+/// Latencies of `calls` calls and cricket's CPU time for them, the sampler's share taken out.
+struct Measured {
+    took: Vec<Duration>,
+    cpu_per_call: Duration,
+}
+
+impl Measured {
+    async fn run<F, Fut>(pid: i32, sampler_per_s: Duration, calls: usize, mut call: F) -> Measured
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let mut took = Vec::with_capacity(calls);
+        let cpu0 = cpu_time(pid);
+        let t0 = Instant::now();
+        for _ in 0..calls {
+            let t = Instant::now();
+            call().await;
+            took.push(t.elapsed());
+        }
+        let cpu = (cpu_time(pid) - cpu0).saturating_sub(sampler_per_s.mul_f64(t0.elapsed().as_secs_f64()));
+        took.sort();
+        Measured { took, cpu_per_call: cpu / calls as u32 }
+    }
+
+    fn print(&self, what: &str) {
+        let at = |p: f64| self.took[((self.took.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
+        println!("  {what:<24} p50 {:6.2} ms   p99 {:6.2} ms   (n={})   cricket CPU per call {:6.3} ms", at(0.5), at(0.99), self.took.len(), self.cpu_per_call.as_secs_f64() * 1e3);
+    }
+}
+
 fn main() {
     std::env::set_var("CRICKET_BIN", e2e::workspace::cricket_release_binary());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -41,31 +72,33 @@ fn main() {
             pods.push(pod);
         }
         let pid = node.cricket().pid();
-        let mut cri = node.client().await;
+        let cri = node.client().await;
         // Let the sampler see every container (cgroups, then writable layers).
         tokio::time::sleep(Duration::from_secs(3)).await;
         let idle0 = cpu_time(pid);
         tokio::time::sleep(Duration::from_secs(10)).await;
         let sampler_per_s = (cpu_time(pid) - idle0) / 10;
 
-        let mut took = Vec::new();
-        let cpu0 = cpu_time(pid);
-        let t0 = Instant::now();
-        for _ in 0..CALLS {
-            let t = Instant::now();
-            let n = cri.runtime.list_container_stats(ListContainerStatsRequest { filter: None }).await.unwrap().into_inner().stats.len();
-            took.push(t.elapsed());
-            assert_eq!(n, CONTAINERS);
-        }
-        let wall = t0.elapsed();
-        let cpu = cpu_time(pid) - cpu0;
-        // What the sampler used meanwhile is not the calls' cost.
-        let calls_cpu = cpu.saturating_sub(sampler_per_s.mul_f64(wall.as_secs_f64()));
-        took.sort();
-        let at = |p: f64| took[((took.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
         println!("stats: {CONTAINERS} running containers in {PODS} pods, release build, 2 cores");
-        println!("  ListContainerStats       p50 {:6.2} ms   p99 {:6.2} ms   (n={CALLS})", at(0.5), at(0.99));
-        println!("  cricket CPU per call     {:6.3} ms (total {:?} over {CALLS} calls, the sampler's share taken out)", calls_cpu.as_secs_f64() * 1e3 / CALLS as f64, cpu);
+        let rt = cri.runtime.clone();
+        let list_stats = Measured::run(pid, sampler_per_s, CALLS, || {
+            let mut rt = rt.clone();
+            async move {
+                let n = rt.list_container_stats(ListContainerStatsRequest { filter: None }).await.unwrap().into_inner().stats.len();
+                assert_eq!(n, CONTAINERS);
+            }
+        })
+        .await;
+        list_stats.print("ListContainerStats");
+        let metrics = Measured::run(pid, sampler_per_s, CALLS / 10, || {
+            let mut rt = rt.clone();
+            async move {
+                let pods = rt.list_pod_sandbox_metrics(ListPodSandboxMetricsRequest {}).await.unwrap().into_inner().pod_metrics;
+                assert_eq!(pods.iter().map(|p| p.container_metrics.len()).sum::<usize>(), CONTAINERS);
+            }
+        })
+        .await;
+        metrics.print("ListPodSandboxMetrics");
         println!("  background sampler       {:6.1} ms of CPU per second", sampler_per_s.as_secs_f64() * 1e3);
         for pod in pods {
             pod.remove().await;
