@@ -26,6 +26,13 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Check that this node has what cricket needs; prints each requirement as ok or FAIL
+    /// with the fix, and exits 0 when all are met, 1 otherwise.
+    Check {
+        /// The config file [default: /etc/cricket/config.toml; missing means all defaults].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -46,6 +53,31 @@ pub fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve { config } => serve(config),
+        Command::Check { config } => check(config),
+    }
+}
+
+fn check(path: Option<PathBuf>) -> ExitCode {
+    let config = match config::load(path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cricket: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cricket: start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let findings = runtime.block_on(crate::check::run(&config));
+    print!("{}", crate::check::render(&findings));
+    if findings.iter().all(crate::check::Finding::passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -6,6 +6,7 @@
 //! The persistence contract is written down in `docs/state.md`.
 
 pub mod apparmor;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod containerd_monitor;
@@ -30,6 +31,7 @@ pub mod recovery;
 pub(crate) mod rpc_ids;
 pub mod runtime;
 pub mod sandbox;
+pub mod sd_notify;
 pub mod server;
 pub mod singleflight;
 pub mod spec;
