@@ -75,10 +75,13 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
     let mut server = tokio::spawn(crate::server::serve(listener, ctx.clone(), async {
         let _ = stop_rx.await;
     }));
+    // The socket is bound and the server spawned: connections are accepted from here on.
+    crate::sd_notify::notify("READY=1");
     tokio::select! {
         result = &mut server => return finished(result),
         signal = stop_signal() => tracing::info!(%signal, "stopping: no new calls, finishing the ones in flight"),
     }
+    crate::sd_notify::notify("STOPPING=1");
     let _ = stop_tx.send(());
     // Event streams never end by themselves; kubelet reconnects to the next cricket.
     ctx.container_events.close();
