@@ -8,7 +8,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(containerd runc containernetworking-plugins iptables iproute2 docker-registry busybox-static
           skopeo umoci protobuf-compiler gcc libc6-dev golang-go golang-google-grpc-dev
-          golang-github-docker-spdystream-dev apparmor openssl)
+          golang-github-docker-spdystream-dev apparmor openssl
+          systemd)  # systemd-analyze verifies the unit
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0): the e2e tests run containers" >&2; exit 1; }
 

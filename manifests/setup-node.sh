@@ -49,7 +49,7 @@ if command -v ctr >/dev/null && containerd_answers; then
 elif have_systemd; then
   say "starting containerd (systemd) with /etc/cricket/containerd.toml (its own CRI plugin off)"
   install -m 0644 "$repo/manifests/containerd.toml" /etc/cricket/containerd.toml
-  install -D -m 0644 "$repo/manifests/containerd-cricket.conf" /etc/systemd/system/containerd.service.d/cricket.conf
+  install -D -m 0644 "$repo/manifests/systemd/containerd-cricket.conf" /etc/systemd/system/containerd.service.d/cricket.conf
   systemctl daemon-reload
   systemctl enable containerd >/dev/null 2>&1
   systemctl restart containerd
@@ -71,15 +71,15 @@ shopt -s nullglob
 existing_networks=(/etc/cni/net.d/*.conflist /etc/cni/net.d/*.conf /etc/cni/net.d/*.json)
 shopt -u nullglob
 if [ ${#existing_networks[@]} -eq 0 ]; then
-  say "writing the default pod network /etc/cni/net.d/10-cricket.conflist"
-  install -m 0644 "$repo/manifests/10-cricket.conflist" /etc/cni/net.d/10-cricket.conflist
+  say "writing the default pod network /etc/cni/net.d/10-cricket-bridge.conflist"
+  install -m 0644 "$repo/manifests/cni/10-cricket-bridge.conflist" /etc/cni/net.d/10-cricket-bridge.conflist
 fi
 [ -e /etc/crictl.yaml ] || install -m 0644 "$repo/manifests/crictl.yaml" /etc/crictl.yaml
 
 since=$(date +%s)
 if have_systemd; then
   say "starting cricket (systemd unit cricket.service)"
-  install -m 0644 "$repo/manifests/cricket.service" /etc/systemd/system/cricket.service
+  install -m 0644 "$repo/manifests/systemd/cricket.service" /etc/systemd/system/cricket.service
   systemctl daemon-reload
   systemctl enable cricket >/dev/null 2>&1
   systemctl restart cricket
@@ -95,6 +95,8 @@ else
   echo $! >"$pidfile"
 fi
 wait_for fresh_socket || { echo "cricket did not start; see its log" >&2; exit 1; }
+say "preflight: cricket check"
+/usr/local/bin/cricket check --config /etc/cricket/config.toml || true
 
 cat <<EOF
 
