@@ -27,6 +27,8 @@ async fn all_green_on_a_working_node_and_the_fix_named_when_not() {
     let mut node = Node::start(NodeOptions::default());
     node.write_cni_config();
     node.wait_ready().await;
+    // A node ready for pods forwards IPv4 (the bridge plugin turns it on at its first ADD).
+    std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").unwrap();
     let config = node.cricket().config_file.clone();
     let (code, report) = check(&config);
     assert_eq!(code, Some(0), "{report}");

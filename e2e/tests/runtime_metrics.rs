@@ -5,7 +5,6 @@
 use std::io::{Read, Write};
 
 use e2e::prometheus_text::{parse, Exposition};
-use e2e::registry::free_port;
 use e2e::workload::{pod_config, Pod};
 use e2e::{Node, NodeOptions};
 use k8s_cri::v1::*;
@@ -21,6 +20,13 @@ fn get(address: &str, path: &str) -> (String, String, String) {
     (status.to_string(), headers.to_lowercase(), body.to_string())
 }
 
+/// The address of the "metrics endpoint listening" log line.
+fn bound_address(log: &str) -> String {
+    let line = log.lines().find(|l| l.contains("metrics endpoint listening")).unwrap_or_else(|| panic!("no listening line in\n{log}"));
+    let at = line.split_whitespace().find_map(|w| w.strip_prefix("address=")).unwrap_or_else(|| panic!("{line}"));
+    at.trim_matches('"').to_string()
+}
+
 fn scrape(address: &str) -> Exposition {
     let (status, headers, body) = get(address, "/metrics");
     assert!(status.contains(" 200 "), "{status}");
@@ -30,10 +36,11 @@ fn scrape(address: &str) -> Exposition {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_endpoint_counts_calls_pod_starts_cni_and_pulls() {
-    let address = format!("127.0.0.1:{}", free_port());
-    let node = Node::start(NodeOptions { registry: true, extra_config: format!("[metrics]\naddress = \"{address}\"\n"), ..Default::default() });
+    // Port 0: cricket binds a free port and logs it (no race with other tests for a port).
+    let mut node = Node::start(NodeOptions { registry: true, extra_config: "[metrics]\naddress = \"127.0.0.1:0\"\n".into(), ..Default::default() });
     node.write_cni_config();
     node.wait_ready().await;
+    let address = bound_address(&node.cricket().log_text());
     let mut pod = Pod::start(&node, pod_config(&node, "measured")).await;
     let err = pod.cri.runtime.container_status(ContainerStatusRequest { container_id: "nope".into(), verbose: false }).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::NotFound);
