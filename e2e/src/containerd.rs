@@ -14,28 +14,23 @@ pub struct Containerd {
     daemon: Option<Daemon>,
 }
 
+/// The top of a private containerd's config: its own root and state (top-level keys, so they
+/// come before any table).
+pub fn base_config(root: &std::path::Path, state: &std::path::Path) -> String {
+    format!("version = 2\nroot = \"{}\"\nstate = \"{}\"\n", root.display(), state.display())
+}
+
+/// Its sockets: gRPC at `address`, ttrpc beside it, no debug or metrics listener.
+pub fn listeners(address: &std::path::Path) -> String {
+    let a = address.display();
+    format!("[grpc]\n  address = \"{a}\"\n[ttrpc]\n  address = \"{a}.ttrpc\"\n[debug]\n  address = \"\"\n[metrics]\n  address = \"\"\n")
+}
+
 impl Containerd {
     pub fn start(ws: &Workspace) -> Containerd {
         let address = ws.run("containerd.sock");
         let config = ws.run("containerd.toml");
-        let toml = format!(
-            r#"version = 2
-root = "{root}"
-state = "{state}"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "{address}"
-[ttrpc]
-  address = "{address}.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-"#,
-            root = ws.lib("containerd").display(),
-            state = ws.run("containerd-state").display(),
-            address = address.display(),
-        );
+        let toml = format!("{}disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n{}", base_config(&ws.lib("containerd"), &ws.run("containerd-state")), listeners(&address));
         std::fs::write(&config, toml).expect("write containerd config");
         let mut c = Containerd { address, config, log: ws.run("containerd.log"), daemon: None };
         c.start_again();

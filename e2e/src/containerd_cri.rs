@@ -49,19 +49,10 @@ impl Drop for ContainerdCri {
 }
 
 fn config_toml(ws: &Workspace, address: &Path, registry: &str, sandbox_image: &str, conf_dir: &Path) -> String {
+    let base = crate::containerd::base_config(&ws.lib("ctd-cri"), &ws.run("ctd-cri-state"));
+    let listeners = crate::containerd::listeners(address);
     format!(
-        r#"version = 2
-root = "{root}"
-state = "{state}"
-[grpc]
-  address = "{address}"
-[ttrpc]
-  address = "{address}.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.grpc.v1.cri"]
+        r#"{base}{listeners}[plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{sandbox_image}"
   restrict_oom_score_adj = true
   disable_apparmor = true
@@ -73,9 +64,6 @@ state = "{state}"
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."{registry}"]
     endpoint = ["http://{registry}"]
 "#,
-        root = ws.lib("ctd-cri").display(),
-        state = ws.run("ctd-cri-state").display(),
-        address = address.display(),
         conf_dir = conf_dir.display(),
     )
 }
