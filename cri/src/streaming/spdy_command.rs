@@ -5,7 +5,6 @@
 //! on the error stream and FIN on each, then GOAWAY.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -179,6 +178,8 @@ async fn session(ctx: &Context, req: Target, format: StatusFormat, writer: Write
             let _ = resize_tx.try_send(size);
         }
         let input_backlog = !inbound.stdin.is_empty() && stdin.is_some();
+        // With input waiting, wait for room in the session's queue rather than for more input.
+        let backlog_tx = stdin.clone().filter(|_| input_backlog);
         tokio::select! {
             _ = &mut exec, if !exec_done => exec_done = true,
             _ = &mut idle => {
@@ -201,7 +202,14 @@ async fn session(ctx: &Context, req: Target, format: StatusFormat, writer: Write
                 }
                 None => stdin = None,
             },
-            _ = tokio::time::sleep(Duration::from_millis(20)), if input_backlog => {}
+            permit = async { backlog_tx.as_ref().expect("a backlog has a sender").reserve().await }, if input_backlog => match permit {
+                Ok(permit) => {
+                    if let Some(data) = inbound.stdin.pop_front() {
+                        permit.send(data);
+                    }
+                }
+                Err(_) => stdin = None,
+            },
         }
     }
     for channel in [STDOUT, STDERR, ERROR] {
