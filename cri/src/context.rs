@@ -41,6 +41,8 @@ pub struct Context {
     pub lsm: crate::spec::lsm::NodeLsm,
     /// cricket's own metrics (calls, pod starts, CNI, pulls, the sampler).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The node's pod CIDRs, from UpdateRuntimeConfig.
+    pub pod_cidrs: RwLock<Vec<String>>,
     /// Image pulls in flight, by reference and credentials.
     pub pulls: SingleFlight<String>,
     fs_usage: RwLock<Option<FilesystemUsage>>,
@@ -79,6 +81,7 @@ impl Context {
             lsm: crate::spec::lsm::NodeLsm::detect(),
             pulls: SingleFlight::default(),
             metrics: Default::default(),
+            pod_cidrs: RwLock::new(Vec::new()),
             fs_usage: RwLock::new(None),
         }
     }

@@ -1,4 +1,4 @@
-//! Version, Status and RuntimeConfig against a real containerd.
+//! Version, Status, RuntimeConfig and UpdateRuntimeConfig against a real containerd.
 
 use std::time::Duration;
 
@@ -43,6 +43,17 @@ async fn version_status_and_runtime_config_answer() {
     assert!(condition(&s, "NetworkReady").status, "a conflist in the conf dir makes the network ready");
     let config: serde_json::Value = serde_json::from_str(&s.info["config"]).unwrap();
     assert_eq!(config["listen"], node.ws.run("cricket.sock").display().to_string());
+
+    // kubelet hands over the node's pod CIDRs; a bad one is named.
+    let update = |cidr: &str| UpdateRuntimeConfigRequest {
+        runtime_config: Some(RuntimeConfig { network_config: Some(NetworkConfig { pod_cidr: cidr.into() }) }),
+    };
+    cri.runtime.update_runtime_config(update("10.244.1.0/24,fd00:10:244:1::/64")).await.unwrap();
+    let err = cri.runtime.update_runtime_config(update("10.244.1.0")).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("runtime_config.network_config.pod_cidr"), "{err}");
+    let s = cri.runtime.status(StatusRequest { verbose: true }).await.unwrap().into_inner();
+    assert_eq!(s.info["podCIDRs"], "10.244.1.0/24,fd00:10:244:1::/64", "the bad one changed nothing");
 
     let err = cri.runtime.checkpoint_container(CheckpointContainerRequest::default()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unimplemented);

@@ -55,6 +55,10 @@ runtime_service! {
             Ok(Response::new(runtime_config::runtime_config(&self.ctx.config)))
         }
 
+        async fn update_runtime_config(&self, req: Request<UpdateRuntimeConfigRequest>) -> Reply<UpdateRuntimeConfigResponse> {
+            runtime_config::update_runtime_config(&self.ctx, req.into_inner()).map(Response::new)
+        }
+
         async fn run_pod_sandbox(&self, req: Request<RunPodSandboxRequest>) -> Reply<RunPodSandboxResponse> {
             crate::sandbox::run_pod_sandbox(&self.ctx, req.into_inner()).await.map(Response::new)
         }
@@ -170,7 +174,6 @@ runtime_service! {
         }
     }
     not_yet {
-        update_runtime_config, "UpdateRuntimeConfig", UpdateRuntimeConfigRequest => UpdateRuntimeConfigResponse;
         checkpoint_container, "CheckpointContainer", CheckpointContainerRequest => CheckpointContainerResponse;
     }
 }

@@ -1,6 +1,10 @@
-use k8s_cri::v1::{CgroupDriver, LinuxRuntimeConfiguration, RuntimeConfigResponse};
+use std::net::IpAddr;
+
+use k8s_cri::v1::{CgroupDriver, LinuxRuntimeConfiguration, RuntimeConfigResponse, UpdateRuntimeConfigRequest, UpdateRuntimeConfigResponse};
+use tonic::Status;
 
 use crate::config::Config;
+use crate::context::Context;
 
 /// The cgroup driver follows the default runtime's `SystemdCgroup` option; kubelet reads it
 /// once at start, and the config cannot change while cricket runs.
@@ -9,9 +13,47 @@ pub(super) fn runtime_config(config: &Config) -> RuntimeConfigResponse {
     RuntimeConfigResponse { linux: Some(LinuxRuntimeConfiguration { cgroup_driver: driver as i32 }) }
 }
 
+/// `a.b.c.d/n` or `x::/n`.
+fn valid_cidr(cidr: &str) -> bool {
+    let Some((addr, prefix)) = cidr.split_once('/') else { return false };
+    match (addr.parse::<IpAddr>(), prefix.parse::<u8>()) {
+        (Ok(IpAddr::V4(_)), Ok(p)) => p <= 32,
+        (Ok(IpAddr::V6(_)), Ok(p)) => p <= 128,
+        _ => false,
+    }
+}
+
+/// The node's pod CIDRs, as kubelet hands them over once the node has them (comma-separated
+/// for dual stack). The pod network's own config assigns addresses, so cricket records them
+/// (Status verbose info `podCIDRs`) and logs a change; as CRI-O does, it writes no CNI config.
+pub(super) fn update_runtime_config(ctx: &Context, req: UpdateRuntimeConfigRequest) -> Result<UpdateRuntimeConfigResponse, Status> {
+    let cidr = req.runtime_config.and_then(|c| c.network_config).map(|n| n.pod_cidr).unwrap_or_default();
+    let cidrs: Vec<String> = cidr.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect();
+    if let Some(bad) = cidrs.iter().find(|c| !valid_cidr(c)) {
+        return Err(Status::invalid_argument(format!("runtime_config.network_config.pod_cidr: {bad:?} is not a CIDR")));
+    }
+    if cidrs.is_empty() {
+        return Ok(UpdateRuntimeConfigResponse {});
+    }
+    let mut current = ctx.pod_cidrs.write().unwrap_or_else(|e| e.into_inner());
+    if *current != cidrs {
+        tracing::info!(pod_cidrs = %cidrs.join(","), "the node's pod CIDRs");
+        *current = cidrs;
+    }
+    Ok(UpdateRuntimeConfigResponse {})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidrs_of_both_families() {
+        assert!(valid_cidr("10.244.1.0/24") && valid_cidr("fd00:10:244:1::/64"));
+        for bad in ["10.244.1.0", "10.244.1.0/33", "fd00::/129", "ten/8", "/24"] {
+            assert!(!valid_cidr(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn driver_follows_systemd_cgroup() {

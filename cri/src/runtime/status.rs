@@ -17,6 +17,8 @@ pub(super) fn status(ctx: &Context, verbose: bool) -> StatusResponse {
     reply.runtime_handlers = handlers(&ctx.config, super::runc_features::recursive_read_only());
     if verbose {
         reply.info.insert("containerEventsDropped".to_string(), ctx.container_events.dropped().to_string());
+        let cidrs = ctx.pod_cidrs.read().unwrap_or_else(|e| e.into_inner()).join(",");
+        reply.info.insert("podCIDRs".to_string(), cidrs);
     }
     reply
 }
