@@ -120,3 +120,24 @@ pub fn read_log_text(path: &std::path::Path) -> Option<Vec<String>> {
     let log = std::fs::read_to_string(path).ok()?;
     Some(log.lines().filter_map(|l| l.splitn(4, ' ').nth(3)).map(str::to_string).collect())
 }
+
+/// Removes the cgroup `rel` (a pod's `cgroup_parent` made for a test) and what is below it, in
+/// every mounted hierarchy, once its processes are gone.
+pub fn remove_cgroups(rel: &str) {
+    fn remove_tree(dir: &std::path::Path) {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for sub in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+                remove_tree(&sub.path());
+            }
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
+    let rel = rel.trim_start_matches('/');
+    let roots = std::fs::read_dir("/sys/fs/cgroup").map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>()).unwrap_or_default();
+    for root in roots.iter().chain([std::path::PathBuf::from("/sys/fs/cgroup")].iter()) {
+        let dir = root.join(rel);
+        if dir.is_dir() {
+            remove_tree(&dir);
+        }
+    }
+}

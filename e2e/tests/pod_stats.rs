@@ -28,11 +28,20 @@ async fn pod_network_counters_rise_with_traffic() {
     let node = Node::start(NodeOptions { registry: true, ..Default::default() });
     node.write_cni_config();
     node.wait_ready().await;
-    let mut server = Pod::start(&node, pod_config(&node, "server")).await;
+    // The server pod gets a cgroup of its own, as kubelet gives every pod.
+    let test_cgroups = format!("/cricket-e2e-{}", node.ws.id);
+    let pod_cgroup = format!("{test_cgroups}/pod-server");
+    let mut config = pod_config(&node, "server");
+    config.linux.as_mut().unwrap().cgroup_parent = pod_cgroup.clone();
+    let mut server = Pod::start(&node, config).await;
     let image = server.image.clone();
     let script = "mkdir -p /tmp/www && head -c 1000000 /dev/zero > /tmp/www/blob && exec httpd -f -p 8080 -h /tmp/www";
     let httpd = server.run(shell(&image, "httpd", script)).await;
     let (before, _) = e2e::eventually(Duration::from_secs(10), || rx_bytes(server.cri.runtime.clone(), server.id.clone())).await.expect("network counters of the pod");
+    // A container that burns about half a second of CPU and exits: its use stays in the pod's.
+    let burn = "i=0; while [ $i -lt 600000 ]; do i=$((i+1)); done";
+    let (burnt, _) = server.output_of(&node, shell(&image, "burn", burn), 0).await;
+    assert_eq!(burnt.exit_code, 0);
 
     let req = PodSandboxStatusRequest { pod_sandbox_id: server.id.clone(), verbose: false };
     let ip = server.cri.runtime.pod_sandbox_status(req).await.unwrap().into_inner().status.unwrap().network.unwrap().ip;
@@ -50,6 +59,10 @@ async fn pod_network_counters_rise_with_traffic() {
     let the_server = std::slice::from_ref(&httpd);
     assert_eq!(ids, the_server, "its container's stats are in the pod's");
     assert!(linux.memory.unwrap().working_set_bytes.unwrap().value > 0);
+    let pod_cpu = linux.cpu.unwrap().usage_core_nano_seconds.unwrap().value;
+    let httpd_cpu = linux.containers[0].cpu.as_ref().unwrap().usage_core_nano_seconds.as_ref().unwrap().value;
+    assert!(pod_cpu >= httpd_cpu + 250_000_000, "the pod's cgroup holds the exited burner's CPU: pod {pod_cpu} ns, httpd {httpd_cpu} ns");
+    assert!(linux.process.unwrap().process_count.unwrap().value >= 1);
     check_metrics(server.cri.runtime.clone(), &server.id, &httpd).await;
 
     let list = |f: PodSandboxStatsFilter| {
@@ -65,6 +78,7 @@ async fn pod_network_counters_rise_with_traffic() {
     assert_eq!(err.code(), Code::NotFound);
     client.remove().await;
     server.remove().await;
+    e2e::workload::remove_cgroups(&test_cgroups);
     node.finish();
 }
 

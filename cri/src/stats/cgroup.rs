@@ -112,6 +112,51 @@ impl CgroupPaths {
     }
 }
 
+/// The directory of a systemd slice: `a-b-c.slice` nests in `a.slice` and `a-b.slice`
+/// (systemd.slice(5)); `-.slice` is the root.
+pub fn slice_dir(slice: &str) -> Option<String> {
+    let name = slice.strip_suffix(".slice")?;
+    if slice == "-.slice" {
+        return Some("/".into());
+    }
+    if name.is_empty() || name.contains('/') || name.starts_with('-') || name.ends_with('-') || name.contains("--") {
+        return None;
+    }
+    let mut dir = String::new();
+    let mut prefix = String::new();
+    for part in name.split('-') {
+        if !prefix.is_empty() {
+            prefix.push('-');
+        }
+        prefix.push_str(part);
+        dir.push_str(&format!("/{prefix}.slice"));
+    }
+    Some(dir)
+}
+
+impl CgroupPaths {
+    /// The cgroups at `path` (a cgroupfs path such as kubelet's pod `cgroup_parent`, or a
+    /// systemd slice name) in every hierarchy mounted, per `mountinfo`.
+    pub fn of_cgroup(path: &str, mountinfo: &str) -> Option<CgroupPaths> {
+        let dir = if path.ends_with(".slice") && !path.contains('/') { slice_dir(path)? } else { path.to_string() };
+        let rel = dir.trim_start_matches('/');
+        let mounts = cgroup_mounts(mountinfo);
+        let at = |controller: &str| mounts.get(controller).map(|root| root.join(rel));
+        match (at("cpuacct"), at("memory")) {
+            (Some(cpuacct), Some(memory)) => Some(CgroupPaths::V1 { cpuacct, memory, pids: at("pids"), cpu: at("cpu"), blkio: at("blkio") }),
+            _ => at("").map(CgroupPaths::V2),
+        }
+        .filter(|p| p.exists())
+    }
+
+    fn exists(&self) -> bool {
+        match self {
+            CgroupPaths::V1 { memory, .. } => memory.is_dir(),
+            CgroupPaths::V2(dir) => dir.is_dir(),
+        }
+    }
+}
+
 /// Mount points of cgroup hierarchies by controller (v1), and of the unified one under "".
 fn cgroup_mounts(mountinfo: &str) -> HashMap<String, PathBuf> {
     let mut mounts = HashMap::new();
@@ -172,6 +217,35 @@ pub(in crate::stats) mod tests {
         assert_eq!((s.memory_usage, s.working_set, s.rss), (52428800, 52428800 - 10485760, 31457280));
         assert_eq!((s.page_faults, s.major_page_faults), (12345, 12));
         assert_eq!((s.memory_limit, s.swap_usage, s.pids), (None, Some(4096), Some(3)));
+    }
+
+    #[test]
+    fn slices_nest_by_their_dashes() {
+        assert_eq!(slice_dir("kubepods-burstable-pod12.slice").as_deref(), Some("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12.slice"));
+        assert_eq!(slice_dir("kubepods.slice").as_deref(), Some("/kubepods.slice"));
+        assert_eq!(slice_dir("-.slice").as_deref(), Some("/"));
+        assert_eq!(slice_dir("a--b.slice"), None);
+        assert_eq!(slice_dir("/kubepods"), None);
+    }
+
+    #[test]
+    fn a_pod_cgroup_in_every_hierarchy() {
+        let root = tempfile::tempdir().unwrap();
+        let (cpu, mem) = (root.path().join("cpu,cpuacct"), root.path().join("memory"));
+        std::fs::create_dir_all(mem.join("kubepods/pod1")).unwrap();
+        let mountinfo = format!(
+            "30 25 0:26 / {} rw - cgroup cgroup rw,cpu,cpuacct\n31 25 0:27 / {} rw - cgroup cgroup rw,memory\n",
+            cpu.display(),
+            mem.display()
+        );
+        let found = CgroupPaths::of_cgroup("/kubepods/pod1", &mountinfo).unwrap();
+        assert_eq!(found, CgroupPaths::V1 { cpuacct: cpu.join("kubepods/pod1"), memory: mem.join("kubepods/pod1"), pids: None, cpu: Some(cpu.join("kubepods/pod1")), blkio: None });
+        assert_eq!(CgroupPaths::of_cgroup("/kubepods/absent", &mountinfo), None, "a cgroup not made yet");
+        let unified = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(unified.path().join("kubepods.slice/kubepods-pod1.slice")).unwrap();
+        let mountinfo = format!("28 25 0:24 / {} rw - cgroup2 cgroup2 rw\n", unified.path().display());
+        let v2 = CgroupPaths::of_cgroup("kubepods-pod1.slice", &mountinfo).unwrap();
+        assert_eq!(v2, CgroupPaths::V2(unified.path().join("kubepods.slice/kubepods-pod1.slice")));
     }
 
     #[test]

@@ -1,13 +1,16 @@
-//! PodSandboxStats and ListPodSandboxStats: the pod's containers' readings (from the sampler's
-//! cache) summed for the pod, with the network counters of its namespace.
+//! PodSandboxStats and ListPodSandboxStats from the sampler's cache: the pod's own cgroup (or
+//! its containers' readings summed), its containers' stats, and the network counters of its
+//! namespace.
 
 use k8s_cri::v1::{
-    CpuUsage, LinuxPodSandboxStats, ListPodSandboxStatsRequest, ListPodSandboxStatsResponse, MemoryUsage, NetworkInterfaceUsage, NetworkUsage,
+    LinuxPodSandboxStats, ListPodSandboxStatsRequest, ListPodSandboxStatsResponse, NetworkInterfaceUsage, NetworkUsage,
     PodSandboxAttributes, PodSandboxMetadata, PodSandboxStats, PodSandboxStatsRequest, PodSandboxStatsResponse, ProcessUsage, UInt64Value,
 };
 use tonic::Status;
 
-use super::net_dev;
+use super::cgroup::CgroupSample;
+use super::sampler::ContainerSample;
+use super::{net_dev, rpc};
 use crate::context::Context;
 use crate::store::sandboxes::Sandbox;
 
@@ -19,20 +22,30 @@ fn interface(i: &net_dev::InterfaceCounters) -> NetworkInterfaceUsage {
     NetworkInterfaceUsage { name: i.name.clone(), rx_bytes: value(i.rx_bytes), rx_errors: value(i.rx_errors), tx_bytes: value(i.tx_bytes), tx_errors: value(i.tx_errors) }
 }
 
+/// The pod's containers' readings added up: for pods without a cgroup of their own.
+fn summed(samples: &[&ContainerSample], at_ns: i64) -> ContainerSample {
+    let sum = |f: &dyn Fn(&ContainerSample) -> u64| samples.iter().map(|s| f(s)).sum::<u64>();
+    let cgroup = CgroupSample {
+        cpu_usage_ns: sum(&|s| s.cgroup.cpu_usage_ns),
+        memory_usage: sum(&|s| s.cgroup.memory_usage),
+        working_set: sum(&|s| s.cgroup.working_set),
+        rss: sum(&|s| s.cgroup.rss),
+        page_faults: sum(&|s| s.cgroup.page_faults),
+        major_page_faults: sum(&|s| s.cgroup.major_page_faults),
+        memory_limit: None,
+        swap_usage: None,
+        pids: Some(sum(&|s| s.cgroup.pids.unwrap_or(0))),
+    };
+    ContainerSample { at_ns, cgroup, nano_cores: Some(sum(&|s| s.nano_cores.unwrap_or(0))) }
+}
+
+/// CPU, memory and processes from the pod's own cgroup (kubelet's `cgroup_parent`, which also
+/// holds what exited containers used), else the sum of its running containers.
 fn pod_stats(ctx: &Context, s: &Sandbox) -> PodSandboxStats {
     let now = crate::container::now_ns();
     let containers: Vec<_> = ctx.containers.in_sandbox(&s.meta.id).into_iter().filter_map(|c| ctx.stats.get(&c.meta.id).map(|sample| (c, sample))).collect();
-    let sum = |f: &dyn Fn(&super::sampler::ContainerSample) -> u64| containers.iter().map(|(_, s)| f(s)).sum::<u64>();
-    let cpu = CpuUsage { timestamp: now, usage_core_nano_seconds: value(sum(&|s| s.cgroup.cpu_usage_ns)), usage_nano_cores: value(sum(&|s| s.nano_cores.unwrap_or(0))) };
-    let memory = MemoryUsage {
-        timestamp: now,
-        working_set_bytes: value(sum(&|s| s.cgroup.working_set)),
-        available_bytes: None,
-        usage_bytes: value(sum(&|s| s.cgroup.memory_usage)),
-        rss_bytes: value(sum(&|s| s.cgroup.rss)),
-        page_faults: value(sum(&|s| s.cgroup.page_faults)),
-        major_page_faults: value(sum(&|s| s.cgroup.major_page_faults)),
-    };
+    let own = ctx.stats.pod(&s.meta.id).unwrap_or_else(|| summed(&containers.iter().map(|(_, s)| s).collect::<Vec<_>>(), now));
+    let (cpu, memory) = (rpc::cpu_usage(&own), rpc::memory_usage(&own));
     let network = net_dev::of_pod(ctx, s).map(|all| {
         let default_interface = all.iter().find(|i| i.name == "eth0").or(all.first()).map(interface);
         NetworkUsage { timestamp: now, default_interface, interfaces: all.iter().map(interface).collect() }
@@ -49,8 +62,8 @@ fn pod_stats(ctx: &Context, s: &Sandbox) -> PodSandboxStats {
             cpu: Some(cpu),
             memory: Some(memory),
             network,
-            process: Some(ProcessUsage { timestamp: now, process_count: value(sum(&|s| s.cgroup.pids.unwrap_or(0))) }),
-            containers: containers.iter().map(|(c, sample)| super::rpc::to_cri(ctx, c, sample)).collect(),
+            process: Some(ProcessUsage { timestamp: own.at_ns, process_count: own.cgroup.pids.and_then(value) }),
+            containers: containers.iter().map(|(c, sample)| rpc::to_cri(ctx, c, sample)).collect(),
         }),
         windows: None,
     }
@@ -72,4 +85,22 @@ pub(crate) fn list_pod_sandbox_stats(ctx: &Context, req: ListPodSandboxStatsRequ
         .map(|s| pod_stats(ctx, &s))
         .collect();
     ListPodSandboxStatsResponse { stats }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containers_add_up_for_a_pod_without_a_cgroup() {
+        let sample = |cpu, mem, pids| ContainerSample {
+            at_ns: 1,
+            cgroup: CgroupSample { cpu_usage_ns: cpu, working_set: mem, memory_usage: mem, pids: Some(pids), memory_limit: Some(1 << 30), ..Default::default() },
+            nano_cores: Some(cpu / 10),
+        };
+        let (a, b) = (sample(100, 10, 1), sample(300, 30, 2));
+        let pod = summed(&[&a, &b], 7);
+        assert_eq!((pod.at_ns, pod.cgroup.cpu_usage_ns, pod.cgroup.working_set, pod.cgroup.pids, pod.nano_cores), (7, 400, 40, Some(3), Some(40)));
+        assert_eq!(pod.cgroup.memory_limit, None, "limits do not add up");
+    }
 }

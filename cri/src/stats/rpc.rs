@@ -21,6 +21,23 @@ fn writable_layer(ctx: &Context, id: &str) -> Option<FilesystemUsage> {
     Some(FilesystemUsage { timestamp: layer.at_ns, fs_id, used_bytes: value(layer.usage.bytes), inodes_used: value(layer.usage.inodes) })
 }
 
+pub(super) fn cpu_usage(s: &ContainerSample) -> CpuUsage {
+    CpuUsage { timestamp: s.at_ns, usage_core_nano_seconds: value(s.cgroup.cpu_usage_ns), usage_nano_cores: s.nano_cores.and_then(value) }
+}
+
+pub(super) fn memory_usage(s: &ContainerSample) -> MemoryUsage {
+    let g = &s.cgroup;
+    MemoryUsage {
+        timestamp: s.at_ns,
+        working_set_bytes: value(g.working_set),
+        available_bytes: g.memory_limit.map(|l| l.saturating_sub(g.working_set)).and_then(value),
+        usage_bytes: value(g.memory_usage),
+        rss_bytes: value(g.rss),
+        page_faults: value(g.page_faults),
+        major_page_faults: value(g.major_page_faults),
+    }
+}
+
 pub(super) fn to_cri(ctx: &Context, c: &Container, s: &ContainerSample) -> ContainerStats {
     let g = &s.cgroup;
     let t = s.at_ns;
@@ -31,16 +48,8 @@ pub(super) fn to_cri(ctx: &Context, c: &Container, s: &ContainerSample) -> Conta
             labels: c.config.labels.clone(),
             annotations: c.config.annotations.clone(),
         }),
-        cpu: Some(CpuUsage { timestamp: t, usage_core_nano_seconds: value(g.cpu_usage_ns), usage_nano_cores: s.nano_cores.and_then(value) }),
-        memory: Some(MemoryUsage {
-            timestamp: t,
-            working_set_bytes: value(g.working_set),
-            available_bytes: g.memory_limit.map(|l| l.saturating_sub(g.working_set)).and_then(value),
-            usage_bytes: value(g.memory_usage),
-            rss_bytes: value(g.rss),
-            page_faults: value(g.page_faults),
-            major_page_faults: value(g.major_page_faults),
-        }),
+        cpu: Some(cpu_usage(s)),
+        memory: Some(memory_usage(s)),
         writable_layer: writable_layer(ctx, &c.meta.id),
         swap: g.swap_usage.map(|u| SwapUsage { timestamp: t, swap_available_bytes: None, swap_usage_bytes: value(u) }),
     }

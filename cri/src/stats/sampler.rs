@@ -1,6 +1,7 @@
 //! The background sampler: about every second it reads the cgroups of each running container
-//! (paths found once, from its init process) and keeps the latest reading with the CPU rate
-//! since the one before. A container whose cgroup is gone drops out of the cache.
+//! (paths found once, from its init process) and of each ready pod that has a cgroup parent
+//! (kubelet's pod cgroup), and keeps the latest reading with the CPU rate since the one
+//! before. A container or pod whose cgroup is gone drops out of the cache.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -9,6 +10,7 @@ use std::time::Duration;
 use super::cgroup::{CgroupPaths, CgroupSample};
 use crate::context::Context;
 use crate::store::containers::ContainerState;
+use crate::store::sandboxes::SandboxState;
 
 const INTERVAL: Duration = Duration::from_secs(1);
 /// The writable layers are measured less often (containerd walks each upper directory): a
@@ -35,11 +37,18 @@ pub struct StatsCache {
     samples: RwLock<HashMap<String, ContainerSample>>,
     paths: Mutex<HashMap<String, CgroupPaths>>,
     layers: RwLock<HashMap<String, LayerSample>>,
+    pods: RwLock<HashMap<String, ContainerSample>>,
+    pod_paths: Mutex<HashMap<String, CgroupPaths>>,
 }
 
 impl StatsCache {
     pub fn get(&self, id: &str) -> Option<ContainerSample> {
         self.samples.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+    }
+
+    /// The latest reading of a pod's own cgroup, where kubelet gave it one.
+    pub fn pod(&self, id: &str) -> Option<ContainerSample> {
+        self.pods.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
 
     /// Where a running container's cgroups are.
@@ -101,6 +110,35 @@ fn paths_of(cache: &StatsCache, id: &str, pid: u32, mountinfo: &str) -> Option<C
     Some(found)
 }
 
+/// A new reading at `paths`, with the CPU rate since `prev`.
+fn read_sample(paths: &CgroupPaths, prev: Option<ContainerSample>) -> Option<ContainerSample> {
+    let reading = paths.read().ok()?;
+    let at_ns = crate::container::now_ns();
+    let nano = prev.and_then(|prev| nano_cores(&prev, reading.cpu_usage_ns, at_ns));
+    Some(ContainerSample { at_ns, cgroup: reading, nano_cores: nano })
+}
+
+/// Reads each ready pod's cgroup (kubelet's `cgroup_parent`), found once per pod.
+fn sample_pods(ctx: &Context, mountinfo: &str) {
+    let cache = &ctx.stats;
+    let mut fresh = HashMap::new();
+    for pod in ctx.sandboxes.list().into_iter().filter(|p| p.status.state == SandboxState::Ready) {
+        let parent = pod.config.linux.as_ref().map(|l| l.cgroup_parent.as_str()).unwrap_or_default();
+        if parent.is_empty() {
+            continue;
+        }
+        let id = &pod.meta.id;
+        let known = cache.pod_paths.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned();
+        let Some(paths) = known.or_else(|| CgroupPaths::of_cgroup(parent, mountinfo)) else { continue };
+        if let Some(sample) = read_sample(&paths, cache.pod(id)) {
+            cache.pod_paths.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), paths);
+            fresh.insert(id.clone(), sample);
+        }
+    }
+    cache.pod_paths.lock().unwrap_or_else(|e| e.into_inner()).retain(|id, _| fresh.contains_key(id));
+    *cache.pods.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+}
+
 fn sample_all(ctx: &Context) {
     let cache = &ctx.stats;
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
@@ -109,13 +147,12 @@ fn sample_all(ctx: &Context) {
     for c in &running {
         let id = &c.meta.id;
         let Some(paths) = paths_of(cache, id, c.status.pid, &mountinfo) else { continue };
-        let Ok(reading) = paths.read() else { continue };
-        let at_ns = crate::container::now_ns();
-        let nano = cache.get(id).and_then(|prev| nano_cores(&prev, reading.cpu_usage_ns, at_ns));
-        fresh.insert(id.clone(), ContainerSample { at_ns, cgroup: reading, nano_cores: nano });
+        let Some(sample) = read_sample(&paths, cache.get(id)) else { continue };
+        fresh.insert(id.clone(), sample);
     }
     cache.paths.lock().unwrap_or_else(|e| e.into_inner()).retain(|id, _| fresh.contains_key(id));
     *cache.samples.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+    sample_pods(ctx, &mountinfo);
 }
 
 #[cfg(test)]
