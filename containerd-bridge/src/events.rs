@@ -1,11 +1,13 @@
-//! containerd's task events, read from one subscription: process exits and OOM kills in
-//! cricket's namespace.
+//! containerd's events in cricket's namespace, read from one subscription: process exits and
+//! OOM kills of tasks, and image records made, changed or removed by anyone (`ctr images
+//! import`, `kind load`, another client).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use containerd_client::events::{TaskExit as TaskExitEvent, TaskOom};
+use containerd_client::services::v1::{ImageCreate, ImageDelete, ImageUpdate};
 use containerd_client::services::v1::events_client::EventsClient;
 use containerd_client::services::v1::{PublishRequest, SubscribeRequest};
 use containerd_client::types::Envelope;
@@ -16,14 +18,21 @@ use crate::error::{BridgeError, Result};
 
 const EXIT_TOPIC: &str = "/tasks/exit";
 const OOM_TOPIC: &str = "/tasks/oom";
+const IMAGE_CREATE_TOPIC: &str = "/images/create";
+const IMAGE_UPDATE_TOPIC: &str = "/images/update";
+const IMAGE_DELETE_TOPIC: &str = "/images/delete";
 
-/// A task event cricket acts on.
+/// An event cricket acts on.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TaskEvent {
+pub enum Event {
     /// A process of a task exited; `exec_id` equals `container_id` for the task's init process.
     Exit { container_id: String, exec_id: String, pid: u32, code: u32, exited_at_ns: i64 },
     /// The kernel's OOM killer acted in the task's cgroup.
     Oom { container_id: String },
+    /// An image record was made (`created`) or pointed elsewhere.
+    ImageChanged { name: String, created: bool },
+    /// An image record was removed.
+    ImageDeleted { name: String },
 }
 
 /// Where cricket publishes its own marker, to learn that its subscription is live.
@@ -34,21 +43,21 @@ const MARKER_INTERVAL: Duration = Duration::from_millis(50);
 const SUBSCRIBE_LIMIT: Duration = Duration::from_secs(5);
 
 /// An open subscription; ends when containerd goes away.
-pub struct TaskEvents {
+pub struct EventStream {
     stream: tonic::Streaming<Envelope>,
     /// Events that arrived before the marker.
-    early: VecDeque<TaskEvent>,
+    early: VecDeque<Event>,
 }
 
-impl TaskEvents {
+impl EventStream {
     /// The next event; `Ok(None)` when the stream ended.
-    pub async fn next(&mut self) -> Result<Option<TaskEvent>> {
+    pub async fn next(&mut self) -> Result<Option<Event>> {
         if let Some(event) = self.early.pop_front() {
             return Ok(Some(event));
         }
         loop {
             let Some(envelope) = self.stream.message().await.map_err(BridgeError::rpc("events receive"))? else { return Ok(None) };
-            if let Some(Decoded::Task(event)) = decode(&envelope)? {
+            if let Some(Decoded::Event(event)) = decode(&envelope)? {
                 return Ok(Some(event));
             }
         }
@@ -63,11 +72,12 @@ impl Containerd {
     /// containerd registers a subscriber without answering until the first event arrives, so
     /// cricket publishes a marker of its own (repeatedly, as one sent too early is lost) and
     /// waits for it to come back.
-    pub async fn subscribe_task_events(&self) -> Result<TaskEvents> {
+    pub async fn subscribe_events(&self) -> Result<EventStream> {
         static SUBSCRIPTIONS: AtomicU64 = AtomicU64::new(0);
         let nonce = format!("{}-{}", std::process::id(), SUBSCRIPTIONS.fetch_add(1, Ordering::Relaxed));
         let namespace = &self.config().namespace;
-        let filters = [EXIT_TOPIC, OOM_TOPIC, MARKER_TOPIC].iter().map(|topic| format!("namespace==\"{namespace}\",topic==\"{topic}\"")).collect();
+        let topics = [EXIT_TOPIC, OOM_TOPIC, IMAGE_CREATE_TOPIC, IMAGE_UPDATE_TOPIC, IMAGE_DELETE_TOPIC, MARKER_TOPIC];
+        let filters = topics.iter().map(|topic| format!("namespace==\"{namespace}\",topic==\"{topic}\"")).collect();
         let mut client = EventsClient::new(self.channel());
         let live = async {
             let subscribe = client.subscribe(SubscribeRequest { filters });
@@ -85,8 +95,8 @@ impl Containerd {
                     message = stream.message() => match message.map_err(BridgeError::rpc("events receive"))? {
                         None => return Err(BridgeError::Invalid { op: "events subscribe", detail: "the stream ended at once".into() }),
                         Some(envelope) => match decode(&envelope)? {
-                            Some(Decoded::Marker(n)) if n == nonce => return Ok(TaskEvents { stream, early }),
-                            Some(Decoded::Task(event)) => early.push_back(event),
+                            Some(Decoded::Marker(n)) if n == nonce => return Ok(EventStream { stream, early }),
+                            Some(Decoded::Event(event)) => early.push_back(event),
                             _ => {}
                         },
                     },
@@ -109,7 +119,7 @@ impl Containerd {
 
 #[derive(Debug, PartialEq)]
 enum Decoded {
-    Task(TaskEvent),
+    Event(Event),
     Marker(String),
 }
 
@@ -120,9 +130,12 @@ fn decode(envelope: &Envelope) -> Result<Option<Decoded>> {
         EXIT_TOPIC => {
             let e = TaskExitEvent::decode(any.value.as_slice()).map_err(invalid)?;
             let exited_at_ns = e.exited_at.map(|t| t.seconds * 1_000_000_000 + i64::from(t.nanos)).unwrap_or_default();
-            Some(Decoded::Task(TaskEvent::Exit { container_id: e.container_id, exec_id: e.id, pid: e.pid, code: e.exit_status, exited_at_ns }))
+            Some(Decoded::Event(Event::Exit { container_id: e.container_id, exec_id: e.id, pid: e.pid, code: e.exit_status, exited_at_ns }))
         }
-        OOM_TOPIC => Some(Decoded::Task(TaskEvent::Oom { container_id: TaskOom::decode(any.value.as_slice()).map_err(invalid)?.container_id })),
+        OOM_TOPIC => Some(Decoded::Event(Event::Oom { container_id: TaskOom::decode(any.value.as_slice()).map_err(invalid)?.container_id })),
+        IMAGE_CREATE_TOPIC => Some(Decoded::Event(Event::ImageChanged { name: ImageCreate::decode(any.value.as_slice()).map_err(invalid)?.name, created: true })),
+        IMAGE_UPDATE_TOPIC => Some(Decoded::Event(Event::ImageChanged { name: ImageUpdate::decode(any.value.as_slice()).map_err(invalid)?.name, created: false })),
+        IMAGE_DELETE_TOPIC => Some(Decoded::Event(Event::ImageDeleted { name: ImageDelete::decode(any.value.as_slice()).map_err(invalid)?.name })),
         MARKER_TOPIC => Some(Decoded::Marker(String::from_utf8_lossy(&any.value).into_owned())),
         _ => None,
     })
@@ -146,10 +159,16 @@ mod tests {
             exited_at: Some(prost_types::Timestamp { seconds: 2, nanos: 5 }),
         };
         let got = decode(&envelope(EXIT_TOPIC, "containerd.events.TaskExit", exit.encode_to_vec())).unwrap();
-        assert_eq!(got, Some(Decoded::Task(TaskEvent::Exit { container_id: "c1".into(), exec_id: "c1".into(), pid: 42, code: 137, exited_at_ns: 2_000_000_005 })));
+        assert_eq!(got, Some(Decoded::Event(Event::Exit { container_id: "c1".into(), exec_id: "c1".into(), pid: 42, code: 137, exited_at_ns: 2_000_000_005 })));
         let oom = TaskOom { container_id: "c2".into() };
-        assert_eq!(decode(&envelope(OOM_TOPIC, "containerd.events.TaskOOM", oom.encode_to_vec())).unwrap(), Some(Decoded::Task(TaskEvent::Oom { container_id: "c2".into() })));
+        assert_eq!(decode(&envelope(OOM_TOPIC, "containerd.events.TaskOOM", oom.encode_to_vec())).unwrap(), Some(Decoded::Event(Event::Oom { container_id: "c2".into() })));
         assert_eq!(decode(&envelope(MARKER_TOPIC, MARKER_TYPE, b"7-1".to_vec())).unwrap(), Some(Decoded::Marker("7-1".into())));
+        let created = ImageCreate { name: "docker.io/library/app:1".into(), labels: Default::default() };
+        let got = decode(&envelope(IMAGE_CREATE_TOPIC, "containerd.events.ImageCreate", created.encode_to_vec())).unwrap();
+        assert_eq!(got, Some(Decoded::Event(Event::ImageChanged { name: "docker.io/library/app:1".into(), created: true })));
+        let deleted = ImageDelete { name: "docker.io/library/app:1".into() };
+        let got = decode(&envelope(IMAGE_DELETE_TOPIC, "containerd.events.ImageDelete", deleted.encode_to_vec())).unwrap();
+        assert_eq!(got, Some(Decoded::Event(Event::ImageDeleted { name: "docker.io/library/app:1".into() })));
         assert_eq!(decode(&envelope("/tasks/start", "x", vec![])).unwrap(), None);
         assert!(decode(&envelope(EXIT_TOPIC, "x", vec![0xff, 0xff])).is_err(), "garbage is an error naming the topic");
     }

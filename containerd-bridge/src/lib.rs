@@ -29,7 +29,7 @@ pub use container::{NewContainer, RuncOptions};
 pub use content_writer::ContentWriter;
 pub use digest::{chain_ids, sha256_digest};
 pub use error::{BridgeError, Result};
-pub use events::{TaskEvent, TaskEvents};
+pub use events::{Event, EventStream};
 pub use image_info::ImageDetails;
 pub use image_store::ImageRecord;
 pub use import::ImportOptions;

@@ -38,7 +38,7 @@ pub mod spec;
 pub mod stats;
 pub mod store;
 pub mod streaming;
-pub mod task_events;
+pub mod containerd_events;
 
 /// The name cricket reports as `runtime_name`.
 pub const RUNTIME_NAME: &str = "cricket";

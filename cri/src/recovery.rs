@@ -32,7 +32,7 @@ pub async fn after_connect(ctx: &Arc<Context>, first: bool) -> Result<(), Readin
             Ok(n) => tracing::info!(containers = n, "containers recovered"),
             Err(e) => return Err(Readiness::not_ready("ContainerdUnreachable", format!("recover containers: {e}"))),
         }
-        crate::task_events::spawn(ctx.clone());
+        crate::containerd_events::spawn(ctx.clone());
         crate::stats::spawn_sampler(ctx.clone());
         crate::image::spawn_sampler(ctx.clone());
     }

@@ -61,10 +61,16 @@ impl Containerd {
 }
 
 impl Containerd {
-    fn ctr_lines(&self, namespace: &str, args: &[&str]) -> Vec<String> {
+    /// Runs `ctr` and fails the test if it fails.
+    pub fn ctr_ok(&self, namespace: &str, args: &[&str]) -> String {
         let (ok, out, err) = self.ctr(namespace, args);
         assert!(ok, "ctr {args:?}: {err}");
-        out.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+        out
+    }
+
+    fn ctr_lines(&self, namespace: &str, args: &[&str]) -> Vec<String> {
+        self.ctr_ok(namespace, args)
+            .lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
     }
 
     /// Image record names in `namespace`.

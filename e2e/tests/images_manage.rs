@@ -126,3 +126,54 @@ async fn a_configured_sandbox_image_is_pulled_at_start_and_pinned() {
     assert!(!node.containerd.image_names(NAMESPACE).contains(&builtin), "no built-in pause image when one is configured");
     node.finish();
 }
+
+/// What another client does to the namespace's images (`ctr images pull`, `kind load`'s
+/// import, `ctr images tag` and `rm`) shows in ListImages at once, and such an image runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_other_clients_add_and_remove_are_seen_without_a_restart() {
+    let node = registry_node();
+    node.write_cni_config();
+    node.wait_ready().await;
+    let image = busybox_image();
+    let reference = node.registry().push(&image, "e2e/by-ctr", "1");
+    let mut cri = node.client().await;
+    assert!(cri.image_status(&reference).await.unwrap().is_none());
+
+    node.containerd.ctr_ok(NAMESPACE, &["images", "pull", "--plain-http", &reference]);
+    let seen = e2e::eventually(Duration::from_secs(5), || {
+        let mut cri = cri.clone();
+        let reference = reference.clone();
+        async move { cri.image_status(&reference).await.unwrap() }
+    })
+    .await
+    .expect("an image pulled with ctr appears");
+    assert_eq!(seen.id, image.config.digest);
+
+    let other = format!("{}/e2e/by-ctr:tagged", node.registry().host);
+    node.containerd.ctr_ok(NAMESPACE, &["images", "tag", &reference, &other]);
+    let tagged = e2e::eventually(Duration::from_secs(5), || {
+        let mut cri = cri.clone();
+        let other = other.clone();
+        async move { cri.image_status(&other).await.unwrap().filter(|s| s.repo_tags.len() == 2) }
+    })
+    .await
+    .expect("a tag made with ctr appears");
+    assert_eq!(tagged.repo_tags, [reference.clone(), other.clone()]);
+
+    // It runs: a pod and a container from the image cricket never pulled itself.
+    let mut pod = e2e::workload::Pod::start(&node, e2e::workload::pod_config(&node, "ctr-image")).await;
+    let (status, lines) = pod.output_of(&node, e2e::workload::shell(&other, "hello", "echo from ctr"), 1).await;
+    assert_eq!((status.exit_code, lines), (0, vec!["from ctr".to_string()]));
+    pod.remove().await;
+
+    node.containerd.ctr_ok(NAMESPACE, &["images", "rm", &other]);
+    let gone = e2e::eventually(Duration::from_secs(5), || {
+        let mut cri = cri.clone();
+        let other = other.clone();
+        async move { cri.image_status(&other).await.unwrap().is_none().then_some(()) }
+    })
+    .await;
+    assert!(gone.is_some(), "a tag removed with ctr goes");
+    assert!(cri.image_status(&reference).await.unwrap().is_some(), "the other name stays");
+    node.finish();
+}

@@ -1,5 +1,5 @@
 //! Recording exits: code, time and reason, once, in the store and on disk. The task events
-//! monitor (`crate::task_events`) calls in here for every exit and OOM kill it learns of.
+//! monitor (`crate::containerd_events`) calls in here for every exit and OOM kill it learns of.
 
 use std::time::Duration;
 

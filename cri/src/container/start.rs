@@ -1,5 +1,5 @@
 //! StartContainer: the task through the pod's shim with `cricket-logger` on its output
-//! (`super::io`), started; its exit reaches `crate::task_events`.
+//! (`super::io`), started; its exit reaches `crate::containerd_events`.
 
 use k8s_cri::v1::{StartContainerRequest, StartContainerResponse};
 use tonic::Status;

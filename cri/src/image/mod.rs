@@ -2,6 +2,7 @@
 
 mod fs_info;
 mod pull;
+mod record_events;
 mod remove;
 mod status;
 mod sync;
@@ -14,6 +15,7 @@ use tonic::{Request, Response, Status};
 
 pub(crate) use fs_info::spawn_sampler;
 pub(crate) use pull::pull_and_record;
+pub(crate) use record_events::{record_changed, record_deleted};
 pub(crate) use sync::reload;
 
 use crate::context::Context;

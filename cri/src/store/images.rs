@@ -87,6 +87,16 @@ impl ImageStore {
         inner.by_name.insert(name.to_string(), details.config_digest.clone());
     }
 
+    /// Forgets one record name (its image goes with its last name).
+    pub fn remove_record(&self, name: &str) {
+        remove_name(&mut self.write(), name);
+    }
+
+    /// Whether a record of this exact name is known.
+    pub fn has_record(&self, name: &str) -> bool {
+        self.read().by_name.contains_key(name)
+    }
+
     /// Forgets an image and all its names.
     pub fn remove(&self, id: &str) -> Option<ImageEntry> {
         let mut inner = self.write();

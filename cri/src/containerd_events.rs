@@ -1,12 +1,13 @@
-//! One subscription to containerd's task events for the whole daemon: exits and OOM kills of
-//! containers and pause tasks. Each time it (re)subscribes — at start and after containerd
-//! comes back — it resyncs every running container and pause with its task, so an exit that
-//! happened while nobody listened is recorded too.
+//! One subscription to containerd's events for the whole daemon: exits and OOM kills of
+//! containers and pause tasks, and image records changed by other clients. Each time it
+//! (re)subscribes — at start and after containerd comes back — it resyncs every running
+//! container and pause with its task, so an exit that happened while nobody listened is
+//! recorded too (the image store is reloaded on reconnection by `crate::containerd_monitor`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use containerd_bridge::TaskEvent;
+use containerd_bridge::Event;
 
 use crate::container::exits;
 use crate::context::Context;
@@ -24,7 +25,7 @@ pub fn spawn(ctx: Arc<Context>) {
 async fn run(ctx: Arc<Context>) {
     let mut retry = RETRY_FIRST;
     loop {
-        match ctx.containerd.subscribe_task_events().await {
+        match ctx.containerd.subscribe_events().await {
             Ok(mut events) => {
                 retry = RETRY_FIRST;
                 // After subscribing, so that an exit is either in the stream or seen here.
@@ -34,22 +35,22 @@ async fn run(ctx: Arc<Context>) {
                         Ok(Some(event)) => dispatch(&ctx, event),
                         Ok(None) => break,
                         Err(e) => {
-                            tracing::warn!(error = %e, "task events stream broke; resubscribing");
+                            tracing::warn!(error = %e, "containerd events stream broke; resubscribing");
                             break;
                         }
                     }
                 }
             }
-            Err(e) => tracing::debug!(error = %e, "cannot subscribe to task events yet"),
+            Err(e) => tracing::debug!(error = %e, "cannot subscribe to containerd events yet"),
         }
         tokio::time::sleep(retry).await;
         retry = (retry * 2).min(RETRY_LAST);
     }
 }
 
-fn dispatch(ctx: &Arc<Context>, event: TaskEvent) {
+fn dispatch(ctx: &Arc<Context>, event: Event) {
     match event {
-        TaskEvent::Exit { container_id, exec_id, code, exited_at_ns, .. } if exec_id == container_id => {
+        Event::Exit { container_id, exec_id, code, exited_at_ns, .. } if exec_id == container_id => {
             let ctx = ctx.clone();
             // Off the stream's task: an exit waits out a start in flight and deletes the task.
             tokio::spawn(async move {
@@ -61,11 +62,16 @@ fn dispatch(ctx: &Arc<Context>, event: TaskEvent) {
             });
         }
         // Exec processes are waited for by whoever started them.
-        TaskEvent::Exit { .. } => {}
-        TaskEvent::Oom { container_id } => {
+        Event::Exit { .. } => {}
+        Event::Oom { container_id } => {
             tracing::info!(container = %container_id, "OOM kill");
             exits::record_oom(ctx, &container_id);
         }
+        Event::ImageChanged { name, created } => {
+            let ctx = ctx.clone();
+            tokio::spawn(async move { crate::image::record_changed(&ctx, &name, created).await });
+        }
+        Event::ImageDeleted { name } => crate::image::record_deleted(ctx, &name),
     }
 }
 
@@ -102,7 +108,7 @@ async fn resync(ctx: &Arc<Context>) {
         match ctx.containerd.task_status(id).await {
             Ok(Some((_, true))) => {}
             Ok(Some((_, false))) => match ctx.containerd.wait_task(id).await {
-                Ok(exit) => dispatch(ctx, TaskEvent::Exit { container_id: id.clone(), exec_id: id.clone(), pid: 0, code: exit.code, exited_at_ns: exit.exited_at_ns }),
+                Ok(exit) => dispatch(ctx, Event::Exit { container_id: id.clone(), exec_id: id.clone(), pid: 0, code: exit.code, exited_at_ns: exit.exited_at_ns }),
                 Err(e) => tracing::warn!(container = %id, error = %e, "could not read a stopped task's exit"),
             },
             Ok(None) => {
