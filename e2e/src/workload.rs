@@ -121,8 +121,18 @@ pub fn read_log_text(path: &std::path::Path) -> Option<Vec<String>> {
     Some(log.lines().filter_map(|l| l.splitn(4, ' ').nth(3)).map(str::to_string).collect())
 }
 
-/// Removes the cgroup `rel` (a pod's `cgroup_parent` made for a test) and what is below it, in
-/// every mounted hierarchy, once its processes are gone.
+/// A cgroup tree a test names as pods' `cgroup_parent`; removed when dropped, a failed test
+/// included (after its pods are gone: a cgroup with processes stays).
+pub struct TestCgroups(pub String);
+
+impl Drop for TestCgroups {
+    fn drop(&mut self) {
+        remove_cgroups(&self.0);
+    }
+}
+
+/// Removes the cgroup `rel` and what is below it, in every mounted hierarchy, once its
+/// processes are gone.
 pub fn remove_cgroups(rel: &str) {
     fn remove_tree(dir: &std::path::Path) {
         if let Ok(entries) = std::fs::read_dir(dir) {

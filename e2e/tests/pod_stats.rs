@@ -29,8 +29,8 @@ async fn pod_network_counters_rise_with_traffic() {
     node.write_cni_config();
     node.wait_ready().await;
     // The server pod gets a cgroup of its own, as kubelet gives every pod.
-    let test_cgroups = format!("/cricket-e2e-{}", node.ws.id);
-    let pod_cgroup = format!("{test_cgroups}/pod-server");
+    let test_cgroups = e2e::workload::TestCgroups(format!("/cricket-e2e-{}", node.ws.id));
+    let pod_cgroup = format!("{}/pod-server", test_cgroups.0);
     let mut config = pod_config(&node, "server");
     config.linux.as_mut().unwrap().cgroup_parent = pod_cgroup.clone();
     let mut server = Pod::start(&node, config).await;
@@ -59,10 +59,21 @@ async fn pod_network_counters_rise_with_traffic() {
     let the_server = std::slice::from_ref(&httpd);
     assert_eq!(ids, the_server, "its container's stats are in the pod's");
     assert!(linux.memory.unwrap().working_set_bytes.unwrap().value > 0);
-    let pod_cpu = linux.cpu.unwrap().usage_core_nano_seconds.unwrap().value;
-    let httpd_cpu = linux.containers[0].cpu.as_ref().unwrap().usage_core_nano_seconds.as_ref().unwrap().value;
-    assert!(pod_cpu >= httpd_cpu + 250_000_000, "the pod's cgroup holds the exited burner's CPU: pod {pod_cpu} ns, httpd {httpd_cpu} ns");
     assert!(linux.process.unwrap().process_count.unwrap().value >= 1);
+    // Once the sampler has read the pod since the burner ran, the pod's CPU holds it.
+    let cpu_of = |stats: &PodSandboxStats| {
+        let linux = stats.linux.as_ref().unwrap();
+        let httpd = linux.containers[0].cpu.as_ref().unwrap().usage_core_nano_seconds.as_ref().unwrap().value;
+        (linux.cpu.as_ref().unwrap().usage_core_nano_seconds.as_ref().unwrap().value, httpd)
+    };
+    let burnt_in_pod = e2e::eventually(Duration::from_secs(5), || {
+        let rt = server.cri.runtime.clone();
+        let id = server.id.clone();
+        async move { rx_bytes(rt, id).await.map(|(_, s)| cpu_of(&s)).filter(|(pod, httpd)| *pod >= httpd + 250_000_000) }
+    })
+    .await;
+    let (pod_cpu, httpd_cpu) = cpu_of(&rx_bytes(server.cri.runtime.clone(), server.id.clone()).await.unwrap().1);
+    assert!(burnt_in_pod.is_some(), "the pod's cgroup holds the exited burner's CPU: pod {pod_cpu} ns, httpd {httpd_cpu} ns");
     check_metrics(server.cri.runtime.clone(), &server.id, &httpd).await;
 
     let list = |f: PodSandboxStatsFilter| {
@@ -78,7 +89,7 @@ async fn pod_network_counters_rise_with_traffic() {
     assert_eq!(err.code(), Code::NotFound);
     client.remove().await;
     server.remove().await;
-    e2e::workload::remove_cgroups(&test_cgroups);
+    drop(test_cgroups);
     node.finish();
 }
 
