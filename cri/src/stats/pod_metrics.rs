@@ -141,7 +141,7 @@ fn pod_metrics(ctx: &Context, pod: &Sandbox) -> PodSandboxMetrics {
         .containers
         .in_sandbox(&pod.meta.id)
         .iter()
-        .filter_map(|c| ctx.stats.get(&c.meta.id).map(|sample| container_metrics(ctx, pod, c, &sample)))
+        .filter_map(|c| ctx.stats.of_running(c).map(|sample| container_metrics(ctx, pod, c, &sample)))
         .collect();
     PodSandboxMetrics { pod_sandbox_id: pod.meta.id.clone(), metrics: s.out, container_metrics }
 }

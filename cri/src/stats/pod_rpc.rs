@@ -43,7 +43,7 @@ fn summed(samples: &[&ContainerSample], at_ns: i64) -> ContainerSample {
 /// holds what exited containers used), else the sum of its running containers.
 fn pod_stats(ctx: &Context, s: &Sandbox) -> PodSandboxStats {
     let now = crate::container::now_ns();
-    let containers: Vec<_> = ctx.containers.in_sandbox(&s.meta.id).into_iter().filter_map(|c| ctx.stats.get(&c.meta.id).map(|sample| (c, sample))).collect();
+    let containers: Vec<_> = ctx.containers.in_sandbox(&s.meta.id).into_iter().filter_map(|c| ctx.stats.of_running(&c).map(|sample| (c, sample))).collect();
     let own = ctx.stats.pod(&s.meta.id).unwrap_or_else(|| summed(&containers.iter().map(|(_, s)| s).collect::<Vec<_>>(), now));
     let (cpu, memory) = (rpc::cpu_usage(&own), rpc::memory_usage(&own));
     let network = net_dev::of_pod(ctx, s).map(|all| {

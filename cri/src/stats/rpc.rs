@@ -57,7 +57,7 @@ pub(super) fn to_cri(ctx: &Context, c: &Container, s: &ContainerSample) -> Conta
 
 pub(crate) fn container_stats(ctx: &Context, req: ContainerStatsRequest) -> Result<ContainerStatsResponse, Status> {
     let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
-    let s = ctx.stats.get(&c.meta.id).ok_or_else(|| Status::not_found(format!("no stats for container {}: not running, or its cgroup is gone", c.meta.id)))?;
+    let s = ctx.stats.of_running(&c).ok_or_else(|| Status::not_found(format!("no stats for container {}: not running, or its cgroup is gone", c.meta.id)))?;
     Ok(ContainerStatsResponse { stats: Some(to_cri(ctx, &c, &s)) })
 }
 
@@ -70,7 +70,7 @@ pub(crate) fn list_container_stats(ctx: &Context, req: ListContainerStatsRequest
         .filter(|c| f.id.is_empty() || c.meta.id.starts_with(&f.id))
         .filter(|c| f.pod_sandbox_id.is_empty() || c.meta.sandbox_id.starts_with(&f.pod_sandbox_id))
         .filter(|c| f.label_selector.iter().all(|(k, v)| c.config.labels.get(k) == Some(v)))
-        .filter_map(|c| ctx.stats.get(&c.meta.id).map(|s| to_cri(ctx, &c, &s)))
+        .filter_map(|c| ctx.stats.of_running(&c).map(|s| to_cri(ctx, &c, &s)))
         .collect();
     ListContainerStatsResponse { stats }
 }

@@ -46,6 +46,12 @@ impl StatsCache {
         self.samples.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
 
+    /// The latest reading of a container that is running now (one that exited since the last
+    /// round has none).
+    pub fn of_running(&self, c: &crate::store::containers::Container) -> Option<ContainerSample> {
+        (c.status.state == ContainerState::Running).then(|| self.get(&c.meta.id)).flatten()
+    }
+
     /// The latest reading of a pod's own cgroup, where kubelet gave it one.
     pub fn pod(&self, id: &str) -> Option<ContainerSample> {
         self.pods.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
