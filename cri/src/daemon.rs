@@ -48,6 +48,9 @@ pub fn serve(config: Config, config_file: &Path) -> Result<(), ServeError> {
 }
 
 async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
+    // Listening from the start: a SIGTERM during start-up (systemd stopping a unit that just
+    // said READY) must stop cricket gracefully, not by the default action.
+    let stop = stop_signal();
     let (listener, guard) = crate::server::bind(&config.listen).map_err(|e| ServeError::Startup(e.to_string()))?;
     let containerd = Containerd::new(ContainerdConfig {
         address: config.containerd.address.clone(),
@@ -79,7 +82,7 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
     crate::sd_notify::notify("READY=1");
     tokio::select! {
         result = &mut server => return finished(result),
-        signal = stop_signal() => tracing::info!(%signal, "stopping: no new calls, finishing the ones in flight"),
+        signal = stop => tracing::info!(%signal, "stopping: no new calls, finishing the ones in flight"),
     }
     crate::sd_notify::notify("STOPPING=1");
     let _ = stop_tx.send(());
@@ -102,14 +105,18 @@ fn finished(result: Result<Result<(), tonic::transport::Error>, tokio::task::Joi
     }
 }
 
-async fn stop_signal() -> &'static str {
+/// Registers for SIGTERM and SIGINT now; the future resolves with the first that arrives.
+fn stop_signal() -> impl std::future::Future<Output = &'static str> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        tracing::error!("cannot listen for SIGTERM/SIGINT; serving until killed");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+    let listeners = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    async move {
+        let (Ok(mut term), Ok(mut int)) = listeners else {
+            tracing::error!("cannot listen for SIGTERM/SIGINT; serving until killed");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
     }
 }

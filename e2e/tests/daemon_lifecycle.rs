@@ -178,3 +178,40 @@ fn cli_prints_its_version_and_the_default_config() {
     let parsed = cricket::config::load_str(&out, std::path::Path::new("printed")).unwrap();
     assert_eq!(parsed, cricket::config::Config::default());
 }
+
+/// Under systemd (`Type=notify`), cricket says READY=1 once its socket answers and STOPPING=1
+/// when a SIGTERM arrives; containerd need not be up for either.
+#[test]
+fn systemd_hears_ready_once_the_socket_answers_and_stopping_at_sigterm() {
+    use std::os::unix::net::{UnixDatagram, UnixStream};
+    let ws = Workspace::new();
+    let config = write_config(&ws, &ws.run("no-containerd.sock"), "");
+    let notify = UnixDatagram::bind(ws.run("notify.sock")).unwrap();
+    notify.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let log = std::fs::File::create(ws.run("cricket.log")).unwrap();
+    let mut cricket = std::process::Command::new(e2e::workspace::cricket_binary())
+        .args(["serve", "--config", &config.display().to_string()])
+        .env("NOTIFY_SOCKET", ws.run("notify.sock"))
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    // A failed assertion must not leave it running.
+    struct KillOnDrop(i32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            unsafe { libc::kill(self.0, libc::SIGKILL) };
+        }
+    }
+    let _guard = KillOnDrop(cricket.id() as i32);
+    let mut buf = [0u8; 64];
+    let n = notify.recv(&mut buf).expect("READY=1 within 20 s");
+    assert_eq!(&buf[..n], b"READY=1");
+    assert!(UnixStream::connect(ws.run("cricket.sock")).is_ok(), "the socket answers when systemd hears READY");
+    unsafe { libc::kill(cricket.id() as i32, libc::SIGTERM) };
+    let n = notify.recv(&mut buf).expect("STOPPING=1 after SIGTERM");
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    assert!(cricket.wait().unwrap().success());
+    for dir in [&ws.run_dir, &ws.lib_dir] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
