@@ -85,8 +85,9 @@ async fn an_idle_session_is_closed_after_the_idle_timeout() {
         r.stdin = true;
     });
     let url = pod.cri.runtime.exec(req).await.unwrap().into_inner().url;
-    let mut ws = e2e::websocket_client::connect(&url, "v5.channel.k8s.io").await.unwrap();
+    // Before connecting: the server's idle clock starts while the handshake is answered.
     let t0 = std::time::Instant::now();
+    let mut ws = e2e::websocket_client::connect(&url, "v5.channel.k8s.io").await.unwrap();
     let ended = tokio::time::timeout(std::time::Duration::from_secs(30), e2e::websocket_client::collect(&mut ws)).await;
     assert!(ended.is_ok(), "the server closed the idle session");
     assert!(t0.elapsed() >= std::time::Duration::from_secs(2), "not before the idle timeout: {:?}", t0.elapsed());
