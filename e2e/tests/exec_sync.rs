@@ -40,14 +40,16 @@ async fn exec_sync_output_exit_timeouts_caps_and_concurrency() {
     let t0 = Instant::now();
     let err = rt.exec_sync(exec(&id, "sleep 17", 1)).await.unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
-    assert!(t0.elapsed() < Duration::from_secs(2), "answered at the timeout: {:?}", t0.elapsed());
+    // Far below the 17 s the command would take (containerd 1.6 answers then); the slack is
+    // for a loaded machine.
+    assert!(t0.elapsed() < Duration::from_secs(5), "answered at the timeout: {:?}", t0.elapsed());
     let ps = rt.exec_sync(exec(&id, "ps", 10)).await.unwrap().into_inner();
     assert!(!String::from_utf8_lossy(&ps.stdout).contains("sleep 17"), "the timed-out process is gone: {}", String::from_utf8_lossy(&ps.stdout));
 
     // A background child keeps the pipes open: the answer still comes at the timeout at the latest.
     let t0 = Instant::now();
     let r = rt.exec_sync(exec(&id, "sleep 30 & echo started", 2)).await.unwrap().into_inner();
-    assert!(t0.elapsed() < Duration::from_secs(3), "within 1 s of the timeout: {:?}", t0.elapsed());
+    assert!(t0.elapsed() < Duration::from_secs(8), "at the timeout, not when the 30 s child ends: {:?}", t0.elapsed());
     assert_eq!((r.stdout.as_slice(), r.exit_code), (&b"started\n"[..], 0));
 
     // 20 MiB on stdout: what fits in one 16 MiB reply is kept, cricket's memory back afterwards.
