@@ -81,10 +81,8 @@ pub(crate) fn list_containers(ctx: &Context, req: ListContainersRequest) -> List
         .containers
         .list()
         .into_iter()
-        .filter(|c| f.id.is_empty() || c.meta.id.starts_with(&f.id))
-        .filter(|c| f.pod_sandbox_id.is_empty() || c.meta.sandbox_id.starts_with(&f.pod_sandbox_id))
+        .filter(|c| c.matches(&f.id, &f.pod_sandbox_id, &f.label_selector))
         .filter(|c| f.state.as_ref().is_none_or(|v| v.state == state(c)))
-        .filter(|c| f.label_selector.iter().all(|(k, v)| c.config.labels.get(k) == Some(v)))
         .map(|c| k8s_cri::v1::Container {
             id: c.meta.id.clone(),
             pod_sandbox_id: c.meta.sandbox_id.clone(),

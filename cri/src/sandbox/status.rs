@@ -76,9 +76,8 @@ pub(crate) fn list_pod_sandbox(ctx: &Context, req: ListPodSandboxRequest) -> Lis
         .sandboxes
         .list()
         .into_iter()
-        .filter(|s| filter.id.is_empty() || s.meta.id.starts_with(&filter.id))
+        .filter(|s| s.matches(&filter.id, &filter.label_selector))
         .filter(|s| filter.state.as_ref().is_none_or(|v: &PodSandboxStateValue| v.state == state(s)))
-        .filter(|s| filter.label_selector.iter().all(|(k, v)| s.config.labels.get(k) == Some(v)))
         .map(|s| PodSandbox {
             id: s.meta.id.clone(),
             metadata: Some(metadata(&s)),

@@ -76,18 +76,22 @@ fn device_name(major: u32, minor: u32) -> String {
 /// it per cgroup, as this project's test machine) gets one zero series without a device, so
 /// that every described metric is present.
 fn block_io(s: &mut Series, io: &[DeviceIo]) {
-    let none = [DeviceIo::default()];
-    let named = |i: &DeviceIo| if io.is_empty() { String::new() } else { device_name(i.major, i.minor) };
-    for i in if io.is_empty() { &none[..] } else { io } {
-        let dev = named(i);
-        let (major, minor) = if io.is_empty() { (String::new(), String::new()) } else { (i.major.to_string(), i.minor.to_string()) };
-        s.put(&d::FS_READS_BYTES, &[&dev], i.read_bytes);
-        s.put(&d::FS_READS, &[&dev], i.reads);
-        s.put(&d::FS_WRITES_BYTES, &[&dev], i.write_bytes);
-        s.put(&d::FS_WRITES, &[&dev], i.writes);
-        s.put(&d::BLKIO_DEVICE_USAGE, &[&dev, &major, &minor, "Read"], i.read_bytes);
-        s.put(&d::BLKIO_DEVICE_USAGE, &[&dev, &major, &minor, "Write"], i.write_bytes);
+    if io.is_empty() {
+        return device_io(s, ["", "", ""], &DeviceIo::default());
     }
+    for i in io {
+        device_io(s, [&device_name(i.major, i.minor), &i.major.to_string(), &i.minor.to_string()], i);
+    }
+}
+
+/// One device's series: `[device, major, minor]` labels.
+fn device_io(s: &mut Series, [dev, major, minor]: [&str; 3], i: &DeviceIo) {
+    s.put(&d::FS_READS_BYTES, &[dev], i.read_bytes);
+    s.put(&d::FS_READS, &[dev], i.reads);
+    s.put(&d::FS_WRITES_BYTES, &[dev], i.write_bytes);
+    s.put(&d::FS_WRITES, &[dev], i.writes);
+    s.put(&d::BLKIO_DEVICE_USAGE, &[dev, major, minor, "Read"], i.read_bytes);
+    s.put(&d::BLKIO_DEVICE_USAGE, &[dev, major, minor, "Write"], i.write_bytes);
 }
 
 fn processes(s: &mut Series, pids: &[u32], init_pid: u32) {

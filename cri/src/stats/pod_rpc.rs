@@ -80,8 +80,7 @@ pub(crate) fn list_pod_sandbox_stats(ctx: &Context, req: ListPodSandboxStatsRequ
         .sandboxes
         .list()
         .into_iter()
-        .filter(|s| f.id.is_empty() || s.meta.id.starts_with(&f.id))
-        .filter(|s| f.label_selector.iter().all(|(k, v)| s.config.labels.get(k) == Some(v)))
+        .filter(|s| s.matches(&f.id, &f.label_selector))
         .map(|s| pod_stats(ctx, &s))
         .collect();
     ListPodSandboxStatsResponse { stats }

@@ -67,9 +67,7 @@ pub(crate) fn list_container_stats(ctx: &Context, req: ListContainerStatsRequest
         .containers
         .list()
         .into_iter()
-        .filter(|c| f.id.is_empty() || c.meta.id.starts_with(&f.id))
-        .filter(|c| f.pod_sandbox_id.is_empty() || c.meta.sandbox_id.starts_with(&f.pod_sandbox_id))
-        .filter(|c| f.label_selector.iter().all(|(k, v)| c.config.labels.get(k) == Some(v)))
+        .filter(|c| c.matches(&f.id, &f.pod_sandbox_id, &f.label_selector))
         .filter_map(|c| ctx.stats.of_running(&c).map(|s| to_cri(ctx, &c, &s)))
         .collect();
     ListContainerStatsResponse { stats }

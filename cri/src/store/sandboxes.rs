@@ -34,6 +34,14 @@ fn has_pause_by_default() -> bool {
     true
 }
 
+impl Sandbox {
+    /// The CRI list filters that ListPodSandbox and ListPodSandboxStats share: an ID prefix
+    /// (empty: any) and every selected label.
+    pub fn matches(&self, id: &str, labels: &std::collections::HashMap<String, String>) -> bool {
+        self.meta.id.starts_with(id) && labels.iter().all(|(k, v)| self.config.labels.get(k) == Some(v))
+    }
+}
+
 impl SandboxMetadata {
     /// Every namespace pin the pod owns.
     pub fn pins(&self) -> impl Iterator<Item = &str> {
