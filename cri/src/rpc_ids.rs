@@ -41,9 +41,7 @@ pub(crate) fn record(ctx: &Context, req: &impl RequestIds) {
     let container = req.container_id();
     if !container.is_empty() {
         span.record("container", container);
-        if let Some(c) = ctx.containers.get(container) {
-            span.record("pod", c.meta.sandbox_id.as_str());
-        }
+        ctx.containers.read(container, |c| span.record("pod", c.meta.sandbox_id.as_str()));
     }
     if !req.pod_id().is_empty() {
         span.record("pod", req.pod_id());

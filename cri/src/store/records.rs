@@ -49,12 +49,17 @@ impl<T: Record> Store<T> {
         self.items.write().unwrap_or_else(|e| e.into_inner()).remove(id)
     }
 
-    /// By full ID or unambiguous ID prefix.
     /// Whether a record has exactly this ID (no prefix matching).
     pub fn contains(&self, id: &str) -> bool {
         self.items.read().unwrap_or_else(|e| e.into_inner()).contains_key(id)
     }
 
+    /// Runs `f` on the record with exactly this ID, without copying it.
+    pub fn read<R>(&self, id: &str, f: impl FnOnce(&T) -> R) -> Option<R> {
+        self.items.read().unwrap_or_else(|e| e.into_inner()).get(id).map(f)
+    }
+
+    /// By full ID or unambiguous ID prefix.
     pub fn get(&self, id: &str) -> Option<T> {
         let all = self.items.read().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = all.get(id) {
