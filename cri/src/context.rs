@@ -63,6 +63,7 @@ impl Context {
         };
         let networks = cni::NetworkConfigs::new(config.cni.conf_dir.clone());
         let cni = cni::CniRuntime::new(config.cni.bin_dirs.clone(), config.root_dir.join("cni"), CNI_CALL_TIMEOUT);
+        let pod_cidrs = crate::runtime::load_pod_cidrs(&config.root_dir);
         let namespaces: Box<dyn NamespacePinner> = Box::new(LinuxPinner::new(&config.state_dir));
         Context {
             puller: Puller::new(containerd.clone(), settings),
@@ -81,7 +82,7 @@ impl Context {
             lsm: crate::spec::lsm::NodeLsm::detect(),
             pulls: SingleFlight::default(),
             metrics: Default::default(),
-            pod_cidrs: RwLock::new(Vec::new()),
+            pod_cidrs: RwLock::new(pod_cidrs),
             fs_usage: RwLock::new(None),
         }
     }

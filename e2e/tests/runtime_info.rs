@@ -11,7 +11,7 @@ fn condition(s: &StatusResponse, kind: &str) -> RuntimeCondition {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn version_status_and_runtime_config_answer() {
-    let node = Node::start(NodeOptions::default());
+    let mut node = Node::start(NodeOptions::default());
     let mut cri = node.client().await;
 
     let v = cri.runtime.version(VersionRequest { version: "v1".into() }).await.unwrap().into_inner();
@@ -54,6 +54,12 @@ async fn version_status_and_runtime_config_answer() {
     assert!(err.message().contains("runtime_config.network_config.pod_cidr"), "{err}");
     let s = cri.runtime.status(StatusRequest { verbose: true }).await.unwrap().into_inner();
     assert_eq!(s.info["podCIDRs"], "10.244.1.0/24,fd00:10:244:1::/64", "the bad one changed nothing");
+    // kubelet sends them only when they change: a cricket killed and restarted still knows them.
+    node.cricket().signal_and_wait(libc::SIGKILL, Duration::from_secs(10)).unwrap();
+    node.cricket().start_again();
+    let mut cri = node.client().await;
+    let s = cri.runtime.status(StatusRequest { verbose: true }).await.unwrap().into_inner();
+    assert_eq!(s.info["podCIDRs"], "10.244.1.0/24,fd00:10:244:1::/64", "kept across kill -9");
 
     let err = cri.runtime.checkpoint_container(CheckpointContainerRequest::default()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unimplemented);

@@ -2,6 +2,8 @@
 
 pub(crate) mod runc_features;
 mod runtime_config;
+
+pub use runtime_config::load_pod_cidrs;
 mod status;
 mod version;
 

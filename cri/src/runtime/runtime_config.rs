@@ -1,4 +1,5 @@
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 use k8s_cri::v1::{CgroupDriver, LinuxRuntimeConfiguration, RuntimeConfigResponse, UpdateRuntimeConfigRequest, UpdateRuntimeConfigResponse};
 use tonic::Status;
@@ -23,9 +24,22 @@ fn valid_cidr(cidr: &str) -> bool {
     }
 }
 
+/// Where the pod CIDRs are kept: kubelet hands them over only when they change, so a restarted
+/// cricket must still know them.
+fn pod_cidrs_file(root_dir: &Path) -> PathBuf {
+    root_dir.join("pod-cidrs")
+}
+
+/// The pod CIDRs a previous cricket recorded; none if it recorded none.
+pub fn load_pod_cidrs(root_dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(pod_cidrs_file(root_dir)).unwrap_or_default();
+    text.trim().split(',').filter(|c| valid_cidr(c)).map(str::to_string).collect()
+}
+
 /// The node's pod CIDRs, as kubelet hands them over once the node has them (comma-separated
 /// for dual stack). The pod network's own config assigns addresses, so cricket records them
-/// (Status verbose info `podCIDRs`) and logs a change; as CRI-O does, it writes no CNI config.
+/// (Status verbose info `podCIDRs`, kept in `root_dir/pod-cidrs`) and logs a change; as CRI-O
+/// does, it writes no CNI config.
 pub(super) fn update_runtime_config(ctx: &Context, req: UpdateRuntimeConfigRequest) -> Result<UpdateRuntimeConfigResponse, Status> {
     let cidr = req.runtime_config.and_then(|c| c.network_config).map(|n| n.pod_cidr).unwrap_or_default();
     let cidrs: Vec<String> = cidr.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect();
@@ -37,6 +51,9 @@ pub(super) fn update_runtime_config(ctx: &Context, req: UpdateRuntimeConfigReque
     }
     let mut current = ctx.pod_cidrs.write().unwrap_or_else(|e| e.into_inner());
     if *current != cidrs {
+        // Kept before answering: kubelet does not send them again after a success.
+        let file = pod_cidrs_file(&ctx.config.root_dir);
+        cni::atomic_write(&file, cidrs.join(",").as_bytes()).map_err(|e| Status::internal(format!("keep the pod CIDRs in {}: {e}", file.display())))?;
         tracing::info!(pod_cidrs = %cidrs.join(","), "the node's pod CIDRs");
         *current = cidrs;
     }
