@@ -9,9 +9,10 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(containerd runc containernetworking-plugins iptables iproute2 docker-registry busybox-static
           skopeo umoci protobuf-compiler gcc libc6-dev golang-go golang-google-grpc-dev
           golang-github-docker-spdystream-dev apparmor openssl
+          apache2-utils  # htpasswd for the registry with basic auth
           systemd)  # systemd-analyze verifies the unit
 
-[ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0): the e2e tests run containers" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "run as root: the e2e tests run containers" >&2; exit 1; }
 
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -19,7 +19,7 @@ wait_for() { # wait_for COMMAND...: up to 10 s
 # cricket replaces a stale socket file at start, so a socket newer than $since is the live one.
 fresh_socket() { [ -S "$socket" ] && [ "$(stat -c %Y "$socket")" -ge "$since" ]; }
 
-[ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "run as root: $0" >&2; exit 1; }
 
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -75,6 +75,14 @@ if [ ${#existing_networks[@]} -eq 0 ]; then
   install -m 0644 "$repo/manifests/cni/10-cricket-bridge.conflist" /etc/cni/net.d/10-cricket-bridge.conflist
 fi
 [ -e /etc/crictl.yaml ] || install -m 0644 "$repo/manifests/crictl.yaml" /etc/crictl.yaml
+
+# Pods reach each other and the node through the bridge: forwarding on, as kubeadm requires,
+# and kept across reboots.
+if [ "$(cat /proc/sys/net/ipv4/ip_forward)" != 1 ]; then
+  say "enabling net.ipv4.ip_forward (kept in /etc/sysctl.d/99-cricket.conf)"
+fi
+install -m 0644 "$repo/manifests/sysctl/99-cricket.conf" /etc/sysctl.d/99-cricket.conf
+echo 1 >/proc/sys/net/ipv4/ip_forward
 
 since=$(date +%s)
 if have_systemd; then
