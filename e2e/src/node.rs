@@ -23,6 +23,9 @@ pub struct NodeOptions {
     pub isolated_network: bool,
     /// Do not start cricket (tests that run it themselves).
     pub without_cricket: bool,
+    /// Leave the registry out of cricket's config: a registry on the node itself must work
+    /// without any.
+    pub registry_unconfigured: bool,
     /// More cricket TOML, appended to the generated config.
     pub extra_config: String,
 }
@@ -45,8 +48,11 @@ impl Node {
         let auth = opts.registry_auth.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
         let registry = opts.registry.then(|| Registry::start(&ws, auth, netns.as_deref()));
         let mut extra = String::new();
-        if let Some(r) = &registry {
-            extra.push_str(&format!("\n[images.registries.\"{}\"]\ninsecure = true\n", r.host));
+        if let Some(r) = registry.as_ref().filter(|_| !opts.registry_unconfigured) {
+            extra.push_str(&format!(
+                "\n[images.registries.\"{}\"]\ninsecure = true\n",
+                r.host
+            ));
         }
         extra.push_str(&opts.extra_config);
         let config = write_config(&ws, &containerd.address, &extra);

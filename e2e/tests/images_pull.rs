@@ -177,3 +177,41 @@ fn base64_encode(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_on_the_node_itself_needs_no_config() {
+    let node = Node::start(NodeOptions {
+        registry: true,
+        registry_unconfigured: true,
+        ..Default::default()
+    });
+    node.wait_ready().await;
+    let image = busybox_image();
+    let by_ip = node.registry().push(&image, "e2e/local", "1");
+    let port = node.registry().host.rsplit(':').next().unwrap().to_string();
+    let mut cri = node.client().await;
+    assert_eq!(
+        cri.pull(&by_ip, None)
+            .await
+            .expect("127.0.0.1 over plain HTTP"),
+        image.config.digest
+    );
+    let by_name = format!("localhost:{port}/e2e/local:1");
+    assert_eq!(
+        cri.pull(&by_name, None)
+            .await
+            .expect("localhost over plain HTTP"),
+        image.config.digest
+    );
+
+    // Nothing listening: the message says so, not only the client's words.
+    let nowhere = format!("127.0.0.1:{}/e2e/local:1", e2e::registry::free_port());
+    let err = cri.pull(&nowhere, None).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err}");
+    assert!(
+        err.message().contains("connection refused"),
+        "{}",
+        err.message()
+    );
+    node.finish();
+}

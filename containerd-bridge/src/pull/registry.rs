@@ -1,6 +1,7 @@
 //! Which endpoints serve a registry host (mirrors first), over which protocol, and one
 //! registry client per set of credentials, so that one pull's credentials are never used for
-//! another's.
+//! another's. A registry on the node itself (localhost, 127.0.0.0/8, ::1) that does not
+//! answer HTTPS is tried over plain HTTP without configuration, as containerd and Docker do.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, Weak};
@@ -32,9 +33,26 @@ pub struct Registries {
     hosts: BTreeMap<String, HostConfig>,
     protocol: ClientProtocol,
     read_timeout: Duration,
-    /// Clients shared by the pulls in flight with the same credentials; dropped with the last
-    /// such pull, so that an idle daemon does not keep TLS roots and connection pools.
-    clients: Mutex<HashMap<Credentials, Weak<Client>>>,
+    /// Clients shared by the pulls in flight with the same credentials (and, for a local
+    /// registry's plain-HTTP fallback, its host); dropped with the last such pull, so that an
+    /// idle daemon does not keep TLS roots and connection pools.
+    clients: Mutex<HashMap<ClientKey, Weak<Client>>>,
+}
+
+/// The credentials, and the local host a plain-HTTP fallback client is for.
+type ClientKey = (Credentials, Option<String>);
+
+/// Whether `host` (`name[:port]`) is this node itself: localhost, 127.0.0.0/8 or ::1.
+pub fn is_local(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None if host.matches(':').count() > 1 => host,
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn strip_scheme(endpoint: &str) -> (&str, bool) {
@@ -65,15 +83,41 @@ impl Registries {
         list
     }
 
+    /// Whether `host` is fetched over plain HTTP already.
+    pub fn is_plain(&self, host: &str) -> bool {
+        match &self.protocol {
+            ClientProtocol::Http => true,
+            ClientProtocol::HttpsExcept(plain) => plain.iter().any(|h| h == host),
+            ClientProtocol::Https => false,
+        }
+    }
+
     /// The registry client for these credentials.
     pub fn client(&self, credentials: &Credentials) -> Arc<Client> {
+        self.client_for(credentials, None)
+    }
+
+    /// The client for these credentials that speaks plain HTTP to the local registry `host`.
+    pub fn plain_client(&self, credentials: &Credentials, host: &str) -> Arc<Client> {
+        self.client_for(credentials, Some(host.to_string()))
+    }
+
+    fn client_for(&self, credentials: &Credentials, plain_host: Option<String>) -> Arc<Client> {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = clients.get(credentials).and_then(Weak::upgrade) {
+        let key = (credentials.clone(), plain_host);
+        if let Some(c) = clients.get(&key).and_then(Weak::upgrade) {
             return c;
         }
         clients.retain(|_, c| c.strong_count() > 0);
+        let protocol = match (&self.protocol, &key.1) {
+            (ClientProtocol::HttpsExcept(plain), Some(host)) => {
+                ClientProtocol::HttpsExcept(plain.iter().cloned().chain([host.clone()]).collect())
+            }
+            (ClientProtocol::Https, Some(host)) => ClientProtocol::HttpsExcept(vec![host.clone()]),
+            (protocol, _) => protocol.clone(),
+        };
         let config = ClientConfig {
-            protocol: self.protocol.clone(),
+            protocol,
             platform_resolver: None,
             connect_timeout: Some(Duration::from_secs(10)),
             read_timeout: Some(self.read_timeout),
@@ -81,7 +125,7 @@ impl Registries {
             ..Default::default()
         };
         let client = Arc::new(Client::new(config));
-        clients.insert(credentials.clone(), Arc::downgrade(&client));
+        clients.insert(key, Arc::downgrade(&client));
         client
     }
 }
@@ -116,6 +160,42 @@ mod tests {
         assert!(plain.contains(&"10.0.0.1:5000".to_string()));
         assert!(!plain.contains(&"m.example".to_string()));
         assert!(matches!(registries(&[("*", true, &[])]).protocol, ClientProtocol::Http));
+    }
+
+    #[test]
+    fn the_node_itself_is_local_and_nothing_else_is() {
+        for local in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:5099",
+            "127.3.4.5",
+            "[::1]:5000",
+            "::1",
+        ] {
+            assert!(is_local(local), "{local}");
+        }
+        for remote in [
+            "docker.io",
+            "10.0.0.1:5000",
+            "localhost.example.com",
+            "[fe80::1]:5000",
+            "128.0.0.1",
+        ] {
+            assert!(!is_local(remote), "{remote}");
+        }
+    }
+
+    #[test]
+    fn a_local_hosts_plain_client_is_its_own() {
+        let r = registries(&[]);
+        assert!(!r.is_plain("127.0.0.1:5000"));
+        let plain = r.plain_client(&Credentials::Anonymous, "127.0.0.1:5000");
+        assert!(!Arc::ptr_eq(&plain, &r.client(&Credentials::Anonymous)));
+        assert!(Arc::ptr_eq(
+            &plain,
+            &r.plain_client(&Credentials::Anonymous, "127.0.0.1:5000")
+        ));
+        assert!(registries(&[("127.0.0.1:5000", true, &[])]).is_plain("127.0.0.1:5000"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use oci_client::{Client, Reference};
 use super::credentials::Credentials;
 use super::error::PullError;
 use super::manifest::{Descriptor, ACCEPTED};
-use super::registry::Registries;
+use super::registry::{is_local, Endpoint, Registries};
 use crate::connection::Containerd;
 use crate::digest::sha256_digest;
 use crate::lease::Lease;
@@ -34,13 +34,33 @@ impl Source {
         let auth = credentials.to_registry_auth();
         let mut last_error = None;
         for endpoint in registries.endpoints(reference.registry()) {
-            let mut at = reference.clone();
-            if endpoint.is_mirror {
-                at.set_mirror_registry(endpoint.host.clone());
+            let source = Source {
+                client: client.clone(),
+                reference: at_endpoint(reference, &endpoint),
+                auth: auth.clone(),
+            };
+            let mut result = source
+                .document(reference.digest())
+                .await
+                .map(|found| (source, found));
+            // A registry on the node itself that does not answer HTTPS: plain HTTP.
+            if matches!(result, Err(PullError::Unavailable(_)))
+                && is_local(&endpoint.host)
+                && !registries.is_plain(&endpoint.host)
+            {
+                let plain = registries.plain_client(credentials, &endpoint.host);
+                let source = Source {
+                    client: plain,
+                    reference: at_endpoint(reference, &endpoint),
+                    auth: auth.clone(),
+                };
+                if let Ok(found) = source.document(reference.digest()).await {
+                    tracing::debug!(endpoint = %endpoint.host, "a local registry answered over plain HTTP");
+                    result = Ok((source, found));
+                }
             }
-            let source = Source { client: client.clone(), reference: at, auth: auth.clone() };
-            match source.document(reference.digest()).await {
-                Ok((bytes, digest)) => return Ok((source, bytes, digest)),
+            match result {
+                Ok((source, (bytes, digest))) => return Ok((source, bytes, digest)),
                 Err(e) => {
                     tracing::debug!(endpoint = %endpoint.host, error = %e, "endpoint did not serve the image");
                     last_error = Some(e);
@@ -120,6 +140,15 @@ impl Source {
         writer.commit(Default::default()).await.map_err(|e| PullError::from_content(&what, e))?;
         Ok(fetched)
     }
+}
+
+/// `reference` as fetched from `endpoint`.
+fn at_endpoint(reference: &Reference, endpoint: &Endpoint) -> Reference {
+    let mut at = reference.clone();
+    if endpoint.is_mirror {
+        at.set_mirror_registry(endpoint.host.clone());
+    }
+    at
 }
 
 /// The registry client verifies as it streams and reports a mismatch as an I/O error.
