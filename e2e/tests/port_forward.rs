@@ -1,11 +1,14 @@
 //! Port-forward to a busybox httpd: over SPDY/3.1 with the Go spdystream peer (a pod with
 //! its own network namespace, several connections at once, a port where nothing listens, a
-//! host-network pod) and over WebSocket.
+//! host-network pod) and over WebSocket with each subprotocol kubelet's streaming library
+//! accepts: `v4.channel.k8s.io`, `v4.base64.channel.k8s.io` and none.
 
 use std::time::Duration;
 
 use e2e::spdy_go;
-use e2e::websocket_client::{collect, connect, send};
+use e2e::websocket_client::{
+    collect, collect_base64, connect, connect_offering, send, send_base64,
+};
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
 use k8s_cri::v1::*;
@@ -74,6 +77,81 @@ async fn port_forward_over_spdy_to_pods_and_host_network_pods() {
     assert_eq!(&data[..2], &8080u16.to_le_bytes(), "the data channel starts with the port");
     assert_eq!(&got[&1][..2], &8080u16.to_le_bytes(), "so does the error channel");
     assert!(String::from_utf8_lossy(&data[2..]).contains("hello-from-pod"), "{:?}", String::from_utf8_lossy(data));
+    pod.remove().await;
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_forward_over_websocket_with_kubelets_subprotocols() {
+    let node = Node::start(NodeOptions {
+        registry: true,
+        ..Default::default()
+    });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "wsweb")).await;
+    pod.run(shell(&pod.image.clone(), "httpd", &httpd(8080)))
+        .await;
+    for (offer, answer, base64) in [
+        (Some("v4.channel.k8s.io"), "v4.channel.k8s.io", false),
+        (
+            Some("v4.base64.channel.k8s.io"),
+            "v4.base64.channel.k8s.io",
+            true,
+        ),
+        (None, "", false),
+    ] {
+        let mut last = String::new();
+        for _ in 0..50 {
+            let req = PortForwardRequest {
+                pod_sandbox_id: pod.id.clone(),
+                port: vec![8080],
+            };
+            let url = pod
+                .cri
+                .runtime
+                .port_forward(req)
+                .await
+                .unwrap()
+                .into_inner()
+                .url;
+            let (mut ws, chosen) = connect_offering(&format!("{url}?ports=8080"), offer)
+                .await
+                .unwrap_or_else(|e| panic!("{offer:?}: {e}"));
+            assert_eq!(chosen, answer, "the subprotocol answered to {offer:?}");
+            let got = if base64 {
+                send_base64(&mut ws, 0, GET.as_bytes()).await;
+                tokio::time::timeout(Duration::from_secs(20), collect_base64(&mut ws))
+                    .await
+                    .unwrap()
+            } else {
+                send(&mut ws, 0, GET.as_bytes()).await;
+                tokio::time::timeout(Duration::from_secs(20), collect(&mut ws))
+                    .await
+                    .unwrap()
+            };
+            let (data, error) = (
+                got.get(&0).cloned().unwrap_or_default(),
+                got.get(&1).cloned().unwrap_or_default(),
+            );
+            assert_eq!(
+                &data[..2],
+                &8080u16.to_le_bytes(),
+                "{offer:?}: the data channel starts with the port"
+            );
+            assert_eq!(
+                &error[..2],
+                &8080u16.to_le_bytes(),
+                "{offer:?}: so does the error channel"
+            );
+            last = String::from_utf8_lossy(&data[2..]).to_string();
+            if last.contains("hello-from-pod") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await; // httpd may still be starting
+        }
+        assert!(last.contains("hello-from-pod"), "{offer:?}: {last:?}");
+    }
     pod.remove().await;
     node.finish();
 }

@@ -96,15 +96,20 @@ pub(super) async fn upgraded(upgrade: hyper::upgrade::OnUpgrade) -> Option<WebSo
     }
 }
 
-/// The 101 answer.
+/// The 101 answer; an empty `protocol` names none (the client offered none).
 pub(super) fn switching(key: &str, protocol: &'static str) -> Response<String> {
     let mut r = Response::new(String::new());
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = r.headers_mut();
     h.insert(UPGRADE, HeaderValue::from_static("websocket"));
     h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(key).expect("base64 is a valid header value"));
-    h.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(protocol));
+    h.insert(
+        SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(key).expect("base64 is a valid header value"),
+    );
+    if !protocol.is_empty() {
+        h.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(protocol));
+    }
     r
 }
 

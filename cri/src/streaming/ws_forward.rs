@@ -1,5 +1,7 @@
-//! Port-forward over WebSocket (`portforward.k8s.io`, or its base64 variant): the ports come in
-//! the `ports` query (else the request's), and each gets two channels, data (2i) and error
+//! Port-forward over WebSocket, as kubelet's streaming library serves it: the subprotocol
+//! `v4.channel.k8s.io`, `v4.base64.channel.k8s.io` or none at all (binary), and, for older
+//! clients of cricket's, `portforward.k8s.io` and its base64 variant. The ports come in the
+//! `ports` query (else the request's), and each gets two channels, data (2i) and error
 //! (2i+1), whose first server frame is the port number, little-endian. One connection per
 //! port into the pod, relayed both ways until the pod closes it; the WebSocket closes when
 //! every port's connection has.
@@ -17,10 +19,38 @@ use super::server::reply;
 use super::websocket::{accept_key, decode, encode, offered, switching, upgraded, Protocol};
 use crate::context::Context;
 
-const PROTOCOLS: [Protocol; 2] = [
-    Protocol { name: "portforward.k8s.io", base64: false, close_channel: false, status: StatusFormat::Text },
-    Protocol { name: "base64.portforward.k8s.io", base64: true, close_channel: false, status: StatusFormat::Text },
+const fn protocol(name: &'static str, base64: bool) -> Protocol {
+    Protocol {
+        name,
+        base64,
+        close_channel: false,
+        status: StatusFormat::Text,
+    }
+}
+
+/// In order of preference.
+const PROTOCOLS: [Protocol; 4] = [
+    protocol("v4.channel.k8s.io", false),
+    protocol("v4.base64.channel.k8s.io", true),
+    protocol("portforward.k8s.io", false),
+    protocol("base64.portforward.k8s.io", true),
 ];
+
+/// A client that offers no subprotocol speaks binary frames, and is answered without one.
+const UNNAMED: Protocol = protocol("", false);
+
+/// The first of ours the client offers; the unnamed one when it offers none.
+fn negotiate(offered: &str) -> Option<Protocol> {
+    let offered: Vec<&str> = offered
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .collect();
+    if offered.is_empty() {
+        return Some(UNNAMED);
+    }
+    PROTOCOLS.into_iter().find(|p| offered.contains(&p.name))
+}
 
 /// The ports of `?ports=80,8080`, else those of the request.
 fn ports(req: &Request<Incoming>, pf: &PortForwardRequest) -> Result<Vec<u16>, String> {
@@ -36,8 +66,15 @@ fn ports(req: &Request<Incoming>, pf: &PortForwardRequest) -> Result<Vec<u16>, S
 
 pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortForwardRequest) -> Response<String> {
     let offered = offered(&req);
-    let Some(protocol) = PROTOCOLS.into_iter().find(|p| offered.split(',').any(|o| o.trim() == p.name)) else {
-        return reply(StatusCode::BAD_REQUEST, &format!("port-forward speaks portforward.k8s.io; offered {offered:?}"));
+    let Some(protocol) = negotiate(&offered) else {
+        let spoken: Vec<&str> = PROTOCOLS.iter().map(|p| p.name).collect();
+        return reply(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "port-forward speaks {} or no subprotocol; offered {offered:?}",
+                spoken.join(", ")
+            ),
+        );
     };
     let ports = match ports(&req, &pf) {
         Ok(p) if !p.is_empty() && p.len() <= 127 => p,
@@ -132,4 +169,32 @@ async fn forward(netns: String, port: u16, data: u8, error: u8, mut from_client:
     // The pod's end of the connection ends the forward (a WebSocket has no half-close).
     down.await;
     up.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubelets_subprotocols_none_and_the_older_names_are_spoken() {
+        assert_eq!(
+            negotiate("v4.channel.k8s.io").unwrap().name,
+            "v4.channel.k8s.io"
+        );
+        let b64 = negotiate("v4.base64.channel.k8s.io").unwrap();
+        assert!(b64.base64 && b64.name == "v4.base64.channel.k8s.io");
+        assert_eq!(negotiate("").unwrap(), UNNAMED);
+        assert_eq!(negotiate(" , ").unwrap(), UNNAMED);
+        assert_eq!(
+            negotiate("base64.portforward.k8s.io, v4.channel.k8s.io")
+                .unwrap()
+                .name,
+            "v4.channel.k8s.io"
+        );
+        assert_eq!(
+            negotiate("portforward.k8s.io").unwrap().name,
+            "portforward.k8s.io"
+        );
+        assert!(negotiate("v5.channel.k8s.io").is_none());
+    }
 }
