@@ -48,11 +48,39 @@ async fn a_long_line_is_split_and_rotation_loses_nothing() {
     let rotated = node.ws.run("logs/ticker/0.log.1");
     e2e::eventually(Duration::from_secs(5), || async { (records(&log).len() >= 5).then_some(()) }).await.unwrap();
     std::fs::rename(&log, &rotated).unwrap();
-    pod.cri.runtime.reopen_container_log(ReopenContainerLogRequest { container_id: ticker.clone() }).await.unwrap();
-    e2e::eventually(Duration::from_secs(5), || async { (records(&log).len() >= 5).then_some(()) }).await.expect("the new file fills");
-    pod.cri.runtime.stop_container(StopContainerRequest { container_id: ticker.clone(), timeout: 0 }).await.unwrap();
-    let ticks: Vec<u64> = records(&rotated).into_iter().chain(records(&log)).filter_map(|(_, _, t)| t.strip_prefix("tick ")?.parse().ok()).collect();
-    assert!(ticks.iter().enumerate().all(|(i, t)| *t == i as u64), "no line lost or repeated across the rotation: {ticks:?}");
+    pod.cri
+        .runtime
+        .reopen_container_log(ReopenContainerLogRequest {
+            container_id: ticker.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        log.exists(),
+        "the new log file exists when ReopenContainerLog returns (kubelet's rotation relies on it)"
+    );
+    e2e::eventually(Duration::from_secs(5), || async {
+        (records(&log).len() >= 5).then_some(())
+    })
+    .await
+    .expect("the new file fills");
+    pod.cri
+        .runtime
+        .stop_container(StopContainerRequest {
+            container_id: ticker.clone(),
+            timeout: 0,
+        })
+        .await
+        .unwrap();
+    let ticks: Vec<u64> = records(&rotated)
+        .into_iter()
+        .chain(records(&log))
+        .filter_map(|(_, _, t)| t.strip_prefix("tick ")?.parse().ok())
+        .collect();
+    assert!(
+        ticks.iter().enumerate().all(|(i, t)| *t == i as u64),
+        "no line lost or repeated across the rotation: {ticks:?}"
+    );
     assert!(!records(&rotated).is_empty());
 
     let err = pod.cri.runtime.reopen_container_log(ReopenContainerLogRequest { container_id: ticker }).await.unwrap_err();

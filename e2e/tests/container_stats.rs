@@ -1,6 +1,7 @@
 //! ContainerStats and ListContainerStats from cgroups: a busy loop near one core in
 //! `usage_nano_cores`, its writable layer's usage, a memory hog's working set, filters, an
-//! unknown container, and a stopped one left out of lists.
+//! unknown container, a stopped one with zero usage, and containers listed the moment they are
+//! created or started (before the sampler's next round).
 
 use std::time::Duration;
 
@@ -78,14 +79,117 @@ async fn cpu_memory_filters_and_missing_containers() {
 
     let err = stats("nope".into()).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    rt.clone().stop_container(StopContainerRequest { container_id: busy.clone(), timeout: 0 }).await.unwrap();
-    let gone = e2e::eventually(Duration::from_secs(5), || {
-        let f = list(ContainerStatsFilter::default());
-        let hog = hog.clone();
-        async move { (f.await == [hog]).then_some(()) }
+    rt.clone()
+        .stop_container(StopContainerRequest {
+            container_id: busy.clone(),
+            timeout: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        list(ContainerStatsFilter::default()).await,
+        both,
+        "a stopped container stays in the list"
+    );
+    let stopped = stats(busy.clone())
+        .await
+        .expect("a stopped container has stats");
+    assert_eq!(stopped.attributes.unwrap().id, busy);
+    assert_eq!(
+        stopped
+            .cpu
+            .unwrap()
+            .usage_nano_cores
+            .map(|v| v.value)
+            .unwrap_or_default(),
+        0,
+        "no usage once stopped"
+    );
+    pod.remove().await;
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_have_stats_from_the_moment_they_are_created_or_started() {
+    let node = Node::start(NodeOptions {
+        registry: true,
+        ..Default::default()
+    });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "fresh-stats")).await;
+    let image = pod.image.clone();
+    let mut rt = pod.cri.runtime.clone();
+    let mut created = Vec::new();
+    for name in ["one", "two", "three"] {
+        created.push(
+            pod.create(labelled(&image, name, "sleep 1000", "fresh"))
+                .await
+                .unwrap(),
+        );
+    }
+    created.sort();
+    let by_label = ContainerStatsFilter {
+        label_selector: [("role".to_string(), "fresh".to_string())].into(),
+        ..Default::default()
+    };
+    let listed = rt
+        .list_container_stats(ListContainerStatsRequest {
+            filter: Some(by_label),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .stats;
+    let mut ids: Vec<String> = listed
+        .iter()
+        .map(|s| s.attributes.clone().unwrap().id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, created, "created containers are listed at once");
+    assert!(
+        listed
+            .iter()
+            .all(|s| s.cpu.as_ref().is_some_and(|c| c.timestamp > 0)),
+        "with a timestamped CPU reading: {listed:?}"
+    );
+
+    // Started, and asked at once: read on demand, before any sampler round could see it.
+    let first = created[0].clone();
+    rt.start_container(StartContainerRequest {
+        container_id: first.clone(),
     })
-    .await;
-    assert!(gone.is_some(), "a stopped container leaves the list");
+    .await
+    .unwrap();
+    let s = rt
+        .container_stats(ContainerStatsRequest {
+            container_id: first.clone(),
+        })
+        .await
+        .expect("stats right after start")
+        .into_inner()
+        .stats
+        .unwrap();
+    assert!(
+        s.memory
+            .unwrap()
+            .usage_bytes
+            .map(|v| v.value)
+            .unwrap_or_default()
+            > 0,
+        "the running container's cgroup was read"
+    );
+    let only = ContainerStatsFilter {
+        id: first.clone(),
+        ..Default::default()
+    };
+    let listed = rt
+        .list_container_stats(ListContainerStatsRequest { filter: Some(only) })
+        .await
+        .unwrap()
+        .into_inner()
+        .stats;
+    assert_eq!(listed.len(), 1, "{listed:?}");
     pod.remove().await;
     node.finish();
 }

@@ -8,6 +8,7 @@ use prost_types::Any;
 
 use crate::context::Context;
 use crate::store::containers::{ContainerMetadata, ContainerStatus};
+use crate::store::status_file;
 
 const METADATA_TYPE_URL: &str = "cricket.dev/ContainerMetadata/v1";
 
@@ -34,9 +35,15 @@ pub fn stdin_fifo(ctx: &Context, id: &str) -> PathBuf {
     state_dir(ctx, id).join("stdin")
 }
 
+/// Persists the container's status: the store's, once the container is in it (whichever
+/// writer comes last writes the newest), else `status`.
 pub fn save_status(ctx: &Context, id: &str, status: &ContainerStatus) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec(status).expect("serialisable");
-    cni::atomic_write(&dir(ctx, id).join("status.json"), &bytes).map_err(std::io::Error::other)
+    let newest = || {
+        ctx.containers
+            .read(id, |c| c.status.clone())
+            .unwrap_or_else(|| status.clone())
+    };
+    status_file::save(&dir(ctx, id).join("status.json"), id, newest)
 }
 
 pub fn load_status(ctx: &Context, id: &str) -> Option<ContainerStatus> {

@@ -99,13 +99,26 @@ pub(crate) fn list_containers(ctx: &Context, req: ListContainersRequest) -> List
     ListContainersResponse { containers }
 }
 
-pub(crate) fn reopen_container_log(ctx: &Context, req: ReopenContainerLogRequest) -> Result<ReopenContainerLogResponse, Status> {
-    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+pub(crate) async fn reopen_container_log(
+    ctx: &Context,
+    req: ReopenContainerLogRequest,
+) -> Result<ReopenContainerLogResponse, Status> {
+    let c = ctx
+        .containers
+        .get(&req.container_id)
+        .ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
     if c.status.state != ContainerState::Running {
         return Err(Status::failed_precondition(format!("container {} is not running", c.meta.id)));
     }
     if !c.meta.log_path.is_empty() {
-        crate::logs::reopen(&persist::logger_pidfile(ctx, &c.meta.id)).map_err(|e| Status::internal(format!("reopen the log of {}: {e}", c.meta.id)))?;
+        let within = std::time::Duration::from_secs(5);
+        crate::logs::reopen(
+            &persist::logger_pidfile(ctx, &c.meta.id),
+            std::path::Path::new(&c.meta.log_path),
+            within,
+        )
+        .await
+        .map_err(|e| Status::internal(format!("reopen the log of {}: {e}", c.meta.id)))?;
     }
     Ok(ReopenContainerLogResponse {})
 }

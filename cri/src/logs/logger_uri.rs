@@ -1,6 +1,7 @@
 //! How cricket asks the shim for a logger, and how it reaches the logger afterwards.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The logger's arguments: the shim passes the URI's query as `key value` pairs, in any order.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,13 +74,43 @@ pub fn logger_binary() -> PathBuf {
     exe.with_file_name("cricket-logger")
 }
 
-/// Tells the logger whose PID is in `pidfile` to reopen its file (after kubelet rotated it).
-pub fn reopen(pidfile: &Path) -> std::io::Result<()> {
-    let pid: i32 = std::fs::read_to_string(pidfile)?.trim().parse().map_err(std::io::Error::other)?;
+/// Tells the logger whose PID is in `pidfile` to reopen its file (after kubelet rotated it),
+/// and returns once the logger holds the file now at `log` open: kubelet's rotation, and
+/// critest, expect the new file the moment ReopenContainerLog returns.
+pub async fn reopen(pidfile: &Path, log: &Path, within: Duration) -> std::io::Result<()> {
+    let pid: i32 = std::fs::read_to_string(pidfile)?
+        .trim()
+        .parse()
+        .map_err(std::io::Error::other)?;
     if unsafe { libc::kill(pid, libc::SIGUSR1) } < 0 {
         return Err(std::io::Error::last_os_error());
     }
+    let deadline = tokio::time::Instant::now() + within;
+    while !holds_open(pid, log) {
+        if tokio::time::Instant::now() >= deadline {
+            let what = format!(
+                "the logger (pid {pid}) did not open {} within {within:?}",
+                log.display()
+            );
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, what));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     Ok(())
+}
+
+/// Whether process `pid` has the file now at `path` open (same device and inode).
+fn holds_open(pid: i32, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(want) = std::fs::metadata(path) else {
+        return false;
+    };
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    fds.filter_map(|fd| std::fs::metadata(fd.path()).ok())
+        .any(|m| m.dev() == want.dev() && m.ino() == want.ino())
 }
 
 #[cfg(test)]

@@ -53,7 +53,9 @@ pub(super) fn update_runtime_config(ctx: &Context, req: UpdateRuntimeConfigReque
     if *current != cidrs {
         // Kept before answering: kubelet does not send them again after a success.
         let file = pod_cidrs_file(&ctx.config.root_dir);
-        cni::atomic_write(&file, cidrs.join(",").as_bytes()).map_err(|e| Status::internal(format!("keep the pod CIDRs in {}: {e}", file.display())))?;
+        crate::store::status_file::write_atomic(&file, cidrs.join(",").as_bytes()).map_err(
+            |e| Status::internal(format!("keep the pod CIDRs in {}: {e}", file.display())),
+        )?;
         tracing::info!(pod_cidrs = %cidrs.join(","), "the node's pod CIDRs");
         *current = cidrs;
     }

@@ -7,6 +7,7 @@ use prost_types::Any;
 
 use crate::context::Context;
 use crate::store::sandboxes::{SandboxMetadata, SandboxStatus};
+use crate::store::status_file;
 
 /// The extension's type URL (its value is the metadata as JSON).
 const METADATA_TYPE_URL: &str = "cricket.dev/SandboxMetadata/v1";
@@ -15,9 +16,15 @@ pub fn dir(ctx: &Context, id: &str) -> PathBuf {
     ctx.config.root_dir.join("sandboxes").join(id)
 }
 
+/// Persists the pod's status: the store's, once the pod is in it (whichever writer comes last
+/// writes the newest), else `status`.
 pub fn save_status(ctx: &Context, id: &str, status: &SandboxStatus) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec(status).expect("serialisable");
-    cni::atomic_write(&dir(ctx, id).join("status.json"), &bytes).map_err(std::io::Error::other)
+    let newest = || {
+        ctx.sandboxes
+            .read(id, |s| s.status.clone())
+            .unwrap_or_else(|| status.clone())
+    };
+    status_file::save(&dir(ctx, id).join("status.json"), id, newest)
 }
 
 pub fn load_status(ctx: &Context, id: &str) -> Option<SandboxStatus> {

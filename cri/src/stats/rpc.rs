@@ -1,4 +1,6 @@
-//! ContainerStats and ListContainerStats, answered from the sampler's cache.
+//! ContainerStats and ListContainerStats: every container the runtime has, from the moment it
+//! is created. A running one's usage comes from the sampler's cache, or is read on demand when
+//! it started since the sampler's last round; a created or exited one reports zero usage.
 
 use k8s_cri::v1::{
     ContainerAttributes, ContainerMetadata, ContainerStats, ContainerStatsRequest, ContainerStatsResponse, CpuUsage, FilesystemUsage, ListContainerStatsRequest,
@@ -55,10 +57,28 @@ pub(super) fn to_cri(ctx: &Context, c: &Container, s: &ContainerSample) -> Conta
     }
 }
 
-pub(crate) fn container_stats(ctx: &Context, req: ContainerStatsRequest) -> Result<ContainerStatsResponse, Status> {
-    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
-    let s = ctx.stats.of_running(&c).ok_or_else(|| Status::not_found(format!("no stats for container {}: not running, or its cgroup is gone", c.meta.id)))?;
-    Ok(ContainerStatsResponse { stats: Some(to_cri(ctx, &c, &s)) })
+/// The container's usage now: measured while it runs, zero otherwise.
+fn usage(ctx: &Context, c: &Container) -> ContainerSample {
+    ctx.stats
+        .of_running_now(c)
+        .unwrap_or_else(|| ContainerSample {
+            at_ns: crate::container::now_ns(),
+            cgroup: Default::default(),
+            nano_cores: None,
+        })
+}
+
+pub(crate) fn container_stats(
+    ctx: &Context,
+    req: ContainerStatsRequest,
+) -> Result<ContainerStatsResponse, Status> {
+    let c = ctx
+        .containers
+        .get(&req.container_id)
+        .ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+    Ok(ContainerStatsResponse {
+        stats: Some(to_cri(ctx, &c, &usage(ctx, &c))),
+    })
 }
 
 pub(crate) fn list_container_stats(ctx: &Context, req: ListContainerStatsRequest) -> ListContainerStatsResponse {
@@ -68,7 +88,7 @@ pub(crate) fn list_container_stats(ctx: &Context, req: ListContainerStatsRequest
         .list()
         .into_iter()
         .filter(|c| c.matches(&f.id, &f.pod_sandbox_id, &f.label_selector))
-        .filter_map(|c| ctx.stats.of_running(&c).map(|s| to_cri(ctx, &c, &s)))
+        .map(|c| to_cri(ctx, &c, &usage(ctx, &c)))
         .collect();
     ListContainerStatsResponse { stats }
 }

@@ -62,6 +62,21 @@ impl StatsCache {
         self.paths.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
 
+    /// A running container's reading: the latest round's, else one read now (it started
+    /// since that round). `None` for a container that is not running or whose cgroup is gone.
+    pub fn of_running_now(
+        &self,
+        c: &crate::store::containers::Container,
+    ) -> Option<ContainerSample> {
+        if c.status.state != ContainerState::Running || c.status.pid == 0 {
+            return None;
+        }
+        self.get(&c.meta.id).or_else(|| {
+            let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+            read_sample(&paths_of(self, &c.meta.id, c.status.pid, &mountinfo)?, None)
+        })
+    }
+
     pub fn layer(&self, id: &str) -> Option<LayerSample> {
         self.layers.read().unwrap_or_else(|e| e.into_inner()).get(id).copied()
     }

@@ -5,3 +5,4 @@ pub mod containers;
 pub mod images;
 pub mod records;
 pub mod sandboxes;
+pub mod status_file;
