@@ -50,12 +50,20 @@ pub async fn invoke(inv: Invocation<'_>) -> Result<Vec<u8>> {
             .env("CNI_IFNAME", &rc.ifname)
             .env("CNI_ARGS", rc.cni_args());
     }
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    // A group of its own: a wrapper plugin's children (which may hold stdout open) go with it.
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
     let io_err = |what: &'static str| {
         let path = inv.binary.to_path_buf();
         move |source| CniError::Io { what, path, source }
     };
     let mut child = cmd.spawn().map_err(io_err("run plugin"))?;
+    // Until the plugin has answered, a timeout or a caller that gives up (this future
+    // dropped) kills its whole process group, so nothing of it is left and no pipe is waited on.
+    let mut group = GroupKiller(child.id());
     let mut stdin = child.stdin.take().expect("stdin is piped");
     let input = inv.stdin;
     let feed = async move {
@@ -65,9 +73,15 @@ pub async fn invoke(inv: Invocation<'_>) -> Result<Vec<u8>> {
     let run = async { tokio::join!(feed, child.wait_with_output()).1 };
     let output = match tokio::time::timeout(inv.timeout, run).await {
         Ok(output) => output.map_err(io_err("wait for plugin"))?,
-        // Dropping the child kills it (kill_on_drop).
-        Err(_) => return Err(CniError::Timeout { plugin: inv.plugin.into(), command: inv.command.into(), timeout: inv.timeout }),
+        Err(_) => {
+            return Err(CniError::Timeout {
+                plugin: inv.plugin.into(),
+                command: inv.command.into(),
+                timeout: inv.timeout,
+            })
+        }
     };
+    group.0 = None;
     if output.status.success() {
         return Ok(output.stdout);
     }
@@ -86,4 +100,21 @@ pub async fn invoke(inv: Invocation<'_>) -> Result<Vec<u8>> {
             }
         }
     })
+}
+
+/// Kills the process group led by the plugin when dropped, unless disarmed (`None`).
+struct GroupKiller(Option<u32>);
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        if let Some(pgid) = self
+            .0
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|p| *p > 0)
+        {
+            // SAFETY: kill(2) takes plain integers; a negative PID names the process group the
+            // plugin leads (it was started with process_group(0)), never cricket's own.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+    }
 }

@@ -209,6 +209,71 @@ async fn a_hung_plugin_is_killed_at_the_timeout() {
     assert!(started.elapsed() < Duration::from_secs(5), "ADD and its undo each stopped at the timeout");
 }
 
+/// Whether a process whose command line holds `marker` still lives (zombies count as gone).
+fn alive_with(marker: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+        !zombie && String::from_utf8_lossy(&cmdline).contains(marker)
+    })
+}
+
+async fn gone_within(marker: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while alive_with(marker) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
+}
+
+#[tokio::test]
+async fn a_wrapper_plugins_children_go_at_the_timeout_and_when_the_caller_gives_up() {
+    let fakes = Fakes::new();
+    // A shell wrapper whose child holds stdout, as wrapper plugins' children do.
+    let marker = format!("cni-hang-{}", std::process::id());
+    fakes.plugin(
+        "wrapper",
+        &format!("[ \"$CNI_COMMAND\" = ADD ] || exit 0\nsh -c 'sleep 30; : {marker}' &\nwait"),
+    );
+    let cni = fakes.runtime(Duration::from_millis(500));
+    let started = Instant::now();
+    let err = cni
+        .add(&net("1.0.0", json!([{ "type": "wrapper" }])), &pod())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CniError::Timeout { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no wait on the child's pipes"
+    );
+    assert!(
+        gone_within(&marker, Duration::from_secs(2)).await,
+        "the plugin's child was killed at the timeout"
+    );
+
+    let patient = fakes.runtime(Duration::from_secs(60));
+    let network = net("1.0.0", json!([{ "type": "wrapper" }]));
+    let conf = pod();
+    let add = patient.add(&network, &conf);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), add)
+            .await
+            .is_err(),
+        "the caller gave up"
+    );
+    assert!(
+        gone_within(&marker, Duration::from_secs(2)).await,
+        "the plugin's child was killed when the call was dropped"
+    );
+}
+
 #[tokio::test]
 async fn garbage_stderr_and_missing_plugins_are_typed_errors() {
     let fakes = Fakes::new();

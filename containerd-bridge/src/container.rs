@@ -131,8 +131,13 @@ impl Containerd {
         Ok(reply.into_inner().containers)
     }
 
-    /// Deletes the container record; absent is fine.
+    /// Deletes the container record; absent is fine. Refused while the container has a task:
+    /// containerd's API would delete the record and leave the task's shim running with nothing
+    /// left to find it by.
     pub async fn delete_container(&self, id: &str) -> Result<()> {
+        if self.task_state(id).await?.is_some() {
+            return Err(BridgeError::Invalid { op: "container delete", detail: format!("container {id} still has a task") });
+        }
         match self.containers(None).delete(DeleteContainerRequest { id: id.into() }).await.map_err(BridgeError::rpc("container delete")) {
             Err(e) if !e.is_not_found() => Err(e),
             _ => Ok(()),

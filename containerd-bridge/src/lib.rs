@@ -18,14 +18,16 @@ mod image_store;
 mod import;
 mod lease;
 mod namespace;
-mod snapshot_usage;
-mod task;
 pub mod oci_image;
 pub mod pull;
+mod snapshot_usage;
+mod task;
 mod unpack;
 
 pub use connection::{Containerd, ContainerdConfig};
 pub use container::{NewContainer, RuncOptions};
+/// A snapshot mount as containerd returns it.
+pub use containerd_client::types::Mount;
 pub use content_writer::ContentWriter;
 pub use digest::{chain_ids, sha256_digest};
 pub use error::{BridgeError, Result};
@@ -35,6 +37,4 @@ pub use image_store::ImageRecord;
 pub use import::ImportOptions;
 pub use lease::Lease;
 pub use snapshot_usage::SnapshotUsage;
-pub use task::{TaskExit, TaskIo};
-/// A snapshot mount as containerd returns it.
-pub use containerd_client::types::Mount;
+pub use task::{TaskExit, TaskIo, TaskState};

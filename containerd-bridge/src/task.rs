@@ -1,6 +1,6 @@
 //! containerd tasks: the running process of a container, through its shim.
 
-use containerd_client::services::v1::{CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, StartRequest, UpdateTaskRequest, WaitRequest};
+use containerd_client::services::v1::{CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, ListTasksRequest, StartRequest, UpdateTaskRequest, WaitRequest};
 use containerd_client::types::Mount;
 
 use crate::connection::Containerd;
@@ -24,6 +24,31 @@ pub struct TaskExit {
     pub code: u32,
     /// Nanoseconds since the epoch.
     pub exited_at_ns: i64,
+}
+
+/// What containerd says of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Made, its process not started yet.
+    Created,
+    Running,
+    /// Its process exited; the task waits to be deleted.
+    Stopped,
+    Paused,
+    Unknown,
+}
+
+impl TaskState {
+    fn from_status(status: i32) -> TaskState {
+        use containerd_client::types::v1::Status;
+        match Status::try_from(status) {
+            Ok(Status::Created) => TaskState::Created,
+            Ok(Status::Running) => TaskState::Running,
+            Ok(Status::Stopped) => TaskState::Stopped,
+            Ok(Status::Paused | Status::Pausing) => TaskState::Paused,
+            _ => TaskState::Unknown,
+        }
+    }
 }
 
 impl Containerd {
@@ -87,8 +112,33 @@ impl Containerd {
 
     /// The task's PID and whether it runs; `None` when there is no task.
     pub async fn task_status(&self, id: &str) -> Result<Option<(u32, bool)>> {
-        match self.tasks().get(GetRequest { container_id: id.into(), exec_id: String::new() }).await.map_err(BridgeError::rpc("task get")) {
-            Ok(reply) => Ok(reply.into_inner().process.map(|p| (p.pid, p.status == containerd_client::types::v1::Status::Running as i32))),
+        Ok(self
+            .task_state(id)
+            .await?
+            .map(|(pid, state)| (pid, state == TaskState::Running)))
+    }
+
+    /// Every task of the namespace: (container ID, PID, state).
+    pub async fn list_tasks(&self) -> Result<Vec<(String, u32, TaskState)>> {
+        let reply = self.tasks().list(ListTasksRequest { filter: String::new() }).await.map_err(BridgeError::rpc("task list"))?;
+        Ok(reply.into_inner().tasks.into_iter().map(|p| (p.id, p.pid, TaskState::from_status(p.status))).collect())
+    }
+
+    /// The task's PID and state; `None` when there is no task.
+    pub async fn task_state(&self, id: &str) -> Result<Option<(u32, TaskState)>> {
+        match self
+            .tasks()
+            .get(GetRequest {
+                container_id: id.into(),
+                exec_id: String::new(),
+            })
+            .await
+            .map_err(BridgeError::rpc("task get"))
+        {
+            Ok(reply) => Ok(reply
+                .into_inner()
+                .process
+                .map(|p| (p.pid, TaskState::from_status(p.status)))),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }

@@ -104,20 +104,7 @@ async fn pause_exited(ctx: &Context, id: &str) {
 /// Compares every running container and ready pause with its task.
 async fn resync(ctx: &Arc<Context>) {
     for c in ctx.containers.list().into_iter().filter(|c| c.status.state == ContainerState::Running) {
-        let id = &c.meta.id;
-        match ctx.containerd.task_status(id).await {
-            Ok(Some((_, true))) => {}
-            Ok(Some((_, false))) => match ctx.containerd.wait_task(id).await {
-                Ok(exit) => dispatch(ctx, Event::Exit { container_id: id.clone(), exec_id: id.clone(), pid: 0, code: exit.code, exited_at_ns: exit.exited_at_ns }),
-                Err(e) => tracing::warn!(container = %id, error = %e, "could not read a stopped task's exit"),
-            },
-            Ok(None) => {
-                if exits::record_lost(ctx, id) {
-                    tracing::warn!(container = %id, "the task was gone; its exit code is lost");
-                }
-            }
-            Err(e) => tracing::warn!(container = %id, error = %e, "could not resync a container"),
-        }
+        exits::reconcile(ctx, &c.meta.id).await;
     }
     for s in ctx.sandboxes.list().into_iter().filter(|s| s.meta.pause && s.status.state == SandboxState::Ready) {
         if let Ok(None | Some((_, false))) = ctx.containerd.task_status(&s.meta.id).await {

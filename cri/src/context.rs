@@ -17,9 +17,6 @@ use crate::store::images::ImageStore;
 use crate::store::containers::ContainerStore;
 use crate::store::sandboxes::SandboxStore;
 
-/// How long one CNI plugin call may take.
-const CNI_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
 pub struct Context {
     pub config: Arc<Config>,
     pub containerd: Containerd,
@@ -45,6 +42,10 @@ pub struct Context {
     pub pod_cidrs: RwLock<Vec<String>>,
     /// Image pulls in flight, by reference and credentials.
     pub pulls: SingleFlight<String>,
+    /// containerd objects a rollback could not remove yet.
+    pub janitor: crate::janitor::Janitor,
+    /// Whether the first recovery has loaded the stores from containerd.
+    pub recovered: watch::Sender<bool>,
     fs_usage: RwLock<Option<FilesystemUsage>>,
 }
 
@@ -62,7 +63,11 @@ impl Context {
             progress_timeout: config.images.image_pull_progress_timeout,
         };
         let networks = cni::NetworkConfigs::new(config.cni.conf_dir.clone());
-        let cni = cni::CniRuntime::new(config.cni.bin_dirs.clone(), config.root_dir.join("cni"), CNI_CALL_TIMEOUT);
+        let cni = cni::CniRuntime::new(
+            config.cni.bin_dirs.clone(),
+            config.root_dir.join("cni"),
+            config.cni.plugin_timeout,
+        );
         let pod_cidrs = crate::runtime::load_pod_cidrs(&config.root_dir);
         let namespaces: Box<dyn NamespacePinner> = Box::new(LinuxPinner::new(&config.state_dir));
         Context {
@@ -83,6 +88,8 @@ impl Context {
             pulls: SingleFlight::default(),
             metrics: Default::default(),
             pod_cidrs: RwLock::new(pod_cidrs),
+            recovered: watch::Sender::new(false),
+            janitor: Default::default(),
             fs_usage: RwLock::new(None),
         }
     }

@@ -8,6 +8,7 @@ use containerd_bridge::pull::Credentials;
 
 use crate::containerd_monitor::Readiness;
 use crate::context::Context;
+use crate::store::containers::ContainerState;
 
 /// Runs the recovery steps; the readiness to report if one fails.
 pub async fn after_connect(ctx: &Arc<Context>, first: bool) -> Result<(), Readiness> {
@@ -32,7 +33,16 @@ pub async fn after_connect(ctx: &Arc<Context>, first: bool) -> Result<(), Readin
             Ok(n) => tracing::info!(containers = n, "containers recovered"),
             Err(e) => return Err(Readiness::not_ready("ContainerdUnreachable", format!("recover containers: {e}"))),
         }
+        // Exits missed while cricket was down are recorded and their tasks deleted first, so
+        // that every task left is one that runs; then no shim without one may stay.
+        for c in ctx.containers.list().into_iter().filter(|c| c.status.state == ContainerState::Running) {
+            crate::container::exits::reconcile(ctx, &c.meta.id).await;
+        }
+        crate::shim_sweep::stop_orphaned_shims(ctx, std::time::Duration::ZERO).await;
+        ctx.recovered.send_replace(true);
         crate::containerd_events::spawn(ctx.clone());
+        crate::shim_sweep::spawn(ctx.clone());
+        crate::janitor::spawn(ctx.clone());
         crate::stats::spawn_sampler(ctx.clone());
         crate::image::spawn_sampler(ctx.clone());
     }

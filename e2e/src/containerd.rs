@@ -52,6 +52,14 @@ impl Containerd {
         }
     }
 
+    /// SIGKILLs containerd, as a crash or an upgrade would; shims and containers live on.
+    pub fn kill(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            d.signal(libc::SIGKILL);
+            d.wait_exit(Duration::from_secs(10));
+        }
+    }
+
     /// Runs `ctr` against this containerd in `namespace`.
     pub fn ctr(&self, namespace: &str, args: &[&str]) -> (bool, String, String) {
         let mut cmd = Command::new("ctr");

@@ -73,9 +73,23 @@ async fn refused_creates_leave_nothing_and_lifecycle_calls_are_idempotent() {
     rt.start_container(StartContainerRequest { container_id: id.clone() }).await.unwrap();
     let err = rt.start_container(StartContainerRequest { container_id: id.clone() }).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "starting twice");
-    let err = rt.stop_container(StopContainerRequest { container_id: "nope".into(), timeout: 0 }).await.unwrap_err();
-    assert_eq!(err.code(), Code::NotFound, "stopping an unknown container");
-    let err = rt.start_container(StartContainerRequest { container_id: "nope".into() }).await.unwrap_err();
+    rt.stop_container(StopContainerRequest {
+        container_id: "nope".into(),
+        timeout: 0,
+    })
+    .await
+    .expect("stopping an unknown container is fine");
+    rt.stop_pod_sandbox(StopPodSandboxRequest {
+        pod_sandbox_id: "nope".into(),
+    })
+    .await
+    .expect("stopping an unknown pod is fine");
+    let err = rt
+        .start_container(StartContainerRequest {
+            container_id: "nope".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     let err = rt.container_status(ContainerStatusRequest { container_id: "nope".into(), verbose: false }).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);

@@ -71,8 +71,8 @@ async fn pods_survive_sigterm_and_sigkill_of_cricket_with_their_ips() {
         let mut cri = node.client().await;
         let after = [ip_and_state(&mut cri, &a).await, ip_and_state(&mut cri, &b).await];
         assert_eq!(after, before, "same IPs, still READY after signal {signal}");
-        let dup = run(&mut cri, config("a")).await.unwrap_err();
-        assert_eq!(dup.code(), Code::AlreadyExists, "names are reserved again after a restart");
+        let again = run(&mut cri, config("a")).await.expect("a retried RunPodSandbox");
+        assert_eq!(again, a, "the name still belongs to its pod after a restart");
     }
     stop_and_remove_all(&mut node.client().await).await;
     assert_no_pod_left(&node);
@@ -193,6 +193,69 @@ exit 1"#);
     node.write_cni_config(); // without the failing plugin
     run(&mut cri, config("web")).await.expect("the name is reusable");
     stop_and_remove_all(&mut cri).await;
+    node.finish();
+}
+
+/// Whether a live (not zombie) process has `marker` in its command line.
+fn process_with(marker: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+        !zombie && String::from_utf8_lossy(&cmdline).contains(marker)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_wrapper_plugin_ends_at_the_callers_deadline_and_leaves_nothing() {
+    let node = Node::start(NodeOptions::default());
+    node.write_cni_config();
+    // A wrapper that leaves a child holding stdout, then exits: the ADD never answers.
+    let marker = format!("e2e-hang-{}", node.ws.id);
+    node.fake_plugin(
+        "e2e-hang",
+        &format!("[ \"$CNI_COMMAND\" = ADD ] || exit 0\nsh -c 'sleep 600; : {marker}' &\nexit 0"),
+    );
+    node.append_cni_plugin(serde_json::json!({ "type": "e2e-hang" }));
+    node.wait_ready().await;
+    let mut cri = node.client().await;
+    let mut call = tonic::Request::new(RunPodSandboxRequest {
+        config: Some(config("hung")),
+        runtime_handler: String::new(),
+    });
+    call.set_timeout(Duration::from_secs(5));
+    let started = std::time::Instant::now();
+    let err = cri.runtime.run_pod_sandbox(call).await.unwrap_err();
+    assert!(
+        matches!(err.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the call ended at its deadline, not with the plugin: {:?}",
+        started.elapsed()
+    );
+    let gone = e2e::eventually(Duration::from_secs(10), || async {
+        (!process_with(&marker)).then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "no process of the plugin remains");
+
+    node.write_cni_config(); // healthy again
+    let retried = e2e::eventually(Duration::from_secs(20), || {
+        let mut cri = cri.clone();
+        async move { run(&mut cri, config("hung")).await.ok() }
+    })
+    .await;
+    assert!(
+        retried.is_some(),
+        "the same pod name succeeds once the network is healthy"
+    );
+    stop_and_remove_all(&mut cri).await;
+    assert_no_pod_left(&node);
     node.finish();
 }
 

@@ -82,6 +82,9 @@ pub enum PauseMode {
 pub struct CniSection {
     pub bin_dirs: Vec<PathBuf>,
     pub conf_dir: PathBuf,
+    /// One plugin call longer than this is killed, with every process it started.
+    #[serde(with = "humantime_serde_str")]
+    pub plugin_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,7 +141,10 @@ impl Default for ContainerdSection {
     fn default() -> Self {
         let runc = RuntimeHandler {
             runtime_type: "io.containerd.runc.v2".into(),
-            options: toml::Table::from_iter([("SystemdCgroup".to_string(), toml::Value::Boolean(false))]),
+            options: toml::Table::from_iter([(
+                "SystemdCgroup".to_string(),
+                toml::Value::Boolean(false),
+            )]),
             pause: PauseMode::WhenNeeded,
         };
         ContainerdSection {
@@ -153,7 +159,11 @@ impl Default for ContainerdSection {
 
 impl Default for CniSection {
     fn default() -> Self {
-        CniSection { bin_dirs: vec!["/opt/cni/bin".into(), "/usr/lib/cni".into()], conf_dir: "/etc/cni/net.d".into() }
+        CniSection {
+            bin_dirs: vec!["/opt/cni/bin".into(), "/usr/lib/cni".into()],
+            conf_dir: "/etc/cni/net.d".into(),
+            plugin_timeout: std::time::Duration::from_secs(60),
+        }
     }
 }
 
@@ -184,7 +194,9 @@ impl Default for StreamingSection {
 impl Config {
     /// The handler used when a pod names none.
     pub fn default_handler(&self) -> Option<&RuntimeHandler> {
-        self.containerd.runtimes.get(&self.containerd.default_runtime)
+        self.containerd
+            .runtimes
+            .get(&self.containerd.default_runtime)
     }
 
     /// Whether the default runtime puts containers in systemd-managed cgroups.
@@ -206,6 +218,7 @@ mod humantime_serde_str {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
         let text = String::deserialize(d)?;
-        humantime::parse_duration(&text).map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+        humantime::parse_duration(&text)
+            .map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
     }
 }

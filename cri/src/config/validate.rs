@@ -16,8 +16,15 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
     for (i, dir) in c.cni.bin_dirs.iter().enumerate() {
         absolute(&format!("cni.bin_dirs[{i}]"), dir)?;
     }
-    tracing_subscriber::EnvFilter::try_new(&c.log_level)
-        .map_err(|e| bad("log_level", format!("{:?} is not a log level or filter: {e}", c.log_level)))?;
+    if c.cni.plugin_timeout.is_zero() {
+        return Err(bad("cni.plugin_timeout", "must be more than zero"));
+    }
+    tracing_subscriber::EnvFilter::try_new(&c.log_level).map_err(|e| {
+        bad(
+            "log_level",
+            format!("{:?} is not a log level or filter: {e}", c.log_level),
+        )
+    })?;
     not_empty("containerd.namespace", &c.containerd.namespace)?;
     not_empty("containerd.snapshotter", &c.containerd.snapshotter)?;
     validate_runtimes(c)?;

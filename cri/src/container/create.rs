@@ -95,9 +95,7 @@ pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest)
             Ok(CreateContainerResponse { container_id: id })
         }
         Err(e) => {
-            let c = &ctx.containerd;
-            let _ = c.delete_container(&id).await;
-            let _ = c.remove_snapshot(&id).await;
+            crate::janitor::remove_or_leave(ctx, &id).await;
             let _ = persist::remove_dirs(ctx, &id);
             ctx.containers.release_name(&key, &id);
             Err(e)

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use containerd_bridge::TaskState;
+
 use k8s_cri::v1::ContainerEventType;
 
 use super::persist;
@@ -119,6 +121,25 @@ pub async fn container_exited(ctx: &Context, id: &str, code: u32, at_ns: i64) {
     }
     if record_if_running(ctx, id, code as i32, at_ns) {
         tracing::info!(container = %id, code, "container exited");
+    }
+}
+
+/// Compares a container recorded as running with its task in containerd, and records an exit
+/// that no event brought (the stream broke, or cricket was down). A task that cannot be asked
+/// about (containerd down or starting) is unknown, not exited: nothing changes then.
+pub async fn reconcile(ctx: &Context, id: &str) {
+    match ctx.containerd.task_state(id).await {
+        Ok(Some((_, TaskState::Stopped))) => match ctx.containerd.wait_task(id).await {
+            Ok(exit) => container_exited(ctx, id, exit.code, exit.exited_at_ns).await,
+            Err(e) => tracing::warn!(container = %id, error = %e, "could not read a stopped task's exit"),
+        },
+        Ok(None) => {
+            if record_lost(ctx, id) {
+                tracing::warn!(container = %id, "the task was gone; its exit code is lost");
+            }
+        }
+        Ok(Some(_)) => {}
+        Err(e) => tracing::debug!(container = %id, error = %e, "cannot ask containerd about the task now; its state stays"),
     }
 }
 

@@ -14,6 +14,7 @@ mod rootfs;
 mod start;
 mod status;
 mod stop;
+mod task_removal;
 mod update;
 
 pub use recover::recover;
@@ -23,6 +24,7 @@ pub(crate) use rootfs::top_chain_id;
 pub(crate) use start::start_container;
 pub(crate) use status::{container_status, cri_status, list_containers, reopen_container_log};
 pub(crate) use stop::{stop_container, stop_containers_of};
+pub(crate) use task_removal::remove_task;
 pub(crate) use update::update_container_resources;
 
 /// The containerd label that marks a container (not a sandbox).

@@ -1,6 +1,7 @@
 //! After a restart: every container containerd knows comes back with its status; a running one
-//! is resynced by `crate::containerd_events`, so one that exited while cricket was down gets its real exit code; one whose
-//! CreateContainer was interrupted (no status file) is removed.
+//! is resynced by `crate::containerd_events`, so one that exited while cricket was down gets
+//! its real exit code; one whose CreateContainer was interrupted (no status file) is removed;
+//! one whose StartContainer was interrupted is settled by its task's real state.
 
 use std::sync::Arc;
 
@@ -11,6 +12,8 @@ use prost::Message;
 use super::persist;
 use crate::context::Context;
 use crate::labels;
+use containerd_bridge::TaskState;
+
 use crate::store::containers::{name_key, Container, ContainerState, ContainerStatus};
 
 pub async fn recover(ctx: &Arc<Context>) -> containerd_bridge::Result<usize> {
@@ -19,13 +22,12 @@ pub async fn recover(ctx: &Arc<Context>) -> containerd_bridge::Result<usize> {
     for record in records {
         let Some(meta) = record.extensions.get(labels::METADATA_EXTENSION).and_then(persist::decode_metadata) else { continue };
         let Some(mut status) = persist::load_status(ctx, &meta.id) else {
-            let _ = ctx.containerd.delete_container(&meta.id).await;
-            let _ = ctx.containerd.remove_snapshot(&meta.id).await;
+            crate::janitor::remove_or_leave(ctx, &meta.id).await;
             let _ = persist::remove_dirs(ctx, &meta.id);
             continue;
         };
         if status.state == ContainerState::Created {
-            adopt_started_task(ctx, &meta.id, meta.created_at_ns, &mut status).await?;
+            settle_cut_off_start(ctx, &meta.id, meta.created_at_ns, &mut status).await?;
         }
         let config = base64::engine::general_purpose::STANDARD.decode(&meta.config).ok().and_then(|b| ContainerConfig::decode(b.as_slice()).ok()).unwrap_or_default();
         let _ = ctx.containers.reserve_name(&name_key(&meta.sandbox_id, &meta.name, meta.attempt), &meta.id);
@@ -49,18 +51,35 @@ fn sweep_orphan_dirs(ctx: &Context) {
     }
 }
 
-/// cricket was killed between a task's start and the record of it: the task is there, so the
-/// container counts as started (when exactly is lost; its creation time stands in). A task
-/// that already exited is then recorded by the resync.
-async fn adopt_started_task(ctx: &Context, id: &str, created_at_ns: i64, status: &mut ContainerStatus) -> containerd_bridge::Result<()> {
-    if let Some((pid, _)) = ctx.containerd.task_status(id).await? {
-        status.state = ContainerState::Running;
-        status.pid = pid;
-        status.started_at_ns = created_at_ns;
-        if let Err(e) = persist::save_status(ctx, id, status) {
-            tracing::error!(container = %id, error = %e, "could not persist a container's status");
+/// A container recorded as created may have a task: cricket was killed inside StartContainer.
+/// A task that never started is deleted, so that kubelet's retry of StartContainer makes it
+/// anew, and the container stays created. One that started is adopted as running (its
+/// creation time stands in for the start time, which was lost); if it has exited since, the
+/// resync records its exit.
+async fn settle_cut_off_start(
+    ctx: &Context,
+    id: &str,
+    created_at_ns: i64,
+    status: &mut ContainerStatus,
+) -> containerd_bridge::Result<()> {
+    match ctx.containerd.task_state(id).await? {
+        None => {}
+        Some((_, TaskState::Created | TaskState::Unknown)) => {
+            let c = &ctx.containerd;
+            c.kill_task(id, libc::SIGKILL as u32, true).await?;
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), c.wait_task(id)).await;
+            c.delete_task(id).await?;
+            tracing::warn!(container = %id, "deleted the task of a StartContainer cut off before the start; the container stays created");
         }
-        tracing::warn!(container = %id, pid, "adopted a task started just before cricket stopped");
+        Some((pid, _)) => {
+            status.state = ContainerState::Running;
+            status.pid = pid;
+            status.started_at_ns = created_at_ns;
+            if let Err(e) = persist::save_status(ctx, id, status) {
+                tracing::error!(container = %id, error = %e, "could not persist a container's status");
+            }
+            tracing::warn!(container = %id, pid, "adopted a task started just before cricket stopped");
+        }
     }
     Ok(())
 }

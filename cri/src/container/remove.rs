@@ -15,7 +15,7 @@ async fn remove(ctx: &Context, c: &Container) -> Result<(), Status> {
     let id = &c.meta.id;
     super::stop::stop(ctx, c, Duration::ZERO).await?;
     let cd = &ctx.containerd;
-    cd.delete_task(id).await.map_err(|e| from_bridge("delete task", e))?;
+    super::remove_task(ctx, id).await.map_err(|e| from_bridge("delete task", e))?;
     cd.delete_container(id).await.map_err(|e| from_bridge("delete container", e))?;
     cd.remove_snapshot(id).await.map_err(|e| from_bridge("remove snapshot", e))?;
     persist::remove_dirs(ctx, id).map_err(|e| Status::internal(format!("remove the container's files: {e}")))?;

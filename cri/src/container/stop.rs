@@ -71,16 +71,29 @@ pub(crate) async fn stop(ctx: &Context, c: &Container, timeout: Duration) -> Res
         if exited(ctx, id, timeout).await {
             return Ok(());
         }
+        super::exits::reconcile(ctx, id).await;
     }
     signal(ctx, id, libc::SIGKILL, true).await?;
-    if !exited(ctx, id, Duration::from_secs(30)).await {
-        return Err(Status::deadline_exceeded(format!("container {id} did not exit after SIGKILL")));
+    // The exit event may never come (lost while the stream was down, or the task was already
+    // gone): between waits, ask containerd for the task's real state.
+    for _ in 0..30 {
+        if exited(ctx, id, Duration::from_secs(1)).await {
+            return Ok(());
+        }
+        super::exits::reconcile(ctx, id).await;
     }
-    Ok(())
+    Err(Status::deadline_exceeded(format!("container {id} did not exit after SIGKILL")))
 }
 
-pub(crate) async fn stop_container(ctx: &Context, req: StopContainerRequest) -> Result<StopContainerResponse, Status> {
-    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+/// A container the runtime does not know is stopped: the CRI makes Stop idempotent.
+pub(crate) async fn stop_container(
+    ctx: &Context,
+    req: StopContainerRequest,
+) -> Result<StopContainerResponse, Status> {
+    let Some(c) = ctx.containers.get(&req.container_id) else {
+        tracing::debug!(container = %req.container_id, "StopContainer of an unknown container: nothing to stop");
+        return Ok(StopContainerResponse {});
+    };
     stop(ctx, &c, Duration::from_secs(req.timeout.max(0) as u64)).await?;
     tracing::info!(pod = %c.meta.sandbox_id, container = %c.meta.id, "container stopped");
     Ok(StopContainerResponse {})

@@ -62,17 +62,20 @@ runtime_service! {
         }
 
         async fn run_pod_sandbox(&self, req: Request<RunPodSandboxRequest>) -> Reply<RunPodSandboxResponse> {
-            crate::sandbox::run_pod_sandbox(&self.ctx, req.into_inner()).await.map(Response::new)
+            let (ctx, req) = (self.ctx.clone(), req.into_inner());
+            crate::detached::run(move |gone| async move { crate::sandbox::run_pod_sandbox(&ctx, req, gone).await }).await.map(Response::new)
         }
 
         async fn stop_pod_sandbox(&self, req: Request<StopPodSandboxRequest>) -> Reply<StopPodSandboxResponse> {
             crate::rpc_ids::record(&self.ctx, req.get_ref());
-            crate::sandbox::stop_pod_sandbox(&self.ctx, req.into_inner()).await.map(Response::new)
+            let (ctx, req) = (self.ctx.clone(), req.into_inner());
+            crate::detached::run(move |_| async move { crate::sandbox::stop_pod_sandbox(&ctx, req).await }).await.map(Response::new)
         }
 
         async fn remove_pod_sandbox(&self, req: Request<RemovePodSandboxRequest>) -> Reply<RemovePodSandboxResponse> {
             crate::rpc_ids::record(&self.ctx, req.get_ref());
-            crate::sandbox::remove_pod_sandbox(&self.ctx, req.into_inner()).await.map(Response::new)
+            let (ctx, req) = (self.ctx.clone(), req.into_inner());
+            crate::detached::run(move |_| async move { crate::sandbox::remove_pod_sandbox(&ctx, req).await }).await.map(Response::new)
         }
 
         async fn pod_sandbox_status(&self, req: Request<PodSandboxStatusRequest>) -> Reply<PodSandboxStatusResponse> {
@@ -86,22 +89,26 @@ runtime_service! {
 
         async fn create_container(&self, req: Request<CreateContainerRequest>) -> Reply<CreateContainerResponse> {
             crate::rpc_ids::record(&self.ctx, req.get_ref());
-            crate::container::create_container(&self.ctx, req.into_inner()).await.map(Response::new)
+            let (ctx, req) = (self.ctx.clone(), req.into_inner());
+            crate::detached::run(move |_| async move { crate::container::create_container(&ctx, req).await }).await.map(Response::new)
         }
 
         async fn start_container(&self, req: Request<StartContainerRequest>) -> Reply<StartContainerResponse> {
             crate::rpc_ids::record(&self.ctx, req.get_ref());
-            crate::container::start_container(&self.ctx, req.into_inner()).await.map(Response::new)
+            let (ctx, req) = (self.ctx.clone(), req.into_inner());
+            crate::detached::run(move |_| async move { crate::container::start_container(&ctx, req).await }).await.map(Response::new)
         }
 
         async fn stop_container(&self, req: Request<StopContainerRequest>) -> Reply<StopContainerResponse> {
             crate::rpc_ids::record(&self.ctx, req.get_ref());
-            crate::container::stop_container(&self.ctx, req.into_inner()).await.map(Response::new)
+            let (ctx, req) = (self.ctx.clone(), req.into_inner());
+            crate::detached::run(move |_| async move { crate::container::stop_container(&ctx, req).await }).await.map(Response::new)
         }
 
         async fn remove_container(&self, req: Request<RemoveContainerRequest>) -> Reply<RemoveContainerResponse> {
             crate::rpc_ids::record(&self.ctx, req.get_ref());
-            crate::container::remove_container(&self.ctx, req.into_inner()).await.map(Response::new)
+            let (ctx, req) = (self.ctx.clone(), req.into_inner());
+            crate::detached::run(move |_| async move { crate::container::remove_container(&ctx, req).await }).await.map(Response::new)
         }
 
         async fn container_status(&self, req: Request<ContainerStatusRequest>) -> Reply<ContainerStatusResponse> {
@@ -166,7 +173,7 @@ runtime_service! {
 
         async fn reopen_container_log(&self, req: Request<ReopenContainerLogRequest>) -> Reply<ReopenContainerLogResponse> {
             crate::rpc_ids::record(&self.ctx, req.get_ref());
-            crate::container::reopen_container_log(&self.ctx, req.into_inner()).map(Response::new)
+            crate::container::reopen_container_log(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
         type GetContainerEventsStream = crate::container_events::EventStream;

@@ -80,12 +80,7 @@ async fn sweep_orphans(ctx: &Context) {
 async fn undo_interrupted(ctx: &Context, meta: &SandboxMetadata) {
     let id = meta.id.as_str();
     tracing::info!(pod = %id, "undoing a RunPodSandbox interrupted by a restart");
-    let c = &ctx.containerd;
-    let _ = c.kill_task(id, libc::SIGKILL as u32, true).await;
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), c.wait_task(id)).await;
-    let _ = c.delete_task(id).await;
-    let _ = c.delete_container(id).await;
-    let _ = c.remove_snapshot(id).await;
+    crate::janitor::remove_or_leave(ctx, id).await;
     // The CNI cache says whether (and on which network) the ADD got through.
     for cached in ctx.cni.cache().list().into_iter().filter(|a| a.container_id == id) {
         let rc = cni::RuntimeConf::from_cached(&cached, &meta.netns);

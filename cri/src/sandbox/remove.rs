@@ -17,7 +17,7 @@ pub(crate) async fn remove_pod_sandbox(ctx: &Context, req: RemovePodSandboxReque
     }
     crate::container::remove_containers_of(ctx, &id).await?;
     let c = &ctx.containerd;
-    c.delete_task(&id).await.map_err(|e| from_bridge("delete task", e))?;
+    crate::container::remove_task(ctx, &id).await.map_err(|e| from_bridge("delete task", e))?;
     c.delete_container(&id).await.map_err(|e| from_bridge("delete container", e))?;
     c.remove_snapshot(&id).await.map_err(|e| from_bridge("remove snapshot", e))?;
     let dir = persist::dir(ctx, &id);

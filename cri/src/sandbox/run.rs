@@ -17,6 +17,7 @@ use super::network::{detach, runtime_conf};
 use super::persist;
 use crate::config::PauseMode;
 use crate::context::Context;
+use crate::detached::CallerGone;
 use crate::errors::from_bridge;
 use crate::labels;
 use crate::pod_namespaces::{Kind, PodNamespaces};
@@ -171,15 +172,31 @@ fn pod_namespaces(config: &PodSandboxConfig, host_network: bool, node_ipc: bool,
     want
 }
 
-pub(crate) async fn run_pod_sandbox(ctx: &Context, req: RunPodSandboxRequest) -> Result<RunPodSandboxResponse, Status> {
+/// Runs to its end, done or undone, even when the caller goes away; `gone` cuts a CNI ADD short.
+pub(crate) async fn run_pod_sandbox(
+    ctx: &Context,
+    req: RunPodSandboxRequest,
+    mut gone: CallerGone,
+) -> Result<RunPodSandboxResponse, Status> {
     let plan = plan(ctx, req)?;
     let id = plan.meta.id.clone();
     if let Err(holder) = ctx.sandboxes.reserve_name(&plan.name_key, &id) {
-        return Err(Status::already_exists(format!("pod sandbox name {:?} is reserved for {holder}", plan.name_key)));
+        match ctx.sandboxes.read(&holder, |s| (s.status.state, s.meta.uid == plan.meta.uid)) {
+            // A retry whose first call made the pod but never got the answer (the caller's
+            // deadline, or a restart of cricket in between): the pod it asked for is there.
+            Some((SandboxState::Ready, true)) => {
+                tracing::info!(pod = %holder, "RunPodSandbox retried for a pod that is ready: answered with it");
+                return Ok(RunPodSandboxResponse { pod_sandbox_id: holder });
+            }
+            // A retry of one that failed half-way and could not be undone then: undone now,
+            // and made anew.
+            Some((SandboxState::NotReady, true)) => replace_failed(ctx, &holder, &plan.name_key, &id).await?,
+            _ => return Err(Status::already_exists(format!("pod sandbox name {:?} is reserved for {holder}", plan.name_key))),
+        }
     }
     let mut done = Done::default();
     let started = std::time::Instant::now();
-    match start(ctx, &plan, &mut done).await {
+    match start(ctx, &plan, &mut done, &mut gone).await {
         Ok(status) => {
             ctx.metrics.record_pod_start(started.elapsed());
             ctx.sandboxes.insert(Sandbox { meta: plan.meta, config: plan.config, status });
@@ -196,7 +213,22 @@ pub(crate) async fn run_pod_sandbox(ctx: &Context, req: RunPodSandboxRequest) ->
     }
 }
 
-async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxStatus, Status> {
+/// Stops and removes the not-ready pod `holder` of the same name and pod, then takes its name.
+async fn replace_failed(ctx: &Context, holder: &str, name_key: &str, id: &str) -> Result<(), Status> {
+    tracing::info!(pod = %holder, "RunPodSandbox retried for a pod that is not ready: removing it first");
+    super::stop_pod_sandbox(ctx, k8s_cri::v1::StopPodSandboxRequest { pod_sandbox_id: holder.to_string() }).await?;
+    super::remove_pod_sandbox(ctx, k8s_cri::v1::RemovePodSandboxRequest { pod_sandbox_id: holder.to_string() }).await?;
+    ctx.sandboxes
+        .reserve_name(name_key, id)
+        .map_err(|other| Status::already_exists(format!("pod sandbox name {name_key:?} is reserved for {other}")))
+}
+
+async fn start(
+    ctx: &Context,
+    plan: &Plan,
+    done: &mut Done,
+    gone: &mut CallerGone,
+) -> Result<SandboxStatus, Status> {
     let id = &plan.meta.id;
     let t0 = std::time::Instant::now();
     let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
@@ -222,7 +254,11 @@ async fn start(ctx: &Context, plan: &Plan, done: &mut Done) -> Result<SandboxSta
         let t = std::time::Instant::now();
         let r = match &network {
             Some(net) => {
-                let added = ctx.cni.add(net, &rc).await;
+                // Dropping the ADD kills the plugin and everything it started.
+                let added = tokio::select! {
+                    added = ctx.cni.add(net, &rc) => added.map_err(|e| e.to_string()),
+                    _ = gone.wait() => Err("the caller went away".to_string()),
+                };
                 ctx.metrics.record_cni("ADD", added.is_ok(), t.elapsed());
                 added.map(Some).map_err(|e| Status::internal(format!("CNI ADD: {e}")))
             }
@@ -304,17 +340,8 @@ async fn undo(ctx: &Context, plan: &Plan, done: Done) {
     let id = &plan.meta.id;
     let mut failed = Vec::new();
     if done.container {
-        let c = &ctx.containerd;
-        let _ = c.kill_task(id, libc::SIGKILL as u32, true).await;
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), c.wait_task(id)).await;
-        for (what, r) in [
-            ("task", c.delete_task(id).await.map(|_| ())),
-            ("container", c.delete_container(id).await),
-            ("snapshot", c.remove_snapshot(id).await),
-        ] {
-            if let Err(e) = r {
-                failed.push(format!("{what}: {e}"));
-            }
+        if let Err(e) = crate::janitor::remove_objects(ctx, id).await {
+            failed.push(format!("containerd objects: {e}"));
         }
     }
     if let Some((network, rc)) = &done.attached {

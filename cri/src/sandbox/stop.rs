@@ -1,8 +1,6 @@
 //! StopPodSandbox: the pause task (if any) goes, the network is detached (retried; a DEL that
 //! keeps failing is reported so kubelet calls again), the namespaces are unpinned. Idempotent.
 
-use std::time::Duration;
-
 use k8s_cri::v1::{StopPodSandboxRequest, StopPodSandboxResponse};
 use tonic::Status;
 
@@ -12,11 +10,15 @@ use crate::context::Context;
 use crate::errors::from_bridge;
 use crate::store::sandboxes::SandboxState;
 
-pub(crate) async fn stop_pod_sandbox(ctx: &Context, req: StopPodSandboxRequest) -> Result<StopPodSandboxResponse, Status> {
-    let sandbox = ctx
-        .sandboxes
-        .get(&req.pod_sandbox_id)
-        .ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
+pub(crate) async fn stop_pod_sandbox(
+    ctx: &Context,
+    req: StopPodSandboxRequest,
+) -> Result<StopPodSandboxResponse, Status> {
+    // A pod the runtime does not know is stopped: the CRI makes Stop idempotent.
+    let Some(sandbox) = ctx.sandboxes.get(&req.pod_sandbox_id) else {
+        tracing::debug!(pod = %req.pod_sandbox_id, "StopPodSandbox of an unknown pod: nothing to stop");
+        return Ok(StopPodSandboxResponse {});
+    };
     let id = sandbox.meta.id.clone();
     crate::container::stop_containers_of(ctx, &id).await?;
     // The task and the network are independent: tear both down at once (the DEL needs only
@@ -25,13 +27,7 @@ pub(crate) async fn stop_pod_sandbox(ctx: &Context, req: StopPodSandboxRequest) 
         if !sandbox.meta.pause {
             return Ok(());
         }
-        let c = &ctx.containerd;
-        c.kill_task(&id, libc::SIGKILL as u32, true).await.map_err(|e| from_bridge("stop the pause task", e))?;
-        if c.task_status(&id).await.map_err(|e| from_bridge("task status", e))?.is_some() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), c.wait_task(&id)).await;
-            c.delete_task(&id).await.map_err(|e| from_bridge("delete the pause task", e))?;
-        }
-        Ok::<(), Status>(())
+        crate::container::remove_task(ctx, &id).await.map_err(|e| from_bridge("remove the pause task", e))
     };
     let network = async {
         if sandbox.status.network.is_empty() {

@@ -1,5 +1,6 @@
 //! The CRI gRPC server on its unix socket.
 
+mod recovery_gate;
 mod socket;
 
 use std::future::Future;
@@ -34,11 +35,13 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
     let calls = crate::metrics::CallMetricsLayer(ctx.metrics.clone());
+    let gate = recovery_gate::RecoveryGateLayer(ctx.recovered.subscribe());
     let image = ImageServiceServer::new(ImageService::new(ctx))
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
     Server::builder()
         .layer(calls)
+        .layer(gate)
         .trace_fn(|req| tracing::info_span!("cri", rpc = %req.uri().path(), pod = tracing::field::Empty, container = tracing::field::Empty))
         .add_service(runtime)
         .add_service(image)

@@ -1,0 +1,87 @@
+//! Lifecycle calls run to their end, done or rolled back, even when the caller goes away. A
+//! gRPC client's deadline or cancellation drops the handler's future; run inline, that would
+//! stop a RunPodSandbox between two steps with nothing undone and its name still reserved.
+//! So the work runs on a task of its own, and learns through [`CallerGone`] that nobody waits
+//! for it any more (RunPodSandbox then cuts a CNI ADD short and rolls back).
+
+use std::future::Future;
+
+use tokio::sync::oneshot;
+use tonic::Status;
+use tracing::Instrument;
+
+/// Resolves once the caller has gone away.
+pub struct CallerGone(oneshot::Receiver<()>);
+
+impl CallerGone {
+    /// A caller that never goes away (recovery and tests).
+    pub fn never() -> CallerGone {
+        let (tx, rx) = oneshot::channel();
+        std::mem::forget(tx);
+        CallerGone(rx)
+    }
+
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.0).await;
+    }
+}
+
+/// Runs `work` on a task of its own, in the current span; the caller's answer when it ends.
+pub async fn run<T, F>(work: impl FnOnce(CallerGone) -> F) -> Result<T, Status>
+where
+    F: Future<Output = Result<T, Status>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (caller, gone) = oneshot::channel::<()>();
+    let task = tokio::spawn(work(CallerGone(gone)).instrument(tracing::Span::current()));
+    let result = task
+        .await
+        .unwrap_or_else(|e| Err(Status::internal(format!("the call's task failed: {e}"))));
+    drop(caller);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn the_work_finishes_after_its_caller_has_gone_and_is_told_so() {
+        let (noticed, finished) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (n, f) = (noticed.clone(), finished.clone());
+        let call = run(move |mut gone| async move {
+            gone.wait().await;
+            n.store(true, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            f.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), call)
+                .await
+                .is_err(),
+            "the caller gives up"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            noticed.load(Ordering::SeqCst),
+            "the work heard that its caller went away"
+        );
+        assert!(finished.load(Ordering::SeqCst), "and still ran to its end");
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_stays_gets_the_answer() {
+        assert_eq!(run(|_| async { Ok(7) }).await.unwrap(), 7);
+        let err = run(|_| async { Err::<(), _>(Status::not_found("x")) })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::NotFound);
+    }
+}

@@ -1,0 +1,67 @@
+//! Containerd objects a rollback could not remove (containerd was down or restarting): their
+//! task, record and snapshot are removed again every few seconds until containerd lets them
+//! go, so that a failed CreateContainer or RunPodSandbox leaves nothing behind even without a
+//! restart of cricket. Holds IDs only; a record that comes back into a store is left alone.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::context::Context;
+
+const EVERY: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+pub struct Janitor {
+    pending: Mutex<BTreeSet<String>>,
+}
+
+impl Janitor {
+    /// Leaves `id`'s task, containerd record and snapshot to be removed.
+    pub fn leave(&self, id: &str) {
+        tracing::info!(id, "containerd objects left for later removal");
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
+    }
+
+    fn pending(&self) -> Vec<String> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    }
+
+    fn done(&self, id: &str) {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+}
+
+/// Removes the task, then the record, then the snapshot: the record never goes while a task
+/// (and its shim) may remain.
+pub async fn remove_objects(ctx: &Context, id: &str) -> Result<(), containerd_bridge::BridgeError> {
+    crate::container::remove_task(ctx, id).await?;
+    ctx.containerd.delete_container(id).await?;
+    ctx.containerd.remove_snapshot(id).await
+}
+
+/// Removes `id`'s objects now, or leaves them to the janitor if containerd will not.
+pub async fn remove_or_leave(ctx: &Context, id: &str) {
+    if let Err(e) = remove_objects(ctx, id).await {
+        tracing::warn!(id, error = %e, "could not remove containerd objects now");
+        ctx.janitor.leave(id);
+    }
+}
+
+pub fn spawn(ctx: Arc<Context>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(EVERY).await;
+            for id in ctx.janitor.pending() {
+                if ctx.containers.contains(&id) || ctx.sandboxes.contains(&id) {
+                    ctx.janitor.done(&id);
+                    continue;
+                }
+                if remove_objects(&ctx, &id).await.is_ok() {
+                    tracing::info!(id, "removed containerd objects left by a failed rollback");
+                    ctx.janitor.done(&id);
+                }
+            }
+        }
+    });
+}

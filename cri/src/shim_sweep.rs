@@ -1,0 +1,183 @@
+//! After a restart: shims that serve no task containerd knows. A CreateTask cut off by
+//! cricket's death can leave one: containerd drops the task it never finished, while the shim
+//! it started lives on with the container's first process and its logger, and nothing would
+//! ever stop it. Such a shim is found by its command line (this containerd's address and
+//! namespace) and by its processes (none is a task's), then stopped: its own `delete` action
+//! removes the container and unmounts the rootfs, and the shim and all it still runs are
+//! killed. A containerd killed between a task's delete and the shim's shutdown leaves one too,
+//! so the sweep also runs every so often, sparing shims too young to have their task yet.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::context::Context;
+
+/// A shim process, from its command line.
+#[derive(Debug, PartialEq)]
+struct Shim {
+    pid: i32,
+    binary: PathBuf,
+    id: String,
+}
+
+/// Parses a shim's NUL-separated command line, if it is a shim of `address` and `namespace`.
+fn parse_shim(pid: i32, cmdline: &[u8], address: &str, namespace: &str) -> Option<Shim> {
+    let args: Vec<String> = cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    let binary = PathBuf::from(args.first()?);
+    if !binary.file_name()?.to_string_lossy().starts_with("containerd-shim") {
+        return None;
+    }
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str);
+    (flag("-address")? == address && flag("-namespace")? == namespace).then(|| Shim { pid, binary, id: flag("-id").unwrap_or_default().to_string() })
+}
+
+fn numbered_entries() -> impl Iterator<Item = (i32, PathBuf)> {
+    std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path())))
+}
+
+/// Every process's parent.
+fn parents() -> HashMap<i32, i32> {
+    numbered_entries()
+        .filter_map(|(pid, dir)| {
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            // The field after the command name (which may hold spaces) is the state, then the parent.
+            let ppid = stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect()
+}
+
+/// The processes below `root`, deepest last.
+fn descendants(root: i32, parents: &HashMap<i32, i32>) -> Vec<i32> {
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parents.iter().filter(|(_, p)| **p == parent).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// The shim's bundle: the directory it was started in, while it still exists.
+fn bundle_of(pid: i32) -> Option<PathBuf> {
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+    cwd.is_dir().then_some(cwd)
+}
+
+/// How often the sweep runs once cricket serves, and how old a shim must be by then: a task
+/// being created has its shim before containerd lists the task.
+const EVERY: Duration = Duration::from_secs(15);
+const MIN_AGE: Duration = Duration::from_secs(10);
+
+/// Sweeps every so often while containerd answers.
+pub fn spawn(ctx: std::sync::Arc<Context>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(EVERY).await;
+            if ctx.runtime_readiness().ready {
+                stop_orphaned_shims(&ctx, MIN_AGE).await;
+            }
+        }
+    });
+}
+
+/// How long ago process `pid` started.
+fn age(pid: i32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22, counted from the state (field 3) after the command name.
+    let started_ticks: u64 = stat.rsplit(')').next()?.split_whitespace().nth(19)?.parse().ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some(Duration::from_secs_f64((uptime - started_ticks as f64 / ticks_per_second).max(0.0)))
+}
+
+/// Stops every shim of this containerd and namespace, at least `min_age` old, none of whose
+/// processes is a task's. With no minimum age, run only while no task is being created
+/// (before the CRI answers lifecycle calls).
+pub async fn stop_orphaned_shims(ctx: &Context, min_age: Duration) {
+    let tasks = match ctx.containerd.list_tasks().await {
+        Ok(t) => t,
+        Err(e) => return tracing::warn!(error = %e, "cannot list tasks; orphaned shims are left for the next start"),
+    };
+    let task_ids: HashSet<&str> = tasks.iter().map(|(id, _, _)| id.as_str()).collect();
+    let task_pids: HashSet<i32> = tasks.iter().map(|(_, pid, _)| *pid as i32).collect();
+    let address = ctx.containerd.config().address.display().to_string();
+    let namespace = ctx.config.containerd.namespace.clone();
+    let shims: Vec<Shim> = numbered_entries()
+        .filter_map(|(pid, dir)| parse_shim(pid, &std::fs::read(dir.join("cmdline")).ok()?, &address, &namespace))
+        .collect();
+    if shims.is_empty() {
+        return;
+    }
+    let parents = parents();
+    for shim in shims {
+        let below = descendants(shim.pid, &parents);
+        let serving = task_ids.contains(shim.id.as_str()) || below.iter().any(|p| task_pids.contains(p));
+        if serving || age(shim.pid).is_none_or(|a| a < min_age) {
+            continue;
+        }
+        tracing::warn!(shim = shim.pid, id = %shim.id, "stopping a shim that serves no task containerd knows");
+        stop(&shim, below, &address, &namespace).await;
+    }
+}
+
+async fn stop(shim: &Shim, below: Vec<i32>, address: &str, namespace: &str) {
+    let bundle = bundle_of(shim.pid);
+    if let Some(bundle) = &bundle {
+        // The shim's own clean-up: runc delete --force, and the rootfs unmounted.
+        let mut delete = tokio::process::Command::new(&shim.binary);
+        delete.args(["-namespace", namespace, "-address", address, "-id", &shim.id, "delete"]).current_dir(bundle).kill_on_drop(true);
+        delete.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        match tokio::time::timeout(Duration::from_secs(10), delete.status()).await {
+            Ok(Ok(status)) if status.success() => {}
+            outcome => tracing::warn!(id = %shim.id, ?outcome, "the shim's delete did not succeed; killing what is left"),
+        }
+    }
+    for pid in below.into_iter().rev().chain([shim.pid]) {
+        // SAFETY: kill(2) takes plain integers; each PID is a process found below (or as) this
+        // orphaned shim a moment ago.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    if let Some(bundle) = bundle {
+        let _ = crate::mounts::unmount_if_mounted(&bundle.join("rootfs"));
+        if let Err(e) = std::fs::remove_dir_all(&bundle) {
+            tracing::warn!(bundle = %bundle.display(), error = %e, "could not remove an orphaned shim's bundle");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_shims_of_this_containerd_and_namespace_are_found() {
+        let line = |args: &[&str]| args.join("\0").into_bytes();
+        let ours = line(&["/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io", "-id", "abc", "-address", "/run/x/containerd.sock"]);
+        let shim = parse_shim(7, &ours, "/run/x/containerd.sock", "k8s.io").unwrap();
+        assert_eq!((shim.pid, shim.id.as_str()), (7, "abc"));
+        assert!(parse_shim(7, &ours, "/run/containerd/containerd.sock", "k8s.io").is_none(), "another containerd's");
+        assert!(parse_shim(7, &ours, "/run/x/containerd.sock", "moby").is_none(), "another namespace's");
+        let not_a_shim = line(&["/usr/bin/sleep", "-namespace", "k8s.io", "-address", "/run/x/containerd.sock"]);
+        assert!(parse_shim(7, &not_a_shim, "/run/x/containerd.sock", "k8s.io").is_none());
+    }
+
+    #[test]
+    fn this_process_is_young_and_init_is_old() {
+        assert!(age(std::process::id() as i32).unwrap() < Duration::from_secs(3600));
+        assert!(age(1).unwrap() >= age(std::process::id() as i32).unwrap());
+    }
+
+    #[test]
+    fn descendants_go_all_the_way_down() {
+        let parents = HashMap::from([(2, 1), (3, 2), (4, 3), (5, 1), (6, 9)]);
+        let mut below = descendants(1, &parents);
+        below.sort();
+        assert_eq!(below, [2, 3, 4, 5]);
+        assert!(descendants(6, &parents).is_empty());
+    }
+}
