@@ -1,7 +1,8 @@
 //! Containerd objects a rollback could not remove (containerd was down or restarting): their
 //! task, record and snapshot are removed again every few seconds until containerd lets them
 //! go, so that a failed CreateContainer or RunPodSandbox leaves nothing behind even without a
-//! restart of cricket. Holds IDs only; a record that comes back into a store is left alone.
+//! restart of cricket; so is the task of a start that failed. Holds IDs only; a record that
+//! comes back into a store is left alone.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,8 @@ const EVERY: Duration = Duration::from_secs(2);
 #[derive(Default)]
 pub struct Janitor {
     pending: Mutex<BTreeSet<String>>,
+    /// Tasks only: their containers stay (a start that failed, recorded as exited).
+    tasks: Mutex<BTreeSet<String>>,
 }
 
 impl Janitor {
@@ -21,6 +24,11 @@ impl Janitor {
     pub fn leave(&self, id: &str) {
         tracing::info!(id, "containerd objects left for later removal");
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
+    }
+
+    /// Leaves `id`'s task (only) to be removed.
+    pub fn leave_task(&self, id: &str) {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
     }
 
     fn pending(&self) -> Vec<String> {
@@ -52,6 +60,12 @@ pub fn spawn(ctx: Arc<Context>) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(EVERY).await;
+            let tasks: Vec<String> = ctx.janitor.tasks.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
+            for id in tasks {
+                if crate::container::remove_task(&ctx, &id).await.is_ok() {
+                    ctx.janitor.tasks.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                }
+            }
             for id in ctx.janitor.pending() {
                 if ctx.containers.contains(&id) || ctx.sandboxes.contains(&id) {
                     ctx.janitor.done(&id);

@@ -49,14 +49,23 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
         Ok::<_, Status>((pid, started))
     }
     .await;
+    let result = match result {
+        Err(e) => match started_after_all(ctx, &id).await {
+            Some(pid) => Ok((pid, now_ns())),
+            None => Err(e),
+        },
+        ok => ok,
+    };
     if let Ok(io) = io {
         super::io::settle(io, result.is_ok());
     }
     let (pid, started) = match result {
         Ok(started) => started,
         Err(e) => {
-            let _ = cd.kill_task(&id, libc::SIGKILL as u32, true).await;
-            let _ = cd.delete_task(&id).await;
+            if let Err(left) = super::remove_task(ctx, &id).await {
+                tracing::warn!(container = %id, error = %left, "the failed start's task could not be removed now");
+                ctx.janitor.leave_task(&id);
+            }
             exits::record(ctx, &id, 128, now_ns(), "StartError", e.message());
             return Err(e);
         }
@@ -72,4 +81,20 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
     crate::container_events::emit(ctx, &id, &c.meta.sandbox_id, k8s_cri::v1::ContainerEventType::ContainerStartedEvent);
     tracing::info!(pod = %c.meta.sandbox_id, container = %id, pid, "container started");
     Ok(())
+}
+
+/// containerd may have started the task and lost only its answer (it was killed meanwhile):
+/// the task's PID if it runs, asked until containerd answers (for up to 10 s).
+async fn started_after_all(ctx: &Context, id: &str) -> Option<u32> {
+    for _ in 0..50 {
+        match ctx.containerd.task_state(id).await {
+            Ok(Some((pid, containerd_bridge::TaskState::Running))) => {
+                tracing::warn!(container = %id, pid, "the start failed on the way back, but the task runs: started");
+                return Some(pid);
+            }
+            Ok(_) => return None,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
+    None
 }
