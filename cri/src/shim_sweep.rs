@@ -7,7 +7,7 @@
 //! killed. A containerd killed between a task's delete and the shim's shutdown leaves one too,
 //! so the sweep also runs every so often, sparing shims too young to have their task yet.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -34,31 +34,6 @@ fn parse_shim(pid: i32, cmdline: &[u8], address: &str, namespace: &str) -> Optio
 
 fn numbered_entries() -> impl Iterator<Item = (i32, PathBuf)> {
     std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path())))
-}
-
-/// Every process's parent.
-fn parents() -> HashMap<i32, i32> {
-    numbered_entries()
-        .filter_map(|(pid, dir)| {
-            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
-            // The field after the command name (which may hold spaces) is the state, then the parent.
-            let ppid = stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()?;
-            Some((pid, ppid))
-        })
-        .collect()
-}
-
-/// The processes below `root`, deepest last.
-fn descendants(root: i32, parents: &HashMap<i32, i32>) -> Vec<i32> {
-    let mut found = vec![root];
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i];
-        found.extend(parents.iter().filter(|(_, p)| **p == parent).map(|(c, _)| *c));
-        i += 1;
-    }
-    found.remove(0);
-    found
 }
 
 /// The shim's bundle: the directory it was started in, while it still exists.
@@ -113,19 +88,19 @@ pub async fn stop_orphaned_shims(ctx: &Context, min_age: Duration) {
     if shims.is_empty() {
         return;
     }
-    let parents = parents();
+    let parents = crate::exec::process_tree::parents();
     for shim in shims {
-        let below = descendants(shim.pid, &parents);
+        let below = crate::exec::process_tree::tree(shim.pid, &parents);
         let serving = task_ids.contains(shim.id.as_str()) || below.iter().any(|p| task_pids.contains(p));
         if serving || age(shim.pid).is_none_or(|a| a < min_age) {
             continue;
         }
         tracing::warn!(shim = shim.pid, id = %shim.id, "stopping a shim that serves no task containerd knows");
-        stop(&shim, below, &address, &namespace).await;
+        stop(&shim, &address, &namespace).await;
     }
 }
 
-async fn stop(shim: &Shim, below: Vec<i32>, address: &str, namespace: &str) {
+async fn stop(shim: &Shim, address: &str, namespace: &str) {
     let bundle = bundle_of(shim.pid);
     if let Some(bundle) = &bundle {
         // The shim's own clean-up: runc delete --force, and the rootfs unmounted.
@@ -137,11 +112,7 @@ async fn stop(shim: &Shim, below: Vec<i32>, address: &str, namespace: &str) {
             outcome => tracing::warn!(id = %shim.id, ?outcome, "the shim's delete did not succeed; killing what is left"),
         }
     }
-    for pid in below.into_iter().rev().chain([shim.pid]) {
-        // SAFETY: kill(2) takes plain integers; each PID is a process found below (or as) this
-        // orphaned shim a moment ago.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    }
+    crate::exec::process_tree::kill_tree(shim.pid);
     if let Some(bundle) = bundle {
         let _ = crate::mounts::unmount_if_mounted(&bundle.join("rootfs"));
         if let Err(e) = std::fs::remove_dir_all(&bundle) {
@@ -170,14 +141,5 @@ mod tests {
     fn this_process_is_young_and_init_is_old() {
         assert!(age(std::process::id() as i32).unwrap() < Duration::from_secs(3600));
         assert!(age(1).unwrap() >= age(std::process::id() as i32).unwrap());
-    }
-
-    #[test]
-    fn descendants_go_all_the_way_down() {
-        let parents = HashMap::from([(2, 1), (3, 2), (4, 3), (5, 1), (6, 9)]);
-        let mut below = descendants(1, &parents);
-        below.sort();
-        assert_eq!(below, [2, 3, 4, 5]);
-        assert!(descendants(6, &parents).is_empty());
     }
 }

@@ -125,6 +125,18 @@ impl Node {
         std::fs::write(&file, serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
     }
 
+    /// The pod addresses the node's host-local IPAM holds.
+    pub fn reserved_ips(&self) -> Vec<String> {
+        std::fs::read_dir(self.ws.run("ipam"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("10."))
+            .collect()
+    }
+
     /// Names that only this test's leftovers can mention.
     fn needles(&self) -> Vec<String> {
         vec![format!("cricket-e2e-{}", self.ws.id), format!("ck{}", self.ws.id)]

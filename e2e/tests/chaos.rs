@@ -223,15 +223,8 @@ fn assert_nothing_left(node: &Node) {
     assert!(ctr(&["tasks", "ls", "-q"]).trim().is_empty(), "containerd tasks: {}", ctr(&["tasks", "ls"]));
     let active: Vec<String> = ctr(&["snapshots", "ls"]).lines().filter(|l| l.contains("Active")).map(String::from).collect();
     assert!(active.is_empty(), "active snapshots: {active:?}");
-    let ips: Vec<String> = std::fs::read_dir(node.ws.run("ipam"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("10."))
-        .collect();
-    assert!(ips.is_empty(), "IPAM addresses: {ips:?}");
+    let ips = node.reserved_ips();
+    assert!(ips.is_empty(), "reserved IPs: {ips:?}");
     for dir in [node.ws.lib("cricket").join("sandboxes"), node.ws.lib("cricket").join("containers"), node.ws.run("cricket").join("containers")] {
         let left: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
         assert!(left.is_empty(), "files left under {}: {left:?}", dir.display());

@@ -44,14 +44,7 @@ fn assert_no_pod_left(node: &Node) {
         let pins: Vec<_> = std::fs::read_dir(node.ws.run("cricket").join(kind)).map(|d| d.flatten().collect()).unwrap_or_default();
         assert!(pins.is_empty(), "{kind} pins: {pins:?}");
     }
-    let ips: Vec<String> = std::fs::read_dir(node.ws.run("ipam"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("10."))
-        .collect();
+    let ips = node.reserved_ips();
     assert!(ips.is_empty(), "reserved IPs: {ips:?}");
 }
 

@@ -4,7 +4,7 @@
 mod launch;
 mod output;
 mod process_spec;
-mod process_tree;
+pub(crate) mod process_tree;
 mod sync;
 
 pub use launch::{launch, Launched, Streams};

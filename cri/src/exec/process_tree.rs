@@ -17,7 +17,7 @@ pub fn tree(pid: i32, parents: &HashMap<i32, i32>) -> Vec<i32> {
 }
 
 /// Every process's parent, from /proc/<pid>/stat.
-fn parents() -> HashMap<i32, i32> {
+pub fn parents() -> HashMap<i32, i32> {
     let pids = std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
     pids.filter_map(|pid| {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
