@@ -86,12 +86,17 @@ mod tests {
 
     #[test]
     fn outstanding_tokens_are_bounded_and_expired_ones_make_room() {
-        let tokens = Tokens::with_ttl(Duration::from_millis(30));
+        // Long enough that none expires while the table fills on a loaded machine (CI saw
+        // 30 ms run out in a debug build).
+        let ttl = Duration::from_secs(1);
+        let tokens = Tokens::with_ttl(ttl);
+        let filling = std::time::Instant::now();
         for i in 0..MAX_OUTSTANDING {
             tokens.insert(i).unwrap();
         }
+        assert!(filling.elapsed() < ttl, "filling took {:?}", filling.elapsed());
         assert_eq!(tokens.insert(0), Err(TokenError::Full));
-        std::thread::sleep(Duration::from_millis(40));
+        std::thread::sleep(ttl + Duration::from_millis(50));
         assert!(tokens.insert(0).is_ok(), "expired tokens were dropped");
     }
 }
