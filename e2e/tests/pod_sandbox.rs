@@ -168,7 +168,8 @@ async fn pod_lifecycle(options: NodeOptions, pause: bool) {
     }
     let (_, containers, _) = node.containerd.ctr(NAMESPACE, &["containers", "ls", "-q"]);
     assert!(containers.trim().is_empty(), "{containers}");
-    let err = cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await.unwrap_err();
+    cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await.expect("stopping a removed pod is fine");
+    let err = cri.runtime.pod_sandbox_status(PodSandboxStatusRequest { pod_sandbox_id: id.clone(), verbose: false }).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     let again = run(&mut cri, pod_config(&node, "web", 0)).await.expect("the name is free again");
     cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: again.clone() }).await.unwrap();
