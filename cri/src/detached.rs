@@ -11,18 +11,19 @@ use tonic::Status;
 use tracing::Instrument;
 
 /// Resolves once the caller has gone away.
-pub struct CallerGone(oneshot::Receiver<()>);
+pub struct CallerGone {
+    caller: oneshot::Receiver<()>,
+    /// A oneshot receiver must not be polled again once it has answered.
+    gone: bool,
+}
 
 impl CallerGone {
-    /// A caller that never goes away (recovery and tests).
-    pub fn never() -> CallerGone {
-        let (tx, rx) = oneshot::channel();
-        std::mem::forget(tx);
-        CallerGone(rx)
-    }
-
+    /// Waits until the caller has gone away; at once if it already has.
     pub async fn wait(&mut self) {
-        let _ = (&mut self.0).await;
+        if !self.gone {
+            let _ = (&mut self.caller).await;
+            self.gone = true;
+        }
     }
 }
 
@@ -33,7 +34,7 @@ where
     T: Send + 'static,
 {
     let (caller, gone) = oneshot::channel::<()>();
-    let task = tokio::spawn(work(CallerGone(gone)).instrument(tracing::Span::current()));
+    let task = tokio::spawn(work(CallerGone { caller: gone, gone: false }).instrument(tracing::Span::current()));
     let result = task
         .await
         .unwrap_or_else(|e| Err(Status::internal(format!("the call's task failed: {e}"))));
@@ -57,6 +58,7 @@ mod tests {
         let (n, f) = (noticed.clone(), finished.clone());
         let call = run(move |mut gone| async move {
             gone.wait().await;
+            gone.wait().await; // again: at once, no panic
             n.store(true, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(50)).await;
             f.store(true, Ordering::SeqCst);

@@ -74,12 +74,6 @@ fn age(pid: i32) -> Option<Duration> {
 /// processes is a task's. With no minimum age, run only while no task is being created
 /// (before the CRI answers lifecycle calls).
 pub async fn stop_orphaned_shims(ctx: &Context, min_age: Duration) {
-    let tasks = match ctx.containerd.list_tasks().await {
-        Ok(t) => t,
-        Err(e) => return tracing::warn!(error = %e, "cannot list tasks; orphaned shims are left for the next start"),
-    };
-    let task_ids: HashSet<&str> = tasks.iter().map(|(id, _, _)| id.as_str()).collect();
-    let task_pids: HashSet<i32> = tasks.iter().map(|(_, pid, _)| *pid as i32).collect();
     let address = ctx.containerd.config().address.display().to_string();
     let namespace = ctx.config.containerd.namespace.clone();
     let shims: Vec<Shim> = numbered_entries()
@@ -88,6 +82,12 @@ pub async fn stop_orphaned_shims(ctx: &Context, min_age: Duration) {
     if shims.is_empty() {
         return;
     }
+    let tasks = match ctx.containerd.list_tasks().await {
+        Ok(t) => t,
+        Err(e) => return tracing::warn!(error = %e, "cannot list tasks; orphaned shims are left for the next sweep"),
+    };
+    let task_ids: HashSet<&str> = tasks.iter().map(|(id, _, _)| id.as_str()).collect();
+    let task_pids: HashSet<i32> = tasks.iter().map(|(_, pid, _)| *pid as i32).collect();
     let parents = crate::exec::process_tree::parents();
     for shim in shims {
         let below = crate::exec::process_tree::tree(shim.pid, &parents);
