@@ -1,6 +1,6 @@
 //! Exit tracking from containerd's task events: an OOM kill reads OOMKilled/137, an exit
 //! while containerd is down is recorded once it is back (resync), and a pod whose pause
-//! dies becomes NotReady.
+//! dies becomes NotReady, and stops cleanly when it dies as it is being stopped.
 
 use std::time::Duration;
 
@@ -94,5 +94,32 @@ async fn a_pod_whose_pause_dies_becomes_not_ready() {
     .await;
     assert!(not_ready.is_some(), "the pod is NotReady after its pause died; cricket's log ends:\n{}", node.cricket_log_tail(30));
     pod.remove().await;
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_whose_pause_is_killed_as_it_is_stopped_stops_cleanly() {
+    let node = node_with_network().await;
+    let mut cri = node.client().await;
+    let image = node.registry().push(&e2e::test_images::busybox_image(), "e2e/busybox", "1");
+    cri.pull(&image, None).await.unwrap();
+    // The pause's exit races StopPodSandbox: the exit handler deletes the task while the stop
+    // kills and deletes it too (containerd's shim then answers "ttrpc: closed").
+    for i in 0..6 {
+        let config = PodSandboxConfig { linux: None, ..pod_config(&node, &format!("race{i}")) };
+        let run = RunPodSandboxRequest { config: Some(config), runtime_handler: String::new() };
+        let id = cri.runtime.run_pod_sandbox(run).await.unwrap().into_inner().pod_sandbox_id;
+        let req = PodSandboxStatusRequest { pod_sandbox_id: id.clone(), verbose: true };
+        let reply = cri.runtime.pod_sandbox_status(req).await.unwrap().into_inner();
+        let info: serde_json::Value = serde_json::from_str(&reply.info["info"]).unwrap();
+        let pause = info["pid"].as_i64().filter(|p| *p > 0).expect("the pod has a pause");
+        // Staggered, so that some kills land before the stop and some during it.
+        tokio::time::sleep(Duration::from_millis(5 * i)).await;
+        unsafe { libc::kill(pause as i32, libc::SIGKILL) };
+        cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await.expect("the pod stops");
+        cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }).await.expect("and goes");
+    }
+    let (_, tasks, _) = node.containerd.ctr(e2e::node::NAMESPACE, &["tasks", "ls", "-q"]);
+    assert!(tasks.trim().is_empty(), "no task left: {tasks}");
     node.finish();
 }
