@@ -154,6 +154,9 @@ impl Driver for Logger {
         };
         let _ = out.join();
         let _ = err.join();
+        if let Some(a) = &self.attachers {
+            a.finish();
+        }
         Ok(())
     }
 }
