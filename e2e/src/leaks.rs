@@ -34,6 +34,37 @@ pub fn find_leaks(needles: &[String]) -> Vec<String> {
     leaks
 }
 
+/// The processes whose command line names `needle`, as "pid: cmdline".
+pub fn processes_naming(needle: &str) -> Vec<String> {
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let pid = entry.file_name().to_string_lossy().to_string();
+        if !pid.chars().all(|c| c.is_ascii_digit()) || pid == me {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) {
+            found.push(format!("{pid}: {cmdline}"));
+        }
+    }
+    found
+}
+
+/// Waits until no process names `needle` (a process that was told to go exits on its own
+/// time); the ones still there after `within`.
+pub fn processes_outliving(needle: &str, within: std::time::Duration) -> Vec<String> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let left = processes_naming(needle);
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Unmounts everything mounted below `dir` (deepest first); for teardown after a failure.
 pub fn unmount_below(dir: &str) {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();

@@ -2,6 +2,7 @@
 //! subnet without masquerading.
 
 use std::process::Command;
+use std::time::Duration;
 
 use e2e::node::NAMESPACE;
 use e2e::registry::free_port;
@@ -168,11 +169,15 @@ async fn pod_lifecycle(options: NodeOptions, pause: bool) {
     }
     let (_, containers, _) = node.containerd.ctr(NAMESPACE, &["containers", "ls", "-q"]);
     assert!(containers.trim().is_empty(), "{containers}");
+    let shims = e2e::leaks::processes_outliving(&id, Duration::from_secs(10));
+    assert!(shims.is_empty(), "the pod's shim is gone once the pod is removed: {shims:?}");
     cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await.expect("stopping a removed pod is fine");
     let err = cri.runtime.pod_sandbox_status(PodSandboxStatusRequest { pod_sandbox_id: id.clone(), verbose: false }).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     let again = run(&mut cri, pod_config(&node, "web", 0)).await.expect("the name is free again");
     cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: again.clone() }).await.unwrap();
-    cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: again }).await.unwrap();
+    cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: again.clone() }).await.unwrap();
+    let shims = e2e::leaks::processes_outliving(&again, Duration::from_secs(10));
+    assert!(shims.is_empty(), "the second pod's shim is gone too: {shims:?}");
     node.finish();
 }
