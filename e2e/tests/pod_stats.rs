@@ -119,6 +119,12 @@ async fn check_metrics(mut rt: Runtime, pod_id: &str, httpd: &str) {
     let started = value_of(&c.metrics, "container_start_time_seconds", None).value.unwrap().value;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     assert!(now - started < 120, "started {started}, now {now}");
+    // The size of the writable layer's file system: what `df` says of it, and some inodes free.
+    let fs_size = value_of(&c.metrics, "container_fs_limit_bytes", None);
+    let fs_inodes = value_of(&c.metrics, "container_fs_inodes_total", None).value.unwrap().value;
+    let fs_free = value_of(&c.metrics, "container_fs_inodes_free", None).value.unwrap().value;
+    assert!(fs_size.value.unwrap().value > 1 << 20 && fs_inodes > 0 && fs_free > 0 && fs_free <= fs_inodes, "{fs_size:?} {fs_inodes} {fs_free}");
+    assert!(fs_size.label_values.last().unwrap().starts_with('/'), "the device label is its mount point: {fs_size:?}");
     let limit = value_of(&c.metrics, "container_ulimits_soft", Some("max_open_files")).value.unwrap().value;
     assert!(limit > 0 && limit < u64::MAX, "{limit}");
     let emitted: Vec<&Metric> = pod.metrics.iter().chain(c.metrics.iter()).collect();

@@ -1,7 +1,7 @@
 //! What the cAdvisor-named metrics add to the sampler's reading, read only when metrics are
 //! asked for (kubelet scrapes every 15 s or so; the sampler runs every second): the CPU time
 //! split into user and system, page cache, mapped files, limit hits, peak usage, OOM kills,
-//! the limits in force, threads, and block I/O per device.
+//! the limits in force, CFS throttling, kernel memory, threads, and block I/O per device.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,6 +35,11 @@ pub struct CgroupDetail {
     pub oom_kills: u64,
     pub cpu_period_us: u64,
     pub cpu_shares: u64,
+    /// CFS enforcement periods elapsed, and those in which the cgroup was throttled.
+    pub cfs_periods: u64,
+    pub cfs_throttled_periods: u64,
+    pub cfs_throttled_ns: u64,
+    pub kernel_memory: u64,
     pub memory_limit: u64,
     pub memory_reservation: u64,
     pub swap_limit: u64,
@@ -128,6 +133,8 @@ impl CgroupPaths {
                 let tick_ns = 1_000_000_000 / clock_ticks_per_second();
                 let limit = |file: &str| read_u64(&memory.join(file)).ok().and_then(v1_limit).unwrap_or(0);
                 let oom = read_keyed(&memory.join("memory.oom_control")).unwrap_or_default();
+                let cfs = cpu.as_ref().and_then(|c| read_keyed(&c.join("cpu.stat")).ok()).unwrap_or_default();
+                let cfs_get = |k: &str| cfs.get(k).copied().unwrap_or(0);
                 Ok(CgroupDetail {
                     cpu_user_ns: cpu_stat.get("user").copied().unwrap_or(0) * tick_ns,
                     cpu_system_ns: cpu_stat.get("system").copied().unwrap_or(0) * tick_ns,
@@ -140,6 +147,10 @@ impl CgroupPaths {
                     oom_kills: oom.get("oom_kill").copied().unwrap_or(0),
                     cpu_period_us: cpu.as_ref().and_then(|c| read_u64(&c.join("cpu.cfs_period_us")).ok()).unwrap_or(0),
                     cpu_shares: cpu.as_ref().and_then(|c| read_u64(&c.join("cpu.shares")).ok()).unwrap_or(0),
+                    cfs_periods: cfs_get("nr_periods"),
+                    cfs_throttled_periods: cfs_get("nr_throttled"),
+                    cfs_throttled_ns: cfs_get("throttled_time"),
+                    kernel_memory: read_u64(&memory.join("memory.kmem.usage_in_bytes")).unwrap_or(0),
                     memory_limit: limit("memory.limit_in_bytes"),
                     memory_reservation: limit("memory.soft_limit_in_bytes"),
                     swap_limit: limit("memory.memsw.limit_in_bytes"),
@@ -167,6 +178,11 @@ impl CgroupPaths {
                     oom_kills: events.get("oom_kill").copied().unwrap_or(0),
                     cpu_period_us: cpu_max.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0),
                     cpu_shares: read_u64(&dir.join("cpu.weight")).map(weight_to_shares).unwrap_or(0),
+                    cfs_periods: cpu.get("nr_periods").copied().unwrap_or(0),
+                    cfs_throttled_periods: cpu.get("nr_throttled").copied().unwrap_or(0),
+                    cfs_throttled_ns: cpu.get("throttled_usec").copied().unwrap_or(0) * 1000,
+                    // "kernel" since Linux 5.18; before, its two largest parts.
+                    kernel_memory: stat.get("kernel").copied().unwrap_or_else(|| get("kernel_stack") + get("slab")),
                     memory_limit: read_limit(&dir.join("memory.max")),
                     memory_reservation: read_limit(&dir.join("memory.low")),
                     swap_limit: read_limit(&dir.join("memory.swap.max")),
@@ -202,6 +218,8 @@ mod tests {
         assert_eq!((d.pgfault, d.pgmajfault), ((81438, 560680317), (0, 160929)));
         assert_eq!((d.failcnt, d.max_usage, d.oom_kills), (3, 16979705856, 1));
         assert_eq!((d.cpu_period_us, d.cpu_shares), (100000, 2));
+        assert_eq!((d.cfs_periods, d.cfs_throttled_periods, d.cfs_throttled_ns), (1200, 37, 4_250_000_000));
+        assert_eq!(d.kernel_memory, 890224640);
         assert_eq!((d.memory_limit, d.memory_reservation, d.swap_limit), (0, 0, 0), "v1's huge values mean none");
         assert_eq!((d.threads, d.threads_max), (2, 0));
         assert_eq!(d.io, [DeviceIo { major: 254, minor: 0, read_bytes: 5242880, write_bytes: 0, reads: 40, writes: 0 }]);
@@ -214,6 +232,8 @@ mod tests {
         assert_eq!((d.cache, d.mapped_file, d.pgfault), (20971520, 4194304, (12345, 12345)));
         assert_eq!((d.failcnt, d.max_usage, d.oom_kills), (5, 60817408, 2));
         assert_eq!((d.cpu_period_us, d.cpu_shares), (100000, 2597));
+        assert_eq!((d.cfs_periods, d.cfs_throttled_periods, d.cfs_throttled_ns), (300, 12, 1_500_000_000));
+        assert_eq!(d.kernel_memory, 1048576);
         assert_eq!((d.memory_limit, d.memory_reservation, d.swap_limit), (0, 0, 0));
         assert_eq!((d.threads, d.threads_max), (4, 4096));
         assert_eq!(d.io, [DeviceIo { major: 8, minor: 0, read_bytes: 1048576, write_bytes: 2097152, reads: 16, writes: 32 }]);

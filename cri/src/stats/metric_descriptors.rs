@@ -31,6 +31,9 @@ descriptors!(CONTAINER_METRICS {
     CPU_USAGE = "container_cpu_usage_seconds_total" Counter ["cpu"] "Cumulative CPU time consumed, in seconds.";
     CPU_USER = "container_cpu_user_seconds_total" Counter [] "Cumulative user CPU time consumed, in seconds.";
     CPU_SYSTEM = "container_cpu_system_seconds_total" Counter [] "Cumulative system CPU time consumed, in seconds.";
+    CFS_PERIODS = "container_cpu_cfs_periods_total" Counter [] "Number of elapsed CFS enforcement periods.";
+    CFS_THROTTLED_PERIODS = "container_cpu_cfs_throttled_periods_total" Counter [] "Number of CFS periods in which the container was throttled.";
+    CFS_THROTTLED_SECONDS = "container_cpu_cfs_throttled_seconds_total" Counter [] "Total time the container was throttled, in seconds.";
     MEMORY_USAGE = "container_memory_usage_bytes" Gauge [] "Current memory usage in bytes, including all memory regardless of when it was accessed.";
     MEMORY_MAX_USAGE = "container_memory_max_usage_bytes" Gauge [] "Maximum memory usage recorded, in bytes.";
     MEMORY_WORKING_SET = "container_memory_working_set_bytes" Gauge [] "Current working set (usage minus inactive file), in bytes.";
@@ -38,6 +41,7 @@ descriptors!(CONTAINER_METRICS {
     MEMORY_CACHE = "container_memory_cache" Gauge [] "Page cache memory, in bytes.";
     MEMORY_MAPPED_FILE = "container_memory_mapped_file" Gauge [] "Size of memory mapped files, in bytes.";
     MEMORY_SWAP = "container_memory_swap" Gauge [] "Swap usage, in bytes.";
+    MEMORY_KERNEL_USAGE = "container_memory_kernel_usage" Gauge [] "Kernel memory charged to the container, in bytes.";
     MEMORY_FAILCNT = "container_memory_failcnt" Counter [] "Number of times memory usage hit the limit.";
     MEMORY_FAILURES = "container_memory_failures_total" Counter ["failure_type", "scope"] "Cumulative count of memory allocation failures (page faults).";
     OOM_EVENTS = "container_oom_events_total" Counter [] "Count of out-of-memory kills in the container.";
@@ -55,6 +59,9 @@ descriptors!(CONTAINER_METRICS {
     START_TIME = "container_start_time_seconds" Gauge [] "Start time of the container since the Unix epoch, in seconds.";
     LAST_SEEN = "container_last_seen" Gauge [] "Last time the container was seen by the runtime, since the Unix epoch, in seconds.";
     FS_USAGE = "container_fs_usage_bytes" Gauge ["device"] "Bytes used by the container's writable layer on its file system.";
+    FS_LIMIT = "container_fs_limit_bytes" Gauge ["device"] "Size of the file system of the container's writable layer, in bytes.";
+    FS_INODES_TOTAL = "container_fs_inodes_total" Gauge ["device"] "Number of inodes of the file system of the container's writable layer.";
+    FS_INODES_FREE = "container_fs_inodes_free" Gauge ["device"] "Number of free inodes of the file system of the container's writable layer.";
     FS_READS_BYTES = "container_fs_reads_bytes_total" Counter ["device"] "Cumulative count of bytes read.";
     FS_READS = "container_fs_reads_total" Counter ["device"] "Cumulative count of reads completed.";
     FS_WRITES_BYTES = "container_fs_writes_bytes_total" Counter ["device"] "Cumulative count of bytes written.";

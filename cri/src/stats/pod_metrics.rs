@@ -48,6 +48,10 @@ fn sampled(s: &mut Series, sample: &ContainerSample) {
 fn detail(s: &mut Series, g: &CgroupDetail) {
     s.put(&d::CPU_USER, &[], g.cpu_user_ns / NS_PER_SECOND);
     s.put(&d::CPU_SYSTEM, &[], g.cpu_system_ns / NS_PER_SECOND);
+    s.put(&d::CFS_PERIODS, &[], g.cfs_periods);
+    s.put(&d::CFS_THROTTLED_PERIODS, &[], g.cfs_throttled_periods);
+    s.put(&d::CFS_THROTTLED_SECONDS, &[], g.cfs_throttled_ns / NS_PER_SECOND);
+    s.put(&d::MEMORY_KERNEL_USAGE, &[], g.kernel_memory);
     s.put(&d::MEMORY_MAX_USAGE, &[], g.max_usage);
     s.put(&d::MEMORY_CACHE, &[], g.cache);
     s.put(&d::MEMORY_MAPPED_FILE, &[], g.mapped_file);
@@ -120,7 +124,16 @@ fn container_metrics(ctx: &Context, pod: &Sandbox, c: &Container, sample: &Conta
     let fs_device = ctx.fs_usage().and_then(|u| u.fs_id).map(|f| f.mountpoint).unwrap_or_default();
     s.at_ns = layer.map(|l| l.at_ns).unwrap_or(now);
     s.put(&d::FS_USAGE, &[&fs_device], layer.map(|l| l.usage.bytes).unwrap_or(0));
+    s.at_ns = now;
+    file_system(&mut s, &fs_device, crate::mounts::capacity(std::path::Path::new(&fs_device)).unwrap_or_default());
     ContainerMetrics { container_id: c.meta.id.clone(), metrics: s.out }
+}
+
+/// The size of the file system of the writable layer (`device` is its mount point).
+fn file_system(s: &mut Series, device: &str, c: crate::mounts::Capacity) {
+    s.put(&d::FS_LIMIT, &[device], c.bytes);
+    s.put(&d::FS_INODES_TOTAL, &[device], c.inodes);
+    s.put(&d::FS_INODES_FREE, &[device], c.inodes_free);
 }
 
 fn network(s: &mut Series, interfaces: &[InterfaceCounters]) {
@@ -145,7 +158,8 @@ fn pod_metrics(ctx: &Context, pod: &Sandbox) -> PodSandboxMetrics {
         .containers
         .in_sandbox(&pod.meta.id)
         .iter()
-        .filter_map(|c| ctx.stats.of_running(c).map(|sample| container_metrics(ctx, pod, c, &sample)))
+        // A container started since the sampler's last round is read now.
+        .filter_map(|c| ctx.stats.of_running_now(c).map(|sample| container_metrics(ctx, pod, c, &sample)))
         .collect();
     PodSandboxMetrics { pod_sandbox_id: pod.meta.id.clone(), metrics: s.out, container_metrics }
 }
@@ -174,6 +188,7 @@ mod tests {
             s.put(m, &[], 0);
         }
         s.put(&d::FS_USAGE, &["/"], 0);
+        file_system(&mut s, "/", crate::mounts::capacity(std::path::Path::new("/")).unwrap());
         for desc in d::CONTAINER_METRICS {
             let emitted: Vec<&Metric> = s.out.iter().filter(|m| m.name == desc.name).collect();
             assert!(!emitted.is_empty(), "{} is emitted", desc.name);
