@@ -41,6 +41,14 @@ async fn refused_creates_leave_nothing_and_lifecycle_calls_are_idempotent() {
     cases.push(("bad seccomp file", pod.create_request(late), Code::InvalidArgument, "localhost_ref"));
     let relative = ContainerConfig { working_dir: "relative".into(), ..ok() };
     cases.push(("relative working dir", pod.create_request(relative), Code::InvalidArgument, "working_dir"));
+    // An image volume after a host directory that does not exist yet: refused before that
+    // directory is made.
+    let made_too_soon = node.ws.run("host-dir-for-refused-create");
+    let mounts = vec![
+        Mount { container_path: "/data".into(), host_path: made_too_soon.display().to_string(), ..Default::default() },
+        Mount { container_path: "/img".into(), image: Some(ImageSpec { image: image.clone(), ..Default::default() }), ..Default::default() },
+    ];
+    cases.push(("image volume", pod.create_request(ContainerConfig { mounts, ..ok() }), Code::Unimplemented, "mounts[1].image"));
     for (what, req, code, names) in cases {
         let err = pod.cri.runtime.create_container(req).await.unwrap_err();
         assert_eq!(err.code(), code, "{what}: {err}");
@@ -50,6 +58,7 @@ async fn refused_creates_leave_nothing_and_lifecycle_calls_are_idempotent() {
     assert!(records.trim().is_empty(), "no containerd record: {records}");
     let snapshots: Vec<String> = node.containerd.snapshot_keys(NAMESPACE).into_iter().filter(|k| !k.starts_with("sha256:")).collect();
     assert!(snapshots.is_empty(), "no snapshot beside the image's layers: {snapshots:?}");
+    assert!(!made_too_soon.exists(), "no host directory made for a refused container");
     for dir in [node.ws.run("cricket/containers"), node.ws.lib("cricket/containers")] {
         assert!(entries(&dir).is_empty(), "no files in {}: {:?}", dir.display(), entries(&dir));
     }

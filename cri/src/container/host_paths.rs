@@ -25,6 +25,12 @@ fn make_shared(path: &Path) -> std::io::Result<()> {
 /// A copy of `config` whose mounts name existing, canonical host paths.
 pub fn prepared(config: &ContainerConfig) -> Result<ContainerConfig, Status> {
     let mut config = config.clone();
+    // An image volume (a mount of an image's content) is a feature kubelet uses only where
+    // the runtime serves it; Unimplemented is how a runtime says it does not. Checked before
+    // any host directory is made.
+    if let Some(i) = config.mounts.iter().position(|m| m.image.as_ref().is_some_and(|image| !image.image.is_empty())) {
+        return Err(Status::unimplemented(format!("config.mounts[{i}].image: image volumes are not supported by cricket")));
+    }
     for (i, m) in config.mounts.iter_mut().enumerate() {
         let field = format!("config.mounts[{i}].host_path");
         let host = Path::new(&m.host_path);
