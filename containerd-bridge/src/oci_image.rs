@@ -43,6 +43,9 @@ pub enum Entry {
     Dir { path: String, mode: u32 },
     File { path: String, mode: u32, data: Vec<u8> },
     Symlink { path: String, target: String },
+    /// Another name for the file at `target` (a path in the layer), as busybox images
+    /// install their applets: masking one name leaves the others working.
+    HardLink { path: String, target: String },
 }
 
 /// The runtime part of an image config (`config` in the OCI image config).
@@ -96,6 +99,12 @@ pub fn layer_tar(entries: &[Entry]) -> io::Result<Vec<u8>> {
             Entry::Symlink { path, target } => {
                 header.set_entry_type(tar::EntryType::Symlink);
                 header.set_mode(0o777);
+                header.set_size(0);
+                builder.append_link(&mut header, path, target)?;
+            }
+            Entry::HardLink { path, target } => {
+                header.set_entry_type(tar::EntryType::Link);
+                header.set_mode(0o755);
                 header.set_size(0);
                 builder.append_link(&mut header, path, target)?;
             }
