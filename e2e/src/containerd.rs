@@ -11,6 +11,8 @@ pub struct Containerd {
     pub address: PathBuf,
     pub config: PathBuf,
     log: PathBuf,
+    /// The network namespace it (and so every shim and host-network pod) runs in.
+    netns: Option<String>,
     daemon: Option<Daemon>,
 }
 
@@ -28,18 +30,23 @@ pub fn listeners(address: &std::path::Path) -> String {
 
 impl Containerd {
     pub fn start(ws: &Workspace) -> Containerd {
+        Containerd::start_in(ws, None)
+    }
+
+    /// Starts containerd inside the network namespace `netns` (if any).
+    pub fn start_in(ws: &Workspace, netns: Option<&str>) -> Containerd {
         let address = ws.run("containerd.sock");
         let config = ws.run("containerd.toml");
         let toml = format!("{}disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n{}", base_config(&ws.lib("containerd"), &ws.run("containerd-state")), listeners(&address));
         std::fs::write(&config, toml).expect("write containerd config");
-        let mut c = Containerd { address, config, log: ws.run("containerd.log"), daemon: None };
+        let mut c = Containerd { address, config, log: ws.run("containerd.log"), netns: netns.map(str::to_string), daemon: None };
         c.start_again();
         c
     }
 
     /// (Re)starts containerd with the same config and state.
     pub fn start_again(&mut self) {
-        let mut cmd = Command::new("containerd");
+        let mut cmd = crate::registry::in_netns(self.netns.as_deref(), "containerd");
         cmd.arg("--config").arg(&self.config);
         self.daemon = Some(Daemon::spawn("containerd", cmd, &self.log));
         assert!(wait_for_socket(&self.address, Duration::from_secs(20)), "containerd did not come up; see {}", self.log.display());

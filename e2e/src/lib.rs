@@ -8,6 +8,7 @@ pub mod containerd_cri;
 pub mod go_build;
 pub mod cri_client;
 pub mod cricket;
+pub mod critest_images;
 pub mod grpc_go;
 pub mod image_builder;
 pub mod leaks;

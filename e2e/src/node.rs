@@ -21,6 +21,9 @@ pub struct NodeOptions {
     /// Run the registry and cricket in a network namespace with only loopback, so that no
     /// request can leave the machine even when a test names an outside registry.
     pub isolated_network: bool,
+    /// cricket fetches every registry's images from the node's registry first (`"*"`
+    /// mirrors): stand-ins for public images, pushed under the same repository paths.
+    pub mirror_everything: bool,
     /// Do not start cricket (tests that run it themselves).
     pub without_cricket: bool,
     /// Leave the registry out of cricket's config: a registry on the node itself must work
@@ -44,7 +47,7 @@ impl Node {
     pub fn start(opts: NodeOptions) -> Node {
         let ws = Workspace::new();
         let netns = opts.isolated_network.then(|| create_netns(&format!("cricket-e2e-{}", ws.id)));
-        let containerd = Containerd::start(&ws);
+        let containerd = Containerd::start_in(&ws, netns.as_deref());
         let auth = opts.registry_auth.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
         let registry = opts.registry.then(|| Registry::start(&ws, auth, netns.as_deref()));
         let mut extra = String::new();
@@ -53,6 +56,9 @@ impl Node {
                 "\n[images.registries.\"{}\"]\ninsecure = true\n",
                 r.host
             ));
+            if opts.mirror_everything {
+                extra.push_str(&format!("\n[images.registries.\"*\"]\nmirrors = [\"http://{}\"]\n", r.host));
+            }
         }
         extra.push_str(&opts.extra_config);
         let config = write_config(&ws, &containerd.address, &extra);

@@ -27,12 +27,14 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("find a free port").port()
 }
 
-/// `cmd` run inside `netns` if there is one.
+/// `cmd` run inside `netns` if there is one. Only the network namespace is entered (not
+/// `ip netns exec`'s private mount namespace): containerd, cricket and the shims must see one
+/// another's mounts, such as pinned namespaces.
 pub fn in_netns(netns: Option<&str>, program: impl AsRef<std::ffi::OsStr>) -> Command {
     match netns {
         Some(ns) => {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", ns]).arg(program);
+            let mut c = Command::new("nsenter");
+            c.arg(format!("--net=/run/netns/{ns}")).arg("--").arg(program);
             c
         }
         None => Command::new(program),
