@@ -84,12 +84,19 @@ pub async fn send(ws: &mut Ws, channel: u8, data: &[u8]) {
 /// Everything received per channel until the server closes (binary framing).
 pub async fn collect(ws: &mut Ws) -> std::collections::BTreeMap<u8, Vec<u8>> {
     let mut got = std::collections::BTreeMap::new();
+    let mut close = None;
     while let Some(Ok(message)) = ws.next().await {
-        if let Message::Binary(data) = message {
-            if let Some((channel, rest)) = data.split_first() {
-                got.entry(*channel).or_insert_with(Vec::new).extend_from_slice(rest);
+        match message {
+            Message::Binary(data) => {
+                if let Some((channel, rest)) = data.split_first() {
+                    got.entry(*channel).or_insert_with(Vec::new).extend_from_slice(rest);
+                }
             }
+            Message::Close(frame) => close = Some(frame.map(|f| u16::from(f.code))),
+            _ => {}
         }
     }
+    // kubelet's clients take anything but a normal closure (1000) for a failed session.
+    assert_eq!(close, Some(Some(1000)), "the session ends with a normal close");
     got
 }

@@ -15,6 +15,7 @@ mod tls;
 mod tokens;
 mod websocket;
 mod ws_forward;
+mod ws_tunnel;
 
 use std::sync::OnceLock;
 

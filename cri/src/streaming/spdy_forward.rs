@@ -55,7 +55,7 @@ struct Pair {
     port: u16,
 }
 
-async fn run<S>(io: S, netns: String, idle_limit: std::time::Duration)
+pub(super) async fn run<S>(io: S, netns: String, idle_limit: std::time::Duration)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
 {

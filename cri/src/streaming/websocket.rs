@@ -113,6 +113,13 @@ pub(super) fn switching(key: &str, protocol: &'static str) -> Response<String> {
     r
 }
 
+/// The close message of a session that ended as it should. A close without a code reads as
+/// "no status" (1005) to kubelet's streaming clients, which report it as an error.
+pub(super) fn normal_close() -> Message {
+    use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
+    Message::Close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() }))
+}
+
 /// A client message as (channel, data).
 pub(super) fn decode(protocol: Protocol, message: Message) -> Option<(u8, Vec<u8>)> {
     match message {
@@ -184,7 +191,7 @@ where
         _ = session => {}
         _ = activity.idle_for(ctx.config.streaming.stream_idle_timeout) => tracing::info!("streaming session idle too long; closing it"),
     }
-    let _ = sink.send(Message::Close(None)).await;
+    let _ = sink.send(normal_close()).await;
     reader.abort();
 }
 

@@ -4,7 +4,8 @@
 //! `ports` query (else the request's), and each gets two channels, data (2i) and error
 //! (2i+1), whose first server frame is the port number, little-endian. One connection per
 //! port into the pod, relayed both ways until the pod closes it; the WebSocket closes when
-//! every port's connection has.
+//! every port's connection has. A client that offers SPDY tunnelled in the WebSocket gets
+//! that (`ws_tunnel`).
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -16,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::remote_command::StatusFormat;
 use super::server::reply;
-use super::websocket::{accept_key, decode, encode, offered, switching, upgraded, Protocol};
+use super::websocket::{accept_key, decode, encode, normal_close, offered, switching, upgraded, Protocol};
 use crate::context::Context;
 
 const fn protocol(name: &'static str, base64: bool) -> Protocol {
@@ -66,6 +67,9 @@ fn ports(req: &Request<Incoming>, pf: &PortForwardRequest) -> Result<Vec<u16>, S
 
 pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortForwardRequest) -> Response<String> {
     let offered = offered(&req);
+    if super::ws_tunnel::offered_by(&offered) {
+        return super::ws_tunnel::serve(ctx, req, pf);
+    }
     let Some(protocol) = negotiate(&offered) else {
         let spoken: Vec<&str> = PROTOCOLS.iter().map(|p| p.name).collect();
         return reply(
@@ -138,7 +142,7 @@ where
         _ = writer => {}
         _ = activity.idle_for(idle_limit) => tracing::info!("port-forward idle too long; closing it"),
     }
-    let _ = sink.send(tokio_tungstenite::tungstenite::Message::Close(None)).await;
+    let _ = sink.send(normal_close()).await;
 }
 
 async fn forward(netns: String, port: u16, data: u8, error: u8, mut from_client: mpsc::Receiver<Bytes>, out: mpsc::Sender<(u8, Bytes)>) {
