@@ -4,6 +4,7 @@
 //! every registry to the node's registry, which holds stand-ins for the public images critest
 //! pulls; a pull that missed the mirror could not leave the namespace.
 
+use std::path::Path;
 use std::process::Stdio;
 
 use e2e::critest_images::{critest_module, push_all};
@@ -31,6 +32,45 @@ fn summary(output: &str) -> (String, Vec<String>) {
     (ran, failed)
 }
 
+/// One critest run against the node: `name` names its log and report (kept under the target
+/// directory after the node is gone); `args` are critest's own, after the endpoints and skips.
+async fn run_critest(node: &Node, critest: &Path, name: &str, args: &[String]) {
+    let endpoint = format!("unix://{}", node.cricket.as_ref().unwrap().socket.display());
+    let skip = SKIPPED.iter().map(|(spec, _)| regex_quote(spec)).collect::<Vec<_>>().join("|");
+    let kept = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let (log, report) = (kept.join(format!("{name}.log")), kept.join(format!("{name}-report.json")));
+    let _ = std::fs::remove_file(&report);
+    let mut cmd = in_netns(node.netns.as_deref(), critest);
+    cmd.arg(format!("--runtime-endpoint={endpoint}"))
+        .arg(format!("--image-endpoint={endpoint}"))
+        .arg(format!("--ginkgo.skip={skip}"))
+        .arg("--ginkgo.no-color")
+        .arg(format!("--ginkgo.json-report={}", report.display()))
+        .args(args)
+        .current_dir(node.ws.run_dir.clone())
+        .stdin(Stdio::null());
+    let output = tokio::task::spawn_blocking(move || cmd.output().expect("run critest")).await.unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    std::fs::write(&log, &text).unwrap();
+    let (ran, failed) = summary(&text);
+    eprintln!("{name}: {ran} (its output: {})", log.display());
+    // What critest skipped by itself, and why (a feature the node or cricket does not offer).
+    for (spec, why) in skipped_by_critest(&std::fs::read(&report).unwrap_or_default()) {
+        eprintln!("{name} skipped: {spec}: {why}");
+    }
+    let tail: Vec<&str> = text.lines().rev().take(150).collect::<Vec<_>>().into_iter().rev().collect();
+    assert!(
+        output.status.success() && failed.is_empty(),
+        "{name} failed: {ran}\n{}\n--- its output's end (all of it in {}):\n{}\n--- cricket's log:\n{}",
+        failed.join("\n"),
+        log.display(),
+        tail.join("\n"),
+        node.cricket_log_tail(60)
+    );
+}
+
+/// Every spec, with streaming over SPDY (`CRITEST_FOCUS`, a regular expression, picks some);
+/// then the streaming specs again over WebSocket, as kubelet's newer clients stream.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn critest_passes_against_cricket() {
     let node = Node::start(NodeOptions { registry: true, isolated_network: true, mirror_everything: true, ..Default::default() });
@@ -40,39 +80,10 @@ async fn critest_passes_against_cricket() {
     let critest = build_in_module(&module, ModuleTarget::TestSuite("sigs.k8s.io/cri-tools/cmd/critest"), "critest", &[]);
     node.wait_ready().await;
 
-    let endpoint = format!("unix://{}", node.cricket.as_ref().unwrap().socket.display());
-    let skip = SKIPPED.iter().map(|(spec, _)| regex_quote(spec)).collect::<Vec<_>>().join("|");
-    let report = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("critest-report.json");
-    let _ = std::fs::remove_file(&report);
-    let mut cmd = in_netns(node.netns.as_deref(), &critest);
-    cmd.arg(format!("--runtime-endpoint={endpoint}"))
-        .arg(format!("--image-endpoint={endpoint}"))
-        .arg(format!("--ginkgo.skip={skip}"))
-        .arg("--ginkgo.no-color")
-        .arg(format!("--ginkgo.json-report={}", report.display()))
-        .args(std::env::var("CRITEST_FOCUS").map(|f| format!("--ginkgo.focus={f}")))
-        .current_dir(node.ws.run_dir.clone())
-        .stdin(Stdio::null());
-    let output = tokio::task::spawn_blocking(move || cmd.output().expect("run critest")).await.unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    // Kept after the node is gone, for reading a failure.
-    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("critest.log");
-    std::fs::write(&log, &text).unwrap();
-    let (ran, failed) = summary(&text);
-    eprintln!("critest: {ran} (its output: {})", log.display());
-    // What critest skipped by itself, and why (a feature the node or cricket does not offer).
-    for (spec, why) in skipped_by_critest(&std::fs::read(&report).unwrap_or_default()) {
-        eprintln!("critest skipped: {spec}: {why}");
-    }
-    let tail: Vec<&str> = text.lines().rev().take(150).collect::<Vec<_>>().into_iter().rev().collect();
-    assert!(
-        output.status.success() && failed.is_empty(),
-        "critest failed: {ran}\n{}\n--- its output's end (all of it in {}):\n{}\n--- cricket's log:\n{}",
-        failed.join("\n"),
-        log.display(),
-        tail.join("\n"),
-        node.cricket_log_tail(60)
-    );
+    let focus: Vec<String> = std::env::var("CRITEST_FOCUS").map(|f| format!("--ginkgo.focus={f}")).into_iter().collect();
+    run_critest(&node, &critest, "critest", &focus).await;
+    let websocket = ["--websocket-exec", "--websocket-attach", "--websocket-portforward", "--ginkgo.focus=Streaming"];
+    run_critest(&node, &critest, "critest-websocket", &websocket.map(String::from)).await;
     node.finish();
 }
 
