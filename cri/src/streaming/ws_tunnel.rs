@@ -54,11 +54,8 @@ where
     let mut inbound = tokio::spawn(async move {
         while let Some(Ok(message)) = source.next().await {
             match message {
-                Message::Binary(data) => {
-                    if to_spdy.write_all(&data).await.is_err() {
-                        break;
-                    }
-                }
+                Message::Binary(data) if to_spdy.write_all(&data).await.is_err() => break,
+                Message::Binary(_) => {}
                 Message::Close(_) => break,
                 // Pings are answered by the WebSocket library; text is not part of the tunnel.
                 _ => {}
