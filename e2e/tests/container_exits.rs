@@ -119,6 +119,23 @@ async fn a_pod_whose_pause_is_killed_as_it_is_stopped_stops_cleanly() {
         cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await.expect("the pod stops");
         cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }).await.expect("and goes");
     }
+    // The pod's shim dies (and the pause with it): containerd answers for the task with
+    // "ttrpc: closed" or not at all; the stop must still succeed and leave nothing.
+    for i in 0..2 {
+        let config = PodSandboxConfig { linux: None, ..pod_config(&node, &format!("shimless{i}")) };
+        let run = RunPodSandboxRequest { config: Some(config), runtime_handler: String::new() };
+        let id = cri.runtime.run_pod_sandbox(run).await.unwrap().into_inner().pod_sandbox_id;
+        let shims: Vec<i32> = e2e::leaks::processes_naming(&id)
+            .iter()
+            .filter(|p| p.contains("containerd-shim"))
+            .filter_map(|p| p.split(':').next()?.parse().ok())
+            .collect();
+        assert_eq!(shims.len(), 1, "one shim serves the pod: {shims:?}");
+        unsafe { libc::kill(shims[0], libc::SIGKILL) };
+        tokio::time::sleep(Duration::from_millis(50 * i)).await;
+        cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await.expect("a pod whose shim died stops");
+        cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }).await.expect("and goes");
+    }
     let (_, tasks, _) = node.containerd.ctr(e2e::node::NAMESPACE, &["tasks", "ls", "-q"]);
     assert!(tasks.trim().is_empty(), "no task left: {tasks}");
     node.finish();
