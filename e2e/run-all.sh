@@ -25,6 +25,9 @@ fi
 # their own on free ports and do not need it.
 
 export PATH="$HOME/.cargo/bin:$PATH"
+# critest's module (e2e/critest/go.mod) needs a current Go; Debian's golang-go (1.19) builds
+# only the small GOPATH-mode peers. Prefer the machine's own Go where there is one.
+if [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi
 cd "$repo"
 echo "==> building"
 cargo build --workspace --bins --all-targets
