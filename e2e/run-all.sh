@@ -21,6 +21,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
+# The shell of critest's stand-in images: Debian's busybox package, unpacked by the tests and
+# never installed (it conflicts with busybox-static), whose shell execs the commands it runs.
+shell_debs=/var/cache/cricket-e2e
+if ! compgen -G "$shell_debs/busybox_*.deb" >/dev/null; then
+  echo "==> fetching Debian's busybox package for the test images"
+  mkdir -p "$shell_debs"
+  (cd "$shell_debs" && { apt-get download busybox 2>/dev/null || { apt-get update -qq && apt-get download busybox; }; })
+fi
 # Debian's docker-registry package starts a registry on :5000 at install; the tests start
 # their own on free ports and do not need it.
 

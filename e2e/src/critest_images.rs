@@ -45,6 +45,44 @@ for d in /proc/[0-9]*; do\n\
 done\n\
 exit $found\n";
 
+/// Where run-all.sh keeps Debian's busybox package.
+const SHELL_DEBS: &str = "/var/cache/cricket-e2e";
+
+/// `/bin/sh` as upstream's busybox images have it: a shell that execs the commands it runs,
+/// so that a masked applet fails as it does there. Debian's busybox-static runs its applets
+/// inside the shell instead; Debian's busybox package (dynamically linked) execs them. Its
+/// binary, unpacked, with the host's libraries it is linked against, at their paths.
+fn exec_shell() -> Vec<Entry> {
+    let deb = std::fs::read_dir(SHELL_DEBS)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("busybox_") && n.ends_with(".deb")))
+        .unwrap_or_else(|| panic!("no busybox_*.deb in {SHELL_DEBS}: e2e/run-all.sh downloads it"));
+    let unpacked = tempfile::tempdir().expect("a temporary directory");
+    let (ok, _, err) = crate::process::run(std::process::Command::new("dpkg-deb").arg("-x").arg(&deb).arg(unpacked.path()));
+    assert!(ok, "dpkg-deb -x {}: {err}", deb.display());
+    let shell = unpacked.path().join("bin/busybox");
+    let (ok, linked, err) = crate::process::run(std::process::Command::new("ldd").arg(&shell));
+    assert!(ok, "ldd {}: {err}", shell.display());
+    let mut entries = vec![Entry::File { path: "bin/sh".into(), mode: 0o755, data: std::fs::read(&shell).expect("the unpacked busybox") }];
+    // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)".
+    let libraries: Vec<String> = linked.lines().filter_map(|l| l.split_whitespace().find(|w| w.starts_with('/')).map(str::to_string)).collect();
+    let dirs: std::collections::BTreeSet<String> = libraries
+        .iter()
+        .flat_map(|l| std::path::Path::new(l.trim_start_matches('/')).ancestors().skip(1).map(|a| a.display().to_string()).collect::<Vec<_>>())
+        .filter(|d| !d.is_empty())
+        .collect();
+    // A set in order puts each directory before the ones inside it.
+    entries.extend(dirs.into_iter().map(|path| Entry::Dir { path, mode: 0o755 }));
+    for library in libraries {
+        let data = std::fs::read(&library).unwrap_or_else(|e| panic!("{library}: {e}"));
+        entries.push(Entry::File { path: library.trim_start_matches('/').to_string(), mode: 0o755, data });
+    }
+    entries
+}
+
 /// The bottom layer of every stand-in: busybox and all its applets, the users and groups the
 /// specs name, and the usual directories.
 fn busybox_layer() -> Vec<u8> {
@@ -52,7 +90,8 @@ fn busybox_layer() -> Vec<u8> {
     let (_, list, _) = crate::process::run(std::process::Command::new("/bin/busybox").arg("--list"));
     let mut entries = vec![Entry::Dir { path: "bin".into(), mode: 0o755 }, Entry::File { path: "bin/busybox".into(), mode: 0o755, data: busybox }];
     // Hard links, as in busybox images: a masked /bin/ls must not mask the shell.
-    entries.extend(list.lines().filter(|a| !a.is_empty() && *a != "busybox").map(|a| Entry::HardLink { path: format!("bin/{a}"), target: "bin/busybox".into() }));
+    entries.extend(list.lines().filter(|a| !a.is_empty() && !["busybox", "sh"].contains(a)).map(|a| Entry::HardLink { path: format!("bin/{a}"), target: "bin/busybox".into() }));
+    entries.extend(exec_shell());
     entries.push(Entry::Dir { path: "usr".into(), mode: 0o755 });
     entries.push(Entry::Dir { path: "usr/bin".into(), mode: 0o755 });
     entries.push(Entry::File { path: "usr/bin/ipcs".into(), mode: 0o755, data: IPCS.as_bytes().to_vec() });

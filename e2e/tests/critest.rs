@@ -17,11 +17,6 @@ const SKIPPED: &[(&str, &str)] = &[
     // Its reference pins the digest of the upstream image's manifest, which no image built
     // here can have.
     ("public image with digest", "the digest of upstream's own image"),
-    // It execs `ls` masked by /dev/null through the image's shell and expects the shell's
-    // "Permission denied". Debian's busybox-static, which the stand-in images are built from,
-    // runs its applets inside the shell without exec, so a masked applet still runs. Masked
-    // paths themselves are checked by e2e/tests/security_context.rs.
-    ("runtime should support MaskedPaths", "busybox-static's shell runs applets without exec"),
 ];
 
 /// The summary line ("Ran N of M Specs ...") and the failed specs of critest's output.

@@ -27,6 +27,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("nsenter", "util-linux"),
     ("mount", "mount"),
     ("dpkg-query", "dpkg"),
+    ("dpkg-deb", "dpkg"),
+    ("ldd", "libc-bin"),
     ("sh", "dash"),
 ];
 
