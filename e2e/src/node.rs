@@ -194,8 +194,21 @@ impl Node {
 }
 
 impl Drop for Node {
+    /// A test that failed (or never called `finish`) still leaves no process of its own
+    /// behind: a shim its containerd started that outlived the teardown is killed by PID.
     fn drop(&mut self) {
+        let finished = self.finished;
         self.teardown();
+        if finished {
+            return;
+        }
+        for needle in self.needles() {
+            for process in crate::leaks::processes_naming(&needle) {
+                if let Some(pid) = process.split(':').next().and_then(|p| p.parse::<i32>().ok()) {
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
     }
 }
 
