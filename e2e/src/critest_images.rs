@@ -18,7 +18,7 @@ pub fn critest_module() -> std::path::PathBuf {
 fn stand_in(name: &str) -> Vec<u8> {
     let module = critest_module();
     let source = module.join("stand-ins").join(name).join("main.go");
-    let binary = build_in_module(&module, ModuleTarget::Program(&format!("./stand-ins/{name}")), &format!("stand-in-{name}"), &[&source]);
+    let binary = build_in_module(&module, ModuleTarget::Program(&format!("./stand-ins/{name}")), &format!("stand-in-{name}"), &[&source], &[]);
     std::fs::read(&binary).unwrap_or_else(|e| panic!("{}: {e}", binary.display()))
 }
 

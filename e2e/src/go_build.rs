@@ -54,18 +54,21 @@ pub enum ModuleTarget<'a> {
 }
 
 /// Builds `target` in the module at `module` (its go.mod and go.sum pin every version) once
-/// per version of `inputs` and of the Go toolchain. Modules come from the Go module proxy.
-pub fn build_in_module(module: &Path, target: ModuleTarget, what: &str, inputs: &[&Path]) -> PathBuf {
+/// per version of `inputs`, of `x_flags` (`-X` settings of package variables, such as a
+/// version stamp) and of the Go toolchain. Modules come from the Go module proxy.
+pub fn build_in_module(module: &Path, target: ModuleTarget, what: &str, inputs: &[&Path], x_flags: &[String]) -> PathBuf {
     let mut key = Vec::new();
     for input in [module.join("go.mod"), module.join("go.sum")].iter().map(PathBuf::as_path).chain(inputs.iter().copied()) {
         key.extend(std::fs::read(input).unwrap_or_else(|e| panic!("{}: {e}", input.display())));
     }
     let (_, version, _) = run(Command::new("go").arg("version"));
     key.extend(version.as_bytes());
+    let ldflags = std::iter::once("-s -w".to_string()).chain(x_flags.iter().map(|x| format!("-X {x}"))).collect::<Vec<_>>().join(" ");
+    key.extend(ldflags.as_bytes());
     cached(&key, what, |partial, cache| {
         let mut cmd = Command::new("go");
         match target {
-            ModuleTarget::Program(package) => cmd.args(["build", "-trimpath", "-ldflags=-s -w", "-o"]).arg(partial).arg(package),
+            ModuleTarget::Program(package) => cmd.args(["build", "-trimpath", &format!("-ldflags={ldflags}"), "-o"]).arg(partial).arg(package),
             ModuleTarget::TestSuite(package) => cmd.args(["test", "-c", "-o"]).arg(partial).arg(package),
         };
         cmd.current_dir(module).env("GOFLAGS", "-mod=readonly").env("CGO_ENABLED", "0").env("GO111MODULE", "on").env("GOCACHE", cache);

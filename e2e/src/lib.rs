@@ -11,6 +11,7 @@ pub mod cricket;
 pub mod critest_images;
 pub mod grpc_go;
 pub mod image_builder;
+pub mod kube;
 pub mod leaks;
 pub mod node;
 pub mod pods;

@@ -72,7 +72,7 @@ async fn critest_passes_against_cricket() {
     node.write_cni_config();
     push_all(node.registry());
     let module = critest_module();
-    let critest = build_in_module(&module, ModuleTarget::TestSuite("sigs.k8s.io/cri-tools/cmd/critest"), "critest", &[]);
+    let critest = build_in_module(&module, ModuleTarget::TestSuite("sigs.k8s.io/cri-tools/cmd/critest"), "critest", &[], &[]);
     node.wait_ready().await;
 
     let focus: Vec<String> = std::env::var("CRITEST_FOCUS").map(|f| format!("--ginkgo.focus={f}")).into_iter().collect();

@@ -1,0 +1,29 @@
+//! The Kubernetes binaries the e2e tests run, built from the module at `e2e/kube`
+//! (k8s.io/kubernetes at a pinned release, its staging modules at the matching releases).
+
+use std::path::PathBuf;
+
+use crate::go_build::{build_in_module, ModuleTarget};
+
+/// The programs built from the module.
+pub const PROGRAMS: [&str; 5] = ["kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"];
+
+/// `program` (one of [`PROGRAMS`]), built once per version of the module. The release
+/// build stamps its version into every binary; a module build must do the same, or kubelet
+/// reports itself as v0.0.0.
+pub fn binary(program: &str) -> PathBuf {
+    assert!(PROGRAMS.contains(&program), "{program} is not one of {PROGRAMS:?}");
+    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kube");
+    let version = pinned_version();
+    let (major, minor) = version.trim_start_matches('v').split_once('.').map(|(a, rest)| (a.to_string(), rest.split('.').next().unwrap_or_default().to_string())).unwrap_or_default();
+    let stamp = |var: &str, value: &str| format!("k8s.io/component-base/version.{var}={value}");
+    let x_flags = [stamp("gitVersion", &version), stamp("gitMajor", &major), stamp("gitMinor", &minor), stamp("gitTreeState", "clean")];
+    build_in_module(&module, ModuleTarget::Program(&format!("k8s.io/kubernetes/cmd/{program}")), program, &[], &x_flags)
+}
+
+/// The release `e2e/kube/go.mod` pins, e.g. "v1.37.2".
+pub fn pinned_version() -> String {
+    let go_mod = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kube/go.mod")).expect("e2e/kube/go.mod");
+    let line = go_mod.lines().find(|l| l.trim_start().starts_with("require k8s.io/kubernetes ")).expect("go.mod requires k8s.io/kubernetes");
+    line.split_whitespace().last().unwrap_or_default().to_string()
+}
