@@ -32,6 +32,7 @@ pub struct Containerd {
     channel: Channel,
     namespace: AsciiMetadataValue,
     config: Arc<ContainerdConfig>,
+    pub(crate) task_deletes: Arc<crate::task_delete_locks::TaskDeleteLocks>,
 }
 
 pub(crate) type Svc = InterceptedService<Channel, Scope>;
@@ -68,7 +69,8 @@ impl Containerd {
                 let path = path.clone();
                 async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?)) }
             }));
-        Ok(Containerd { channel, namespace, config: Arc::new(config) })
+        let task_deletes = Arc::new(crate::task_delete_locks::TaskDeleteLocks::new());
+        Ok(Containerd { channel, namespace, config: Arc::new(config), task_deletes })
     }
 
     pub fn config(&self) -> &ContainerdConfig {

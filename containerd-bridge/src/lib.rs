@@ -22,6 +22,7 @@ pub mod oci_image;
 pub mod pull;
 mod snapshot_usage;
 mod task;
+mod task_delete_locks;
 mod unpack;
 
 pub use connection::{Containerd, ContainerdConfig};

@@ -147,6 +147,8 @@ impl Containerd {
     /// Deletes a stopped task (its shim goes too); returns its exit code, or `None` if there
     /// was no task.
     pub async fn delete_task(&self, id: &str) -> Result<Option<u32>> {
+        // Never two deletes of one task at once (see `task_delete_locks`).
+        let _one_at_a_time = self.task_deletes.lock(id).await;
         match self.tasks().delete(DeleteTaskRequest { container_id: id.into() }).await.map_err(BridgeError::rpc("task delete")) {
             Ok(reply) => Ok(Some(reply.into_inner().exit_status)),
             Err(e) if e.is_not_found() => Ok(None),
