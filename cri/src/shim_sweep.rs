@@ -100,6 +100,37 @@ pub async fn stop_orphaned_shims(ctx: &Context, min_age: Duration) {
     }
 }
 
+/// How long a removed pod's shim may take to exit by itself.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// Makes sure the shim of pod `id`, just removed, is gone. It exits once its last task is
+/// deleted, but containerd 1.6's runc shim can hang instead when that delete races with the
+/// pause's own exit: its connection closes and the process stays. After [`SETTLE`], a shim
+/// that still runs and serves no task is stopped as the sweep stops one.
+pub async fn settle_removed_pod_shim(ctx: &Context, id: &str) {
+    let address = ctx.containerd.config().address.display().to_string();
+    let namespace = ctx.config.containerd.namespace.clone();
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let shim = numbered_entries()
+            .filter_map(|(pid, dir)| parse_shim(pid, &std::fs::read(dir.join("cmdline")).ok()?, &address, &namespace))
+            .find(|s| s.id == id);
+        let Some(shim) = shim else { return };
+        if tokio::time::Instant::now() >= deadline {
+            let Ok(tasks) = ctx.containerd.list_tasks().await else { return };
+            let parents = crate::exec::process_tree::parents();
+            let below = crate::exec::process_tree::tree(shim.pid, &parents);
+            let serving = tasks.iter().any(|(task, pid, _)| task == id || below.contains(&(*pid as i32)));
+            if !serving {
+                tracing::warn!(shim = shim.pid, pod = %id, "the removed pod's shim did not exit; stopping it");
+                stop(&shim, &address, &namespace).await;
+            }
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn stop(shim: &Shim, address: &str, namespace: &str) {
     let bundle = bundle_of(shim.pid);
     if let Some(bundle) = &bundle {

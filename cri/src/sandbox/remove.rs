@@ -19,6 +19,9 @@ pub(crate) async fn remove_pod_sandbox(ctx: &Context, req: RemovePodSandboxReque
     let c = &ctx.containerd;
     crate::container::remove_task(ctx, &id).await.map_err(|e| from_bridge("delete task", e))?;
     c.delete_container(&id).await.map_err(|e| from_bridge("delete container", e))?;
+    if sandbox.meta.pause {
+        crate::shim_sweep::settle_removed_pod_shim(ctx, &id).await;
+    }
     c.remove_snapshot(&id).await.map_err(|e| from_bridge("remove snapshot", e))?;
     let dir = persist::dir(ctx, &id);
     super::shm::unmount(&super::shm::path(&dir)).map_err(|e| Status::internal(format!("unmount /dev/shm: {e}")))?;
