@@ -6,19 +6,9 @@ use std::process::Command;
 /// Every leftover that mentions one of `needles`, described for a failure message.
 pub fn find_leaks(needles: &[String]) -> Vec<String> {
     let mentions = |text: &str| needles.iter().any(|n| text.contains(n.as_str()));
-    let mut leaks = Vec::new();
-    let me = std::process::id().to_string();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let pid = entry.file_name().to_string_lossy().to_string();
-        if !pid.chars().all(|c| c.is_ascii_digit()) || pid == me {
-            continue;
-        }
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if mentions(&cmdline) {
-            leaks.push(format!("process {pid}: {cmdline}"));
-        }
-    }
+    let mut leaks: Vec<String> = needles.iter().flat_map(|n| processes_naming(n)).map(|p| format!("process {p}")).collect();
+    leaks.sort();
+    leaks.dedup();
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     leaks.extend(mounts.lines().filter(|l| mentions(l)).map(|l| format!("mount: {l}")));
     for (what, cmd, args) in [
