@@ -27,3 +27,10 @@ pub fn pinned_version() -> String {
     let line = go_mod.lines().find(|l| l.trim_start().starts_with("require k8s.io/kubernetes ")).expect("go.mod requires k8s.io/kubernetes");
     line.split_whitespace().last().unwrap_or_default().to_string()
 }
+
+/// etcd for the test clusters' API servers, built from the module at `e2e/etcd` (the etcd
+/// server release that module pins).
+pub fn etcd_binary() -> PathBuf {
+    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("etcd");
+    build_in_module(&module, ModuleTarget::Program("go.etcd.io/etcd/server/v3"), "etcd", &[], &[])
+}

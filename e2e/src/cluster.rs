@@ -1,0 +1,327 @@
+//! A one-node Kubernetes cluster whose kubelet runs pods through cricket: etcd, the API
+//! server, the controller manager, the scheduler and kubelet, on a `Node` of the e2e suite.
+//!
+//! Everything lives in the node's network namespace, which has only loopback and a veth
+//! pair (both ends inside) holding the node's address: the components talk on fixed ports there without
+//! colliding with other tests, and no packet can leave the machine. kubectl runs there too.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::kube_config::{self as config, ControlPlaneFiles, KubeletSettings};
+use crate::kube_pki::Pki;
+use crate::process::{run, Daemon};
+use crate::registry::in_netns;
+use crate::{Node, NodeOptions};
+
+/// The node's name in the cluster.
+pub const NODE_NAME: &str = "cricket-node";
+/// The node's address, on a veth link inside the cluster's namespace (a documentation
+/// range: it exists nowhere else).
+pub const NODE_IP: &str = "192.0.2.10";
+
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// kubelet feature gates set on top of the release's defaults.
+    pub feature_gates: Vec<(String, bool)>,
+    /// kubelet's `imageMaximumGCAge`.
+    pub image_max_gc_age: Option<String>,
+}
+
+pub struct Cluster {
+    // Dropped in this order after a failure: kubelet first, the node (cricket, containerd,
+    // registry, namespace) last.
+    kubelet: Option<Daemon>,
+    scheduler: Option<Daemon>,
+    controller_manager: Option<Daemon>,
+    apiserver: Option<Daemon>,
+    etcd: Option<Daemon>,
+    cgroups: CgroupRoot,
+    pub node: Node,
+    pub dir: PathBuf,
+    /// kubectl's configuration: a cluster administrator.
+    pub kubeconfig: PathBuf,
+    /// The node's pod CIDR (also its CNI subnet).
+    pub pod_cidr: String,
+    /// The busybox test image in the node's registry.
+    pub busybox: String,
+    kubelet_args: Vec<String>,
+}
+
+/// The cgroup (in every v1 hierarchy) that holds one kubelet's pods, removed when dropped
+/// along with kubelet's links to the cluster's container logs.
+pub struct CgroupRoot {
+    pub name: String,
+    pod_logs: PathBuf,
+}
+
+impl Drop for CgroupRoot {
+    fn drop(&mut self) {
+        remove_cgroup(&self.name);
+        remove_container_log_links(&self.pod_logs);
+    }
+}
+
+fn netns_path(node: &Node) -> String {
+    format!("/run/netns/{}", node.netns.as_deref().expect("the cluster's node is isolated"))
+}
+
+impl Cluster {
+    /// Starts every component and waits until the node is Ready and the default namespace's
+    /// service account exists (pods can be created from then on).
+    pub fn start(opts: ClusterOptions) -> Cluster {
+        let node = Node::start(NodeOptions { registry: true, isolated_network: true, mirror_everything: true, ..Default::default() });
+        node.write_cni_config();
+        let ns = node.netns.clone().unwrap();
+        let ok = |args: &[&str]| Command::new("ip").args(["-n", &ns]).args(args).status().is_ok_and(|s| s.success());
+        assert!(ok(&["link", "add", "node0", "type", "veth", "peer", "name", "node0-peer"]) && ok(&["addr", "add", &format!("{NODE_IP}/32"), "dev", "node0"]) && ok(&["link", "set", "node0", "up"]) && ok(&["link", "set", "node0-peer", "up"]));
+        // kubelet wants a default route to pick its address family by; a blackhole keeps
+        // every packet for elsewhere inside the namespace.
+        assert!(ok(&["route", "add", "blackhole", "default"]));
+
+        let dir = node.ws.lib("kube");
+        let pki = Pki::create(&dir.join("pki"));
+        let apiserver_cert = pki.issue(
+            "apiserver",
+            "/CN=kube-apiserver",
+            &["IP:127.0.0.1", &format!("IP:{NODE_IP}"), "IP:10.96.0.1", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default.svc"],
+        );
+        let admin = pki.issue("admin", "/O=system:masters/CN=cricket-e2e-admin", &[]);
+        let kubelet_client = pki.issue("apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client", &[]);
+        let node_client = pki.issue("kubelet", &format!("/O=system:nodes/CN=system:node:{NODE_NAME}"), &[]);
+        let server = format!("https://127.0.0.1:{}", config::APISERVER_PORT);
+        let kubeconfig = dir.join("admin.kubeconfig");
+        pki.kubeconfig(&kubeconfig, &server, &admin);
+        let kubelet_kubeconfig = dir.join("kubelet.kubeconfig");
+        pki.kubeconfig(&kubelet_kubeconfig, &server, &node_client);
+
+        let pod_cidr = node.pod_subnet();
+        let cgroup_root = format!("/cricket-e2e-{}", node.ws.id);
+        make_cgroup(&cgroup_root);
+        let mut cluster = Cluster {
+            kubelet: None,
+            scheduler: None,
+            controller_manager: None,
+            apiserver: None,
+            etcd: None,
+            cgroups: CgroupRoot { name: cgroup_root.clone(), pod_logs: dir.join("pods") },
+            dir: dir.clone(),
+            kubeconfig: kubeconfig.clone(),
+            pod_cidr: pod_cidr.clone(),
+            busybox: node.registry().push(&crate::test_images::busybox_image(), "e2e/busybox", "1"),
+            kubelet_args: Vec::new(),
+            node,
+        };
+        cluster.etcd = Some(cluster.spawn("etcd", crate::kube::etcd_binary(), config::etcd_args(&dir.join("etcd"))));
+        let files = ControlPlaneFiles { pki: &pki, apiserver_cert: &apiserver_cert, kubelet_client: &kubelet_client, kubeconfig: &kubeconfig };
+        cluster.apiserver = Some(cluster.spawn("kube-apiserver", crate::kube::binary("kube-apiserver"), config::apiserver_args(&files, NODE_IP)));
+        cluster.wait("the API server to serve", Duration::from_secs(90), |c| c.kubectl(&["get", "--raw", "/readyz"]).0);
+        cluster.controller_manager = Some(cluster.spawn(
+            "kube-controller-manager",
+            crate::kube::binary("kube-controller-manager"),
+            config::controller_manager_args(&files, &pod_cidr),
+        ));
+        cluster.scheduler = Some(cluster.spawn("kube-scheduler", crate::kube::binary("kube-scheduler"), config::scheduler_args(&kubeconfig)));
+
+        let settings = KubeletSettings {
+            node_name: NODE_NAME.into(),
+            node_ip: NODE_IP.into(),
+            pod_cidr,
+            cri_socket: cluster.node.cricket.as_ref().unwrap().socket.clone(),
+            cgroup_root,
+            root_dir: dir.join("kubelet"),
+            pod_logs_dir: dir.join("pods"),
+            client_ca: pki.ca_cert.clone(),
+            feature_gates: opts.feature_gates.clone(),
+            image_max_gc_age: opts.image_max_gc_age.clone(),
+        };
+        let kubelet_config = dir.join("kubelet.yaml");
+        std::fs::write(&kubelet_config, config::kubelet_config(&settings)).unwrap();
+        cluster.kubelet_args = vec![
+            format!("--config={}", kubelet_config.display()),
+            format!("--kubeconfig={}", kubelet_kubeconfig.display()),
+            format!("--root-dir={}", settings.root_dir.display()),
+            format!("--cert-dir={}", dir.join("kubelet-pki").display()),
+            format!("--hostname-override={NODE_NAME}"),
+            format!("--node-ip={NODE_IP}"),
+            "--v=2".into(),
+        ];
+        cluster.start_kubelet();
+        cluster.wait_node_ready();
+        cluster.wait("the default service account", Duration::from_secs(60), |c| c.kubectl(&["get", "serviceaccount", "default"]).0);
+        cluster
+    }
+
+    fn spawn(&self, name: &'static str, binary: PathBuf, args: Vec<String>) -> Daemon {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={}", netns_path(&self.node))).arg("--").arg(binary).args(args);
+        Daemon::spawn(name, cmd, &self.log(name))
+    }
+
+    /// Where a component's output goes.
+    pub fn log(&self, component: &str) -> PathBuf {
+        self.dir.join(format!("{component}.log"))
+    }
+
+    /// Starts kubelet (again) with the cluster's settings.
+    pub fn start_kubelet(&mut self) {
+        self.kubelet = Some(self.spawn("kubelet", crate::kube::binary("kubelet"), self.kubelet_args.clone()));
+    }
+
+    /// Stops kubelet: SIGTERM, then SIGKILL after 10 s.
+    pub fn stop_kubelet(&mut self) {
+        if let Some(mut k) = self.kubelet.take() {
+            k.stop(Duration::from_secs(10));
+        }
+    }
+
+    pub fn wait_node_ready(&self) {
+        let ready = r#"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#;
+        self.wait("the node to be Ready", Duration::from_secs(120), |c| c.kubectl(&["get", "node", NODE_NAME, "-o", ready]).1.trim() == "True");
+    }
+
+    /// Polls `check` every 250 ms until it holds; fails the test (with the components' log
+    /// tails) after `limit`.
+    pub fn wait(&self, what: &str, limit: Duration, mut check: impl FnMut(&Cluster) -> bool) {
+        let deadline = Instant::now() + limit;
+        while !check(self) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", self.log_tails());
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// A command run in the cluster's network namespace.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        in_netns(self.node.netns.as_deref(), program)
+    }
+
+    /// kubectl as the cluster's administrator: (success, stdout, stderr).
+    pub fn kubectl(&self, args: &[&str]) -> (bool, String, String) {
+        run(self.kubectl_command().args(args))
+    }
+
+    /// kubectl that must succeed; its stdout.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.kubectl(args);
+        assert!(ok, "kubectl {args:?} failed: {err}{out}");
+        out
+    }
+
+    pub fn kubectl_command(&self) -> Command {
+        let mut cmd = self.command(crate::kube::binary("kubectl"));
+        cmd.arg(format!("--kubeconfig={}", self.kubeconfig.display()));
+        cmd
+    }
+
+    /// `kubectl apply` of a manifest.
+    pub fn apply(&self, manifest: &str) {
+        use std::io::Write;
+        let mut child = self
+            .kubectl_command()
+            .args(["apply", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run kubectl");
+        child.stdin.take().unwrap().write_all(manifest.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "kubectl apply failed: {}\n{manifest}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// A namespace of the test's own, with its default service account in place.
+    pub fn namespace(&self, name: &str) -> String {
+        self.kubectl_ok(&["create", "namespace", name]);
+        self.wait("the namespace's service account", Duration::from_secs(60), |c| c.kubectl(&["-n", name, "get", "serviceaccount", "default"]).0);
+        name.to_string()
+    }
+
+    /// The last lines of each component's log.
+    pub fn log_tails(&self) -> String {
+        let mut text = String::new();
+        for name in ["kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
+            let log = std::fs::read_to_string(self.log(name)).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            text.push_str(&format!("--- {name}:\n{}\n", lines[lines.len().saturating_sub(15)..].join("\n")));
+        }
+        text.push_str(&format!("--- cricket:\n{}\n", self.node.cricket_log_tail(20)));
+        text
+    }
+
+    /// The cgroup under which kubelet puts its pods.
+    pub fn cgroup_root(&self) -> &str {
+        &self.cgroups.name
+    }
+
+    /// Deletes every pod (kubelet stops and removes each, as on a real node), stops every
+    /// component and fails the test if anything was left behind.
+    pub fn finish(self) {
+        let _ = self.kubectl(&["delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--timeout=90s"]);
+        wait_no_pod_cgroups(&self.cgroups.name, Duration::from_secs(60));
+        let left = pod_cgroups_left(&self.cgroups.name);
+        let Cluster { kubelet, scheduler, controller_manager, apiserver, etcd, cgroups, node, .. } = self;
+        for mut d in [kubelet, scheduler, controller_manager, apiserver, etcd].into_iter().flatten() {
+            d.stop(Duration::from_secs(10));
+        }
+        drop(cgroups);
+        node.finish();
+        assert!(!left, "kubelet left pod cgroups behind after every pod was deleted");
+    }
+}
+
+/// Every cgroup v1 hierarchy's mount point (the unified one of a hybrid host excluded).
+fn v1_hierarchies() -> Vec<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = mounts.lines().filter(|l| l.split(' ').nth(2) == Some("cgroup")).filter_map(|l| l.split(' ').nth(1)).map(PathBuf::from).collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+fn make_cgroup(name: &str) {
+    for h in v1_hierarchies() {
+        std::fs::create_dir_all(h.join(name.trim_start_matches('/'))).unwrap_or_else(|e| panic!("create cgroup {name} in {}: {e}", h.display()));
+    }
+}
+
+/// Whether any pod cgroup is left under `root` (kubelet removes each once its pod is gone).
+fn pod_cgroups_left(root: &str) -> bool {
+    let memory = v1_hierarchies().into_iter().find(|h| h.ends_with("memory")).map(|h| h.join(root.trim_start_matches('/')));
+    fn walk(dir: &std::path::Path) -> bool {
+        std::fs::read_dir(dir).into_iter().flatten().flatten().filter(|e| e.path().is_dir()).any(|e| e.file_name().to_string_lossy().starts_with("pod") || walk(&e.path()))
+    }
+    memory.is_some_and(|m| walk(&m))
+}
+
+fn wait_no_pod_cgroups(root: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while pod_cgroups_left(root) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Removes `name` and the cgroups below it (deepest first) in every hierarchy.
+fn remove_cgroup(name: &str) {
+    fn remove_tree(dir: &std::path::Path) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.path().is_dir() {
+                remove_tree(&entry.path());
+            }
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
+    for h in v1_hierarchies() {
+        remove_tree(&h.join(name.trim_start_matches('/')));
+    }
+}
+
+/// kubelet links each container's log into /var/log/containers (a path fixed in kubelet);
+/// links into this cluster's pod log directory that outlived their pods are removed.
+fn remove_container_log_links(pod_logs: &std::path::Path) {
+    for entry in std::fs::read_dir("/var/log/containers").into_iter().flatten().flatten() {
+        if std::fs::read_link(entry.path()).is_ok_and(|t| t.starts_with(pod_logs)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
