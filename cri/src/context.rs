@@ -36,6 +36,8 @@ pub struct Context {
     pub streams: crate::streaming::Streams,
     /// AppArmor and SELinux, as the node has them.
     pub lsm: crate::spec::lsm::NodeLsm,
+    /// Whether runc can set hugepage limits (a hugetlb controller in the cgroup mode it uses).
+    pub hugetlb: bool,
     /// cricket's own metrics (calls, pod starts, CNI, pulls, the sampler).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The node's pod CIDRs, from UpdateRuntimeConfig.
@@ -85,6 +87,7 @@ impl Context {
             streams: Default::default(),
             stats: Default::default(),
             lsm: crate::spec::lsm::NodeLsm::detect(),
+            hugetlb: crate::spec::hugetlb_controller_present(),
             pulls: SingleFlight::default(),
             metrics: Default::default(),
             pod_cidrs: RwLock::new(pod_cidrs),

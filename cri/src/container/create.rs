@@ -137,6 +137,7 @@ async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, imag
             etc_files: Some(crate::sandbox::etc_file_paths(&sandbox_dir)),
             shm: shm.as_deref(),
             systemd_cgroup: ctx.config.systemd_cgroup(),
+            hugetlb: ctx.hugetlb,
             daemon_oom_score_adj: crate::sandbox::own_oom_score_adj(),
             lsm,
         };

@@ -119,6 +119,7 @@ pub(crate) async fn reopen_container_log(
         )
         .await
         .map_err(|e| Status::internal(format!("reopen the log of {}: {e}", c.meta.id)))?;
+        tracing::info!(log = %c.meta.log_path, "container log reopened");
     }
     Ok(ReopenContainerLogResponse {})
 }

@@ -28,7 +28,7 @@ pub(crate) async fn update_container_resources(ctx: &Context, req: UpdateContain
     let record = cd.get_container(id).await.map_err(|e| from_bridge("get container", e))?.ok_or_else(|| Status::not_found(format!("container {id} has no containerd record")))?;
     let old_spec = record.spec.map(|any| any.value).unwrap_or_default();
     let mut spec: Spec = serde_json::from_slice(&old_spec).map_err(|e| Status::internal(format!("the recorded spec of {id}: {e}")))?;
-    set_resources(&mut spec, &merged).map_err(|e| Status::invalid_argument(format!("linux: {e}")))?;
+    set_resources(&mut spec, &merged, ctx.hugetlb).map_err(|e| Status::invalid_argument(format!("linux: {e}")))?;
     let resources = spec.linux().as_ref().and_then(|l| l.resources().clone()).unwrap_or_default();
     cd.update_container_spec(id, serde_json::to_vec(&spec).expect("serialisable")).await.map_err(|e| from_bridge("update container", e))?;
     if cd.task_status(id).await.map_err(|e| from_bridge("task status", e))?.is_some_and(|(_, running)| running) {

@@ -46,6 +46,8 @@ pub struct ContainerSpecOptions<'a> {
     pub etc_files: Option<super::EtcFiles>,
     pub shm: Option<&'a Path>,
     pub systemd_cgroup: bool,
+    /// Whether runc can set hugepage limits on this node.
+    pub hugetlb: bool,
     pub daemon_oom_score_adj: i32,
     /// The security modules the node runs.
     pub lsm: NodeLsm,
@@ -127,7 +129,7 @@ pub fn container_spec(config: &ContainerConfig, o: &ContainerSpecOptions) -> Res
     set_namespaces(&mut spec, &o.namespaces)?;
     set_mounts(&mut spec, config, o)?;
     let resources = config.linux.as_ref().and_then(|l| l.resources.clone()).unwrap_or_default();
-    resources::set_resources(&mut spec, &resources)?;
+    resources::set_resources(&mut spec, &resources, o.hugetlb)?;
     set_oom_score_adj(&mut spec, clamp_oom_score_adj(resources.oom_score_adj as i32, o.daemon_oom_score_adj));
     let parent = o.sandbox.linux.as_ref().map(|l| l.cgroup_parent.clone()).unwrap_or_default();
     set_cgroups_path(&mut spec, cgroups_path(&parent, o.id, o.systemd_cgroup)?);

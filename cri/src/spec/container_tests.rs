@@ -21,6 +21,7 @@ fn options<'a>(image: &'a ImageProcess, users: &'a ImageUsers, sandbox: &'a PodS
         etc_files: None,
         shm: Some(Path::new("/r/shm")),
         systemd_cgroup: false,
+        hugetlb: true,
         daemon_oom_score_adj: -500,
         lsm: Default::default(),
     }

@@ -5,8 +5,10 @@ use oci_spec::runtime::{LinuxCpuBuilder, LinuxHugepageLimitBuilder, LinuxMemoryB
 
 use super::SpecError;
 
-/// Builds the OCI resources; zero values mean "not set", as kubelet sends them.
-pub fn linux_resources(r: &LinuxContainerResources) -> Result<LinuxResources, SpecError> {
+/// Builds the OCI resources; zero values mean "not set", as kubelet sends them. Hugepage
+/// limits are left out where the node has no hugetlb controller runc can use (`hugetlb`
+/// false): kubelet asks them of every container, and runc would fail each start.
+pub fn linux_resources(r: &LinuxContainerResources, hugetlb: bool) -> Result<LinuxResources, SpecError> {
     let mut cpu = LinuxCpuBuilder::default();
     if r.cpu_shares > 0 {
         cpu = cpu.shares(r.cpu_shares as u64);
@@ -33,6 +35,7 @@ pub fn linux_resources(r: &LinuxContainerResources) -> Result<LinuxResources, Sp
     let hugepages = r
         .hugepage_limits
         .iter()
+        .filter(|_| hugetlb)
         .map(|h| LinuxHugepageLimitBuilder::default().page_size(h.page_size.clone()).limit(h.limit as i64).build())
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = LinuxResources::default();
@@ -44,8 +47,8 @@ pub fn linux_resources(r: &LinuxContainerResources) -> Result<LinuxResources, Sp
 }
 
 /// Sets the resources, keeping the device rules already in the spec.
-pub fn set_resources(spec: &mut Spec, r: &LinuxContainerResources) -> Result<(), SpecError> {
-    let mut resources = linux_resources(r)?;
+pub fn set_resources(spec: &mut Spec, r: &LinuxContainerResources, hugetlb: bool) -> Result<(), SpecError> {
+    let mut resources = linux_resources(r, hugetlb)?;
     let linux = spec.linux_mut().as_mut().expect("linux");
     resources.set_devices(linux.resources().as_ref().and_then(|old| old.devices().clone()));
     linux.set_resources(Some(resources));
@@ -79,12 +82,21 @@ mod tests {
     #[test]
     fn kubelets_values_map_and_zero_means_unset() {
         let r = LinuxContainerResources { cpu_shares: 512, cpu_quota: 50_000, cpu_period: 100_000, memory_limit_in_bytes: 64 << 20, ..Default::default() };
-        let out = linux_resources(&r).unwrap();
+        let out = linux_resources(&r, true).unwrap();
         let cpu = out.cpu().clone().unwrap();
         assert_eq!((cpu.shares(), cpu.quota(), cpu.period()), (Some(512), Some(50_000), Some(100_000)));
         assert_eq!(out.memory().unwrap().limit(), Some(64 << 20));
-        let none = linux_resources(&LinuxContainerResources::default()).unwrap();
+        let none = linux_resources(&LinuxContainerResources::default(), true).unwrap();
         assert_eq!(none.memory().unwrap().limit(), None);
+    }
+
+    #[test]
+    fn hugepage_limits_are_kept_only_where_a_hugetlb_controller_serves() {
+        let page = |size: &str| k8s_cri::v1::HugepageLimit { page_size: size.into(), limit: 0 };
+        let r = LinuxContainerResources { hugepage_limits: vec![page("2MB"), page("1GB")], ..Default::default() };
+        let kept = linux_resources(&r, true).unwrap().hugepage_limits().clone().unwrap();
+        assert_eq!(kept.iter().map(|h| h.page_size().as_str()).collect::<Vec<_>>(), ["2MB", "1GB"]);
+        assert_eq!(linux_resources(&r, false).unwrap().hugepage_limits(), &None);
     }
 
     #[test]
