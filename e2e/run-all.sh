@@ -2,7 +2,8 @@
 # Runs every test: unit tests and the end-to-end suite against real containerd, runc, CNI
 # plugins and a docker-registry on 127.0.0.1. Installs what the tests need on Debian 12; each
 # test starts its own containerd, registry and cricket on private paths and cleans up after
-# itself. Needs root (containers, mounts, network namespaces).
+# itself. Needs root (containers, mounts, network namespaces). With --install-only it stops
+# once the packages are in place.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +32,8 @@ if ! compgen -G "$shell_debs/busybox_*.deb" >/dev/null; then
 fi
 # Debian's docker-registry package starts a registry on :5000 at install; the tests start
 # their own on free ports and do not need it.
+
+if [ "${1:-}" = "--install-only" ]; then exit 0; fi
 
 export PATH="$HOME/.cargo/bin:$PATH"
 # critest's module (e2e/critest/go.mod) needs a current Go; Debian's golang-go (1.19) builds

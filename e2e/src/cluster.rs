@@ -21,12 +21,23 @@ pub const NODE_NAME: &str = "cricket-node";
 /// range: it exists nowhere else).
 pub const NODE_IP: &str = "192.0.2.10";
 
+/// The CRI runtime kubelet uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum NodeRuntime {
+    #[default]
+    Cricket,
+    /// Debian's containerd with its built-in CRI plugin (cricket idles beside it): the
+    /// runtime the benchmarks compare with.
+    ContainerdCri,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ClusterOptions {
+    pub runtime: NodeRuntime,
     /// kubelet feature gates set on top of the release's defaults.
     pub feature_gates: Vec<(String, bool)>,
-    /// kubelet's `imageMaximumGCAge`.
-    pub image_max_gc_age: Option<String>,
+    /// kubelet's image GC frees images unused for a minute (on its pass every 5 minutes).
+    pub eager_image_gc: bool,
 }
 
 pub struct Cluster {
@@ -37,8 +48,10 @@ pub struct Cluster {
     controller_manager: Option<Daemon>,
     apiserver: Option<Daemon>,
     etcd: Option<Daemon>,
-    cgroups: CgroupRoot,
+    containerd_cri: Option<crate::containerd_cri::ContainerdCri>,
     pub node: Node,
+    // After the node, whose teardown ends the processes in these cgroups.
+    cgroups: CgroupRoot,
     pub dir: PathBuf,
     /// kubectl's configuration: a cluster administrator.
     pub kubeconfig: PathBuf,
@@ -105,6 +118,7 @@ impl Cluster {
             controller_manager: None,
             apiserver: None,
             etcd: None,
+            containerd_cri: None,
             cgroups: CgroupRoot { name: cgroup_root.clone(), pod_logs: dir.join("pods") },
             dir: dir.clone(),
             kubeconfig: kubeconfig.clone(),
@@ -128,13 +142,13 @@ impl Cluster {
             node_name: NODE_NAME.into(),
             node_ip: NODE_IP.into(),
             pod_cidr,
-            cri_socket: cluster.node.cricket.as_ref().unwrap().socket.clone(),
+            cri_socket: cluster.cri_socket(opts.runtime),
             cgroup_root,
             root_dir: dir.join("kubelet"),
             pod_logs_dir: dir.join("pods"),
             client_ca: pki.ca_cert.clone(),
             feature_gates: opts.feature_gates.clone(),
-            image_max_gc_age: opts.image_max_gc_age.clone(),
+            eager_image_gc: opts.eager_image_gc,
         };
         let kubelet_config = dir.join("kubelet.yaml");
         std::fs::write(&kubelet_config, config::kubelet_config(&settings)).unwrap();
@@ -151,6 +165,22 @@ impl Cluster {
         cluster.wait_node_ready();
         cluster.wait("the default service account", Duration::from_secs(60), |c| c.kubectl(&["get", "serviceaccount", "default"]).0);
         cluster
+    }
+
+    /// The socket kubelet is to use: cricket's, or that of a containerd with its own CRI
+    /// started now in the node's namespace (its pause image from the node's registry).
+    fn cri_socket(&mut self, runtime: NodeRuntime) -> PathBuf {
+        match runtime {
+            NodeRuntime::Cricket => self.node.cricket.as_ref().unwrap().socket.clone(),
+            NodeRuntime::ContainerdCri => {
+                let registry = self.node.registry();
+                let pause = registry.push(&cricket::pause_image::build(), "e2e/pause", "1");
+                let ctd = crate::containerd_cri::ContainerdCri::start_in(&self.node.ws, &registry.host, &pause, &self.pod_cidr, self.node.netns.as_deref());
+                let socket = ctd.address.clone();
+                self.containerd_cri = Some(ctd);
+                socket
+            }
+        }
     }
 
     fn spawn(&self, name: &'static str, binary: PathBuf, args: Vec<String>) -> Daemon {
@@ -249,6 +279,19 @@ impl Cluster {
         text
     }
 
+    /// Copies the components' logs to `target/tmp/cluster-<id>/`, where they outlive the
+    /// cluster for whoever reads a failure.
+    pub fn keep_logs(&self) {
+        let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp").join(format!("cluster-{}", self.node.ws.id));
+        let _ = std::fs::create_dir_all(&kept);
+        for name in ["kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
+            let _ = std::fs::copy(self.log(name), kept.join(format!("{name}.log")));
+        }
+        if let Some(c) = &self.node.cricket {
+            let _ = std::fs::copy(&c.log, kept.join("cricket.log"));
+        }
+    }
+
     /// The cgroup under which kubelet puts its pods.
     pub fn cgroup_root(&self) -> &str {
         &self.cgroups.name
@@ -257,16 +300,23 @@ impl Cluster {
     /// Deletes every pod (kubelet stops and removes each, as on a real node), stops every
     /// component and fails the test if anything was left behind.
     pub fn finish(self) {
+        // Controllers first, or they would make new pods for the deleted ones.
+        let _ = self.kubectl(&["delete", "deployments,replicasets,daemonsets,statefulsets,jobs", "--all", "--all-namespaces", "--timeout=60s"]);
         let _ = self.kubectl(&["delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--timeout=90s"]);
         wait_no_pod_cgroups(&self.cgroups.name, Duration::from_secs(60));
-        let left = pod_cgroups_left(&self.cgroups.name);
-        let Cluster { kubelet, scheduler, controller_manager, apiserver, etcd, cgroups, node, .. } = self;
+        let left = pod_cgroups(&self.cgroups.name);
+        self.keep_logs();
+        let Cluster { kubelet, scheduler, controller_manager, apiserver, etcd, containerd_cri, cgroups, node, .. } = self;
         for mut d in [kubelet, scheduler, controller_manager, apiserver, etcd].into_iter().flatten() {
             d.stop(Duration::from_secs(10));
         }
+        drop(containerd_cri);
+        let node_clean = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.finish()));
         drop(cgroups);
-        node.finish();
-        assert!(!left, "kubelet left pod cgroups behind after every pod was deleted");
+        if let Err(leaks) = node_clean {
+            std::panic::resume_unwind(leaks);
+        }
+        assert!(left.is_empty(), "kubelet left pod cgroups behind after every pod was deleted: {left:?}");
     }
 }
 
@@ -279,6 +329,17 @@ fn v1_hierarchies() -> Vec<PathBuf> {
     dirs
 }
 
+/// The mount point of the v1 hierarchy that carries `controller`.
+pub fn v1_hierarchy_of(controller: &str) -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter(|l| l.split(' ').nth(2) == Some("cgroup"))
+        .find(|l| l.split(' ').nth(3).is_some_and(|o| o.split(',').any(|x| x == controller)))
+        .and_then(|l| l.split(' ').nth(1))
+        .map(PathBuf::from)
+}
+
 fn make_cgroup(name: &str) {
     for h in v1_hierarchies() {
         std::fs::create_dir_all(h.join(name.trim_start_matches('/'))).unwrap_or_else(|e| panic!("create cgroup {name} in {}: {e}", h.display()));
@@ -287,11 +348,25 @@ fn make_cgroup(name: &str) {
 
 /// Whether any pod cgroup is left under `root` (kubelet removes each once its pod is gone).
 fn pod_cgroups_left(root: &str) -> bool {
-    let memory = v1_hierarchies().into_iter().find(|h| h.ends_with("memory")).map(|h| h.join(root.trim_start_matches('/')));
-    fn walk(dir: &std::path::Path) -> bool {
-        std::fs::read_dir(dir).into_iter().flatten().flatten().filter(|e| e.path().is_dir()).any(|e| e.file_name().to_string_lossy().starts_with("pod") || walk(&e.path()))
+    !pod_cgroups(root).is_empty()
+}
+
+/// The pod cgroups under `root` in the memory hierarchy.
+fn pod_cgroups(root: &str) -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten().filter(|e| e.path().is_dir()) {
+            if e.file_name().to_string_lossy().starts_with("pod") {
+                found.push(e.path());
+            } else {
+                walk(&e.path(), found);
+            }
+        }
     }
-    memory.is_some_and(|m| walk(&m))
+    let mut found = Vec::new();
+    if let Some(memory) = v1_hierarchy_of("memory") {
+        walk(&memory.join(root.trim_start_matches('/')), &mut found);
+    }
+    found
 }
 
 fn wait_no_pod_cgroups(root: &str, limit: Duration) {
@@ -301,7 +376,8 @@ fn wait_no_pod_cgroups(root: &str, limit: Duration) {
     }
 }
 
-/// Removes `name` and the cgroups below it (deepest first) in every hierarchy.
+/// Removes `name` and the cgroups below it (deepest first) in every hierarchy, the unified
+/// one of a hybrid host included (kubelet and runc make theirs there too).
 fn remove_cgroup(name: &str) {
     fn remove_tree(dir: &std::path::Path) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -311,7 +387,9 @@ fn remove_cgroup(name: &str) {
         }
         let _ = std::fs::remove_dir(dir);
     }
-    for h in v1_hierarchies() {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let unified = mounts.lines().filter(|l| l.split(' ').nth(2) == Some("cgroup2")).filter_map(|l| l.split(' ').nth(1)).map(PathBuf::from);
+    for h in v1_hierarchies().into_iter().chain(unified) {
         remove_tree(&h.join(name.trim_start_matches('/')));
     }
 }

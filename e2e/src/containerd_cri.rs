@@ -4,7 +4,6 @@
 //! on, as this machine's root cannot lower OOM scores.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use crate::process::{wait_for_socket, Daemon};
@@ -15,23 +14,29 @@ pub struct ContainerdCri {
     pub address: PathBuf,
     /// The bridge its CNI config names (deleted on drop).
     pub bridge: String,
+    netns: Option<String>,
     daemon: Option<Daemon>,
 }
 
 impl ContainerdCri {
     /// Starts it; `sandbox_image` must be in `registry` (host:port, plain HTTP).
     pub fn start(ws: &Workspace, registry: &str, sandbox_image: &str, subnet: &str) -> ContainerdCri {
+        ContainerdCri::start_in(ws, registry, sandbox_image, subnet, None)
+    }
+
+    /// Starts it inside the network namespace `netns` (if any), where its pods' bridge goes.
+    pub fn start_in(ws: &Workspace, registry: &str, sandbox_image: &str, subnet: &str, netns: Option<&str>) -> ContainerdCri {
         let address = ws.run("ctd-cri.sock");
         let bridge = format!("cc{}", ws.id);
         let conf_dir = ws.run("ctd-cri-net.d");
         crate::node::write_conflist(&conf_dir, &format!("ctd-{}", ws.id), &bridge, subnet, &ws.run("ctd-cri-ipam"));
         let config = ws.run("ctd-cri.toml");
         std::fs::write(&config, config_toml(ws, &address, registry, sandbox_image, &conf_dir)).expect("write containerd config");
-        let mut cmd = Command::new("containerd");
+        let mut cmd = crate::registry::in_netns(netns, "containerd");
         cmd.arg("--config").arg(&config);
         let daemon = Daemon::spawn("containerd", cmd, &ws.run("ctd-cri.log"));
         assert!(wait_for_socket(&address, Duration::from_secs(20)), "containerd (CRI) did not come up; see {}", ws.run("ctd-cri.log").display());
-        ContainerdCri { address, bridge, daemon: Some(daemon) }
+        ContainerdCri { address, bridge, netns: netns.map(str::to_string), daemon: Some(daemon) }
     }
 
     pub fn pid(&self) -> i32 {
@@ -44,7 +49,8 @@ impl Drop for ContainerdCri {
         if let Some(mut d) = self.daemon.take() {
             d.stop(Duration::from_secs(10));
         }
-        let _ = Command::new("ip").args(["link", "del", &self.bridge]).output();
+        let mut del = crate::registry::in_netns(self.netns.as_deref(), "ip");
+        let _ = del.args(["link", "del", &self.bridge]).output();
     }
 }
 

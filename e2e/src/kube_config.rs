@@ -25,14 +25,16 @@ pub struct KubeletSettings {
     pub client_ca: PathBuf,
     /// Feature gates on top of the release's defaults.
     pub feature_gates: Vec<(String, bool)>,
-    /// Unused images are collected after this long (kubelet's `imageMaximumGCAge`).
-    pub image_max_gc_age: Option<String>,
+    /// kubelet's image GC (a pass every 5 minutes) frees every image no container has used
+    /// for a minute, rather than only when the disk fills (`imageMaximumGCAge`; a new
+    /// image's minimum age keeps it for one pass more, so that alone would take 10 minutes).
+    pub eager_image_gc: bool,
 }
 
 /// kubelet's configuration file.
 pub fn kubelet_config(s: &KubeletSettings) -> String {
     let gates: String = s.feature_gates.iter().map(|(g, on)| format!("  {g}: {on}\n")).collect();
-    let gc_age = s.image_max_gc_age.as_ref().map(|a| format!("imageMaximumGCAge: {a}\n")).unwrap_or_default();
+    let gc_max_age = if s.eager_image_gc { "imageMaximumGCAge: 1m\n" } else { "" };
     format!(
         r#"apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -46,7 +48,7 @@ podCIDR: {pod_cidr}
 podLogsDir: {pod_logs}
 serializeImagePulls: false
 containerLogMaxSize: 1Mi
-containerLogMaxFiles: 3
+containerLogMaxFiles: 10
 address: {node_ip}
 port: {port}
 readOnlyPort: 0
@@ -69,7 +71,7 @@ evictionHard:
   nodefs.inodesFree: 1%
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
-{gc_age}nodeStatusUpdateFrequency: 2s
+{gc_max_age}nodeStatusUpdateFrequency: 2s
 syncFrequency: 10s
 fileCheckFrequency: 5s
 resolvConf: ""
@@ -124,6 +126,8 @@ pub fn apiserver_args(f: &ControlPlaneFiles, node_ip: &str) -> Vec<String> {
         format!("--client-ca-file={}", pki.ca_cert.display()),
         format!("--kubelet-client-certificate={}", f.kubelet_client.cert.display()),
         format!("--kubelet-client-key={}", f.kubelet_client.key.display()),
+        // The node's name resolves nowhere; its address is in its status.
+        "--kubelet-preferred-address-types=InternalIP".into(),
         format!("--service-account-key-file={}", pki.service_account_pub.display()),
         format!("--service-account-signing-key-file={}", pki.service_account_key.display()),
         "--service-account-issuer=https://kubernetes.default.svc".into(),

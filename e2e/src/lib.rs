@@ -12,6 +12,7 @@ pub mod critest_images;
 pub mod grpc_go;
 pub mod image_builder;
 pub mod cluster;
+pub mod cluster_ops;
 pub mod kube;
 pub mod kube_config;
 pub mod kube_pki;

@@ -8,7 +8,7 @@ use containerd_bridge::oci_image::{build_image, layer_tar, Blob, BuiltImage, Ent
 const APPLETS: &[&str] = &[
     "sh", "cat", "echo", "ls", "sleep", "true", "false", "id", "hostname", "env", "ps", "mkdir", "touch",
     "head", "tail", "grep", "wc", "nc", "wget", "kill", "mount", "stat", "readlink", "yes", "dd", "top",
-    "umount", "unshare", "pwd", "rm", "stty", "httpd",
+    "umount", "unshare", "pwd", "rm", "stty", "httpd", "tar", "date", "tr", "seq", "tty",
 ];
 
 pub const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -179,6 +179,8 @@ runtime_service! {
         type GetContainerEventsStream = crate::container_events::EventStream;
 
         async fn get_container_events(&self, _: Request<GetEventsRequest>) -> Reply<Self::GetContainerEventsStream> {
+            // kubelet subscribes when its evented PLEG is on: worth a line in the log.
+            tracing::info!("a container events subscriber joined");
             Ok(Response::new(self.ctx.container_events.subscribe()))
         }
     }
