@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::cluster::{Cluster, ClusterOptions, NODE_NAME};
+use e2e::cluster::{Cluster, ClusterOptions, NodeRuntime, NODE_NAME};
 use serde_json::json;
 
 const PODS: usize = 30;
@@ -44,12 +44,17 @@ fn sli_buckets(cluster: &Cluster) -> Vec<(f64, f64)> {
     buckets
 }
 
-/// Resident memory (KiB) of each process whose command line has `needle`, grouped by what
-/// it is.
-fn runtime_memory_kib(needle: &str) -> [(&'static str, u64); 4] {
+/// Resident memory (KiB) of the node runtime's processes (whose command lines name
+/// `needle`), grouped by what they are: cricket's or the CRI containerd's.
+fn runtime_memory_kib(needle: &str, runtime: NodeRuntime) -> [(&'static str, u64); 4] {
     let mut sums = [("cricket", 0), ("cricket-logger", 0), ("containerd", 0), ("shims", 0)];
+    // The CRI containerd's config, and the address its shims are given, name it.
+    let cri_containerd = |cmdline: &str| cmdline.contains("ctd-cri");
     for p in e2e::leaks::processes_naming(needle) {
         let (pid, cmdline) = p.split_once(": ").unwrap_or_default();
+        if cri_containerd(cmdline) != (runtime == NodeRuntime::ContainerdCri) {
+            continue;
+        }
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         let rss: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0);
         let program = cmdline.split_whitespace().next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
@@ -65,21 +70,30 @@ fn runtime_memory_kib(needle: &str) -> [(&'static str, u64); 4] {
     sums
 }
 
-fn main() {
-    std::env::set_var("CRICKET_BIN", e2e::workspace::cricket_release_binary());
-    let cluster = Cluster::start(ClusterOptions::default());
+/// What one run measured.
+struct Figures {
+    sli_p50: f64,
+    sli_p99: f64,
+    samples: f64,
+    wall: Duration,
+    memory: [(&'static str, u64); 4],
+}
+
+/// Starts a cluster on `runtime`, creates the pods at once and measures.
+fn measure(runtime: NodeRuntime) -> Figures {
+    let cluster = Cluster::start(ClusterOptions { runtime, ..Default::default() });
     let ns = cluster.namespace("bench");
+    let pod = |name: String| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+            "spec": {"containers": [{"name": "c", "image": cluster.busybox, "command": ["sleep", "3600"]}], "terminationGracePeriodSeconds": 1}})
+    };
     // The image is on the node already, as on a node that ran the workload before.
-    cluster.apply_json(&json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "warm", "namespace": ns},
-        "spec": {"containers": [{"name": "c", "image": cluster.busybox, "command": ["sleep", "3600"]}], "terminationGracePeriodSeconds": 1}}));
+    cluster.apply_json(&pod("warm".into()));
     cluster.wait_pod_ready(&ns, "warm");
     cluster.kubectl_ok(&["-n", &ns, "delete", "pod", "warm"]);
     let before = sli_buckets(&cluster);
 
-    let pods: Vec<_> = (0..PODS)
-        .map(|i| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("p{i}"), "namespace": ns},
-            "spec": {"containers": [{"name": "c", "image": cluster.busybox, "command": ["sleep", "3600"]}], "terminationGracePeriodSeconds": 1}}))
-        .collect();
+    let pods: Vec<_> = (0..PODS).map(|i| pod(format!("p{i}"))).collect();
     let started = Instant::now();
     cluster.apply_json(&json!({"apiVersion": "v1", "kind": "List", "items": pods}));
     let ready_jsonpath = r#"jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}"#;
@@ -88,13 +102,24 @@ fn main() {
     std::thread::sleep(Duration::from_secs(3));
     let after = sli_buckets(&cluster);
     let delta: Vec<(f64, f64)> = after.iter().map(|(le, n)| (*le, n - before.iter().find(|b| b.0 == *le).map_or(0.0, |b| b.1))).collect();
-    let memory = runtime_memory_kib(&format!("cricket-e2e-{}", cluster.node.ws.id));
-
-    println!("kubelet_pod_start: {PODS} pods at once, kubelet {}, cricket release build, 2 cores", e2e::kube::pinned_version());
-    println!("  kubelet_pod_start_sli_duration_seconds   p50 {:6.3} s   p99 {:6.3} s   (n={})", quantile(&delta, 0.5), quantile(&delta, 0.99), delta.last().map_or(0.0, |b| b.1));
-    println!("  wall time until all Ready                {:6.2} s", wall.as_secs_f64());
-    let total: u64 = memory.iter().map(|(_, k)| k).sum();
-    let parts: Vec<String> = memory.iter().map(|(what, kib)| format!("{what} {:.1}", *kib as f64 / 1024.0)).collect();
-    println!("  node runtime memory (RSS, MiB)           {:.1} total: {}", total as f64 / 1024.0, parts.join(", "));
+    let memory = runtime_memory_kib(&format!("cricket-e2e-{}", cluster.node.ws.id), runtime);
+    let figures = Figures { sli_p50: quantile(&delta, 0.5), sli_p99: quantile(&delta, 0.99), samples: delta.last().map_or(0.0, |b| b.1), wall, memory };
     cluster.finish();
+    figures
+}
+
+fn report(name: &str, f: &Figures) {
+    println!("  {name}");
+    println!("    kubelet_pod_start_sli_duration_seconds   p50 {:6.3} s   p99 {:6.3} s   (n={})", f.sli_p50, f.sli_p99, f.samples);
+    println!("    wall time until all Ready                {:6.2} s", f.wall.as_secs_f64());
+    let total: u64 = f.memory.iter().map(|(_, k)| k).sum();
+    let parts: Vec<String> = f.memory.iter().filter(|(_, k)| *k > 0).map(|(what, kib)| format!("{what} {:.1}", *kib as f64 / 1024.0)).collect();
+    println!("    node runtime memory (RSS, MiB)           {:.1} total: {}", total as f64 / 1024.0, parts.join(", "));
+}
+
+fn main() {
+    std::env::set_var("CRICKET_BIN", e2e::workspace::cricket_release_binary());
+    println!("kubelet_pod_start: {PODS} pods at once through the API server, kubelet {}, 2 cores", e2e::kube::pinned_version());
+    report("cricket (release build)", &measure(NodeRuntime::Cricket));
+    report("containerd's CRI plugin (Debian's containerd)", &measure(NodeRuntime::ContainerdCri));
 }

@@ -208,7 +208,11 @@ impl Cluster {
 
     pub fn wait_node_ready(&self) {
         let ready = r#"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#;
-        self.wait("the node to be Ready", Duration::from_secs(120), |c| c.kubectl(&["get", "node", NODE_NAME, "-o", ready]).1.trim() == "True");
+        let kubelet = self.kubelet.as_ref().map_or(0, Daemon::pid);
+        self.wait("the node to be Ready", Duration::from_secs(120), |c| {
+            assert!(alive(kubelet), "kubelet exited:\n{}", c.log_tails());
+            c.kubectl(&["get", "node", NODE_NAME, "-o", ready]).1.trim() == "True"
+        });
     }
 
     /// Polls `check` every 250 ms until it holds; fails the test (with the components' log
@@ -312,12 +316,21 @@ impl Cluster {
         }
         drop(containerd_cri);
         let node_clean = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.finish()));
+        let root = cgroups.name.clone();
         drop(cgroups);
         if let Err(leaks) = node_clean {
             std::panic::resume_unwind(leaks);
         }
+        let cgroups_left: Vec<PathBuf> = cgroup_dirs(&root).into_iter().filter(|d| d.exists()).collect();
+        assert!(cgroups_left.is_empty(), "cgroups left behind: {cgroups_left:?}");
         assert!(left.is_empty(), "kubelet left pod cgroups behind after every pod was deleted: {left:?}");
     }
+}
+
+/// Whether process `pid` lives (a zombie, exited but not yet reaped, does not).
+fn alive(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|state| state != "Z")
 }
 
 /// Every cgroup v1 hierarchy's mount point (the unified one of a hybrid host excluded).
@@ -387,11 +400,16 @@ fn remove_cgroup(name: &str) {
         }
         let _ = std::fs::remove_dir(dir);
     }
+    for dir in cgroup_dirs(name) {
+        remove_tree(&dir);
+    }
+}
+
+/// Where cgroup `name` is (or would be) in every hierarchy, the unified one included.
+fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     let unified = mounts.lines().filter(|l| l.split(' ').nth(2) == Some("cgroup2")).filter_map(|l| l.split(' ').nth(1)).map(PathBuf::from);
-    for h in v1_hierarchies().into_iter().chain(unified) {
-        remove_tree(&h.join(name.trim_start_matches('/')));
-    }
+    v1_hierarchies().into_iter().chain(unified).map(|h| h.join(name.trim_start_matches('/'))).collect()
 }
 
 /// kubelet links each container's log into /var/log/containers (a path fixed in kubelet);

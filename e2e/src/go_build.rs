@@ -1,8 +1,8 @@
 //! Builds the Go test peers once per source version: small clients from Debian's Go packages
 //! (GOPATH mode), and critest with its stand-in programs from a module of the project's own
-//! with pinned versions (module mode, from the Go module proxy). Each binary is kept under
-//! the Go build cache's directory, named by a hash of its inputs, so test processes share it
-//! instead of each leaving a copy behind.
+//! with pinned versions (module mode, from the Go module proxy). Each binary is kept in the
+//! cargo target directory (`go-peers/`), named by a hash of its inputs, so test processes
+//! share it and a later run reuses it; Go's own build cache stays in the temporary directory.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +14,8 @@ use crate::process::run;
 fn cached(key: &[u8], what: &str, go: impl FnOnce(&Path, &Path) -> Command) -> PathBuf {
     let digest = containerd_bridge::sha256_digest(key);
     let cache = std::env::temp_dir().join("cricket-e2e-gocache");
-    let out = cache.join("bin").join(format!("{what}-{}", &digest["sha256:".len()..][..16]));
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let out = target.join("go-peers").join(format!("{what}-{}", &digest["sha256:".len()..][..16]));
     if out.exists() {
         return out;
     }

@@ -34,7 +34,8 @@ pub struct KubeletSettings {
 /// kubelet's configuration file.
 pub fn kubelet_config(s: &KubeletSettings) -> String {
     let gates: String = s.feature_gates.iter().map(|(g, on)| format!("  {g}: {on}\n")).collect();
-    let gc_max_age = if s.eager_image_gc { "imageMaximumGCAge: 1m\n" } else { "" };
+    // The maximum age must exceed the minimum (2 minutes unless set).
+    let gc_max_age = if s.eager_image_gc { "imageMinimumGCAge: 30s\nimageMaximumGCAge: 1m\n" } else { "" };
     format!(
         r#"apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

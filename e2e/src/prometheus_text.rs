@@ -38,6 +38,17 @@ fn parse_labels(text: &str) -> Result<BTreeMap<String, String>, String> {
     Ok(labels)
 }
 
+/// A sample line's series and value, after any label set (whose values may hold spaces)
+/// and without a trailing timestamp.
+fn split_sample(line: &str) -> Option<(&str, &str)> {
+    let series_end = match line.find('{') {
+        Some(_) => line.rfind('}')? + 1,
+        None => line.find(' ')?,
+    };
+    let (series, rest) = line.split_at(series_end);
+    Some((series, rest.split_whitespace().next()?))
+}
+
 pub fn parse(text: &str) -> Result<Exposition, String> {
     let mut out = Exposition::default();
     for line in text.lines().filter(|l| !l.is_empty()) {
@@ -53,7 +64,8 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
         if line.starts_with('#') {
             continue;
         }
-        let (series, value) = line.rsplit_once(' ').ok_or_else(|| format!("no value in {line:?}"))?;
+        // `<series> <value>`, or `<series> <value> <timestamp>` (kubelet's samples carry one).
+        let (series, value) = split_sample(line).ok_or_else(|| format!("no value in {line:?}"))?;
         let value: f64 = value.parse().map_err(|_| format!("bad value in {line:?}"))?;
         let (name, labels) = match series.split_once('{') {
             Some((name, labels)) => (name, parse_labels(labels.strip_suffix('}').ok_or_else(|| format!("unclosed labels in {line:?}"))?)?),
@@ -84,5 +96,12 @@ mod tests {
         assert_eq!(e.value("b", &[]), Some(1.5));
         assert!(e.ends_with_eof);
         assert!(parse("a{x=\"1\" 2\n").is_err());
+    }
+
+    #[test]
+    fn a_trailing_timestamp_is_not_the_value() {
+        let e = parse("c{pod=\"a b\"} 0.07 1796183486159\nd 4 1796183486159\n").unwrap();
+        assert_eq!(e.value("c", &[("pod", "a b")]), Some(0.07));
+        assert_eq!(e.value("d", &[]), Some(4.0));
     }
 }

@@ -75,7 +75,8 @@ async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Result<Response<St
     let Some(pending) = pending(&ctx, req.uri().path()) else {
         return Ok(reply(StatusCode::NOT_FOUND, "unknown, used or expired streaming token"));
     };
-    tracing::info!(kind = pending.kind(), "streaming request");
+    let protocol = req.headers().get(hyper::header::UPGRADE).and_then(|v| v.to_str().ok()).unwrap_or("none").to_string();
+    tracing::info!(kind = pending.kind(), upgrade = %protocol, "streaming request");
     if super::websocket::is_upgrade(&req) {
         return Ok(super::websocket::serve(ctx, req, pending));
     }

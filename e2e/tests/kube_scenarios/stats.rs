@@ -91,9 +91,9 @@ fn cri_log_lines(text: &str) -> Vec<String> {
 /// appear, cricket reopens the log, and no line is lost across the rotations.
 pub fn kubelet_rotates_a_chatty_log_without_losing_a_line(cluster: &Cluster, ns: &str) {
     cluster.namespace(ns);
-    const LINES: usize = 30000;
+    const LINES: usize = 40000;
     let pad = "x".repeat(90);
-    let script = format!("i=0; while [ $i -lt {LINES} ]; do echo line-$i-{pad}; i=$((i+1)); [ $((i % 1500)) -eq 0 ] && sleep 1; done; echo finished; exec sleep 3600");
+    let script = format!("i=0; while [ $i -lt {LINES} ]; do echo line-$i-{pad}; i=$((i+1)); [ $((i % 1000)) -eq 0 ] && sleep 1; done; echo finished; exec sleep 3600");
     let mut pod = super::shell_pod(cluster, ns, "chatty", &script);
     pod["spec"]["terminationGracePeriodSeconds"] = json!(1);
     cluster.apply_json(&pod);
