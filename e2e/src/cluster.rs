@@ -77,18 +77,47 @@ impl Drop for CgroupRoot {
 }
 
 fn netns_path(node: &Node) -> String {
-    format!("/run/netns/{}", node.netns.as_deref().expect("the cluster's node is isolated"))
+    format!(
+        "/run/netns/{}",
+        node.netns
+            .as_deref()
+            .expect("the cluster's node is isolated")
+    )
 }
 
 impl Cluster {
     /// Starts every component and waits until the node is Ready and the default namespace's
     /// service account exists (pods can be created from then on).
     pub fn start(opts: ClusterOptions) -> Cluster {
-        let node = Node::start(NodeOptions { registry: true, isolated_network: true, mirror_everything: true, ..Default::default() });
+        let node = Node::start(NodeOptions {
+            registry: true,
+            isolated_network: true,
+            mirror_everything: true,
+            ..Default::default()
+        });
         node.write_cni_config();
         let ns = node.netns.clone().unwrap();
-        let ok = |args: &[&str]| Command::new("ip").args(["-n", &ns]).args(args).status().is_ok_and(|s| s.success());
-        assert!(ok(&["link", "add", "node0", "type", "veth", "peer", "name", "node0-peer"]) && ok(&["addr", "add", &format!("{NODE_IP}/32"), "dev", "node0"]) && ok(&["link", "set", "node0", "up"]) && ok(&["link", "set", "node0-peer", "up"]));
+        let ok = |args: &[&str]| {
+            Command::new("ip")
+                .args(["-n", &ns])
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        assert!(
+            ok(&[
+                "link",
+                "add",
+                "node0",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "node0-peer"
+            ]) && ok(&["addr", "add", &format!("{NODE_IP}/32"), "dev", "node0"])
+                && ok(&["link", "set", "node0", "up"])
+                && ok(&["link", "set", "node0-peer", "up"])
+        );
         // kubelet wants a default route to pick its address family by; a blackhole keeps
         // every packet for elsewhere inside the namespace.
         assert!(ok(&["route", "add", "blackhole", "default"]));
@@ -98,11 +127,26 @@ impl Cluster {
         let apiserver_cert = pki.issue(
             "apiserver",
             "/CN=kube-apiserver",
-            &["IP:127.0.0.1", &format!("IP:{NODE_IP}"), "IP:10.96.0.1", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default.svc"],
+            &[
+                "IP:127.0.0.1",
+                &format!("IP:{NODE_IP}"),
+                "IP:10.96.0.1",
+                "DNS:localhost",
+                "DNS:kubernetes",
+                "DNS:kubernetes.default.svc",
+            ],
         );
         let admin = pki.issue("admin", "/O=system:masters/CN=cricket-e2e-admin", &[]);
-        let kubelet_client = pki.issue("apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client", &[]);
-        let node_client = pki.issue("kubelet", &format!("/O=system:nodes/CN=system:node:{NODE_NAME}"), &[]);
+        let kubelet_client = pki.issue(
+            "apiserver-kubelet-client",
+            "/O=system:masters/CN=kube-apiserver-kubelet-client",
+            &[],
+        );
+        let node_client = pki.issue(
+            "kubelet",
+            &format!("/O=system:nodes/CN=system:node:{NODE_NAME}"),
+            &[],
+        );
         let server = format!("https://127.0.0.1:{}", config::APISERVER_PORT);
         let kubeconfig = dir.join("admin.kubeconfig");
         pki.kubeconfig(&kubeconfig, &server, &admin);
@@ -119,24 +163,48 @@ impl Cluster {
             apiserver: None,
             etcd: None,
             containerd_cri: None,
-            cgroups: CgroupRoot { name: cgroup_root.clone(), pod_logs: dir.join("pods") },
+            cgroups: CgroupRoot {
+                name: cgroup_root.clone(),
+                pod_logs: dir.join("pods"),
+            },
             dir: dir.clone(),
             kubeconfig: kubeconfig.clone(),
             pod_cidr: pod_cidr.clone(),
-            busybox: node.registry().push(&crate::test_images::busybox_image(), "e2e/busybox", "1"),
+            busybox: node
+                .registry()
+                .push(&crate::test_images::busybox_image(), "e2e/busybox", "1"),
             kubelet_args: Vec::new(),
             node,
         };
-        cluster.etcd = Some(cluster.spawn("etcd", crate::kube::etcd_binary(), config::etcd_args(&dir.join("etcd"))));
-        let files = ControlPlaneFiles { pki: &pki, apiserver_cert: &apiserver_cert, kubelet_client: &kubelet_client, kubeconfig: &kubeconfig };
-        cluster.apiserver = Some(cluster.spawn("kube-apiserver", crate::kube::binary("kube-apiserver"), config::apiserver_args(&files, NODE_IP)));
-        cluster.wait("the API server to serve", Duration::from_secs(90), |c| c.kubectl(&["get", "--raw", "/readyz"]).0);
+        cluster.etcd = Some(cluster.spawn(
+            "etcd",
+            crate::kube::etcd_binary(),
+            config::etcd_args(&dir.join("etcd")),
+        ));
+        let files = ControlPlaneFiles {
+            pki: &pki,
+            apiserver_cert: &apiserver_cert,
+            kubelet_client: &kubelet_client,
+            kubeconfig: &kubeconfig,
+        };
+        cluster.apiserver = Some(cluster.spawn(
+            "kube-apiserver",
+            crate::kube::binary("kube-apiserver"),
+            config::apiserver_args(&files, NODE_IP),
+        ));
+        cluster.wait("the API server to serve", Duration::from_secs(90), |c| {
+            c.kubectl(&["get", "--raw", "/readyz"]).0
+        });
         cluster.controller_manager = Some(cluster.spawn(
             "kube-controller-manager",
             crate::kube::binary("kube-controller-manager"),
             config::controller_manager_args(&files, &pod_cidr),
         ));
-        cluster.scheduler = Some(cluster.spawn("kube-scheduler", crate::kube::binary("kube-scheduler"), config::scheduler_args(&kubeconfig)));
+        cluster.scheduler = Some(cluster.spawn(
+            "kube-scheduler",
+            crate::kube::binary("kube-scheduler"),
+            config::scheduler_args(&kubeconfig),
+        ));
 
         let settings = KubeletSettings {
             node_name: NODE_NAME.into(),
@@ -163,7 +231,11 @@ impl Cluster {
         ];
         cluster.start_kubelet();
         cluster.wait_node_ready();
-        cluster.wait("the default service account", Duration::from_secs(60), |c| c.kubectl(&["get", "serviceaccount", "default"]).0);
+        cluster.wait(
+            "the default service account",
+            Duration::from_secs(60),
+            |c| c.kubectl(&["get", "serviceaccount", "default"]).0,
+        );
         cluster
     }
 
@@ -175,7 +247,13 @@ impl Cluster {
             NodeRuntime::ContainerdCri => {
                 let registry = self.node.registry();
                 let pause = registry.push(&cricket::pause_image::build(), "e2e/pause", "1");
-                let ctd = crate::containerd_cri::ContainerdCri::start_in(&self.node.ws, &registry.host, &pause, &self.pod_cidr, self.node.netns.as_deref());
+                let ctd = crate::containerd_cri::ContainerdCri::start_in(
+                    &self.node.ws,
+                    &registry.host,
+                    &pause,
+                    &self.pod_cidr,
+                    self.node.netns.as_deref(),
+                );
                 let socket = ctd.address.clone();
                 self.containerd_cri = Some(ctd);
                 socket
@@ -185,7 +263,10 @@ impl Cluster {
 
     fn spawn(&self, name: &'static str, binary: PathBuf, args: Vec<String>) -> Daemon {
         let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net={}", netns_path(&self.node))).arg("--").arg(binary).args(args);
+        cmd.arg(format!("--net={}", netns_path(&self.node)))
+            .arg("--")
+            .arg(binary)
+            .args(args);
         Daemon::spawn(name, cmd, &self.log(name))
     }
 
@@ -196,7 +277,11 @@ impl Cluster {
 
     /// Starts kubelet (again) with the cluster's settings.
     pub fn start_kubelet(&mut self) {
-        self.kubelet = Some(self.spawn("kubelet", crate::kube::binary("kubelet"), self.kubelet_args.clone()));
+        self.kubelet = Some(self.spawn(
+            "kubelet",
+            crate::kube::binary("kubelet"),
+            self.kubelet_args.clone(),
+        ));
     }
 
     /// Stops kubelet: SIGTERM, then SIGKILL after 10 s.
@@ -220,7 +305,11 @@ impl Cluster {
     pub fn wait(&self, what: &str, limit: Duration, mut check: impl FnMut(&Cluster) -> bool) {
         let deadline = Instant::now() + limit;
         while !check(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", self.log_tails());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}\n{}",
+                self.log_tails()
+            );
             std::thread::sleep(Duration::from_millis(250));
         }
     }
@@ -259,36 +348,72 @@ impl Cluster {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("run kubectl");
-        child.stdin.take().unwrap().write_all(manifest.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(manifest.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "kubectl apply failed: {}\n{manifest}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "kubectl apply failed: {}\n{manifest}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// A namespace of the test's own, with its default service account in place.
     pub fn namespace(&self, name: &str) -> String {
         self.kubectl_ok(&["create", "namespace", name]);
-        self.wait("the namespace's service account", Duration::from_secs(60), |c| c.kubectl(&["-n", name, "get", "serviceaccount", "default"]).0);
+        self.wait(
+            "the namespace's service account",
+            Duration::from_secs(60),
+            |c| {
+                c.kubectl(&["-n", name, "get", "serviceaccount", "default"])
+                    .0
+            },
+        );
         name.to_string()
     }
 
     /// The last lines of each component's log.
     pub fn log_tails(&self) -> String {
         let mut text = String::new();
-        for name in ["kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
+        for name in [
+            "kubelet",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "etcd",
+        ] {
             let log = std::fs::read_to_string(self.log(name)).unwrap_or_default();
             let lines: Vec<&str> = log.lines().collect();
-            text.push_str(&format!("--- {name}:\n{}\n", lines[lines.len().saturating_sub(15)..].join("\n")));
+            text.push_str(&format!(
+                "--- {name}:\n{}\n",
+                lines[lines.len().saturating_sub(15)..].join("\n")
+            ));
         }
-        text.push_str(&format!("--- cricket:\n{}\n", self.node.cricket_log_tail(20)));
+        text.push_str(&format!(
+            "--- cricket:\n{}\n",
+            self.node.cricket_log_tail(20)
+        ));
         text
     }
 
     /// Copies the components' logs to `target/tmp/cluster-<id>/`, where they outlive the
     /// cluster for whoever reads a failure.
     pub fn keep_logs(&self) {
-        let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp").join(format!("cluster-{}", self.node.ws.id));
+        let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/tmp")
+            .join(format!("cluster-{}", self.node.ws.id));
         let _ = std::fs::create_dir_all(&kept);
-        for name in ["kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
+        for name in [
+            "kubelet",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "etcd",
+        ] {
             let _ = std::fs::copy(self.log(name), kept.join(format!("{name}.log")));
         }
         if let Some(c) = &self.node.cricket {
@@ -305,13 +430,39 @@ impl Cluster {
     /// component and fails the test if anything was left behind.
     pub fn finish(self) {
         // Controllers first, or they would make new pods for the deleted ones.
-        let _ = self.kubectl(&["delete", "deployments,replicasets,daemonsets,statefulsets,jobs", "--all", "--all-namespaces", "--timeout=60s"]);
-        let _ = self.kubectl(&["delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--timeout=90s"]);
+        let _ = self.kubectl(&[
+            "delete",
+            "deployments,replicasets,daemonsets,statefulsets,jobs",
+            "--all",
+            "--all-namespaces",
+            "--timeout=60s",
+        ]);
+        let _ = self.kubectl(&[
+            "delete",
+            "pods",
+            "--all",
+            "--all-namespaces",
+            "--grace-period=1",
+            "--timeout=90s",
+        ]);
         wait_no_pod_cgroups(&self.cgroups.name, Duration::from_secs(60));
         let left = pod_cgroups(&self.cgroups.name);
         self.keep_logs();
-        let Cluster { kubelet, scheduler, controller_manager, apiserver, etcd, containerd_cri, cgroups, node, .. } = self;
-        for mut d in [kubelet, scheduler, controller_manager, apiserver, etcd].into_iter().flatten() {
+        let Cluster {
+            kubelet,
+            scheduler,
+            controller_manager,
+            apiserver,
+            etcd,
+            containerd_cri,
+            cgroups,
+            node,
+            ..
+        } = self;
+        for mut d in [kubelet, scheduler, controller_manager, apiserver, etcd]
+            .into_iter()
+            .flatten()
+        {
             d.stop(Duration::from_secs(10));
         }
         drop(containerd_cri);
@@ -321,22 +472,38 @@ impl Cluster {
         if let Err(leaks) = node_clean {
             std::panic::resume_unwind(leaks);
         }
-        let cgroups_left: Vec<PathBuf> = cgroup_dirs(&root).into_iter().filter(|d| d.exists()).collect();
-        assert!(cgroups_left.is_empty(), "cgroups left behind: {cgroups_left:?}");
-        assert!(left.is_empty(), "kubelet left pod cgroups behind after every pod was deleted: {left:?}");
+        let cgroups_left: Vec<PathBuf> = cgroup_dirs(&root)
+            .into_iter()
+            .filter(|d| d.exists())
+            .collect();
+        assert!(
+            cgroups_left.is_empty(),
+            "cgroups left behind: {cgroups_left:?}"
+        );
+        assert!(
+            left.is_empty(),
+            "kubelet left pod cgroups behind after every pod was deleted: {left:?}"
+        );
     }
 }
 
 /// Whether process `pid` lives (a zombie, exited but not yet reaped, does not).
 fn alive(pid: i32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|state| state != "Z")
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|state| state != "Z")
 }
 
 /// Every cgroup v1 hierarchy's mount point (the unified one of a hybrid host excluded).
 fn v1_hierarchies() -> Vec<PathBuf> {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-    let mut dirs: Vec<PathBuf> = mounts.lines().filter(|l| l.split(' ').nth(2) == Some("cgroup")).filter_map(|l| l.split(' ').nth(1)).map(PathBuf::from).collect();
+    let mut dirs: Vec<PathBuf> = mounts
+        .lines()
+        .filter(|l| l.split(' ').nth(2) == Some("cgroup"))
+        .filter_map(|l| l.split(' ').nth(1))
+        .map(PathBuf::from)
+        .collect();
     dirs.sort();
     dirs.dedup();
     dirs
@@ -348,14 +515,19 @@ pub fn v1_hierarchy_of(controller: &str) -> Option<PathBuf> {
     mounts
         .lines()
         .filter(|l| l.split(' ').nth(2) == Some("cgroup"))
-        .find(|l| l.split(' ').nth(3).is_some_and(|o| o.split(',').any(|x| x == controller)))
+        .find(|l| {
+            l.split(' ')
+                .nth(3)
+                .is_some_and(|o| o.split(',').any(|x| x == controller))
+        })
         .and_then(|l| l.split(' ').nth(1))
         .map(PathBuf::from)
 }
 
 fn make_cgroup(name: &str) {
     for h in v1_hierarchies() {
-        std::fs::create_dir_all(h.join(name.trim_start_matches('/'))).unwrap_or_else(|e| panic!("create cgroup {name} in {}: {e}", h.display()));
+        std::fs::create_dir_all(h.join(name.trim_start_matches('/')))
+            .unwrap_or_else(|e| panic!("create cgroup {name} in {}: {e}", h.display()));
     }
 }
 
@@ -367,7 +539,12 @@ fn pod_cgroups_left(root: &str) -> bool {
 /// The pod cgroups under `root` in the memory hierarchy.
 fn pod_cgroups(root: &str) -> Vec<PathBuf> {
     fn walk(dir: &std::path::Path, found: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten().filter(|e| e.path().is_dir()) {
+        for e in std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+        {
             if e.file_name().to_string_lossy().starts_with("pod") {
                 found.push(e.path());
             } else {
@@ -408,14 +585,26 @@ fn remove_cgroup(name: &str) {
 /// Where cgroup `name` is (or would be) in every hierarchy, the unified one included.
 fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-    let unified = mounts.lines().filter(|l| l.split(' ').nth(2) == Some("cgroup2")).filter_map(|l| l.split(' ').nth(1)).map(PathBuf::from);
-    v1_hierarchies().into_iter().chain(unified).map(|h| h.join(name.trim_start_matches('/'))).collect()
+    let unified = mounts
+        .lines()
+        .filter(|l| l.split(' ').nth(2) == Some("cgroup2"))
+        .filter_map(|l| l.split(' ').nth(1))
+        .map(PathBuf::from);
+    v1_hierarchies()
+        .into_iter()
+        .chain(unified)
+        .map(|h| h.join(name.trim_start_matches('/')))
+        .collect()
 }
 
 /// kubelet links each container's log into /var/log/containers (a path fixed in kubelet);
 /// links into this cluster's pod log directory that outlived their pods are removed.
 fn remove_container_log_links(pod_logs: &std::path::Path) {
-    for entry in std::fs::read_dir("/var/log/containers").into_iter().flatten().flatten() {
+    for entry in std::fs::read_dir("/var/log/containers")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         if std::fs::read_link(entry.path()).is_ok_and(|t| t.starts_with(pod_logs)) {
             let _ = std::fs::remove_file(entry.path());
         }

@@ -31,8 +31,34 @@ impl Pki {
     /// A new CA and service-account key pair in `dir`.
     pub fn create(dir: &Path) -> Pki {
         std::fs::create_dir_all(dir).unwrap();
-        openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"], dir);
-        openssl(&["req", "-x509", "-new", "-key", "ca.key", "-days", "2", "-subj", "/CN=cricket-e2e-ca", "-out", "ca.crt"], dir);
+        openssl(
+            &[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                "ca.key",
+            ],
+            dir,
+        );
+        openssl(
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "ca.key",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=cricket-e2e-ca",
+                "-out",
+                "ca.crt",
+            ],
+            dir,
+        );
         openssl(&["genrsa", "-out", "sa.key", "2048"], dir);
         openssl(&["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
         Pki {
@@ -51,9 +77,27 @@ impl Pki {
         let key = format!("{name}.key");
         let csr = format!("{name}.csr");
         let crt = format!("{name}.crt");
-        openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", &key], dir);
-        openssl(&["req", "-new", "-key", &key, "-subj", subject, "-out", &csr], dir);
-        let usage = if sans.is_empty() { "clientAuth" } else { "serverAuth,clientAuth" };
+        openssl(
+            &[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                &key,
+            ],
+            dir,
+        );
+        openssl(
+            &["req", "-new", "-key", &key, "-subj", subject, "-out", &csr],
+            dir,
+        );
+        let usage = if sans.is_empty() {
+            "clientAuth"
+        } else {
+            "serverAuth,clientAuth"
+        };
         let mut ext = format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage={usage}\n");
         if !sans.is_empty() {
             ext.push_str(&format!("subjectAltName={}\n", sans.join(",")));
@@ -61,10 +105,29 @@ impl Pki {
         let ext_file = format!("{name}.ext");
         std::fs::write(dir.join(&ext_file), ext).unwrap();
         openssl(
-            &["x509", "-req", "-in", &csr, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", &ext_file, "-out", &crt],
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                &ext_file,
+                "-out",
+                &crt,
+            ],
             dir,
         );
-        ClientCert { cert: dir.join(crt), key: dir.join(key) }
+        ClientCert {
+            cert: dir.join(crt),
+            key: dir.join(key),
+        }
     }
 
     /// A kubeconfig at `path` that reaches `server` as `client`.

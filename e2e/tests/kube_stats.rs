@@ -9,10 +9,16 @@ use kube_scenarios::stats;
 
 #[test]
 fn stats_summary_and_resource_metrics_match_the_cgroups() {
-    stats::stats_summary_and_resource_metrics_match_the_cgroups(&shared(ClusterOptions::default()), "stats");
+    stats::stats_summary_and_resource_metrics_match_the_cgroups(
+        &shared(ClusterOptions::default()),
+        "stats",
+    );
 }
 
 #[test]
 fn kubelet_rotates_a_chatty_log_without_losing_a_line() {
-    stats::kubelet_rotates_a_chatty_log_without_losing_a_line(&shared(ClusterOptions::default()), "rotation");
+    stats::kubelet_rotates_a_chatty_log_without_losing_a_line(
+        &shared(ClusterOptions::default()),
+        "rotation",
+    );
 }

@@ -9,7 +9,10 @@ use super::pod_spec;
 
 /// Readiness and liveness probes of each kind pass on healthy containers; a failing exec
 /// liveness probe restarts its container, again and again, each time after a longer wait.
-pub fn probes_of_every_kind_work_and_a_failing_liveness_probe_restarts_with_backoff(cluster: &Cluster, ns: &str) {
+pub fn probes_of_every_kind_work_and_a_failing_liveness_probe_restarts_with_backoff(
+    cluster: &Cluster,
+    ns: &str,
+) {
     cluster.namespace(ns);
     let serve = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www";
     let healthy = json!({"name": "healthy", "image": cluster.busybox, "command": ["sh", "-c", serve],
@@ -21,26 +24,49 @@ pub fn probes_of_every_kind_work_and_a_failing_liveness_probe_restarts_with_back
         "command": ["sh", "-c", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; exec sleep 3600"],
         "livenessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 1, "failureThreshold": 1},
         "readinessProbe": {"tcpSocket": {"port": 9999}, "periodSeconds": 1}});
-    cluster.apply_json(&json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probed", "namespace": ns},
-        "spec": pod_spec(cluster, json!([healthy, failing]))}));
-    let ready_of = |pod: &serde_json::Value, c: &str| Cluster::container_status(pod, c)["ready"] == true;
-    cluster.wait_pod(ns, "probed", "the healthy container to be ready", |p| ready_of(p, "healthy").then_some(()));
+    cluster.apply_json(
+        &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probed", "namespace": ns},
+        "spec": pod_spec(cluster, json!([healthy, failing]))}),
+    );
+    let ready_of =
+        |pod: &serde_json::Value, c: &str| Cluster::container_status(pod, c)["ready"] == true;
+    cluster.wait_pod(ns, "probed", "the healthy container to be ready", |p| {
+        ready_of(p, "healthy").then_some(())
+    });
     // The restarts, and when each was seen.
     let mut seen: Vec<Instant> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(150);
     while seen.len() < 3 && Instant::now() < deadline {
         let pod = cluster.pod(ns, "probed");
-        let count = Cluster::container_status(&pod, "failing")["restartCount"].as_u64().unwrap_or(0) as usize;
+        let count = Cluster::container_status(&pod, "failing")["restartCount"]
+            .as_u64()
+            .unwrap_or(0) as usize;
         while seen.len() < count.min(3) {
             seen.push(Instant::now());
         }
-        assert!(!ready_of(&pod, "failing"), "a container whose readiness probe cannot pass is ready");
-        assert_eq!(Cluster::container_status(&pod, "healthy")["restartCount"], 0, "the healthy container restarted");
+        assert!(
+            !ready_of(&pod, "failing"),
+            "a container whose readiness probe cannot pass is ready"
+        );
+        assert_eq!(
+            Cluster::container_status(&pod, "healthy")["restartCount"],
+            0,
+            "the healthy container restarted"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
-    assert_eq!(seen.len(), 3, "the failing container restarted {} times\n{}", seen.len(), cluster.kubectl(&["-n", ns, "describe", "pod", "probed"]).1);
+    assert_eq!(
+        seen.len(),
+        3,
+        "the failing container restarted {} times\n{}",
+        seen.len(),
+        cluster.kubectl(&["-n", ns, "describe", "pod", "probed"]).1
+    );
     let (first, second) = (seen[1] - seen[0], seen[2] - seen[1]);
-    assert!(second > first, "kubelet's backoff did not grow: {first:?} then {second:?}");
+    assert!(
+        second > first,
+        "kubelet's backoff did not grow: {first:?} then {second:?}"
+    );
     let events = cluster.events(ns, "probed").join("\n");
     assert!(events.contains("Liveness probe failed"), "{events}");
 }
@@ -65,9 +91,20 @@ pub fn hooks_run_and_the_grace_period_is_honoured(cluster: &Cluster, ns: &str) {
     spec["volumes"] = json!([{"name": "record", "hostPath": {"path": record.display().to_string(), "type": "Directory"}}]);
     cluster.apply_json(&json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "graceful", "namespace": ns}, "spec": spec}));
     cluster.wait_pod_ready(ns, "graceful");
-    assert_eq!(cluster.sh(ns, "graceful", "cat /tmp/started").trim(), "post-start");
+    assert_eq!(
+        cluster.sh(ns, "graceful", "cat /tmp/started").trim(),
+        "post-start"
+    );
     let asked = Instant::now();
-    cluster.kubectl_ok(&["-n", ns, "delete", "pod", "graceful", "--wait=true", "--timeout=60s"]);
+    cluster.kubectl_ok(&[
+        "-n",
+        ns,
+        "delete",
+        "pod",
+        "graceful",
+        "--wait=true",
+        "--timeout=60s",
+    ]);
     let took = asked.elapsed();
     let events = std::fs::read_to_string(record.join("events")).unwrap_or_default();
     let lines: Vec<&str> = events.lines().collect();
@@ -75,7 +112,13 @@ pub fn hooks_run_and_the_grace_period_is_honoured(cluster: &Cluster, ns: &str) {
     assert_eq!(lines.get(1), Some(&"term"), "{events}");
     let beats = lines.iter().filter(|l| **l == "beat").count();
     // The grace period is 6 s, the preStop hook's time included: at least 4 beats after SIGTERM.
-    assert!(beats >= 4, "killed {beats} s after SIGTERM, before the grace period ended: {events}");
-    assert!(took >= Duration::from_secs(5), "the pod went after {took:?}, inside its grace period");
+    assert!(
+        beats >= 4,
+        "killed {beats} s after SIGTERM, before the grace period ended: {events}"
+    );
+    assert!(
+        took >= Duration::from_secs(5),
+        "the pod went after {took:?}, inside its grace period"
+    );
     let _ = std::fs::remove_dir_all(&record);
 }
