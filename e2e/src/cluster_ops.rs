@@ -234,7 +234,7 @@ impl Cluster {
             .unwrap_or_default()
             .to_string();
         let id = Cluster::container_id(pod, container);
-        let hierarchy = crate::cluster::v1_hierarchy_of(controller)
+        let hierarchy = crate::kube_cgroups::v1_hierarchy_of(controller)
             .unwrap_or_else(|| panic!("no cgroup v1 hierarchy carries {controller}"));
         let base = hierarchy
             .join(self.cgroup_root().trim_start_matches('/'))

@@ -14,6 +14,7 @@ pub mod image_builder;
 pub mod cluster;
 pub mod cluster_ops;
 pub mod kube;
+pub mod kube_cgroups;
 pub mod kube_config;
 pub mod kube_pki;
 pub mod leaks;
