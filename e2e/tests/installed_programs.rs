@@ -25,6 +25,9 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("protoc", "protobuf-compiler"),
     ("/bin/busybox", "busybox-static"),
     ("nsenter", "util-linux"),
+    ("script", "bsdutils"),
+    ("find", "findutils"),
+    ("busybox", "busybox-static"),
     ("mount", "mount"),
     ("dpkg-query", "dpkg"),
     ("dpkg-deb", "dpkg"),
@@ -110,7 +113,7 @@ fn the_node_set_up_installs_what_it_runs() {
 }
 
 /// The programs that the Rust files under `dir` start by a literal name (through
-/// `Command::new` or the registry's `in_netns`), each with its file.
+/// `Command::new`, the registry's `in_netns` or a cluster's `command`), each with its file.
 fn programs_run_under(dir: &Path, found: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
@@ -126,6 +129,7 @@ fn programs_run_under(dir: &Path, found: &mut Vec<(String, String)>) {
             "Command::new(\"",
             "in_netns(netns, \"",
             "in_netns(self.netns.as_deref(), \"",
+            ".command(\"",
         ] {
             for part in text.split(marker).skip(1) {
                 let name = &part[..part.find('"').unwrap()];
