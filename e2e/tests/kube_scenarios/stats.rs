@@ -42,7 +42,9 @@ pub fn stats_summary_and_resource_metrics_match_the_cgroups(cluster: &Cluster, n
         cluster,
         json!([
             {"name": "spin", "image": cluster.busybox, "command": ["sh", "-c", "yes > /dev/null"], "resources": {"limits": {"cpu": "200m"}}},
-            {"name": "mem", "image": cluster.busybox, "command": ["sh", "-c", "head -c 30000000 /dev/zero > /held/blob; exec sleep 3600"],
+            // Ready only once all 30 MB are held, so that both readings see the same.
+            {"name": "mem", "image": cluster.busybox, "command": ["sh", "-c", "head -c 30000000 /dev/zero > /held/blob; touch /held/done; exec sleep 3600"],
+             "readinessProbe": {"exec": {"command": ["cat", "/held/done"]}, "periodSeconds": 1},
              "volumeMounts": [{"name": "held", "mountPath": "/held"}]}
         ]),
     );
