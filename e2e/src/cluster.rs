@@ -16,6 +16,15 @@ use crate::process::{run, Daemon};
 use crate::registry::in_netns;
 use crate::{Node, NodeOptions};
 
+/// The cluster's processes besides the node's own, by the names of their logs.
+const COMPONENTS: [&str; 5] = [
+    "kubelet",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "etcd",
+];
+
 /// The node's name in the cluster.
 pub const NODE_NAME: &str = "cricket-node";
 /// The node's address, on a veth link inside the cluster's namespace (a documentation
@@ -326,27 +335,11 @@ impl Cluster {
 
     /// `kubectl apply` of a manifest.
     pub fn apply(&self, manifest: &str) {
-        use std::io::Write;
-        let mut child = self
-            .kubectl_command()
-            .args(["apply", "-f", "-"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("run kubectl");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(manifest.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "kubectl apply failed: {}\n{manifest}",
-            String::from_utf8_lossy(&out.stderr)
+        let (code, _, err) = crate::process::run_with_input(
+            self.kubectl_command().args(["apply", "-f", "-"]),
+            manifest,
         );
+        assert_eq!(code, Some(0), "kubectl apply failed: {err}\n{manifest}");
     }
 
     /// A namespace of the test's own, with its default service account in place.
@@ -366,13 +359,7 @@ impl Cluster {
     /// The last lines of each component's log.
     pub fn log_tails(&self) -> String {
         let mut text = String::new();
-        for name in [
-            "kubelet",
-            "kube-apiserver",
-            "kube-controller-manager",
-            "kube-scheduler",
-            "etcd",
-        ] {
+        for name in COMPONENTS {
             let log = std::fs::read_to_string(self.log(name)).unwrap_or_default();
             let lines: Vec<&str> = log.lines().collect();
             text.push_str(&format!(
@@ -394,13 +381,7 @@ impl Cluster {
             .join("../target/tmp")
             .join(format!("cluster-{}", self.node.ws.id));
         let _ = std::fs::create_dir_all(&kept);
-        for name in [
-            "kubelet",
-            "kube-apiserver",
-            "kube-controller-manager",
-            "kube-scheduler",
-            "etcd",
-        ] {
+        for name in COMPONENTS {
             let _ = std::fs::copy(self.log(name), kept.join(format!("{name}.log")));
         }
         if let Some(c) = &self.node.cricket {

@@ -9,6 +9,7 @@ use e2e::cluster::Cluster;
 use serde_json::json;
 
 use super::{pod_spec, shell_pod};
+use e2e::process::run_with_input;
 
 /// How kubectl reaches the API server: WebSocket (kubectl 1.37's default), or SPDY.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -28,28 +29,6 @@ fn kubectl(cluster: &Cluster, transport: Transport, args: &[&str]) -> Command {
         .env("KUBECTL_PORT_FORWARD_WEBSOCKETS", websockets)
         .args(args);
     cmd
-}
-
-/// Runs `cmd` with `input` on its stdin: (exit code, stdout, stderr).
-fn run_with_input(mut cmd: Command, input: &str) -> (Option<i32>, String, String) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run kubectl");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
 }
 
 /// The lines `child` prints, as they come.
@@ -157,7 +136,7 @@ pub fn kubectl_streaming_commands_work(
 
     // exec -i (no tty), and exec -i -t under a pseudo-terminal; exit codes come back.
     let (code, stdout, stderr) = run_with_input(
-        kubectl(
+        &mut kubectl(
             cluster,
             transport,
             &[
@@ -188,7 +167,7 @@ pub fn kubectl_streaming_commands_work(
     for (k, v) in kubectl(cluster, transport, &[]).get_envs() {
         script.env(k, v.unwrap_or_default());
     }
-    let (code, stdout, stderr) = run_with_input(script, "tty-in\n");
+    let (code, stdout, stderr) = run_with_input(&mut script, "tty-in\n");
     assert_eq!(code, Some(3), "exec -t exit code; {stdout} {stderr}");
     assert!(
         stdout.contains("is-a-tty") && stdout.contains("got-tty-in"),
