@@ -24,6 +24,7 @@ mod snapshot_usage;
 mod task;
 mod task_delete_locks;
 mod unpack;
+mod version;
 
 pub use connection::{Containerd, ContainerdConfig};
 pub use container::{NewContainer, RuncOptions};
@@ -39,3 +40,4 @@ pub use import::ImportOptions;
 pub use lease::Lease;
 pub use snapshot_usage::SnapshotUsage;
 pub use task::{TaskExit, TaskIo, TaskState};
+pub use version::{ContainerdVersion, Support};

@@ -65,7 +65,13 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
         Event::Exit { .. } => {}
         Event::Oom { container_id } => {
             tracing::info!(container = %container_id, "OOM kill");
-            exits::record_oom(ctx, &container_id);
+            let ctx = ctx.clone();
+            // Off the stream's task too: a process that is killed as it starts has its OOM
+            // kill reported before StartContainer has recorded the start.
+            tokio::spawn(async move {
+                exits::settled_state(&ctx, &container_id).await;
+                exits::record_oom(&ctx, &container_id);
+            });
         }
         Event::ImageChanged { name, created } => {
             let ctx = ctx.clone();

@@ -3,7 +3,6 @@
 //! each round on a fresh containerd so neither finds anything cached.
 //! Run: cargo build --release --bins && cargo bench -p e2e --bench image_pull
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::containerd::Containerd;
@@ -56,7 +55,7 @@ fn ctr_round(reference: &str) -> Duration {
     let ws = Workspace::new();
     let mut containerd = Containerd::start(&ws);
     let t0 = Instant::now();
-    let out = Command::new("ctr")
+    let out = e2e::backend::command("ctr")
         .arg("--address")
         .arg(&containerd.address)
         .args(["--namespace", "k8s.io", "images", "pull", "--plain-http", reference])

@@ -81,6 +81,53 @@ fn netns_path(node: &Node) -> String {
     )
 }
 
+/// Gives the isolated `node` its address ([`NODE_IP`], on a veth pair whose both ends are in
+/// its namespace) and a blackhole default route: kubelet wants a default route to pick its
+/// address family by, and the blackhole keeps every packet for elsewhere inside.
+pub fn give_node_address(node: &Node) {
+    add_node_link(node);
+    assert!(ip_in(node, &["route", "add", "blackhole", "default"]));
+}
+
+/// Gives the isolated `node` its address as [`give_node_address`] does, with a default route
+/// through the node's link instead, for programs that take their address from the default
+/// route's interface (an in-process API server). A packet for elsewhere goes round inside the
+/// namespace; iptables there rejects it at once, so a connection attempt fails as quickly as
+/// with the blackhole.
+pub fn give_node_address_and_default_link(node: &Node) {
+    add_node_link(node);
+    assert!(ip_in(node, &["route", "add", "default", "dev", "node0"]));
+    let ns = node.netns.as_deref().unwrap();
+    for chain in ["OUTPUT", "FORWARD"] {
+        let rule = ["-A", chain, "-o", "node0", "!", "-d", NODE_IP, "-j", "REJECT"];
+        let ok = Command::new("ip").args(["netns", "exec", ns, "iptables"]).args(rule).status().is_ok_and(|s| s.success());
+        assert!(ok, "iptables {rule:?} in {ns}");
+    }
+}
+
+fn ip_in(node: &Node, args: &[&str]) -> bool {
+    let ns = node.netns.as_deref().unwrap();
+    Command::new("ip").args(["-n", ns]).args(args).status().is_ok_and(|s| s.success())
+}
+
+fn add_node_link(node: &Node) {
+    let ok = |args: &[&str]| ip_in(node, args);
+    assert!(
+        ok(&[
+            "link",
+            "add",
+            "node0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "node0-peer"
+        ]) && ok(&["addr", "add", &format!("{NODE_IP}/32"), "dev", "node0"])
+            && ok(&["link", "set", "node0", "up"])
+            && ok(&["link", "set", "node0-peer", "up"])
+    );
+}
+
 impl Cluster {
     /// Starts every component and waits until the node is Ready and the default namespace's
     /// service account exists (pods can be created from then on).
@@ -92,31 +139,7 @@ impl Cluster {
             ..Default::default()
         });
         node.write_cni_config();
-        let ns = node.netns.clone().unwrap();
-        let ok = |args: &[&str]| {
-            Command::new("ip")
-                .args(["-n", &ns])
-                .args(args)
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        assert!(
-            ok(&[
-                "link",
-                "add",
-                "node0",
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "node0-peer"
-            ]) && ok(&["addr", "add", &format!("{NODE_IP}/32"), "dev", "node0"])
-                && ok(&["link", "set", "node0", "up"])
-                && ok(&["link", "set", "node0-peer", "up"])
-        );
-        // kubelet wants a default route to pick its address family by; a blackhole keeps
-        // every packet for elsewhere inside the namespace.
-        assert!(ok(&["route", "add", "blackhole", "default"]));
+        give_node_address(&node);
 
         let dir = node.ws.lib("kube");
         let pki = Pki::create(&dir.join("pki"));
@@ -204,7 +227,7 @@ impl Cluster {
 
         let settings = KubeletSettings {
             node_name: NODE_NAME.into(),
-            node_ip: NODE_IP.into(),
+            address: NODE_IP.into(),
             pod_cidr,
             cri_socket: cluster.cri_socket(opts.runtime),
             cgroup_root,

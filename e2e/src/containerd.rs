@@ -1,7 +1,6 @@
 //! A private containerd (CRI plugin disabled) for one test.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::process::{run, wait_for_socket, Daemon};
@@ -69,7 +68,7 @@ impl Containerd {
 
     /// Runs `ctr` against this containerd in `namespace`.
     pub fn ctr(&self, namespace: &str, args: &[&str]) -> (bool, String, String) {
-        let mut cmd = Command::new("ctr");
+        let mut cmd = crate::backend::command("ctr");
         cmd.arg("--address").arg(&self.address).args(["--namespace", namespace]).args(args);
         run(&mut cmd)
     }

@@ -1,7 +1,7 @@
 //! A cricket daemon under test, with its config on private paths.
 
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 
 use std::time::Duration;
 
@@ -108,6 +108,6 @@ impl Cricket {
 
 /// Runs `cricket` with `args` to completion: (exit code, stdout, stderr).
 pub fn run_cricket(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(cricket_binary()).args(args).output().expect("run cricket");
+    let out = crate::backend::command(cricket_binary()).args(args).output().expect("run cricket");
     (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }

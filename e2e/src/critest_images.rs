@@ -14,8 +14,20 @@ pub fn critest_module() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("critest")
 }
 
+/// critest (cri-tools' validation suite as one binary), built from the module.
+pub fn critest_binary() -> std::path::PathBuf {
+    build_in_module(&critest_module(), ModuleTarget::TestSuite("sigs.k8s.io/cri-tools/cmd/critest"), "critest", &[], &[])
+}
+
+/// Builds the stand-in programs the images hold.
+pub fn build_stand_ins() {
+    for name in ["nginx", "nonewprivs"] {
+        stand_in(name);
+    }
+}
+
 /// A stand-in program of the module's `stand-ins/<name>`, built statically.
-fn stand_in(name: &str) -> Vec<u8> {
+pub(crate) fn stand_in(name: &str) -> Vec<u8> {
     let module = critest_module();
     let source = module.join("stand-ins").join(name).join("main.go");
     let binary = build_in_module(&module, ModuleTarget::Program(&format!("./stand-ins/{name}")), &format!("stand-in-{name}"), &[&source], &[]);
@@ -63,10 +75,16 @@ fn exec_shell() -> Vec<Entry> {
     let unpacked = tempfile::tempdir().expect("a temporary directory");
     let (ok, _, err) = crate::process::run(std::process::Command::new("dpkg-deb").arg("-x").arg(&deb).arg(unpacked.path()));
     assert!(ok, "dpkg-deb -x {}: {err}", deb.display());
-    let shell = unpacked.path().join("bin/busybox");
-    let (ok, linked, err) = crate::process::run(std::process::Command::new("ldd").arg(&shell));
-    assert!(ok, "ldd {}: {err}", shell.display());
-    let mut entries = vec![Entry::File { path: "bin/sh".into(), mode: 0o755, data: std::fs::read(&shell).expect("the unpacked busybox") }];
+    program_with_libraries(&unpacked.path().join("bin/busybox"), "bin/sh")
+}
+
+/// The program at `host_path` as `image_path`, with the host's libraries it is linked against
+/// (as `ldd` finds them), at their paths.
+pub(crate) fn program_with_libraries(host_path: &std::path::Path, image_path: &str) -> Vec<Entry> {
+    let (ok, linked, err) = crate::process::run(std::process::Command::new("ldd").arg(host_path));
+    assert!(ok, "ldd {}: {err}", host_path.display());
+    let data = std::fs::read(host_path).unwrap_or_else(|e| panic!("{}: {e}", host_path.display()));
+    let mut entries = vec![Entry::File { path: image_path.into(), mode: 0o755, data }];
     // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)".
     let libraries: Vec<String> = linked.lines().filter_map(|l| l.split_whitespace().find(|w| w.starts_with('/')).map(str::to_string)).collect();
     let dirs: std::collections::BTreeSet<String> = libraries
@@ -85,7 +103,7 @@ fn exec_shell() -> Vec<Entry> {
 
 /// The bottom layer of every stand-in: busybox and all its applets, the users and groups the
 /// specs name, and the usual directories.
-fn busybox_layer() -> Vec<u8> {
+pub(crate) fn busybox_layer() -> Vec<u8> {
     let busybox = std::fs::read("/bin/busybox").expect("read /bin/busybox (install busybox-static)");
     let (_, list, _) = crate::process::run(std::process::Command::new("/bin/busybox").arg("--list"));
     let mut entries = vec![Entry::Dir { path: "bin".into(), mode: 0o755 }, Entry::File { path: "bin/busybox".into(), mode: 0o755, data: busybox }];
@@ -105,12 +123,12 @@ fn busybox_layer() -> Vec<u8> {
     layer_tar(&entries).expect("tar in memory")
 }
 
-fn spec(cmd: &[&str], user: &str) -> ImageSpec {
+pub(crate) fn spec(cmd: &[&str], user: &str) -> ImageSpec {
     ImageSpec { cmd: cmd.iter().map(|s| s.to_string()).collect(), env: vec![PATH_ENV.into()], user: user.into(), ..Default::default() }
 }
 
 /// An image of the busybox layer and one more layer of `files` (path, mode, content).
-fn image(base: &[u8], files: &[(&str, u32, Vec<u8>)], spec: &ImageSpec) -> BuiltImage {
+pub(crate) fn image(base: &[u8], files: &[(&str, u32, Vec<u8>)], spec: &ImageSpec) -> BuiltImage {
     let mut layers = vec![base.to_vec()];
     if !files.is_empty() {
         let mut entries = Vec::new();

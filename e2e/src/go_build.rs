@@ -20,6 +20,11 @@ fn cached(key: &[u8], what: &str, go: impl FnOnce(&Path, &Path) -> Command) -> P
         return out;
     }
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    // One builder at a time: a process that waited here finds the binary built.
+    let _lock = BuildLock::take(Path::new(&format!("{}.lock", out.display())));
+    if out.exists() {
+        return out;
+    }
     // Built under a name of this process's, then renamed: concurrent builders never clash.
     let partial = out.with_extension(format!("part-{}", std::process::id()));
     let mut cmd = go(&partial, &cache);
@@ -27,6 +32,22 @@ fn cached(key: &[u8], what: &str, go: impl FnOnce(&Path, &Path) -> Command) -> P
     assert!(ok, "building {what} failed: {cmd:?}: {err}");
     std::fs::rename(&partial, &out).unwrap();
     out
+}
+
+/// An exclusive `flock` on a file, released when dropped (or when the process dies).
+struct BuildLock {
+    _file: std::fs::File,
+}
+
+impl BuildLock {
+    fn take(path: &Path) -> BuildLock {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns; it blocks until the lock is free.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "flock {}: {}", path.display(), std::io::Error::last_os_error());
+        BuildLock { _file: file }
+    }
 }
 
 /// The binary built from `source` (a `main.go`) with Debian's golang-go and the Go library
@@ -50,6 +71,8 @@ pub fn build(source: &Path, what: &str) -> PathBuf {
 pub enum ModuleTarget<'a> {
     /// `go build` of a package of the module (a static binary, no cgo).
     Program(&'a str),
+    /// `go build` of a package with cgo and these build tags (links against Debian's libraries).
+    CgoProgram(&'a str, &'a str),
     /// `go test -c` of a package the module requires (a test suite as one binary).
     TestSuite(&'a str),
 }
@@ -68,11 +91,28 @@ pub fn build_in_module(module: &Path, target: ModuleTarget, what: &str, inputs: 
     key.extend(ldflags.as_bytes());
     cached(&key, what, |partial, cache| {
         let mut cmd = Command::new("go");
-        match target {
-            ModuleTarget::Program(package) => cmd.args(["build", "-trimpath", &format!("-ldflags={ldflags}"), "-o"]).arg(partial).arg(package),
-            ModuleTarget::TestSuite(package) => cmd.args(["test", "-c", "-o"]).arg(partial).arg(package),
+        let cgo = match target {
+            ModuleTarget::Program(package) => {
+                cmd.args(["build", "-trimpath", &format!("-ldflags={ldflags}"), "-o"]).arg(partial).arg(package);
+                "0"
+            }
+            ModuleTarget::CgoProgram(package, tags) => {
+                cmd.args(["build", "-trimpath", "-tags", tags, &format!("-ldflags={ldflags}"), "-o"]).arg(partial).arg(package);
+                "1"
+            }
+            ModuleTarget::TestSuite(package) => {
+                cmd.args(["test", "-c", "-vet=off", "-trimpath", &format!("-ldflags={ldflags}"), "-o"]).arg(partial).arg(package);
+                "0"
+            }
         };
-        cmd.current_dir(module).env("GOFLAGS", "-mod=readonly").env("CGO_ENABLED", "0").env("GO111MODULE", "on").env("GOCACHE", cache);
+        cmd.current_dir(module).env("GOFLAGS", "-mod=readonly").env("CGO_ENABLED", cgo).env("GO111MODULE", "on").env("GOCACHE", cache);
         cmd
     })
+}
+
+/// The version of `module_path` that the module at `module` requires, e.g. "v2.4.2".
+pub fn required_version(module: &Path, module_path: &str) -> String {
+    let go_mod = std::fs::read_to_string(module.join("go.mod")).unwrap_or_else(|e| panic!("{}: {e}", module.display()));
+    let line = go_mod.lines().find(|l| l.trim_start().starts_with(&format!("require {module_path} "))).unwrap_or_else(|| panic!("{} requires {module_path}", module.display()));
+    line.split_whitespace().last().unwrap_or_default().to_string()
 }

@@ -23,9 +23,7 @@ pub fn binary(program: &str) -> PathBuf {
 
 /// The release `e2e/kube/go.mod` pins, e.g. "v1.37.2".
 pub fn pinned_version() -> String {
-    let go_mod = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kube/go.mod")).expect("e2e/kube/go.mod");
-    let line = go_mod.lines().find(|l| l.trim_start().starts_with("require k8s.io/kubernetes ")).expect("go.mod requires k8s.io/kubernetes");
-    line.split_whitespace().last().unwrap_or_default().to_string()
+    crate::go_build::required_version(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kube"), "k8s.io/kubernetes")
 }
 
 /// etcd for the test clusters' API servers, built from the module at `e2e/etcd` (the etcd

@@ -15,7 +15,8 @@ pub const SERVICE_CIDR: &str = "10.96.0.0/16";
 #[derive(Debug, Clone, Default)]
 pub struct KubeletSettings {
     pub node_name: String,
-    pub node_ip: String,
+    /// The address kubelet serves on.
+    pub address: String,
     pub pod_cidr: String,
     pub cri_socket: PathBuf,
     /// The cgroup (in every v1 hierarchy) that holds this kubelet's pods.
@@ -44,6 +45,12 @@ pub fn kubelet_config(s: &KubeletSettings) -> String {
     } else {
         ""
     };
+    // No client CA: clients are not authenticated by certificate.
+    let x509 = if s.client_ca.as_os_str().is_empty() {
+        String::new()
+    } else {
+        format!("  x509:\n    clientCAFile: {}\n", s.client_ca.display())
+    };
     format!(
         r#"apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -58,7 +65,7 @@ podLogsDir: {pod_logs}
 serializeImagePulls: false
 containerLogMaxSize: 1Mi
 containerLogMaxFiles: 10
-address: {node_ip}
+address: {address}
 port: {port}
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
@@ -68,9 +75,7 @@ authentication:
     enabled: false
   webhook:
     enabled: true
-  x509:
-    clientCAFile: {ca}
-authorization:
+{x509}authorization:
   mode: Webhook
 # The disks of a test machine are often fuller than the defaults allow.
 evictionHard:
@@ -91,10 +96,10 @@ featureGates:
         cgroup_root = s.cgroup_root,
         pod_cidr = s.pod_cidr,
         pod_logs = s.pod_logs_dir.display(),
-        node_ip = s.node_ip,
+        address = s.address,
         port = KUBELET_PORT,
         healthz = KUBELET_HEALTHZ_PORT,
-        ca = s.client_ca.display(),
+        x509 = x509,
     )
 }
 

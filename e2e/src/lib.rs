@@ -2,6 +2,7 @@
 //! and free ports, so that tests run side by side without colliding, and a teardown that
 //! proves nothing was left behind.
 
+pub mod backend;
 pub mod bench_log;
 pub mod containerd;
 pub mod containerd_cri;
@@ -19,6 +20,8 @@ pub mod kube_config;
 pub mod kube_pki;
 pub mod leaks;
 pub mod node;
+pub mod node_conformance;
+pub mod node_e2e_images;
 pub mod pods;
 pub mod process;
 pub mod prometheus_text;

@@ -29,15 +29,15 @@ pub fn free_port() -> u16 {
 
 /// `cmd` run inside `netns` if there is one. Only the network namespace is entered (not
 /// `ip netns exec`'s private mount namespace): containerd, cricket and the shims must see one
-/// another's mounts, such as pinned namespaces.
+/// another's mounts, such as pinned namespaces. The backend's programs come first on its `PATH`.
 pub fn in_netns(netns: Option<&str>, program: impl AsRef<std::ffi::OsStr>) -> Command {
     match netns {
         Some(ns) => {
-            let mut c = Command::new("nsenter");
+            let mut c = crate::backend::command("nsenter");
             c.arg(format!("--net=/run/netns/{ns}")).arg("--").arg(program);
             c
         }
-        None => Command::new(program),
+        None => crate::backend::command(program),
     }
 }
 

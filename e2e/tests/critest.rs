@@ -7,8 +7,7 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use e2e::critest_images::{critest_module, push_all};
-use e2e::go_build::{build_in_module, ModuleTarget};
+use e2e::critest_images::{critest_binary, push_all};
 use e2e::registry::in_netns;
 use e2e::{Node, NodeOptions};
 
@@ -71,8 +70,7 @@ async fn critest_passes_against_cricket() {
     let node = Node::start(NodeOptions { registry: true, isolated_network: true, mirror_everything: true, ..Default::default() });
     node.write_cni_config();
     push_all(node.registry());
-    let module = critest_module();
-    let critest = build_in_module(&module, ModuleTarget::TestSuite("sigs.k8s.io/cri-tools/cmd/critest"), "critest", &[], &[]);
+    let critest = critest_binary();
     node.wait_ready().await;
 
     let focus: Vec<String> = std::env::var("CRITEST_FOCUS").map(|f| format!("--ginkgo.focus={f}")).into_iter().collect();

@@ -113,7 +113,8 @@ fn the_node_set_up_installs_what_it_runs() {
 }
 
 /// The programs that the Rust files under `dir` start by a literal name (through
-/// `Command::new`, the registry's `in_netns` or a cluster's `command`), each with its file.
+/// `Command::new`, the registry's `in_netns`, the backend's `command` or a cluster's
+/// `command`), each with its file.
 fn programs_run_under(dir: &Path, found: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
@@ -130,6 +131,7 @@ fn programs_run_under(dir: &Path, found: &mut Vec<(String, String)>) {
             "in_netns(netns, \"",
             "in_netns(self.netns.as_deref(), \"",
             ".command(\"",
+            "backend::command(\"",
         ] {
             for part in text.split(marker).skip(1) {
                 let name = &part[..part.find('"').unwrap()];

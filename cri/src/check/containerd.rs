@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use containerd_bridge::{Containerd, ContainerdConfig};
+use containerd_bridge::{Containerd, ContainerdConfig, ContainerdVersion, Support};
 
 use super::host::{find_executable, search_path};
 use super::Finding;
@@ -23,8 +23,23 @@ pub async fn reachable(config: &Config) -> Finding {
         Err(e) => Err(e.to_string()),
     };
     match version {
-        Ok(v) => Finding::ok("containerd", format!("{v} at {address}")),
+        Ok(v) => supported(&v, &address.to_string()),
         Err(e) => unreachable(&address.to_string(), &e),
+    }
+}
+
+/// The finding for the version containerd reported: which it is, and whether cricket runs on it.
+fn supported(reported: &str, address: &str) -> Finding {
+    let found = format!("{reported} at {address}");
+    let Some(version) = ContainerdVersion::parse(reported) else {
+        return Finding::ok("containerd", format!("{found} (version not recognised; cricket is tested on 1.6 and 2.x)"));
+    };
+    let line = format!("{}.{}", version.major, version.minor);
+    match version.support() {
+        Support::Supported => Finding::ok("containerd", format!("{found} ({line}: supported)")),
+        Support::EndOfLife => Finding::ok("containerd", format!("{found} ({line}: supported, but past its end of life upstream; 2.x is current)")),
+        Support::Untested => Finding::ok("containerd", format!("{found} ({line}: newer than cricket is tested on, 1.6 to 2.x)")),
+        Support::TooOld => Finding::fail("containerd", format!("{found} ({line}: unsupported, cricket needs 1.6 or newer)"), "install containerd 1.6 or newer (Debian 12: apt-get install containerd; 2.x is current)"),
     }
 }
 

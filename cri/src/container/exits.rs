@@ -110,17 +110,19 @@ pub async fn settled_state(ctx: &Context, id: &str) -> Option<ContainerState> {
     Some(ContainerState::Created)
 }
 
-/// Handles the exit of a container's init process: its task is deleted (so the pod's shim
-/// can go) and the exit recorded.
+/// Handles the exit of a container's init process: the exit is recorded and its task deleted
+/// (so the pod's shim can go). Recorded first: a resync that runs meanwhile and finds no task
+/// must see the exit recorded, not take it for lost. A task left by a kill between the two is
+/// deleted by RemoveContainer.
 pub async fn container_exited(ctx: &Context, id: &str, code: u32, at_ns: i64) {
     if settled_state(ctx, id).await != Some(ContainerState::Running) {
         return;
     }
-    if let Err(e) = ctx.containerd.delete_task(id).await {
-        tracing::warn!(container = %id, error = %e, "could not delete the exited task");
-    }
     if record_if_running(ctx, id, code as i32, at_ns) {
         tracing::info!(container = %id, code, "container exited");
+    }
+    if let Err(e) = ctx.containerd.delete_task(id).await {
+        tracing::warn!(container = %id, error = %e, "could not delete the exited task");
     }
 }
 

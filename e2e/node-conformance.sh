@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Kubernetes' node conformance suite (test/e2e_node's [NodeConformance] specs, from the
+# Kubernetes release kubelet is built from) three ways on this machine: cricket on Debian's
+# containerd 1.6, cricket on containerd 2.x, and containerd 2.x's own CRI. Prints one table
+# (a row per spec, a column per run) with the totals, and keeps it in
+# e2e/node-conformance.md. Each run takes up to MINUTES (default 120) minutes; the first
+# build of the suite and of containerd 2.x takes about 20 more. Run logs stay in
+# target/node-conformance/.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+minutes="${MINUTES:-120}"
+bash "$repo/e2e/run-all.sh" --install-only
+export PATH="$HOME/.cargo/bin:$PATH"
+if [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi
+cd "$repo"
+cargo build -q --bins
+out=target/node-conformance
+mkdir -p "$out"
+runs=("cricket-on-1.6 cricket 1.6" "cricket-on-2.x cricket 2" "containerd-2.x-cri containerd-cri 2")
+columns=()
+for r in "${runs[@]}"; do
+  read -r column runtime backend <<<"$r"
+  echo "==> $column"
+  CRICKET_E2E_CONTAINERD="$backend" target/debug/node-conformance run "$runtime" "$out/$column.tsv" "$out/$column" "$minutes" || true
+  columns+=("$column=$out/$column.tsv")
+done
+{
+  echo "# Node conformance: Kubernetes $(sed -n 's/^require k8s.io\/kubernetes //p' e2e/kube/go.mod)"
+  echo
+  echo "Taken $(date -u +%Y-%m-%d) on $(uname -sr), cgroup $(stat -fc %T /sys/fs/cgroup | sed 's/cgroup2fs/v2/;s/tmpfs/v1/'), by e2e/node-conformance.sh."
+  echo
+  target/debug/node-conformance table "${columns[@]}"
+} > e2e/node-conformance.md
+cat e2e/node-conformance.md

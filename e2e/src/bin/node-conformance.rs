@@ -1,0 +1,117 @@
+//! Runs Kubernetes' node conformance suite against one runtime, or tabulates the runs.
+//!
+//! `node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes]` runs the
+//! `[NodeConformance]` specs (less the skip list) on the backend `CRICKET_E2E_CONTAINERD`
+//! picks and writes one line per spec: outcome, a tab, the spec's name.
+//!
+//! `node-conformance table <column>=<results.tsv>...` prints a Markdown table of the specs
+//! (one column per run) and each column's totals.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use e2e::cluster::NodeRuntime;
+use e2e::node_conformance::{run, skip_expression, Outcome, SuiteRun, FOCUS};
+
+/// Suite processes at once: the specs mostly wait on pods, so more than the cores.
+const PROCS: usize = 4;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("run") if args.len() >= 4 => run_suite(&args[1], &args[2], &args[3], args.get(4)),
+        Some("table") if args.len() >= 2 => print!("{}", table(&args[1..])),
+        _ => {
+            eprintln!("usage: node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes]\n       node-conformance table <column>=<results.tsv>...");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run_suite(runtime: &str, results: &str, out_dir: &str, minutes: Option<&String>) {
+    let runtime = match runtime {
+        "cricket" => NodeRuntime::Cricket,
+        "containerd-cri" => NodeRuntime::ContainerdCri,
+        other => panic!("unknown runtime {other:?}: cricket or containerd-cri"),
+    };
+    let minutes: u64 = minutes.map(|m| m.parse().expect("minutes")).unwrap_or(120);
+    let opts = SuiteRun {
+        runtime,
+        focus: FOCUS.into(),
+        skip: skip_expression(),
+        out_dir: PathBuf::from(out_dir),
+        limit: Duration::from_secs(minutes * 60),
+        procs: PROCS,
+    };
+    let specs = run(&opts);
+    let lines: String = specs
+        .iter()
+        .map(|s| format!("{}\t{}\n", word(s.outcome), s.name))
+        .collect();
+    std::fs::write(results, lines).unwrap_or_else(|e| panic!("{results}: {e}"));
+    let passed = specs
+        .iter()
+        .filter(|s| s.outcome == Outcome::Passed)
+        .count();
+    let failed = specs
+        .iter()
+        .filter(|s| s.outcome == Outcome::Failed)
+        .count();
+    println!(
+        "{passed} passed, {failed} failed, {} skipped; per spec in {results}",
+        specs.len() - passed - failed
+    );
+}
+
+fn word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Skipped => "skipped",
+    }
+}
+
+/// The Markdown table of `columns` (`name=results.tsv`): the specs that ran in any column, a
+/// row each, then the totals.
+fn table(columns: &[String]) -> String {
+    let mut names = Vec::new();
+    let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, column) in columns.iter().enumerate() {
+        let (name, file) = column
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{column}: expected <column>=<results.tsv>"));
+        names.push(name.to_string());
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for line in text.lines() {
+            let Some((outcome, spec)) = line.split_once('\t') else {
+                continue;
+            };
+            let row = rows
+                .entry(spec.to_string())
+                .or_insert_with(|| vec!["not run".into(); columns.len()]);
+            row[i] = outcome.to_string();
+        }
+    }
+    let mut out = format!(
+        "| spec | {} |\n|---|{}\n",
+        names.join(" | "),
+        "---|".repeat(names.len())
+    );
+    let ran = |row: &Vec<String>| row.iter().any(|o| o == "passed" || o == "failed");
+    for (spec, row) in rows.iter().filter(|(_, r)| ran(r)) {
+        out.push_str(&format!(
+            "| {} | {} |\n",
+            spec.replace('|', "\\|"),
+            row.join(" | ")
+        ));
+    }
+    let count = |i: usize, what: &str| rows.values().filter(|r| r[i] == what).count();
+    for what in ["passed", "failed", "skipped"] {
+        let totals: Vec<String> = (0..names.len())
+            .map(|i| count(i, what).to_string())
+            .collect();
+        out.push_str(&format!("| **{what}** | {} |\n", totals.join(" | ")));
+    }
+    out
+}
