@@ -13,7 +13,7 @@ packages=(containerd runc containernetworking-plugins iptables iproute2 docker-r
           skopeo umoci protobuf-compiler gcc libc6-dev golang-go golang-google-grpc-dev
           golang-github-docker-spdystream-dev apparmor openssl
           apache2-utils  # htpasswd for the registry with basic auth
-          curl  # in the node conformance suite's agnhost image
+          curl netcat-openbsd  # in the node conformance suite's agnhost image
           libseccomp-dev pkgconf  # runc built with seccomp for the containerd 2.x backend
           systemd)  # systemd-analyze verifies the unit
 

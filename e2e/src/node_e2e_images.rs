@@ -3,9 +3,9 @@
 //! (`registry.k8s.io/e2e-test-images/agnhost:2.66.1` is `<mirror>/e2e-test-images/agnhost:2.66.1`).
 //!
 //! - agnhost: the real program, built from the pinned Kubernetes module's
-//!   `test/images/agnhost`, over busybox and Debian's bash (with its libraries), with the
-//!   image's user and group, `/agnhost` as the entrypoint and a fake registry's content
-//!   (`pause:testing`, for the private-registry specs, which run agnhost's
+//!   `test/images/agnhost`, over busybox and Debian's bash, curl and nc (with their
+//!   libraries), with the image's user and group, `/agnhost` as the entrypoint and a fake
+//!   registry's content (`pause:testing`, for the private-registry specs, which run agnhost's
 //!   `fake-registry-server --private`).
 //! - busybox, nginx, nonewprivs, nonroot: busybox and the critest stand-in programs.
 //! - pause: cricket's own pause image.
@@ -114,9 +114,14 @@ fn agnhost_image(base: &[u8]) -> BuiltImage {
         ("etc/group".into(), 0o644, AGNHOST_GROUP.as_bytes().to_vec()),
         ("uploads/.keep".into(), 0o644, Vec::new()),
     ];
-    // Specs run scripts with bash and call back over HTTP with curl, as upstream's image
-    // (alpine with both) has them.
-    for (host, in_image) in [("/bin/bash", "bin/bash"), ("/usr/bin/curl", "usr/bin/curl")] {
+    // Specs run scripts with bash, call back over HTTP with curl and over UDP with OpenBSD's
+    // nc (busybox's has no -u), as upstream's image (alpine with all three) has them.
+    let programs = [
+        ("/bin/bash", "bin/bash"),
+        ("/usr/bin/curl", "usr/bin/curl"),
+        ("/bin/nc.openbsd", "usr/bin/nc"),
+    ];
+    for (host, in_image) in programs {
         let entries = program_with_libraries(std::path::Path::new(host), in_image);
         files.extend(entries.into_iter().filter_map(|e| match e {
             Entry::File { path, mode, data } => Some((path, mode, data)),

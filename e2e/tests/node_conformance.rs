@@ -1,6 +1,7 @@
 //! A focused part of Kubernetes' node conformance suite against cricket (on the backend
-//! `CRICKET_E2E_CONTAINERD` picks): the container runtime, probing, lifecycle hook and pods
-//! specs. `e2e/node-conformance.sh` runs the whole suite three ways.
+//! `CRICKET_E2E_CONTAINERD` picks): the container runtime, lifecycle hook and pods specs (the
+//! pods' networking checks among them), sized for CI. `e2e/node-conformance.sh` runs the whole
+//! suite three ways, the probing specs (a minute or more each) too.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use e2e::cluster::NodeRuntime;
 use e2e::node_conformance::{run, skip_expression, Outcome, SuiteRun};
 
 /// The `[NodeConformance]` specs of these groups run.
-const GROUPS: &str = r"(Container Runtime|Probing container|Container Lifecycle Hook|Pods should)";
+const GROUPS: &str = r"(Container Runtime|Container Lifecycle Hook|Pods should)";
 
 #[test]
 fn the_focused_node_conformance_specs_pass_on_cricket() {
@@ -17,8 +18,8 @@ fn the_focused_node_conformance_specs_pass_on_cricket() {
     let opts = SuiteRun {
         runtime: NodeRuntime::Cricket,
         focus: format!(r"{GROUPS}.*\[NodeConformance\]"),
-        // The [Slow] ones (minutes each) run in e2e/node-conformance.sh only.
-        skip: [skip_expression(), r"\[Slow\]".to_string()]
+        // The [Slow] and [Serial] ones run in e2e/node-conformance.sh only.
+        skip: [skip_expression(), r"\[Slow\]|\[Serial\]".to_string()]
             .into_iter()
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()

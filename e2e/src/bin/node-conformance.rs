@@ -1,8 +1,9 @@
 //! Runs Kubernetes' node conformance suite against one runtime, or tabulates the runs.
 //!
-//! `node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes]` runs the
-//! `[NodeConformance]` specs (less the skip list) on the backend `CRICKET_E2E_CONTAINERD`
-//! picks and writes one line per spec: outcome, a tab, the spec's name.
+//! `node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes [focus]]`
+//! runs the `[NodeConformance]` specs (those whose name also matches `focus`, if given; less
+//! the skip list) on the backend `CRICKET_E2E_CONTAINERD` picks and writes one line per spec:
+//! outcome, a tab, the spec's name.
 //!
 //! `node-conformance table <column>=<results.tsv>...` prints a Markdown table of the specs
 //! (one column per run) and each column's totals.
@@ -20,16 +21,24 @@ const PROCS: usize = 4;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("run") if args.len() >= 4 => run_suite(&args[1], &args[2], &args[3], args.get(4)),
+        Some("run") if args.len() >= 4 => {
+            run_suite(&args[1], &args[2], &args[3], args.get(4), args.get(5))
+        }
         Some("table") if args.len() >= 2 => print!("{}", table(&args[1..])),
         _ => {
-            eprintln!("usage: node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes]\n       node-conformance table <column>=<results.tsv>...");
+            eprintln!("usage: node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes [focus]]\n       node-conformance table <column>=<results.tsv>...");
             std::process::exit(2);
         }
     }
 }
 
-fn run_suite(runtime: &str, results: &str, out_dir: &str, minutes: Option<&String>) {
+fn run_suite(
+    runtime: &str,
+    results: &str,
+    out_dir: &str,
+    minutes: Option<&String>,
+    focus: Option<&String>,
+) {
     let runtime = match runtime {
         "cricket" => NodeRuntime::Cricket,
         "containerd-cri" => NodeRuntime::ContainerdCri,
@@ -38,7 +47,7 @@ fn run_suite(runtime: &str, results: &str, out_dir: &str, minutes: Option<&Strin
     let minutes: u64 = minutes.map(|m| m.parse().expect("minutes")).unwrap_or(120);
     let opts = SuiteRun {
         runtime,
-        focus: FOCUS.into(),
+        focus: focus.map_or(FOCUS.to_string(), |f| format!("{f}.*{FOCUS}")),
         skip: skip_expression(),
         out_dir: PathBuf::from(out_dir),
         limit: Duration::from_secs(minutes * 60),
