@@ -66,6 +66,10 @@ pub struct SuiteRun {
     pub procs: usize,
 }
 
+/// A directory the suite makes whatever kubelet's root directory, and kubelet's device
+/// manager uses below it (`device-plugins`): removed after the run unless it was there before.
+const FIXED_KUBELET_DIR: &str = "/var/lib/kubelet";
+
 /// The JUnit report's name in the output directory (the name the suite gives it there).
 const REPORT: &str = "junit_01.xml";
 
@@ -109,43 +113,11 @@ pub fn suite_binary() -> PathBuf {
 /// Runs the suite and returns each spec's outcome from its JUnit report; fails if the suite
 /// did not write one.
 pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
-    let suite = suite_binary();
-    let kubelet = crate::kube::binary("kubelet");
-    let node = Node::start(NodeOptions {
-        registry: true,
-        isolated_network: true,
-        mirror_everything: true,
-        extra_config: format!("\n[images.registries.\"{SPEC_REGISTRY}\"]\ninsecure = true\n"),
-        ..Default::default()
-    });
-    node.write_cni_config();
-    give_node_address_and_default_link(&node);
-    crate::node_e2e_images::push_all(node.registry());
-    let registry = node.registry().host.clone();
-    let pod_cidr = node.pod_subnet();
+    let node = start_node();
     let dir = node.ws.lib("node-e2e");
-    std::fs::create_dir_all(dir.join("bin")).unwrap();
-    // The suite looks for kubelet beside itself (the directory of its resolved argv[0]): a
-    // copy of the suite, not a link.
-    std::os::unix::fs::symlink(&kubelet, dir.join("bin/kubelet")).unwrap();
-    std::fs::copy(&suite, dir.join("bin/e2e_node.test")).unwrap();
-
-    let containerd_cri = match opts.runtime {
-        NodeRuntime::Cricket => None,
-        NodeRuntime::ContainerdCri => {
-            let pause = format!("{registry}/pause:3.10.2");
-            let ctd = ContainerdCri::start_mirroring(
-                &node.ws,
-                &registry,
-                &pause,
-                &pod_cidr,
-                node.netns.as_deref(),
-                &["_default"],
-            );
-            write_plain_host(&ctd.hosts_dir, SPEC_REGISTRY);
-            Some(ctd)
-        }
-    };
+    install_binaries(&dir);
+    let containerd_cri =
+        (opts.runtime == NodeRuntime::ContainerdCri).then(|| start_containerd_cri(&node));
     let socket = match &containerd_cri {
         Some(ctd) => ctd.address.clone(),
         None => node.cricket.as_ref().unwrap().socket.clone(),
@@ -158,16 +130,75 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
     let settings = KubeletSettings {
         node_name: NODE_NAME.into(),
         address: "0.0.0.0".into(),
-        pod_cidr,
+        pod_cidr: node.pod_subnet(),
         cri_socket: socket.clone(),
         cgroup_root: cgroups.name.clone(),
         root_dir: dir.join("kubelet"),
         pod_logs_dir: dir.join("pods"),
         ..Default::default()
     };
-    let config = dir.join("kubelet.yaml");
-    std::fs::write(&config, kubelet_config(&settings)).unwrap();
+    std::fs::write(dir.join("kubelet.yaml"), kubelet_config(&settings)).unwrap();
 
+    run_suite(opts, &node, &dir, &settings);
+    remove_all_pods(&socket);
+    drop(containerd_cri);
+    node.finish();
+    drop(cgroups);
+    let report = std::fs::read_to_string(opts.out_dir.join(REPORT));
+    let report = report.unwrap_or_else(|e| {
+        panic!(
+            "no JUnit report in {} ({e}); see e2e_node.log there",
+            opts.out_dir.display()
+        )
+    });
+    parse_junit(&report)
+}
+
+/// An isolated node whose registry holds the suite's images and mirrors every registry but
+/// the one the private-registry specs run.
+fn start_node() -> Node {
+    let node = Node::start(NodeOptions {
+        registry: true,
+        isolated_network: true,
+        mirror_everything: true,
+        extra_config: format!("\n[images.registries.\"{SPEC_REGISTRY}\"]\ninsecure = true\n"),
+        ..Default::default()
+    });
+    node.write_cni_config();
+    give_node_address_and_default_link(&node);
+    crate::node_e2e_images::push_all(node.registry());
+    node
+}
+
+/// The suite and kubelet in `dir/bin`: the suite looks for kubelet beside itself (the
+/// directory of its resolved argv[0]), so the suite is a copy, not a link.
+fn install_binaries(dir: &Path) {
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::os::unix::fs::symlink(crate::kube::binary("kubelet"), dir.join("bin/kubelet")).unwrap();
+    std::fs::copy(suite_binary(), dir.join("bin/e2e_node.test")).unwrap();
+}
+
+/// containerd with its own CRI in the node's namespace, every registry mirrored to the node's
+/// but the private-registry specs' own.
+fn start_containerd_cri(node: &Node) -> ContainerdCri {
+    let registry = node.registry().host.clone();
+    let pause = format!("{registry}/pause:3.10.2");
+    let ctd = ContainerdCri::start_mirroring(
+        &node.ws,
+        &registry,
+        &pause,
+        &node.pod_subnet(),
+        node.netns.as_deref(),
+        &["_default"],
+    );
+    write_plain_host(&ctd.hosts_dir, SPEC_REGISTRY);
+    ctd
+}
+
+/// Runs ginkgo with the suite in the node's namespace until it ends or `opts.limit` passes,
+/// then ends what it left running.
+fn run_suite(opts: &SuiteRun, node: &Node, dir: &Path, kubelet: &KubeletSettings) {
+    let fixed_dir_existed = Path::new(FIXED_KUBELET_DIR).exists();
     std::fs::create_dir_all(&opts.out_dir).unwrap();
     let _ = std::fs::remove_file(opts.out_dir.join(REPORT));
     let mut cmd = Command::new("nsenter");
@@ -180,31 +211,21 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
     cmd.args(suite_args(
         opts,
         &dir.join("bin/e2e_node.test"),
-        &socket,
-        &config,
-        &settings.root_dir,
+        &kubelet.cri_socket,
+        &dir.join("kubelet.yaml"),
+        &kubelet.root_dir,
     ))
-    .current_dir(&dir)
+    .current_dir(dir)
     .env("PATH", search_path_without_systemd(&dir.join("path")));
     let mut suite_process = Daemon::spawn("ginkgo", cmd, &opts.out_dir.join("e2e_node.log"));
-    let finished = suite_process.wait_exit(opts.limit);
-    if finished.is_none() {
+    if suite_process.wait_exit(opts.limit).is_none() {
         suite_process.stop(Duration::from_secs(30));
     }
     drop(suite_process);
-    kill_leftovers(&dir);
-
-    remove_all_pods(&socket);
-    drop(containerd_cri);
-    node.finish();
-    drop(cgroups);
-    let report = std::fs::read_to_string(opts.out_dir.join(REPORT)).unwrap_or_else(|e| {
-        panic!(
-            "no JUnit report in {} ({e}); see e2e_node.log there",
-            opts.out_dir.display()
-        )
-    });
-    parse_junit(&report)
+    kill_leftovers(dir);
+    if !fixed_dir_existed {
+        let _ = std::fs::remove_dir_all(FIXED_KUBELET_DIR);
+    }
 }
 
 /// The ginkgo runner's command line: `procs` suite processes at once ([Serial] specs run
@@ -219,7 +240,11 @@ fn suite_args(
     let endpoint = format!("unix://{}", socket.display());
     // kubelet's own cgroups stay where they are (the suite would move every process of the
     // machine's root cgroup into /system when no systemd runs); its state is the node's.
-    let kubelet_flags = format!("--root-dir={} --node-ip={NODE_IP} --kubelet-cgroups= --system-cgroups= --runtime-cgroups= --v=2", root_dir.display());
+    let kubelet_flags = format!(
+        "--root-dir={} --cert-dir={} --node-ip={NODE_IP} --kubelet-cgroups= --system-cgroups= --runtime-cgroups= --v=2",
+        root_dir.display(),
+        root_dir.join("pki").display()
+    );
     vec![
         format!("--procs={}", opts.procs),
         format!("--focus={}", opts.focus),
