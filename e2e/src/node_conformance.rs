@@ -113,6 +113,13 @@ pub fn suite_binary() -> PathBuf {
 /// Runs the suite and returns each spec's outcome from its JUnit report; fails if the suite
 /// did not write one.
 pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
+    // The suite runs in the node's directory: its report and logs need an absolute path.
+    std::fs::create_dir_all(&opts.out_dir).unwrap();
+    let out_dir = std::path::absolute(&opts.out_dir).unwrap();
+    let opts = &SuiteRun {
+        out_dir,
+        ..opts.clone()
+    };
     let node = start_node();
     let dir = node.ws.lib("node-e2e");
     install_binaries(&dir);
