@@ -86,9 +86,14 @@ pub struct SpecResult {
     pub outcome: Outcome,
 }
 
+/// How many of `specs` had `outcome`.
+pub fn count(specs: &[SpecResult], outcome: Outcome) -> usize {
+    specs.iter().filter(|s| s.outcome == outcome).count()
+}
+
 /// Ginkgo's runner, which runs the suite in parallel processes.
 pub fn ginkgo_binary() -> PathBuf {
-    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("kube");
+    let module = crate::kube::module_dir();
     build_in_module(
         &module,
         ModuleTarget::Program("github.com/onsi/ginkgo/v2/ginkgo"),
@@ -100,7 +105,7 @@ pub fn ginkgo_binary() -> PathBuf {
 
 /// The suite as one binary (`go test -c`), built once per version of the module.
 pub fn suite_binary() -> PathBuf {
-    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("kube");
+    let module = crate::kube::module_dir();
     build_in_module(
         &module,
         ModuleTarget::TestSuite("k8s.io/kubernetes/test/e2e_node"),

@@ -30,7 +30,7 @@ const AGNHOST_GROUP: &str = "root:x:0:\nuser-defined-in-image:x:1000:\ngroup-def
 /// agnhost, built statically from the module at `e2e/kube` (the Kubernetes release kubelet
 /// is built from).
 pub fn agnhost_binary() -> std::path::PathBuf {
-    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kube");
+    let module = crate::kube::module_dir();
     build_in_module(
         &module,
         ModuleTarget::Program("k8s.io/kubernetes/test/images/agnhost"),

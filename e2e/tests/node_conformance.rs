@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use e2e::cluster::NodeRuntime;
-use e2e::node_conformance::{run, skip_expression, Outcome, SuiteRun};
+use e2e::node_conformance::{count, run, skip_expression, Outcome, SuiteRun};
 
 /// The `[NodeConformance]` specs of these groups run.
 const GROUPS: &str = r"(Container Runtime|Container Lifecycle Hook|Pods should)";
@@ -34,10 +34,7 @@ fn the_focused_node_conformance_specs_pass_on_cricket() {
         .filter(|s| s.outcome == Outcome::Failed)
         .map(|s| s.name.as_str())
         .collect();
-    let passed = specs
-        .iter()
-        .filter(|s| s.outcome == Outcome::Passed)
-        .count();
+    let passed = count(&specs, Outcome::Passed);
     assert!(
         passed >= 20,
         "only {passed} specs passed; the suite's log is in {}",

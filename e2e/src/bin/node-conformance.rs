@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use e2e::cluster::NodeRuntime;
-use e2e::node_conformance::{run, skip_expression, Outcome, SuiteRun, FOCUS};
+use e2e::node_conformance::{count, run, skip_expression, Outcome, SuiteRun, FOCUS};
 
 /// Suite processes at once: the specs mostly wait on pods, so more than the cores.
 const PROCS: usize = 4;
@@ -59,14 +59,10 @@ fn run_suite(
         .map(|s| format!("{}\t{}\n", word(s.outcome), s.name))
         .collect();
     std::fs::write(results, lines).unwrap_or_else(|e| panic!("{results}: {e}"));
-    let passed = specs
-        .iter()
-        .filter(|s| s.outcome == Outcome::Passed)
-        .count();
-    let failed = specs
-        .iter()
-        .filter(|s| s.outcome == Outcome::Failed)
-        .count();
+    let (passed, failed) = (
+        count(&specs, Outcome::Passed),
+        count(&specs, Outcome::Failed),
+    );
     println!(
         "{passed} passed, {failed} failed, {} skipped; per spec in {results}",
         specs.len() - passed - failed
