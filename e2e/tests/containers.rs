@@ -1,6 +1,6 @@
-//! Containers in a pod without a pause: create from a pulled busybox image, start, logs in CRI
-//! format from both streams, exit code and reason, stop of a SIGTERM-ignoring process after
-//! its timeout, and everything gone after remove.
+//! Containers in a pod without a pause: create from a pulled busybox image (shown by its tag
+//! when created by ID), start, logs in CRI format from both streams, exit code and reason,
+//! stop of a SIGTERM-ignoring process after its timeout, and everything gone after remove.
 
 use std::time::Duration;
 
@@ -19,8 +19,16 @@ async fn a_container_runs_logs_both_streams_exits_and_goes_away() {
     let image = pod.image.clone();
 
     let script = "echo $GREETING out; echo err >&2; hostname; id -u; exit 3";
-    let id = pod.create(shell(&image, "app", script)).await.unwrap();
-    assert_eq!(pod.status(&id).await.state, ContainerState::ContainerCreated as i32);
+    // As kubelet creates: by image ID, with the pod's name for the image beside it.
+    let image_req = ImageStatusRequest { image: Some(ImageSpec { image: image.clone(), ..Default::default() }), verbose: false };
+    let image_id = pod.cri.image.image_status(image_req).await.unwrap().into_inner().image.unwrap().id;
+    let mut app = shell(&image, "app", script);
+    app.image = Some(ImageSpec { image: image_id.clone(), user_specified_image: image.clone(), ..Default::default() });
+    let id = pod.create(app).await.unwrap();
+    let s = pod.status(&id).await;
+    assert_eq!(s.state, ContainerState::ContainerCreated as i32);
+    // Shown by its tag (kubelet shows this as the pod's container image), as containerd does.
+    assert_eq!((s.image.unwrap().image, s.image_id), (image.clone(), image_id));
     let dup = pod.create(shell(&image, "app", script)).await.unwrap_err();
     assert_eq!(dup.code(), Code::AlreadyExists, "{dup}");
     pod.cri.runtime.start_container(StartContainerRequest { container_id: id.clone() }).await.unwrap();

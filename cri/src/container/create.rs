@@ -63,6 +63,13 @@ fn validate(ctx: &Context, req: &CreateContainerRequest) -> Result<(Sandbox, Con
     Ok((sandbox, config, image))
 }
 
+/// The image as the pod named it (kubelet creates by image ID and passes the pod's name
+/// beside it).
+fn named_image(config: &ContainerConfig) -> String {
+    let spec = config.image.clone().unwrap_or_default();
+    if spec.user_specified_image.is_empty() { spec.image } else { spec.user_specified_image }
+}
+
 pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest) -> Result<CreateContainerResponse, Status> {
     let (sandbox, config, image) = validate(ctx, &req)?;
     let m = config.metadata.clone().unwrap_or_default();
@@ -80,7 +87,7 @@ pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest)
         attempt: m.attempt,
         config: base64::engine::general_purpose::STANDARD.encode(config.encode_to_vec()),
         image_ref: config.image.as_ref().map(|i| i.image.clone()).unwrap_or_default(),
-        image_name: image.repo_tags.iter().next().cloned().unwrap_or_default(),
+        image_name: image.tag_for(&named_image(&config)).unwrap_or_default(),
         image_id: image.id.clone(),
         log_path,
         created_at_ns: now_ns(),

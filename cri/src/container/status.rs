@@ -25,8 +25,12 @@ fn metadata(c: &Container) -> CriMetadata {
     CriMetadata { name: c.meta.name.clone(), attempt: c.meta.attempt }
 }
 
+/// The image by its tag, as containerd answers (kubelet creates containers by image ID and
+/// shows this as the pod's container image); by the created-with reference when untagged.
 fn image(c: &Container) -> ImageSpec {
-    ImageSpec { image: c.meta.image_ref.clone(), ..Default::default() }
+    let configured = c.config.image.clone().unwrap_or_default();
+    let image = if c.meta.image_name.is_empty() { c.meta.image_ref.clone() } else { c.meta.image_name.clone() };
+    ImageSpec { image, ..configured }
 }
 
 /// The CRI status of `c` (ContainerStatus, and the statuses in container events).

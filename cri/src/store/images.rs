@@ -24,6 +24,15 @@ pub struct ImageEntry {
     pub config: Arc<Vec<u8>>,
 }
 
+impl ImageEntry {
+    /// The tag a container of this image is shown by: the name its creator gave, when that
+    /// is one of this image's tags (one image often has several), else its first tag.
+    pub fn tag_for(&self, named: &str) -> Option<String> {
+        let named = normalize(named).ok().and_then(|r| tag_name(&r));
+        named.filter(|n| self.repo_tags.contains(n)).or_else(|| self.repo_tags.iter().next().cloned())
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     by_id: HashMap<String, ImageEntry>,
@@ -201,6 +210,23 @@ mod tests {
         assert!(store.remove(ID).is_some());
         assert!(store.resolve("r/a:1").is_none());
         assert_eq!(store.resolve("r/a:2").unwrap().id, "sha256:other");
+    }
+
+    #[test]
+    fn a_container_is_shown_by_the_tag_it_was_created_by() {
+        let store = ImageStore::default();
+        store.add_record("registry.example/a:1", &details(ID, ""), false);
+        store.add_record("registry.example/a:2", &details(ID, ""), false);
+        store.add_record("registry.example/a@sha256:aa", &details(ID, ""), false);
+        let e = store.resolve(ID).unwrap();
+        assert_eq!(e.tag_for("registry.example/a:2").as_deref(), Some("registry.example/a:2"));
+        // An ID, a digest or a name the image no longer has: its first tag.
+        for named in [ID, "registry.example/a@sha256:aa", "registry.example/a:3", ""] {
+            assert_eq!(e.tag_for(named).as_deref(), Some("registry.example/a:1"), "{named}");
+        }
+        let untagged = ImageStore::default();
+        untagged.add_record("registry.example/a@sha256:aa", &details(ID, ""), false);
+        assert_eq!(untagged.resolve(ID).unwrap().tag_for("registry.example/a:1"), None);
     }
 
     #[test]
