@@ -129,22 +129,32 @@ pub(crate) fn spec(cmd: &[&str], user: &str) -> ImageSpec {
 
 /// An image of the busybox layer and one more layer of `files` (path, mode, content).
 pub(crate) fn image(base: &[u8], files: &[(&str, u32, Vec<u8>)], spec: &ImageSpec) -> BuiltImage {
+    image_of_entries(base, file_entries(files), spec)
+}
+
+/// An image of the busybox layer and one more layer of `entries` (none: no layer).
+pub(crate) fn image_of_entries(base: &[u8], entries: Vec<Entry>, spec: &ImageSpec) -> BuiltImage {
     let mut layers = vec![base.to_vec()];
-    if !files.is_empty() {
-        let mut entries = Vec::new();
-        for (path, mode, data) in files {
-            let mut parent = std::path::Path::new(path).parent();
-            let mut dirs = Vec::new();
-            while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
-                dirs.push(p.display().to_string());
-                parent = p.parent();
-            }
-            entries.extend(dirs.into_iter().rev().map(|d| Entry::Dir { path: d, mode: 0o755 }));
-            entries.push(Entry::File { path: path.to_string(), mode: *mode, data: data.clone() });
-        }
+    if !entries.is_empty() {
         layers.push(layer_tar(&entries).expect("tar in memory"));
     }
     build_image(spec, layers)
+}
+
+/// Layer entries for `files` (path, mode, content), each preceded by its parent directories.
+pub(crate) fn file_entries(files: &[(&str, u32, Vec<u8>)]) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for (path, mode, data) in files {
+        let mut parent = std::path::Path::new(path).parent();
+        let mut dirs = Vec::new();
+        while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
+            dirs.push(p.display().to_string());
+            parent = p.parent();
+        }
+        entries.extend(dirs.into_iter().rev().map(|d| Entry::Dir { path: d, mode: 0o755 }));
+        entries.push(Entry::File { path: path.to_string(), mode: *mode, data: data.clone() });
+    }
+    entries
 }
 
 /// Builds every stand-in and pushes it to `registry`.

@@ -7,12 +7,15 @@
 //!   libraries), with the image's user and group, `/agnhost` as the entrypoint and a fake
 //!   registry's content (`pause:testing`, for the private-registry specs, which run agnhost's
 //!   `fake-registry-server --private`).
-//! - busybox, nginx, nonewprivs, nonroot: busybox and the critest stand-in programs.
+//! - busybox, nginx, nonewprivs, nonroot: busybox and the critest stand-in programs (nmeter,
+//!   an applet Debian's busybox lacks, among them).
 //! - pause: cricket's own pause image.
 
 use containerd_bridge::oci_image::{BuiltImage, Entry, ImageSpec};
 
-use crate::critest_images::{busybox_layer, image, program_with_libraries, spec, stand_in};
+use crate::critest_images::{
+    busybox_layer, file_entries, image, image_of_entries, program_with_libraries, spec, stand_in,
+};
 use crate::go_build::{build_in_module, ModuleTarget};
 use crate::registry::Registry;
 use crate::test_images::PATH_ENV;
@@ -141,13 +144,19 @@ fn agnhost_image(base: &[u8]) -> BuiltImage {
         .iter()
         .map(|(p, m, d)| (p.as_str(), *m, d.clone()))
         .collect();
+    let mut entries = file_entries(&borrowed);
+    // The entrypoint specs override the command with this second name.
+    entries.push(Entry::Symlink {
+        path: "agnhost-2".into(),
+        target: "agnhost".into(),
+    });
     let config = ImageSpec {
         entrypoint: vec!["/agnhost".into()],
         cmd: vec!["pause".into()],
         env: vec![PATH_ENV.into()],
         ..Default::default()
     };
-    image(base, &borrowed, &config)
+    image_of_entries(base, entries, &config)
 }
 
 /// Builds every stand-in and pushes it to `registry`.
@@ -157,8 +166,10 @@ pub fn push_all(registry: &Registry) {
     for tag in AGNHOST_TAGS {
         registry.push(&agnhost, &format!("{E2E}/agnhost"), tag);
     }
+    // The lifecycle specs time their containers with busybox's nmeter, which Debian's lacks.
+    let nmeter = [("bin/nmeter", 0o755, stand_in("nmeter"))];
     registry.push(
-        &image(&base, &[], &spec(&["sh"], "")),
+        &image(&base, &nmeter, &spec(&["sh"], "")),
         &format!("{E2E}/busybox"),
         "1.37.0-2",
     );
