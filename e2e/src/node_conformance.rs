@@ -5,7 +5,7 @@
 //! kubelet from a binary directory. It runs inside the node's network namespace (loopback and
 //! the node's address), so its fixed ports collide with nothing and no packet leaves. Its
 //! images come from the node's registry through a `"*"` mirror. kubelet keeps its state under
-//! the node's directories, its pods under a cgroup root of its own.
+//! the node's directories, its pods under `/kubepods`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +16,7 @@ use k8s_cri::v1::{ListPodSandboxRequest, RemovePodSandboxRequest, StopPodSandbox
 use crate::cluster::{give_node_address_and_default_link, NodeRuntime, NODE_IP, NODE_NAME};
 use crate::containerd_cri::{write_plain_host, ContainerdCri};
 use crate::go_build::{build_in_module, ModuleTarget};
-use crate::kube_cgroups::{make_cgroup, CgroupRoot};
+use crate::kube_cgroups::{cgroup_dirs, CgroupRoot};
 use crate::kube_config::{kubelet_config, KubeletSettings};
 use crate::process::Daemon;
 use crate::{Node, NodeOptions};
@@ -47,6 +47,11 @@ fn regex_escape(s: &str) -> String {
         })
         .collect()
 }
+
+/// kubelet's pods' cgroup (in every hierarchy). The suite's cgroup specs look for it at the
+/// hierarchies' top whatever kubelet's cgroup root, so kubelet's root is the top: like
+/// `/var/lib/kubelet`, this makes a run the machine's only one.
+const KUBEPODS: &str = "/kubepods";
 
 /// Where the private-registry specs run their registry (a host-network pod).
 const SPEC_REGISTRY: &str = "localhost:5000";
@@ -125,6 +130,13 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
         out_dir,
         ..opts.clone()
     };
+    let kubepods_in_use = cgroup_dirs(KUBEPODS).into_iter().find(|d| d.exists());
+    if let Some(dir) = kubepods_in_use {
+        panic!(
+            "{} exists: another kubelet's pods (or a killed run's; remove it if no kubelet runs)",
+            dir.display()
+        );
+    }
     let node = start_node();
     let dir = node.ws.lib("node-e2e");
     install_binaries(&dir);
@@ -135,16 +147,15 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
         None => node.cricket.as_ref().unwrap().socket.clone(),
     };
     let cgroups = CgroupRoot {
-        name: format!("/cricket-e2e-{}", node.ws.id),
+        name: KUBEPODS.into(),
         pod_logs: dir.join("pods"),
     };
-    make_cgroup(&cgroups.name);
     let settings = KubeletSettings {
         node_name: NODE_NAME.into(),
         address: "0.0.0.0".into(),
         pod_cidr: node.pod_subnet(),
         cri_socket: socket.clone(),
-        cgroup_root: cgroups.name.clone(),
+        cgroup_root: "/".into(),
         root_dir: dir.join("kubelet"),
         pod_logs_dir: dir.join("pods"),
         ..Default::default()
