@@ -5,7 +5,9 @@
 # (a row per spec, a column per run) with the totals, and keeps it in
 # e2e/node-conformance.md. Each run takes up to MINUTES (default 120) minutes; the first
 # build of the suite and of containerd 2.x takes about 20 more. FOCUS (a regular expression)
-# narrows the specs to those whose names match it too. Run logs stay in
+# narrows the specs to those whose names match it too; SKIP (one too) leaves out those whose
+# names match it, e.g. SKIP='\[Slow\]|\[Serial\]'. RUNS (default all three) names the
+# columns to run; the table takes the others from their last results. Run logs stay in
 # target/node-conformance/.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,14 +23,15 @@ runs=("cricket-on-1.6 cricket 1.6" "cricket-on-2.x cricket 2" "containerd-2.x-cr
 columns=()
 for r in "${runs[@]}"; do
   read -r column runtime backend <<<"$r"
-  echo "==> $column"
-  CRICKET_E2E_CONTAINERD="$backend" target/debug/node-conformance run "$runtime" "$out/$column.tsv" "$out/$column" "$minutes" ${FOCUS:+"$FOCUS"} || true
   columns+=("$column=$out/$column.tsv")
+  case " ${RUNS:-$column} " in *" $column "*) ;; *) continue ;; esac
+  echo "==> $column"
+  CRICKET_E2E_CONTAINERD="$backend" target/debug/node-conformance run "$runtime" "$out/$column.tsv" "$out/$column" "$minutes" "${FOCUS:-}" "${SKIP:-}" || true
 done
 {
   echo "# Node conformance: Kubernetes $(sed -n 's/^require k8s.io\/kubernetes //p' e2e/kube/go.mod)"
   echo
-  echo "Taken $(date -u +%Y-%m-%d) on $(uname -sr), cgroup $(stat -fc %T /sys/fs/cgroup | sed 's/cgroup2fs/v2/;s/tmpfs/v1/'), by e2e/node-conformance.sh${FOCUS:+ with FOCUS=\`$FOCUS\`}."
+  echo "Taken $(date -u +%Y-%m-%d) on $(uname -sr), cgroup $(stat -fc %T /sys/fs/cgroup | sed 's/cgroup2fs/v2/;s/tmpfs/v1/'), by e2e/node-conformance.sh${FOCUS:+ with FOCUS=\`$FOCUS\`}${SKIP:+ and SKIP=\`$SKIP\`}."
   echo
   target/debug/node-conformance table "${columns[@]}"
 } > e2e/node-conformance.md

@@ -1,8 +1,8 @@
 //! Runs Kubernetes' node conformance suite against one runtime, or tabulates the runs.
 //!
-//! `node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes [focus]]`
+//! `node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes [focus [skip]]]`
 //! runs the `[NodeConformance]` specs (those whose name also matches `focus`, if given; less
-//! the skip list) on the backend `CRICKET_E2E_CONTAINERD` picks and writes one line per spec:
+//! the skip list and those matching `skip`) on the backend `CRICKET_E2E_CONTAINERD` picks and writes one line per spec:
 //! outcome, a tab, the spec's name.
 //!
 //! `node-conformance table <column>=<results.tsv>...` prints a Markdown table of the specs
@@ -21,24 +21,19 @@ const PROCS: usize = 4;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("run") if args.len() >= 4 => {
-            run_suite(&args[1], &args[2], &args[3], args.get(4), args.get(5))
-        }
+        Some("run") if args.len() >= 4 => run_suite(&args[1], &args[2], &args[3], &args[4..]),
         Some("table") if args.len() >= 2 => print!("{}", table(&args[1..])),
         _ => {
-            eprintln!("usage: node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes [focus]]\n       node-conformance table <column>=<results.tsv>...");
+            eprintln!("usage: node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes [focus [skip]]]\n       node-conformance table <column>=<results.tsv>...");
             std::process::exit(2);
         }
     }
 }
 
-fn run_suite(
-    runtime: &str,
-    results: &str,
-    out_dir: &str,
-    minutes: Option<&String>,
-    focus: Option<&String>,
-) {
+/// `optional` holds minutes, focus and skip, each possibly absent or empty.
+fn run_suite(runtime: &str, results: &str, out_dir: &str, optional: &[String]) {
+    let given = |i: usize| optional.get(i).filter(|s| !s.is_empty());
+    let (minutes, focus, skip) = (given(0), given(1), given(2));
     let runtime = match runtime {
         "cricket" => NodeRuntime::Cricket,
         "containerd-cri" => NodeRuntime::ContainerdCri,
@@ -47,8 +42,12 @@ fn run_suite(
     let minutes: u64 = minutes.map(|m| m.parse().expect("minutes")).unwrap_or(120);
     let opts = SuiteRun {
         runtime,
-        focus: focus.map_or(FOCUS.to_string(), |f| format!("{f}.*{FOCUS}")),
-        skip: skip_expression(),
+        focus: focus.map_or(FOCUS.to_string(), |f| format!("(?:{f}).*{FOCUS}")),
+        skip: [skip_expression(), skip.cloned().unwrap_or_default()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("|"),
         out_dir: PathBuf::from(out_dir),
         limit: Duration::from_secs(minutes * 60),
         procs: PROCS,
