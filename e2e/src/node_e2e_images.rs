@@ -9,6 +9,7 @@
 //!   `fake-registry-server --private`).
 //! - busybox, nginx, nonewprivs, nonroot: busybox and the critest stand-in programs (nmeter,
 //!   an applet Debian's busybox lacks, among them).
+//! - glibc-dns-testing: busybox with Debian's hostname (glibc's resolver).
 //! - pause: cricket's own pause image.
 
 use containerd_bridge::oci_image::{BuiltImage, Entry, ImageSpec};
@@ -159,6 +160,18 @@ fn agnhost_image(base: &[u8]) -> BuiltImage {
     image_of_entries(base, entries, &config)
 }
 
+/// The hostname specs print `hostname -f`, the name glibc's resolver finds for the pod's
+/// hostname in the `/etc/hosts` kubelet writes: Debian's hostname over busybox.
+fn glibc_dns_image(base: &[u8]) -> BuiltImage {
+    let mut entries = program_with_libraries(std::path::Path::new("/bin/hostname"), "bin/hostname");
+    entries.extend(file_entries(&[(
+        "etc/nsswitch.conf",
+        0o644,
+        b"hosts: files dns\n".to_vec(),
+    )]));
+    image_of_entries(base, entries, &spec(&["sh"], ""))
+}
+
 /// Builds every stand-in and pushes it to `registry`.
 pub fn push_all(registry: &Registry) {
     let base = busybox_layer();
@@ -204,6 +217,11 @@ pub fn push_all(registry: &Registry) {
         &image(&base, &[], &spec(&["sh"], "1234")),
         &format!("{E2E}/nonroot"),
         "1.5",
+    );
+    registry.push(
+        &glibc_dns_image(&base),
+        &format!("{E2E}/glibc-dns-testing"),
+        "2.1.1",
     );
     registry.push(&cricket::pause_image::build(), "pause", "3.10.2");
 }
