@@ -6,14 +6,14 @@
 //! outcome, a tab, the spec's name.
 //!
 //! `node-conformance table <column>=<results.tsv>...` prints a Markdown table of the specs
-//! (one column per run) and each column's totals.
+//! (one column per run) and each column's totals, then the specs the skip list leaves out.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use e2e::cluster::NodeRuntime;
-use e2e::node_conformance::{count, run, skip_expression, Outcome, SuiteRun, FOCUS};
+use e2e::node_conformance::{count, run, skip_expression, Outcome, SuiteRun, FOCUS, SKIPPED};
 
 /// Suite processes at once: the specs mostly wait on pods, so more than the cores.
 const PROCS: usize = 4;
@@ -22,7 +22,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("run") if args.len() >= 4 => run_suite(&args[1], &args[2], &args[3], &args[4..]),
-        Some("table") if args.len() >= 2 => print!("{}", table(&args[1..])),
+        Some("table") if args.len() >= 2 => print!("{}{}", table(&args[1..]), left_out()),
         _ => {
             eprintln!("usage: node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes [focus [skip]]]\n       node-conformance table <column>=<results.tsv>...");
             std::process::exit(2);
@@ -116,6 +116,15 @@ fn table(columns: &[String]) -> String {
             .map(|i| count(i, what).to_string())
             .collect();
         out.push_str(&format!("| **{what}** | {} |\n", totals.join(" | ")));
+    }
+    out
+}
+
+/// The skip list as Markdown: each spec and why this machine cannot run it.
+fn left_out() -> String {
+    let mut out = String::from("\nLeft out on this machine:\n\n");
+    for (spec, why) in SKIPPED {
+        out.push_str(&format!("- `{spec}`: {why}.\n"));
     }
     out
 }
