@@ -46,6 +46,8 @@ pub struct Context {
     pub pulls: SingleFlight<String>,
     /// containerd objects a rollback could not remove yet.
     pub janitor: crate::janitor::Janitor,
+    /// Task creates and deletes of pods without a pause, which share a shim, take turns.
+    pub shim_turns: crate::shim_turns::ShimTurns,
     /// Whether the first recovery has loaded the stores from containerd.
     pub recovered: watch::Sender<bool>,
     fs_usage: RwLock<Option<FilesystemUsage>>,
@@ -93,6 +95,7 @@ impl Context {
             pod_cidrs: RwLock::new(pod_cidrs),
             recovered: watch::Sender::new(false),
             janitor: Default::default(),
+            shim_turns: Default::default(),
             fs_usage: RwLock::new(None),
         }
     }

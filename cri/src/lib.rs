@@ -37,6 +37,7 @@ pub mod sandbox;
 pub mod sd_notify;
 pub mod server;
 pub mod shim_sweep;
+pub mod shim_turns;
 pub mod singleflight;
 pub mod spec;
 pub mod stats;

@@ -122,3 +122,28 @@ async fn containers_and_their_logs_survive_sigkill_of_cricket_and_an_exit_while_
     pod.remove().await;
     node.finish();
 }
+
+/// A pod without a pause shares one shim among its containers, and the shim leaves with its
+/// last task: a container started just as the only other one exits (and its task is deleted)
+/// must still start, in a new shim if need be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_starts_while_the_pods_only_other_one_exits() {
+    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "turns")).await;
+    let image = pod.image.clone();
+    for i in 0..30u64 {
+        let next = pod.create(shell(&image, &format!("next-{i}"), "exit 0")).await.unwrap();
+        let quick = pod.run(shell(&image, &format!("quick-{i}"), "exit 0")).await;
+        // Spread over the moments of the quick one's exit and task delete.
+        tokio::time::sleep(Duration::from_millis(i % 10 * 4)).await;
+        let started = pod.cri.runtime.start_container(StartContainerRequest { container_id: next.clone() }).await;
+        assert!(started.is_ok(), "round {i}: {started:?}");
+        for id in [quick, next] {
+            pod.wait_exited(&node, &id).await;
+        }
+    }
+    pod.remove().await;
+    node.finish();
+}

@@ -121,6 +121,7 @@ pub async fn container_exited(ctx: &Context, id: &str, code: u32, at_ns: i64) {
     if record_if_running(ctx, id, code as i32, at_ns) {
         tracing::info!(container = %id, code, "container exited");
     }
+    let _turn = crate::shim_turns::take(ctx, id).await;
     if let Err(e) = ctx.containerd.delete_task(id).await {
         tracing::warn!(container = %id, error = %e, "could not delete the exited task");
     }

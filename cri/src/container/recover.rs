@@ -68,7 +68,9 @@ async fn settle_cut_off_start(
             let c = &ctx.containerd;
             c.kill_task(id, libc::SIGKILL as u32, true).await?;
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), c.wait_task(id)).await;
+            let turn = crate::shim_turns::take(ctx, id).await;
             c.delete_task(id).await?;
+            drop(turn);
             tracing::warn!(container = %id, "deleted the task of a StartContainer cut off before the start; the container stays created");
         }
         Some((pid, _)) => {

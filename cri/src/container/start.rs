@@ -40,7 +40,9 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
         let io = io.as_ref().map_err(Clone::clone)?;
         let mounts = cd.rootfs_mounts(&id).await.map_err(|e| from_bridge("rootfs mounts", e))?;
         let t1 = std::time::Instant::now();
+        let turn = crate::shim_turns::take(ctx, &id).await;
         cd.create_task(&id, mounts, &io.task).await.map_err(|e| from_bridge("create task", e))?;
+        drop(turn);
         let t2 = std::time::Instant::now();
         // Taken before the start, so that a process that exits at once has finished_at >= started_at.
         let started = now_ns();

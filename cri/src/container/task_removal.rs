@@ -21,6 +21,7 @@ pub(crate) async fn remove_task(ctx: &Context, id: &str) -> Result<(), BridgeErr
                 c.kill_task(id, libc::SIGKILL as u32, true).await?;
                 let _ = tokio::time::timeout(Duration::from_secs(10), c.wait_task(id)).await;
             }
+            let _turn = crate::shim_turns::take(ctx, id).await;
             c.delete_task(id).await.map(|_| ())
         };
         let error = match attempt.await {
