@@ -5,7 +5,7 @@
 //! kubelet from a binary directory. It runs inside the node's network namespace (loopback and
 //! the node's address), so its fixed ports collide with nothing and no packet leaves. Its
 //! images come from the node's registry through a `"*"` mirror. kubelet keeps its state under
-//! the node's directories, its pods under `/kubepods`.
+//! the node's directories, its pods under `/kubepods` and their logs in `/var/log/pods`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -66,6 +66,10 @@ fn regex_escape(s: &str) -> String {
 /// hierarchies' top whatever kubelet's cgroup root, so kubelet's root is the top: like
 /// `/var/lib/kubelet`, this makes a run the machine's only one.
 const KUBEPODS: &str = "/kubepods";
+
+/// kubelet's pod log directory: the log path specs read the logs there, whatever kubelet's
+/// setting. Each pod's directory goes with the pod.
+const POD_LOGS: &str = "/var/log/pods";
 
 /// Where the private-registry specs run their registry (a host-network pod).
 const SPEC_REGISTRY: &str = "localhost:5000";
@@ -162,7 +166,7 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
     };
     let cgroups = CgroupRoot {
         name: KUBEPODS.into(),
-        pod_logs: dir.join("pods"),
+        pod_logs: PathBuf::from(POD_LOGS),
     };
     let settings = KubeletSettings {
         node_name: NODE_NAME.into(),
@@ -171,7 +175,7 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
         cri_socket: socket.clone(),
         cgroup_root: "/".into(),
         root_dir: dir.join("kubelet"),
-        pod_logs_dir: dir.join("pods"),
+        pod_logs_dir: PathBuf::from(POD_LOGS),
         ..Default::default()
     };
     std::fs::write(dir.join("kubelet.yaml"), kubelet_config(&settings)).unwrap();
