@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::kube_cgroups::{cgroup_dirs, make_cgroup, pod_cgroups, wait_no_pod_cgroups, CgroupRoot};
 use crate::kube_config::{self as config, ControlPlaneFiles, KubeletSettings};
 use crate::kube_pki::Pki;
+use crate::kubelet_fixed_dir::FixedKubeletDir;
 use crate::process::{run, Daemon};
 use crate::registry::in_netns;
 use crate::{Node, NodeOptions};
@@ -62,6 +63,7 @@ pub struct Cluster {
     pub node: Node,
     // After the node, whose teardown ends the processes in these cgroups.
     cgroups: CgroupRoot,
+    fixed_dir: FixedKubeletDir,
     pub dir: PathBuf,
     /// kubectl's configuration: a cluster administrator.
     pub kubeconfig: PathBuf,
@@ -186,6 +188,7 @@ impl Cluster {
                 name: cgroup_root.clone(),
                 pod_logs: dir.join("pods"),
             },
+            fixed_dir: FixedKubeletDir::take(),
             dir: dir.clone(),
             kubeconfig: kubeconfig.clone(),
             pod_cidr: pod_cidr.clone(),
@@ -447,6 +450,7 @@ impl Cluster {
             etcd,
             containerd_cri,
             cgroups,
+            fixed_dir,
             node,
             ..
         } = self;
@@ -457,6 +461,7 @@ impl Cluster {
             d.stop(Duration::from_secs(10));
         }
         drop(containerd_cri);
+        drop(fixed_dir);
         let node_clean = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.finish()));
         let root = cgroups.name.clone();
         drop(cgroups);

@@ -80,7 +80,10 @@ fn config_toml(ws: &Workspace, address: &Path, sandbox_image: &str, conf_dir: &P
     conf_dir = "{conf_dir}"
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "{hosts_dir}"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{test_handler}]
+    runtime_type = "io.containerd.runc.v2"
 "#,
+        test_handler = crate::node_conformance::TEST_HANDLER,
         conf_dir = conf_dir.display(),
         hosts_dir = hosts_dir.display(),
     )

@@ -17,6 +17,7 @@ pub mod cluster_ops;
 pub mod kube;
 pub mod kube_cgroups;
 pub mod kube_config;
+pub mod kubelet_fixed_dir;
 pub mod kube_pki;
 pub mod leaks;
 pub mod node;

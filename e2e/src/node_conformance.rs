@@ -18,6 +18,7 @@ use crate::containerd_cri::{write_plain_host, ContainerdCri};
 use crate::go_build::{build_in_module, ModuleTarget};
 use crate::kube_cgroups::{cgroup_dirs, CgroupRoot};
 use crate::kube_config::{kubelet_config, KubeletSettings};
+use crate::kubelet_fixed_dir::FixedKubeletDir;
 use crate::process::Daemon;
 use crate::{Node, NodeOptions};
 
@@ -71,6 +72,10 @@ const KUBEPODS: &str = "/kubepods";
 /// setting. Each pod's directory goes with the pod.
 const POD_LOGS: &str = "/var/log/pods";
 
+/// The runtime handler the suite's RuntimeClass specs expect the runtime to have (runc under
+/// another name); both runtimes under test get it.
+pub const TEST_HANDLER: &str = "test-handler";
+
 /// Where the private-registry specs run their registry (a host-network pod).
 const SPEC_REGISTRY: &str = "localhost:5000";
 
@@ -88,10 +93,6 @@ pub struct SuiteRun {
     /// How many suite processes run specs at once.
     pub procs: usize,
 }
-
-/// A directory the suite makes whatever kubelet's root directory, and kubelet's device
-/// manager uses below it (`device-plugins`): removed after the run unless it was there before.
-const FIXED_KUBELET_DIR: &str = "/var/lib/kubelet";
 
 /// The JUnit report's name in the output directory (the name the suite gives it there).
 const REPORT: &str = "junit_01.xml";
@@ -202,7 +203,9 @@ fn start_node() -> Node {
         registry: true,
         isolated_network: true,
         mirror_everything: true,
-        extra_config: format!("\n[images.registries.\"{SPEC_REGISTRY}\"]\ninsecure = true\n"),
+        extra_config: format!(
+            "\n[images.registries.\"{SPEC_REGISTRY}\"]\ninsecure = true\n\n[containerd.runtimes.{TEST_HANDLER}]\nruntime_type = \"io.containerd.runc.v2\"\n"
+        ),
         ..Default::default()
     });
     node.write_cni_config();
@@ -239,7 +242,7 @@ fn start_containerd_cri(node: &Node) -> ContainerdCri {
 /// Runs ginkgo with the suite in the node's namespace until it ends or `opts.limit` passes,
 /// then ends what it left running.
 fn run_suite(opts: &SuiteRun, node: &Node, dir: &Path, kubelet: &KubeletSettings) {
-    let fixed_dir_existed = Path::new(FIXED_KUBELET_DIR).exists();
+    let fixed_dir = FixedKubeletDir::take();
     std::fs::create_dir_all(&opts.out_dir).unwrap();
     let _ = std::fs::remove_file(opts.out_dir.join(REPORT));
     let mut cmd = Command::new("nsenter");
@@ -264,9 +267,7 @@ fn run_suite(opts: &SuiteRun, node: &Node, dir: &Path, kubelet: &KubeletSettings
     }
     drop(suite_process);
     kill_leftovers(dir);
-    if !fixed_dir_existed {
-        let _ = std::fs::remove_dir_all(FIXED_KUBELET_DIR);
-    }
+    drop(fixed_dir);
 }
 
 /// The ginkgo runner's command line: `procs` suite processes at once ([Serial] specs run
