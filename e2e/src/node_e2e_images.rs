@@ -117,6 +117,8 @@ fn agnhost_image(base: &[u8]) -> BuiltImage {
         ),
         ("etc/group".into(), 0o644, AGNHOST_GROUP.as_bytes().to_vec()),
         ("uploads/.keep".into(), 0o644, Vec::new()),
+        // Upstream's busybox has it; the lifecycle specs time agnhost's containers with it too.
+        ("bin/nmeter".into(), 0o755, stand_in("nmeter")),
     ];
     // Specs run scripts with bash, call back over HTTP with curl and over UDP with OpenBSD's
     // nc (busybox's has no -u), as upstream's image (alpine with all three) has them.
