@@ -204,7 +204,7 @@ fn start_node() -> Node {
         isolated_network: true,
         mirror_everything: true,
         extra_config: format!(
-            "\n[images.registries.\"{SPEC_REGISTRY}\"]\ninsecure = true\n\n[containerd.runtimes.{TEST_HANDLER}]\nruntime_type = \"io.containerd.runc.v2\"\n"
+            "\n[images.registries.\"{SPEC_REGISTRY}\"]\ninsecure = true\n\n[containerd.runtimes.runc]\nruntime_type = \"io.containerd.runc.v2\"\n\n[containerd.runtimes.{TEST_HANDLER}]\nruntime_type = \"io.containerd.runc.v2\"\n"
         ),
         ..Default::default()
     });
