@@ -37,4 +37,30 @@ impl BridgeError {
     pub fn is_already_exists(&self) -> bool {
         self.code() == Some(Code::AlreadyExists)
     }
+
+    /// Whether the error says something about the object asked for (it is missing, malformed,
+    /// or not usable here) rather than about the conversation (containerd went away or timed
+    /// out), after which nothing is known about the object.
+    pub fn is_about_the_object(&self) -> bool {
+        match self {
+            BridgeError::Invalid { .. } => true,
+            BridgeError::Rpc { status, .. } => matches!(status.code(), Code::NotFound | Code::InvalidArgument | Code::FailedPrecondition),
+            BridgeError::Address { .. } => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_connection_says_nothing_about_the_object() {
+        let rpc = |code| BridgeError::Rpc { op: "read", status: tonic::Status::new(code, "x") };
+        assert!(rpc(Code::NotFound).is_about_the_object());
+        assert!(BridgeError::Invalid { op: "image details", detail: "no manifest for this platform".into() }.is_about_the_object());
+        for code in [Code::Unavailable, Code::Unknown, Code::Cancelled, Code::DeadlineExceeded, Code::Internal] {
+            assert!(!rpc(code).is_about_the_object(), "{code:?}");
+        }
+    }
 }

@@ -8,6 +8,7 @@ use e2e::node::NAMESPACE;
 use e2e::registry::free_port;
 use e2e::test_images::busybox_image;
 use e2e::{eventually, Node, NodeOptions};
+use k8s_cri::v1::{ImageSpec, PullImageRequest};
 use tonic::Code;
 
 /// What the content store and image records hold before a failing pull.
@@ -137,5 +138,32 @@ async fn a_pull_cancelled_by_its_only_caller_leaves_nothing() {
     .await;
     assert!(clean.is_some(), "the cancelled pull was rolled back");
     assert_nothing_left(&node, &before, "cancelled pull");
+    node.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_past_its_grpc_deadline_is_deadline_exceeded_and_leaves_nothing() {
+    let extra = "[images.registries.\"*\"]\ninsecure = true\n".to_string();
+    let node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
+    node.wait_ready().await;
+    let image = build(&[busybox_layer(), random_layer(14, 8, 1 << 20)], &ImageOptions::default());
+    node.registry().push(&image, "e2e/deadline", "1");
+    let proxy = e2e::throttle::start(node.registry().host.clone(), 1 << 20).await;
+    let before = snapshot(&node);
+
+    let mut cri = node.client().await;
+    let spec = ImageSpec { image: format!("{proxy}/e2e/deadline:1"), ..Default::default() };
+    let mut request = tonic::Request::new(PullImageRequest { image: Some(spec), auth: None, sandbox_config: None });
+    // Only the header: the answer is the server's, not a client-side timer's.
+    request.set_timeout(Duration::from_millis(800));
+    let err = cri.image.pull_image(request).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+    let clean = eventually(Duration::from_secs(15), || {
+        let done = snapshot(&node) == before && node.containerd.lease_ids(NAMESPACE).is_empty();
+        async move { done.then_some(()) }
+    })
+    .await;
+    assert!(clean.is_some(), "the pull past its deadline was rolled back");
+    assert_nothing_left(&node, &before, "pull past its deadline");
     node.finish();
 }

@@ -9,7 +9,9 @@ use crate::context::Context;
 use crate::labels;
 use crate::store::images::ImageStore;
 
-/// Reloads every image record of the namespace; returns how many images there are.
+/// Reloads every image record of the namespace; returns how many images there are. A record
+/// that cannot be read is left out; losing containerd part-way fails the reload and keeps the
+/// current store, which would otherwise lack every record not read yet (the sandbox image too).
 pub(crate) async fn reload(ctx: &Context) -> containerd_bridge::Result<usize> {
     let records = ctx.containerd.list_images().await?;
     let fresh = ImageStore::default();
@@ -21,6 +23,7 @@ pub(crate) async fn reload(ctx: &Context) -> containerd_bridge::Result<usize> {
             None => {
                 let d = match ctx.containerd.image_details(&record).await {
                     Ok(d) => Some(d),
+                    Err(e) if !e.is_about_the_object() => return Err(e),
                     Err(e) => {
                         tracing::debug!(image = %record.name, error = %e, "skipping an image record that cannot be read");
                         None

@@ -1,5 +1,6 @@
 //! The CRI gRPC server on its unix socket.
 
+mod deadline;
 mod recovery_gate;
 mod socket;
 
@@ -40,6 +41,7 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
     Server::builder()
+        .layer(deadline::DeadlineLayer)
         .layer(calls)
         .layer(gate)
         .trace_fn(|req| tracing::info_span!("cri", rpc = %req.uri().path(), pod = tracing::field::Empty, container = tracing::field::Empty))
