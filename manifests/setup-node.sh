@@ -19,6 +19,26 @@ wait_for() { # wait_for COMMAND...: up to 10 s
 # cricket replaces a stale socket file at start, so a socket newer than $since is the live one.
 fresh_socket() { [ -S "$socket" ] && [ "$(stat -c %Y "$socket")" -ge "$since" ]; }
 
+# Debian 12 packages no crictl: build the pinned release (manifests/crictl/go.mod) when a Go
+# new enough for it is at hand (Debian's golang-go is too old).
+install_crictl() {
+  command -v crictl >/dev/null && return 0
+  local go want
+  want="$(awk '$1 == "go" {print $2}' "$repo/manifests/crictl/go.mod")"
+  for go in /usr/local/go/bin/go "$(command -v go || true)"; do
+    [ -x "$go" ] || continue
+    if [ "$(printf '%s\n%s\n' "$want" "$("$go" env GOVERSION | sed 's/^go//')" | sort -V | head -1)" = "$want" ]; then
+      local version
+      version="$(awk '$1 == "sigs.k8s.io/cri-tools" {print $2}' "$repo/manifests/crictl/go.mod")"
+      say "building crictl $version from the Go module proxy"
+      (cd "$repo/manifests/crictl" && "$go" build -trimpath -ldflags "-X sigs.k8s.io/cri-tools/pkg/version.Version=$version" \
+        -o /usr/local/bin/crictl sigs.k8s.io/cri-tools/cmd/crictl)
+      return 0
+    fi
+  done
+  say "crictl is not installed and needs Go $want or newer to build: install that Go and run this again"
+}
+
 [ "$(id -u)" -eq 0 ] || { echo "run as root: $0" >&2; exit 1; }
 
 missing=()
@@ -75,6 +95,7 @@ if [ ${#existing_networks[@]} -eq 0 ]; then
   install -m 0644 "$repo/manifests/cni/10-cricket-bridge.conflist" /etc/cni/net.d/10-cricket-bridge.conflist
 fi
 [ -e /etc/crictl.yaml ] || install -m 0644 "$repo/manifests/crictl.yaml" /etc/crictl.yaml
+install_crictl
 
 # Pods reach each other and the node through the bridge: forwarding on, as kubeadm requires,
 # and kept across reboots.

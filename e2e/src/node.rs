@@ -47,6 +47,8 @@ impl Node {
     pub fn start(opts: NodeOptions) -> Node {
         let ws = Workspace::new();
         let netns = opts.isolated_network.then(|| create_netns(&format!("cricket-e2e-{}", ws.id)));
+        // Dropped after the daemons below when a step panics (cricket failing to serve).
+        let half_started = HalfStarted { netns: netns.clone(), dirs: vec![ws.run_dir.clone(), ws.lib_dir.clone()] };
         let containerd = Containerd::start_in(&ws, netns.as_deref());
         let auth = opts.registry_auth.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
         let registry = opts.registry.then(|| Registry::start(&ws, auth, netns.as_deref()));
@@ -63,6 +65,7 @@ impl Node {
         extra.push_str(&opts.extra_config);
         let config = write_config(&ws, &containerd.address, &extra);
         let cricket = (!opts.without_cricket).then(|| Cricket::start_in(&ws, config, netns.as_deref()));
+        std::mem::forget(half_started);
         Node { ws, netns, containerd, registry, cricket, finished: false }
     }
 
@@ -167,13 +170,7 @@ impl Node {
         self.containerd.stop();
         self.registry = None;
         let _ = std::process::Command::new("ip").args(["link", "del", &self.bridge()]).stderr(std::process::Stdio::null()).status();
-        if let Some(ns) = self.netns.take() {
-            let _ = std::process::Command::new("ip").args(["netns", "delete", &ns]).status();
-        }
-        for dir in [&self.ws.run_dir, &self.ws.lib_dir] {
-            unmount_below(&dir.display().to_string());
-            let _ = std::fs::remove_dir_all(dir);
-        }
+        remove_netns_and_dirs(self.netns.take(), &[&self.ws.run_dir, &self.ws.lib_dir]);
     }
 
     /// Kills and deletes every task and container so no shim outlives the test.
@@ -209,6 +206,28 @@ impl Drop for Node {
                 }
             }
         }
+    }
+}
+
+/// What `Node::start` made before a step of it panicked; the daemons' own drops stop them.
+struct HalfStarted {
+    netns: Option<String>,
+    dirs: Vec<std::path::PathBuf>,
+}
+
+impl Drop for HalfStarted {
+    fn drop(&mut self) {
+        remove_netns_and_dirs(self.netns.take(), &self.dirs.iter().collect::<Vec<_>>());
+    }
+}
+
+fn remove_netns_and_dirs(netns: Option<String>, dirs: &[&std::path::PathBuf]) {
+    if let Some(ns) = netns {
+        let _ = std::process::Command::new("ip").args(["netns", "delete", &ns]).status();
+    }
+    for dir in dirs {
+        unmount_below(&dir.display().to_string());
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
