@@ -22,12 +22,7 @@ async fn an_oom_kill_reads_oomkilled_with_137_and_a_clean_exit_completed() {
     let mut pod = Pod::start(&node, pod_config(&node, "oom")).await;
     let image = pod.image.clone();
     // dd's one 256 MiB block does not fit in 32 MiB.
-    let mut hog = shell(&image, "hog", "exec dd if=/dev/zero of=/dev/null bs=256M count=1");
-    hog.linux = Some(LinuxContainerConfig {
-        resources: Some(LinuxContainerResources { memory_limit_in_bytes: 32 << 20, memory_swap_limit_in_bytes: 32 << 20, ..Default::default() }),
-        ..Default::default()
-    });
-    let id = pod.run(hog).await;
+    let id = pod.run(hog(&image, 0)).await;
     let mut s = pod.wait_exited(&node, &id).await;
     // The OOM event and the exit event arrive separately; the reason settles on OOMKilled.
     for _ in 0..50 {
@@ -42,6 +37,44 @@ async fn an_oom_kill_reads_oomkilled_with_137_and_a_clean_exit_completed() {
     let id = pod.run(shell(&image, "fine", "true")).await;
     let s = pod.wait_exited(&node, &id).await;
     assert_eq!((s.exit_code, s.reason.as_str()), (0, "Completed"));
+    pod.remove().await;
+    node.finish();
+}
+
+/// A container limited to 32 MiB that asks for 256 MiB after `delay` seconds.
+fn hog(image: &str, delay: u32) -> ContainerConfig {
+    let mut hog = shell(image, "hog", &format!("sleep {delay}; exec dd if=/dev/zero of=/dev/null bs=256M count=1"));
+    hog.linux = Some(LinuxContainerConfig {
+        resources: Some(LinuxContainerResources { memory_limit_in_bytes: 32 << 20, memory_swap_limit_in_bytes: 32 << 20, ..Default::default() }),
+        ..Default::default()
+    });
+    hog
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oom_kill_while_cricket_is_down_reads_oomkilled_after_its_restart() {
+    let node = node_with_network().await;
+    // A cgroup parent, as kubelet gives every pod: the restarted cricket looks there.
+    let test_cgroups = e2e::workload::TestCgroups(format!("/cricket-e2e-{}", node.ws.id));
+    let mut config = pod_config(&node, "oom-down");
+    config.linux.as_mut().unwrap().cgroup_parent = format!("{}/pod-oom", test_cgroups.0);
+    let mut pod = Pod::start(&node, config).await;
+    let image = pod.image.clone();
+    let id = pod.run(hog(&image, 3)).await;
+    let mut node = node;
+    // Down before the kill: no OOM event reaches cricket; the cgroup's count tells.
+    assert!(node.cricket().signal_and_wait(libc::SIGKILL, Duration::from_secs(10)).is_some());
+    let stopped = e2e::eventually(Duration::from_secs(30), || {
+        let (_, tasks, _) = node.containerd.ctr(e2e::node::NAMESPACE, &["tasks", "ls"]);
+        let line = tasks.lines().find(|l| l.starts_with(id.as_str())).map(str::to_string);
+        async move { line.filter(|l| l.contains("STOPPED")).map(|_| ()) }
+    })
+    .await;
+    assert!(stopped.is_some(), "the hog was killed while cricket was down");
+    node.cricket().start_again();
+    node.wait_ready().await;
+    let s = pod.wait_exited(&node, &id).await;
+    assert_eq!((s.exit_code, s.reason.as_str()), (137, "OOMKilled"), "{s:?}");
     pod.remove().await;
     node.finish();
 }

@@ -118,6 +118,9 @@ pub async fn container_exited(ctx: &Context, id: &str, code: u32, at_ns: i64) {
     if settled_state(ctx, id).await != Some(ContainerState::Running) {
         return;
     }
+    if code != 0 && super::oom::cgroup_saw_oom_kill(ctx, id) {
+        record_oom(ctx, id);
+    }
     if record_if_running(ctx, id, code as i32, at_ns) {
         tracing::info!(container = %id, code, "container exited");
     }

@@ -7,6 +7,7 @@ pub(crate) mod exits;
 mod host_paths;
 mod io;
 mod namespaces;
+mod oom;
 pub mod persist;
 mod recover;
 mod remove;

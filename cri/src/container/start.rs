@@ -72,6 +72,7 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
             return Err(e);
         }
     };
+    ctx.stats.note_started(&id, pid);
     let status = ctx.containers.update(&id, |s| {
         s.state = ContainerState::Running;
         s.pid = pid;

@@ -20,7 +20,7 @@ mod shm;
 mod sysctls;
 mod user_mounts;
 
-pub use cgroups::hugetlb_controller_present;
+pub use cgroups::{cgroups_path, hugetlb_controller_present};
 pub use container::{container_spec, ContainerSpecOptions, PidMode, PodNamespacePaths};
 pub use identity::ImageUsers;
 pub use image_config::ImageProcess;

@@ -149,6 +149,15 @@ impl CgroupPaths {
         .filter(|p| p.exists())
     }
 
+    /// OOM kills the kernel counted in this cgroup (Linux 4.13 and later; 0 before).
+    pub fn oom_kills(&self) -> u64 {
+        let file = match self {
+            CgroupPaths::V1 { memory, .. } => memory.join("memory.oom_control"),
+            CgroupPaths::V2(dir) => dir.join("memory.events"),
+        };
+        read_keyed(&file).ok().and_then(|k| k.get("oom_kill").copied()).unwrap_or(0)
+    }
+
     fn exists(&self) -> bool {
         match self {
             CgroupPaths::V1 { memory, .. } => memory.is_dir(),

@@ -11,7 +11,7 @@ mod process_counts;
 mod rpc;
 mod sampler;
 
-pub use cgroup::{CgroupPaths, CgroupSample};
+pub use cgroup::{slice_dir, CgroupPaths, CgroupSample};
 pub(crate) use metric_descriptors::list_metric_descriptors;
 pub(crate) use pod_metrics::list_pod_sandbox_metrics;
 pub(crate) use pod_rpc::{list_pod_sandbox_stats, pod_sandbox_stats};

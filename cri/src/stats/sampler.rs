@@ -62,6 +62,13 @@ impl StatsCache {
         self.paths.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
 
+    /// Finds a just-started container's cgroups before the next round does: the exit of a
+    /// process killed at once (by the OOM killer, say) may need them.
+    pub fn note_started(&self, id: &str, pid: u32) {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        paths_of(self, id, pid, &mountinfo);
+    }
+
     /// A running container's reading: the latest round's, else one read now (it started
     /// since that round). `None` for a container that is not running or whose cgroup is gone.
     pub fn of_running_now(
