@@ -5,6 +5,10 @@
 //! the skip list and those matching `skip`) on the backend `CRICKET_E2E_CONTAINERD` picks and writes one line per spec:
 //! outcome, a tab, the spec's name.
 //!
+//! `node-conformance failed-focus <results.tsv>` prints a focus expression naming exactly the
+//! specs that failed there; `node-conformance merge <results.tsv> <rerun.tsv>` takes the
+//! outcomes of the specs that ran again into the first file.
+//!
 //! `node-conformance table <column>=<results.tsv>...` prints a Markdown table of the specs
 //! (one column per run) and each column's totals, then the specs the skip list leaves out.
 
@@ -23,8 +27,10 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("run") if args.len() >= 4 => run_suite(&args[1], &args[2], &args[3], &args[4..]),
         Some("table") if args.len() >= 2 => print!("{}{}", table(&args[1..]), left_out()),
+        Some("failed-focus") if args.len() == 2 => println!("{}", failed_focus(&read_results(&args[1]))),
+        Some("merge") if args.len() == 3 => merge(&args[1], &args[2]),
         _ => {
-            eprintln!("usage: node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes [focus [skip]]]\n       node-conformance table <column>=<results.tsv>...");
+            eprintln!("usage: node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes [focus [skip]]]\n       node-conformance failed-focus <results.tsv>\n       node-conformance merge <results.tsv> <rerun.tsv>\n       node-conformance table <column>=<results.tsv>...");
             std::process::exit(2);
         }
     }
@@ -120,6 +126,41 @@ fn table(columns: &[String]) -> String {
     out
 }
 
+/// (outcome, spec) per line of a results file; none if there is no file.
+fn read_results(file: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.lines().filter_map(|l| l.split_once('\t')).map(|(o, s)| (o.to_string(), s.to_string())).collect()
+}
+
+/// Ginkgo matches its focus against a spec's text, which is the JUnit name without the "[It] "
+/// in front and the label list behind; the part before " [NodeConformance]" names it enough
+/// (`run` appends `.*\[NodeConformance\]`). Empty when nothing failed.
+fn failed_focus(results: &[(String, String)]) -> String {
+    let escape = |text: &str| text.chars().fold(String::new(), |mut out, c| {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    });
+    let names = results.iter().filter(|(o, _)| o == "failed").map(|(_, spec)| {
+        let text = spec.strip_prefix("[It] ").unwrap_or(spec);
+        escape(text.split(" [NodeConformance]").next().unwrap_or(text))
+    });
+    names.collect::<Vec<_>>().join("|")
+}
+
+/// Rewrites `results` with the outcome each spec that ran in `rerun` had there.
+fn merge(results: &str, rerun: &str) {
+    let again: BTreeMap<String, String> = read_results(rerun).into_iter().filter(|(o, _)| o != "skipped").map(|(o, s)| (s, o)).collect();
+    let lines: String = read_results(results)
+        .into_iter()
+        .map(|(o, spec)| format!("{}\t{spec}\n", again.get(&spec).unwrap_or(&o)))
+        .collect();
+    std::fs::write(results, lines).unwrap_or_else(|e| panic!("{results}: {e}"));
+    println!("{} specs ran again; their outcomes are in {results}", again.len());
+}
+
 /// The skip list as Markdown: each spec and why this machine cannot run it.
 fn left_out() -> String {
     let mut out = String::from("\nLeft out on this machine:\n\n");
@@ -127,4 +168,20 @@ fn left_out() -> String {
         out.push_str(&format!("- `{spec}`: {why}.\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_failed_focus_names_only_the_failed_specs_escaped() {
+        let results = vec![
+            ("failed".to_string(), "[It] [sig-node] Pods should get a host IP [NodeConformance] [Conformance] [sig-node, NodeConformance]".to_string()),
+            ("passed".to_string(), "[It] [sig-node] Pods should be updated [NodeConformance] [sig-node, NodeConformance]".to_string()),
+            ("failed".to_string(), "[It] [sig-node] Probing container (a.b) [NodeConformance]".to_string()),
+        ];
+        assert_eq!(failed_focus(&results), r"\[sig-node\] Pods should get a host IP|\[sig-node\] Probing container \(a\.b\)");
+        assert_eq!(failed_focus(&results[1..2]), "");
+    }
 }
