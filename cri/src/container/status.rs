@@ -28,9 +28,15 @@ fn metadata(c: &Container) -> CriMetadata {
 /// The image by its tag, as containerd answers (kubelet creates containers by image ID and
 /// shows this as the pod's container image); by the created-with reference when untagged.
 fn image(c: &Container) -> ImageSpec {
-    let configured = c.config.image.clone().unwrap_or_default();
     let image = if c.meta.image_name.is_empty() { c.meta.image_ref.clone() } else { c.meta.image_name.clone() };
-    ImageSpec { image, ..configured }
+    // Field by field: the configured reference is replaced, so it is not cloned.
+    let Some(configured) = c.config.image.as_ref() else { return ImageSpec { image, ..Default::default() } };
+    ImageSpec {
+        image,
+        annotations: configured.annotations.clone(),
+        user_specified_image: configured.user_specified_image.clone(),
+        runtime_handler: configured.runtime_handler.clone(),
+    }
 }
 
 /// The CRI status of `c` (ContainerStatus, and the statuses in container events).
