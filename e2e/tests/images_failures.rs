@@ -118,26 +118,36 @@ async fn a_pull_without_progress_fails_after_the_progress_timeout() {
     node.finish();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pull_cancelled_by_its_only_caller_leaves_nothing() {
+/// A node whose registry has an 8 MiB image as `repository:1`, served through a proxy at
+/// 1 MiB/s; the proxy's address and what the node held before.
+async fn node_with_a_slow_image(seed: u64, repository: &str) -> (Node, String, (Vec<String>, Vec<String>)) {
     let extra = "[images.registries.\"*\"]\ninsecure = true\n".to_string();
     let node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
     node.wait_ready().await;
-    let image = build(&[busybox_layer(), random_layer(13, 8, 1 << 20)], &ImageOptions::default());
-    node.registry().push(&image, "e2e/cancel", "1");
+    let image = build(&[busybox_layer(), random_layer(seed, 8, 1 << 20)], &ImageOptions::default());
+    node.registry().push(&image, repository, "1");
     let proxy = e2e::throttle::start(node.registry().host.clone(), 1 << 20).await;
     let before = snapshot(&node);
+    (node, proxy, before)
+}
+
+/// Waits (up to 15 s) until content, image records and leases are as `before`.
+async fn rolled_back(node: &Node, before: &(Vec<String>, Vec<String>)) -> Option<()> {
+    eventually(Duration::from_secs(15), || {
+        let done = &snapshot(node) == before && node.containerd.lease_ids(NAMESPACE).is_empty();
+        async move { done.then_some(()) }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_cancelled_by_its_only_caller_leaves_nothing() {
+    let (node, proxy, before) = node_with_a_slow_image(13, "e2e/cancel").await;
 
     let mut cri = node.client().await;
     let gave_up = tokio::time::timeout(Duration::from_millis(1500), cri.pull(&format!("{proxy}/e2e/cancel:1"), None)).await;
     assert!(gave_up.is_err(), "the pull takes longer than the caller waits");
-    let clean = eventually(Duration::from_secs(15), || {
-        let now = snapshot(&node);
-        let leases = node.containerd.lease_ids(NAMESPACE);
-        let done = now == before && leases.is_empty();
-        async move { done.then_some(()) }
-    })
-    .await;
+    let clean = rolled_back(&node, &before).await;
     assert!(clean.is_some(), "the cancelled pull was rolled back");
     assert_nothing_left(&node, &before, "cancelled pull");
     node.finish();
@@ -145,13 +155,7 @@ async fn a_pull_cancelled_by_its_only_caller_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pull_past_its_grpc_deadline_is_deadline_exceeded_and_leaves_nothing() {
-    let extra = "[images.registries.\"*\"]\ninsecure = true\n".to_string();
-    let node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
-    node.wait_ready().await;
-    let image = build(&[busybox_layer(), random_layer(14, 8, 1 << 20)], &ImageOptions::default());
-    node.registry().push(&image, "e2e/deadline", "1");
-    let proxy = e2e::throttle::start(node.registry().host.clone(), 1 << 20).await;
-    let before = snapshot(&node);
+    let (node, proxy, before) = node_with_a_slow_image(14, "e2e/deadline").await;
 
     // A raw client: tonic's and grpc-go's clients end the call by their own timer, and the
     // answer to check is the server's.
@@ -165,11 +169,7 @@ async fn a_pull_past_its_grpc_deadline_is_deadline_exceeded_and_leaves_nothing()
     .await
     .unwrap();
     assert_eq!(reply.header("grpc-status"), Some("4"), "DeadlineExceeded: {reply:?}");
-    let clean = eventually(Duration::from_secs(15), || {
-        let done = snapshot(&node) == before && node.containerd.lease_ids(NAMESPACE).is_empty();
-        async move { done.then_some(()) }
-    })
-    .await;
+    let clean = rolled_back(&node, &before).await;
     assert!(clean.is_some(), "the pull past its deadline was rolled back");
     assert_nothing_left(&node, &before, "pull past its deadline");
     node.finish();
