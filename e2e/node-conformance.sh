@@ -7,8 +7,9 @@
 # build of the suite and of containerd 2.x takes about 20 more. FOCUS (a regular expression)
 # narrows the specs to those whose names match it too; SKIP (one too) leaves out those whose
 # names match it, e.g. SKIP='\[Slow\]|\[Serial\]'. RUNS (default all three) names the
-# columns to run; the table takes the others from their last results. Run logs stay in
-# target/node-conformance/.
+# columns to run; the table takes the others from their last results. RERUN_FAILED=1 runs
+# only the specs that failed in each chosen column's last results, and takes their new
+# outcomes into them. Run logs stay in target/node-conformance/.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 minutes="${MINUTES:-120}"
@@ -25,6 +26,14 @@ for r in "${runs[@]}"; do
   read -r column runtime backend <<<"$r"
   columns+=("$column=$out/$column.tsv")
   case " ${RUNS:-$column} " in *" $column "*) ;; *) continue ;; esac
+  if [ -n "${RERUN_FAILED:-}" ]; then
+    focus="$(target/debug/node-conformance failed-focus "$out/$column.tsv")"
+    [ -n "$focus" ] || { echo "==> $column: nothing failed"; continue; }
+    echo "==> $column: the specs that failed, again"
+    CRICKET_E2E_CONTAINERD="$backend" target/debug/node-conformance run "$runtime" "$out/$column.rerun.tsv" "$out/$column" "$minutes" "$focus" "${SKIP:-}" || true
+    target/debug/node-conformance merge "$out/$column.tsv" "$out/$column.rerun.tsv"
+    continue
+  fi
   echo "==> $column"
   CRICKET_E2E_CONTAINERD="$backend" target/debug/node-conformance run "$runtime" "$out/$column.tsv" "$out/$column" "$minutes" "${FOCUS:-}" "${SKIP:-}" || true
 done

@@ -150,13 +150,13 @@ fn failed_focus(results: &[(String, String)]) -> String {
     names.collect::<Vec<_>>().join("|")
 }
 
-/// Rewrites `results` with the outcome each spec that ran in `rerun` had there.
+/// Rewrites `results` with the outcome each spec that ran in `rerun` had there (specs new to
+/// `results` are added).
 fn merge(results: &str, rerun: &str) {
     let again: BTreeMap<String, String> = read_results(rerun).into_iter().filter(|(o, _)| o != "skipped").map(|(o, s)| (s, o)).collect();
-    let lines: String = read_results(results)
-        .into_iter()
-        .map(|(o, spec)| format!("{}\t{spec}\n", again.get(&spec).unwrap_or(&o)))
-        .collect();
+    let mut merged: BTreeMap<String, String> = read_results(results).into_iter().map(|(o, s)| (s, o)).collect();
+    merged.extend(again.iter().map(|(s, o)| (s.clone(), o.clone())));
+    let lines: String = merged.iter().map(|(spec, o)| format!("{o}\t{spec}\n")).collect();
     std::fs::write(results, lines).unwrap_or_else(|e| panic!("{results}: {e}"));
     println!("{} specs ran again; their outcomes are in {results}", again.len());
 }
