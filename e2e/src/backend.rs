@@ -119,11 +119,20 @@ pub fn built2_bin_dir() -> PathBuf {
         "containerd2-bin-{}",
         &digest["sha256:".len()..][..16]
     ));
+    // A directory copied from another checkout's target may hold links into that checkout.
+    if dir.exists() && !programs.iter().all(|(name, _)| dir.join(name).exists()) {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     if !dir.exists() {
         let partial = dir.with_extension(format!("part-{}", std::process::id()));
         std::fs::create_dir_all(&partial).unwrap();
         for (name, binary) in &programs {
-            std::os::unix::fs::symlink(binary, partial.join(name)).unwrap();
+            // Relative links, so the target directory can move or be copied whole.
+            let target = match binary.parent() == dir.parent() {
+                true => Path::new("..").join(binary.file_name().unwrap()),
+                false => binary.clone(),
+            };
+            std::os::unix::fs::symlink(target, partial.join(name)).unwrap();
         }
         if std::fs::rename(&partial, &dir).is_err() {
             // Another test process linked the same set first.
