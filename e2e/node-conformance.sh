@@ -9,7 +9,9 @@
 # names match it, e.g. SKIP='\[Slow\]|\[Serial\]'. RUNS (default all three) names the
 # columns to run; the table takes the others from their last results. RERUN_FAILED=1 runs
 # only the specs that failed in each chosen column's last results, and takes their new
-# outcomes into them. Run logs stay in target/node-conformance/.
+# outcomes into them. MERGE=1 adds a run's outcomes to each chosen column's last results
+# instead of replacing them: the suite can run in parts, e.g. SKIP='\[Slow\]|\[Serial\]' and
+# then FOCUS='\[Slow\]|\[Serial\]' MERGE=1. Run logs stay in target/node-conformance/.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 minutes="${MINUTES:-120}"
@@ -35,7 +37,10 @@ for r in "${runs[@]}"; do
     continue
   fi
   echo "==> $column"
-  CRICKET_E2E_CONTAINERD="$backend" target/debug/node-conformance run "$runtime" "$out/$column.tsv" "$out/$column" "$minutes" "${FOCUS:-}" "${SKIP:-}" || true
+  results="$out/$column.tsv"
+  if [ -n "${MERGE:-}" ]; then results="$out/$column.part.tsv"; fi
+  CRICKET_E2E_CONTAINERD="$backend" target/debug/node-conformance run "$runtime" "$results" "$out/$column" "$minutes" "${FOCUS:-}" "${SKIP:-}" || true
+  if [ -n "${MERGE:-}" ]; then target/debug/node-conformance merge "$out/$column.tsv" "$results"; fi
 done
 {
   echo "# Node conformance: Kubernetes $(sed -n 's/^require k8s.io\/kubernetes //p' e2e/kube/go.mod)"
