@@ -18,6 +18,7 @@ pub mod kube;
 pub mod kube_cgroups;
 pub mod kube_config;
 pub mod kubelet_fixed_dir;
+pub mod kubelet_unit;
 pub mod kube_pki;
 pub mod leaks;
 pub mod node;

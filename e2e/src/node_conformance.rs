@@ -36,10 +36,6 @@ pub const SKIPPED: &[(&str, &str)] = &[
         "PrivilegedPod should enable privileged commands",
         "adds a dummy link, a link type this kernel (no modules) lacks",
     ),
-    (
-        "should be able to pull from private registry with credential provider",
-        "restarts kubelet with systemctl, and no systemd runs here",
-    ),
 ];
 
 /// Ginkgo's skip expression for [`SKIPPED`].
@@ -261,6 +257,12 @@ fn run_suite(opts: &SuiteRun, node: &Node, dir: &Path, kubelet: &KubeletSettings
     ))
     .current_dir(dir)
     .env("PATH", search_path_without_systemd(&dir.join("path")));
+    crate::kubelet_unit::install(
+        &dir.join("path"),
+        &dir.join("bin/kubelet"),
+        dir,
+        &opts.out_dir.join("kubelet.log"),
+    );
     let mut suite_process = Daemon::spawn("ginkgo", cmd, &opts.out_dir.join("e2e_node.log"));
     if suite_process.wait_exit(opts.limit).is_none() {
         suite_process.stop(Duration::from_secs(30));
@@ -309,6 +311,7 @@ fn suite_args(
 
 /// A `PATH` of one directory linking every program on the usual path but `systemd-run`: the
 /// suite runs kubelet through systemd-run whenever it finds it, and no systemd runs here.
+/// (`kubelet_unit` then puts its own `systemctl` and `sudo` there.)
 fn search_path_without_systemd(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let backend = crate::backend::search_path()
