@@ -26,7 +26,7 @@ use crate::{Node, NodeOptions};
 pub const FOCUS: &str = r"\[NodeConformance\]";
 
 /// Specs that need what this machine cannot have, each with the reason. (The suite skips
-/// others itself on cgroup v1: swap, PSI under pressure.)
+/// others itself on cgroup v1: swap limits, PSI under pressure.)
 pub const SKIPPED: &[(&str, &str)] = &[
     (
         "Summary API when querying /stats/summary should report resource usage through the stats api",
@@ -35,6 +35,18 @@ pub const SKIPPED: &[(&str, &str)] = &[
     (
         "PrivilegedPod should enable privileged commands",
         "adds a dummy link, a link type this kernel (no modules) lacks",
+    ),
+    (
+        "with a critical pod - should avoid swap",
+        "reads the pod's memory.swap.max, a file only cgroup v2 has",
+    ),
+    (
+        "it should launch successfully even if it temporarily failed termination due to volume failing to unmount",
+        "mounts an NFS volume, and this kernel has no NFS",
+    ),
+    (
+        "the container runtime is temporarily down during pod termination",
+        "stops the container runtime through systemd's D-Bus API, and no systemd runs here",
     ),
 ];
 
