@@ -13,7 +13,7 @@ use crate::process::run;
 /// build of the same inputs is kept already.
 fn cached(key: &[u8], what: &str, go: impl FnOnce(&Path, &Path) -> Command) -> PathBuf {
     let digest = containerd_bridge::sha256_digest(key);
-    let cache = std::env::temp_dir().join("cricket-e2e-gocache");
+    let cache = build_cache_dir();
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let out = target.join("go-peers").join(format!("{what}-{}", &digest["sha256:".len()..][..16]));
     if out.exists() {
@@ -32,6 +32,21 @@ fn cached(key: &[u8], what: &str, go: impl FnOnce(&Path, &Path) -> Command) -> P
     assert!(ok, "building {what} failed: {cmd:?}: {err}");
     std::fs::rename(&partial, &out).unwrap();
     out
+}
+
+/// Go's build cache for these builds: only a compile-time speed-up, since every binary is kept.
+fn build_cache_dir() -> PathBuf {
+    std::env::temp_dir().join("cricket-e2e-gocache")
+}
+
+/// Removes Go's build cache (some 5 GB once Kubernetes is built): the binaries it produced are
+/// kept, and a later change of a pinned version rebuilds from the module cache.
+pub fn remove_build_cache() {
+    match std::fs::remove_dir_all(build_cache_dir()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("removing {}: {e}", build_cache_dir().display()),
+    }
 }
 
 /// An exclusive `flock` on a file, released when dropped (or when the process dies).

@@ -1,7 +1,8 @@
 //! Builds every Go program the e2e tests run (each kept in `target/go-peers/` and reused
 //! while its inputs are unchanged), in the order the test run needs them. `e2e/run-all.sh`
 //! starts it beside the first tests; a test that needs a program still being built waits
-//! for that build.
+//! for that build. Once all are built, Go's build cache is removed: it is the largest thing a
+//! test run leaves on disk, and nothing needs it while the kept binaries are current.
 
 use std::time::Instant;
 
@@ -37,4 +38,5 @@ fn main() {
     timed("agnhost", &|| {
         e2e::node_e2e_images::agnhost_binary();
     });
+    e2e::go_build::remove_build_cache();
 }
