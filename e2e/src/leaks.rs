@@ -58,10 +58,12 @@ pub fn processes_outliving(needle: &str, within: std::time::Duration) -> Vec<Str
 /// Unmounts everything mounted below `dir` (deepest first); for teardown after a failure.
 pub fn unmount_below(dir: &str) {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut points: Vec<&str> = mounts.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| p.starts_with(dir)).collect();
+    let below = format!("{}/", dir.trim_end_matches('/'));
+    let mut points: Vec<&str> = mounts.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| *p == dir || p.starts_with(&below)).collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.len()));
     for p in points {
         if let Ok(c) = std::ffi::CString::new(p) {
+            // SAFETY: umount2 reads a NUL-terminated path that lives across the call.
             unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
         }
     }

@@ -4,8 +4,10 @@
 //! The suite runs its own etcd, API server and namespace controller in-process and starts
 //! kubelet from a binary directory. It runs inside the node's network namespace (loopback and
 //! the node's address), so its fixed ports collide with nothing and no packet leaves. Its
-//! images come from the node's registry through a `"*"` mirror. kubelet keeps its state under
-//! the node's directories, its pods under `/kubepods` and their logs in `/var/log/pods`.
+//! images come from the node's registry through a `"*"` mirror. kubelet keeps its state in
+//! `/var/lib/kubelet` (specs read its pod-resources socket and credential-provider
+//! directory there, whatever kubelet's root), its pods under `/kubepods` and their logs in
+//! `/var/log/pods`: one run at a time on a machine, and none beside another kubelet.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +20,7 @@ use crate::containerd_cri::{write_plain_host, ContainerdCri};
 use crate::go_build::{build_in_module, ModuleTarget};
 use crate::kube_cgroups::{cgroup_dirs, CgroupRoot};
 use crate::kube_config::{kubelet_config, KubeletSettings};
-use crate::kubelet_fixed_dir::FixedKubeletDir;
+use crate::kubelet_fixed_dir::{FixedKubeletDir, FIXED_KUBELET_DIR};
 use crate::process::Daemon;
 use crate::{Node, NodeOptions};
 
@@ -72,8 +74,7 @@ fn regex_escape(s: &str) -> String {
 }
 
 /// kubelet's pods' cgroup (in every hierarchy). The suite's cgroup specs look for it at the
-/// hierarchies' top whatever kubelet's cgroup root, so kubelet's root is the top: like
-/// `/var/lib/kubelet`, this makes a run the machine's only one.
+/// hierarchies' top whatever kubelet's cgroup root, so kubelet's root is the top.
 const KUBEPODS: &str = "/kubepods";
 
 /// kubelet's pod log directory: the log path specs read the logs there, whatever kubelet's
@@ -157,13 +158,14 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
         out_dir,
         ..opts.clone()
     };
-    let kubepods_in_use = cgroup_dirs(KUBEPODS).into_iter().find(|d| d.exists());
-    if let Some(dir) = kubepods_in_use {
+    let kubelet_dirs = cgroup_dirs(KUBEPODS).into_iter().chain([PathBuf::from(FIXED_KUBELET_DIR)]);
+    if let Some(dir) = kubelet_dirs.into_iter().find(|d| d.exists()) {
         panic!(
-            "{} exists: another kubelet's pods (or a killed run's; remove it if no kubelet runs)",
+            "{} exists: another kubelet's (or a killed run's; remove it if no kubelet runs)",
             dir.display()
         );
     }
+    let fixed_dir = FixedKubeletDir::take();
     let node = start_node();
     let dir = node.ws.lib("node-e2e");
     install_binaries(&dir);
@@ -183,7 +185,7 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
         pod_cidr: node.pod_subnet(),
         cri_socket: socket.clone(),
         cgroup_root: "/".into(),
-        root_dir: dir.join("kubelet"),
+        root_dir: PathBuf::from(FIXED_KUBELET_DIR),
         pod_logs_dir: PathBuf::from(POD_LOGS),
         ..Default::default()
     };
@@ -191,6 +193,7 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
 
     run_suite(opts, &node, &dir, &settings);
     remove_all_pods(&socket);
+    drop(fixed_dir);
     drop(containerd_cri);
     node.finish();
     drop(cgroups);
@@ -250,7 +253,6 @@ fn start_containerd_cri(node: &Node) -> ContainerdCri {
 /// Runs ginkgo with the suite in the node's namespace until it ends or `opts.limit` passes,
 /// then ends what it left running.
 fn run_suite(opts: &SuiteRun, node: &Node, dir: &Path, kubelet: &KubeletSettings) {
-    let fixed_dir = FixedKubeletDir::take();
     std::fs::create_dir_all(&opts.out_dir).unwrap();
     let _ = std::fs::remove_file(opts.out_dir.join(REPORT));
     let mut cmd = Command::new("nsenter");
@@ -281,7 +283,6 @@ fn run_suite(opts: &SuiteRun, node: &Node, dir: &Path, kubelet: &KubeletSettings
     }
     drop(suite_process);
     kill_leftovers(dir);
-    drop(fixed_dir);
 }
 
 /// The ginkgo runner's command line: `procs` suite processes at once ([Serial] specs run
