@@ -128,9 +128,10 @@ pub fn built2_bin_dir() -> PathBuf {
         std::fs::create_dir_all(&partial).unwrap();
         for (name, binary) in &programs {
             // Relative links, so the target directory can move or be copied whole.
-            let target = match binary.parent() == dir.parent() {
-                true => Path::new("..").join(binary.file_name().unwrap()),
-                false => binary.clone(),
+            let target = if binary.parent() == dir.parent() {
+                Path::new("..").join(binary.file_name().unwrap())
+            } else {
+                binary.clone()
             };
             std::os::unix::fs::symlink(target, partial.join(name)).unwrap();
         }

@@ -9,11 +9,17 @@ saved='@STATE@/kubelet.cmdline'
 log='@LOG@'
 unit=kubelet-e2e.service
 
-# The running kubelet's PID. An exited one awaiting its parent has an empty command line.
+# Whether process $1 runs this kubelet. An exited one awaiting its parent has an empty
+# command line.
+is_kubelet() {
+  [ "$({ tr '\0' '\n' <"/proc/$1/cmdline"; } 2>/dev/null | head -n1)" = "$kubelet" ]
+}
+
+# The running kubelet's PID.
 kubelet_pid() {
   local d
   for d in /proc/[0-9]*; do
-    if [ "$({ tr '\0' '\n' <"$d/cmdline"; } 2>/dev/null | head -n1)" = "$kubelet" ]; then
+    if is_kubelet "${d#/proc/}"; then
       echo "${d#/proc/}"
       return 0
     fi
@@ -27,11 +33,11 @@ stop_kubelet() {
   cp "/proc/$pid/cmdline" "$saved"
   kill -TERM "$pid" 2>/dev/null
   for _ in $(seq 100); do
-    kubelet_pid >/dev/null || return 0
+    is_kubelet "$pid" || return 0
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null
-  while kubelet_pid >/dev/null; do sleep 0.1; done
+  while is_kubelet "$pid"; do sleep 0.1; done
 }
 
 start_kubelet() {
