@@ -10,6 +10,8 @@
 //! - busybox, nginx, nonewprivs, nonroot: busybox and the critest stand-in programs (nmeter,
 //!   an applet Debian's busybox lacks, among them).
 //! - glibc-dns-testing: busybox with Debian's hostname (glibc's resolver).
+//! - sample-device-plugin: the real program, built from the same module's
+//!   `test/images/sample-device-plugin`, over busybox.
 //! - pause: cricket's own pause image.
 
 use containerd_bridge::oci_image::{BuiltImage, Entry, ImageSpec};
@@ -39,6 +41,18 @@ pub fn agnhost_binary() -> std::path::PathBuf {
         &module,
         ModuleTarget::Program("k8s.io/kubernetes/test/images/agnhost"),
         "agnhost",
+        &[],
+        &[],
+    )
+}
+
+/// The sample device plugin (it advertises `example.com/resource` devices to kubelet), built
+/// statically from the same module as agnhost.
+pub fn sample_device_plugin_binary() -> std::path::PathBuf {
+    build_in_module(
+        &crate::kube::module_dir(),
+        ModuleTarget::Program("k8s.io/kubernetes/test/images/sample-device-plugin"),
+        "sample-device-plugin",
         &[],
         &[],
     )
@@ -224,6 +238,20 @@ pub fn push_all(registry: &Registry) {
         &glibc_dns_image(&base),
         &format!("{E2E}/glibc-dns-testing"),
         "2.1.1",
+    );
+    let plugin = std::fs::read(sample_device_plugin_binary()).expect("the sample device plugin build");
+    registry.push(
+        &image(
+            &base,
+            &[("sampledeviceplugin", 0o755, plugin)],
+            &ImageSpec {
+                entrypoint: vec!["/sampledeviceplugin".into(), "-alsologtostderr".into()],
+                env: vec![PATH_ENV.into()],
+                ..Default::default()
+            },
+        ),
+        &format!("{E2E}/sample-device-plugin"),
+        "1.8.0",
     );
     registry.push(&cricket::pause_image::build(), "pause", "3.10.2");
 }

@@ -35,8 +35,9 @@ fn main() {
         e2e::node_conformance::suite_binary();
         e2e::node_conformance::ginkgo_binary();
     });
-    timed("agnhost", &|| {
+    timed("agnhost and the sample device plugin", &|| {
         e2e::node_e2e_images::agnhost_binary();
+        e2e::node_e2e_images::sample_device_plugin_binary();
     });
     e2e::go_build::remove_build_cache();
 }
