@@ -239,7 +239,8 @@ pub fn push_all(registry: &Registry) {
         &format!("{E2E}/glibc-dns-testing"),
         "2.1.1",
     );
-    let plugin = std::fs::read(sample_device_plugin_binary()).expect("the sample device plugin build");
+    let plugin =
+        std::fs::read(sample_device_plugin_binary()).expect("the sample device plugin build");
     registry.push(
         &image(
             &base,
