@@ -3,8 +3,9 @@
 # Kubernetes release kubelet is built from) three ways on this machine: cricket on Debian's
 # containerd 1.6, cricket on containerd 2.x, and containerd 2.x's own CRI. Prints one table
 # (a row per spec, a column per run) with the totals, and keeps it in
-# e2e/node-conformance.md below the account of the runs written there. Each run takes up to MINUTES (default 120) minutes; the first
-# build of the suite and of containerd 2.x takes about 20 more. FOCUS (a regular expression)
+# e2e/node-conformance.md below the account of the runs written there. Each run takes up
+# to MINUTES (default 120) minutes; the first build of the suite and of containerd 2.x takes
+# about 20 more. FOCUS (a regular expression)
 # narrows the specs to those whose names match it too; SKIP (one too) leaves out those whose
 # names match it, e.g. SKIP='\[Slow\]|\[Serial\]'. RUNS (default all three) names the
 # columns to run; the table takes the others from their last results. RERUN_FAILED=1 runs
