@@ -12,7 +12,16 @@ fn main() {
     let target = std::env::var("TARGET").expect("cargo sets TARGET");
     let status = Command::new(rustc)
         .args(["--edition", "2021", "--crate-name", "pause", "--target", &target])
-        .args(["-C", "opt-level=s", "-C", "panic=abort", "-C", "strip=symbols", "-C", "target-feature=+crt-static"])
+        .args([
+            "-C",
+            "opt-level=s",
+            "-C",
+            "panic=abort",
+            "-C",
+            "strip=symbols",
+            "-C",
+            "target-feature=+crt-static",
+        ])
         .arg("-o")
         .arg(&out)
         .arg(source)

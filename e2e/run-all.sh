@@ -44,6 +44,12 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # only the small GOPATH-mode peers. Prefer the machine's own Go where there is one.
 if [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi
 cd "$repo"
+status=0
+# The gates: rustfmt (rustfmt.toml) and clippy with warnings as errors. A failure fails the run;
+# the tests still run, so one run tells everything.
+echo "==> checking format and lints"
+cargo fmt --all --check || { echo "rustfmt: the files above are not formatted (cargo fmt --all)"; status=1; }
+cargo clippy --workspace --all-targets -- -D warnings || status=1
 echo "==> building"
 cargo build --workspace --bins --all-targets
 # The Go peers (containerd 2.x, runc, Kubernetes, critest, ...) build in the background while
@@ -52,7 +58,6 @@ cargo build --workspace --bins --all-targets
 mkdir -p target
 target/debug/go-peers > target/go-peers.log 2>&1 &
 peers=$!
-status=0
 # Every test that runs containerd but no cluster, on Debian 12's containerd 1.6 and runc.
 debian_tests=()
 for f in e2e/tests/*.rs; do

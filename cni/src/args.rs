@@ -19,7 +19,13 @@ pub struct RuntimeConf {
 
 impl RuntimeConf {
     /// The `K8S_POD_*` arguments kubelet-era runtimes pass.
-    pub fn for_pod(container_id: &str, netns: &str, namespace: &str, name: &str, uid: &str) -> RuntimeConf {
+    pub fn for_pod(
+        container_id: &str,
+        netns: &str,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+    ) -> RuntimeConf {
         RuntimeConf {
             container_id: container_id.into(),
             netns: netns.into(),
@@ -41,7 +47,8 @@ impl RuntimeConf {
             netns: netns.into(),
             ifname: cached.if_name.clone(),
             args: cached.cni_args.clone(),
-            capability_args: serde_json::from_value(cached.capability_args.clone()).unwrap_or_default(),
+            capability_args: serde_json::from_value(cached.capability_args.clone())
+                .unwrap_or_default(),
         }
     }
 

@@ -39,7 +39,13 @@ impl ResultCache {
         self.dir.join(format!("{network}-{container_id}-{ifname}"))
     }
 
-    pub fn save(&self, network: &str, rc: &RuntimeConf, config: &serde_json::Value, result: &serde_json::Value) -> Result<()> {
+    pub fn save(
+        &self,
+        network: &str,
+        rc: &RuntimeConf,
+        config: &serde_json::Value,
+        result: &serde_json::Value,
+    ) -> Result<()> {
         let entry = CachedAttachment {
             kind: "cniCacheV1".into(),
             container_id: rc.container_id.clone(),
@@ -54,7 +60,12 @@ impl ResultCache {
         atomic_write(&self.path(network, &rc.container_id, &rc.ifname), &bytes)
     }
 
-    pub fn load(&self, network: &str, container_id: &str, ifname: &str) -> Result<Option<CachedAttachment>> {
+    pub fn load(
+        &self,
+        network: &str,
+        container_id: &str,
+        ifname: &str,
+    ) -> Result<Option<CachedAttachment>> {
         let path = self.path(network, container_id, ifname);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
@@ -68,7 +79,9 @@ impl ResultCache {
     pub fn remove(&self, network: &str, container_id: &str, ifname: &str) -> Result<()> {
         let path = self.path(network, container_id, ifname);
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CniError::Io { what: "remove cached result", path, source: e }),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(CniError::Io { what: "remove cached result", path, source: e })
+            }
             _ => Ok(()),
         }
     }

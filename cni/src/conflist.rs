@@ -47,10 +47,15 @@ struct PluginShape {
 impl NetworkConfigList {
     /// Parses a `.conflist` document.
     pub fn parse_list(path: &Path, bytes: &[u8]) -> Result<Self> {
-        let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| parse_err(path, e))?;
-        let shape: ListShape = serde_json::from_value(raw.clone()).map_err(|e| parse_err(path, e))?;
+        let raw: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| parse_err(path, e))?;
+        let shape: ListShape =
+            serde_json::from_value(raw.clone()).map_err(|e| parse_err(path, e))?;
         if shape.plugins.is_empty() {
-            return Err(CniError::Parse { path: path.into(), detail: "\"plugins\" is empty".into() });
+            return Err(CniError::Parse {
+                path: path.into(),
+                detail: "\"plugins\" is empty".into(),
+            });
         }
         let plugins = raw["plugins"]
             .as_array()
@@ -67,10 +72,15 @@ impl NetworkConfigList {
 
     /// Parses a single-plugin `.conf`/`.json` document into a list of one.
     pub fn parse_single(path: &Path, bytes: &[u8]) -> Result<Self> {
-        let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| parse_err(path, e))?;
-        let shape: PluginShape = serde_json::from_value(raw.clone()).map_err(|e| parse_err(path, e))?;
+        let raw: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| parse_err(path, e))?;
+        let shape: PluginShape =
+            serde_json::from_value(raw.clone()).map_err(|e| parse_err(path, e))?;
         if shape.name.is_empty() {
-            return Err(CniError::Parse { path: path.into(), detail: "\"name\" is missing".into() });
+            return Err(CniError::Parse {
+                path: path.into(),
+                detail: "\"name\" is missing".into(),
+            });
         }
         let list = serde_json::json!({ "name": shape.name, "cniVersion": shape.cni_version, "plugins": [raw] });
         Ok(NetworkConfigList {

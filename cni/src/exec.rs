@@ -39,7 +39,9 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 /// Runs the plugin; its stdout on success.
 pub async fn invoke(inv: Invocation<'_>) -> Result<Vec<u8>> {
     let mut cmd = Command::new(inv.binary);
-    let cni_path = std::env::join_paths(inv.bin_dirs).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let cni_path = std::env::join_paths(inv.bin_dirs)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()))
         .env("CNI_COMMAND", inv.command)
@@ -86,11 +88,19 @@ pub async fn invoke(inv: Invocation<'_>) -> Result<Vec<u8>> {
         return Ok(output.stdout);
     }
     Err(match serde_json::from_slice::<ErrorObject>(&output.stdout) {
-        Ok(e) if !e.msg.is_empty() || e.code != 0 => {
-            CniError::Plugin { plugin: inv.plugin.into(), command: inv.command.into(), code: e.code, msg: e.msg, details: e.details }
-        }
+        Ok(e) if !e.msg.is_empty() || e.code != 0 => CniError::Plugin {
+            plugin: inv.plugin.into(),
+            command: inv.command.into(),
+            code: e.code,
+            msg: e.msg,
+            details: e.details,
+        },
         _ => {
-            let text = String::from_utf8_lossy(if output.stderr.is_empty() { &output.stdout } else { &output.stderr });
+            let text = String::from_utf8_lossy(if output.stderr.is_empty() {
+                &output.stdout
+            } else {
+                &output.stderr
+            });
             CniError::Plugin {
                 plugin: inv.plugin.into(),
                 command: inv.command.into(),
@@ -107,11 +117,7 @@ struct GroupKiller(Option<u32>);
 
 impl Drop for GroupKiller {
     fn drop(&mut self) {
-        if let Some(pgid) = self
-            .0
-            .and_then(|p| i32::try_from(p).ok())
-            .filter(|p| *p > 0)
-        {
+        if let Some(pgid) = self.0.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 0) {
             // SAFETY: kill(2) takes plain integers; a negative PID names the process group the
             // plugin leads (it was started with process_group(0)), never cricket's own.
             unsafe { libc::kill(-pgid, libc::SIGKILL) };

@@ -48,8 +48,16 @@ mod tests {
     fn first_file_in_lexical_order_wins_and_broken_ones_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("05-broken.conflist"), b"{").unwrap();
-        std::fs::write(dir.path().join("10-a.conflist"), br#"{"name":"a","cniVersion":"1.0.0","plugins":[{"type":"bridge"}]}"#).unwrap();
-        std::fs::write(dir.path().join("20-b.conflist"), br#"{"name":"b","cniVersion":"1.0.0","plugins":[{"type":"bridge"}]}"#).unwrap();
+        std::fs::write(
+            dir.path().join("10-a.conflist"),
+            br#"{"name":"a","cniVersion":"1.0.0","plugins":[{"type":"bridge"}]}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("20-b.conflist"),
+            br#"{"name":"b","cniVersion":"1.0.0","plugins":[{"type":"bridge"}]}"#,
+        )
+        .unwrap();
         std::fs::write(dir.path().join("00-notes.txt"), b"ignored").unwrap();
         assert_eq!(load_default_network(dir.path()).unwrap().unwrap().name, "a");
     }

@@ -28,7 +28,8 @@ mod tests {
         let b = tempfile::tempdir().unwrap();
         std::fs::write(a.path().join("bridge"), b"not executable").unwrap();
         std::fs::write(b.path().join("bridge"), b"#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(b.path().join("bridge"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(b.path().join("bridge"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
         let dirs = vec![a.path().to_path_buf(), b.path().to_path_buf()];
         assert_eq!(find_plugin("bridge", &dirs).unwrap(), b.path().join("bridge"));
         assert!(matches!(find_plugin("portmap", &dirs), Err(CniError::PluginNotFound { .. })));

@@ -74,14 +74,24 @@ impl CniResult {
     /// Reads a result JSON of any version.
     pub fn parse(value: &serde_json::Value) -> Result<CniResult, String> {
         let version = value["cniVersion"].as_str().unwrap_or_default();
-        if version.starts_with("0.1") || version.starts_with("0.2") || value.get("ip4").is_some() || value.get("ip6").is_some() {
-            let legacy: Legacy = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+        if version.starts_with("0.1")
+            || version.starts_with("0.2")
+            || value.get("ip4").is_some()
+            || value.get("ip6").is_some()
+        {
+            let legacy: Legacy =
+                serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
             let ips = [legacy.ip4, legacy.ip6]
                 .into_iter()
                 .flatten()
                 .map(|l| IpConfig { address: l.ip, gateway: l.gateway, interface: None })
                 .collect();
-            return Ok(CniResult { cni_version: legacy.cni_version, interfaces: vec![], ips, dns: legacy.dns });
+            return Ok(CniResult {
+                cni_version: legacy.cni_version,
+                interfaces: vec![],
+                ips,
+                dns: legacy.dns,
+            });
         }
         serde_json::from_value(value.clone()).map_err(|e| e.to_string())
     }
@@ -93,7 +103,8 @@ impl CniResult {
             Some(iface) => !iface.sandbox.is_empty(),
             None => true,
         };
-        let mut ips: Vec<IpAddr> = self.ips.iter().filter(in_sandbox).map(|ip| ip.address.ip()).collect();
+        let mut ips: Vec<IpAddr> =
+            self.ips.iter().filter(in_sandbox).map(|ip| ip.address.ip()).collect();
         ips.sort_by_key(|ip| ip.is_ipv6());
         ips
     }
@@ -113,20 +124,33 @@ mod tests {
             "dns": {}
         });
         let r = CniResult::parse(&v).unwrap();
-        assert_eq!(r.pod_ips(), ["10.88.0.5".parse::<IpAddr>().unwrap(), "fd00::5".parse().unwrap()]);
+        assert_eq!(
+            r.pod_ips(),
+            ["10.88.0.5".parse::<IpAddr>().unwrap(), "fd00::5".parse().unwrap()]
+        );
         assert_eq!(r.ips[1].gateway, Some("10.88.0.1".parse().unwrap()));
     }
 
     #[test]
     fn reads_0_3_and_0_2_results() {
         let v = json!({"cniVersion": "0.3.1", "ips": [{"version": "4", "address": "10.1.0.2/24"}]});
-        assert_eq!(CniResult::parse(&v).unwrap().pod_ips(), ["10.1.0.2".parse::<IpAddr>().unwrap()]);
-        let old = json!({"cniVersion": "0.2.0", "ip4": {"ip": "10.2.0.3/24", "gateway": "10.2.0.1"}});
-        assert_eq!(CniResult::parse(&old).unwrap().pod_ips(), ["10.2.0.3".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            CniResult::parse(&v).unwrap().pod_ips(),
+            ["10.1.0.2".parse::<IpAddr>().unwrap()]
+        );
+        let old =
+            json!({"cniVersion": "0.2.0", "ip4": {"ip": "10.2.0.3/24", "gateway": "10.2.0.1"}});
+        assert_eq!(
+            CniResult::parse(&old).unwrap().pod_ips(),
+            ["10.2.0.3".parse::<IpAddr>().unwrap()]
+        );
     }
 
     #[test]
     fn rejects_malformed_addresses() {
-        assert!(CniResult::parse(&json!({"cniVersion": "1.0.0", "ips": [{"address": "not-an-ip"}]})).is_err());
+        assert!(CniResult::parse(
+            &json!({"cniVersion": "1.0.0", "ips": [{"address": "not-an-ip"}]})
+        )
+        .is_err());
     }
 }

@@ -31,7 +31,11 @@ fn at_least(version: &str, major: u32, minor: u32) -> bool {
 impl CniRuntime {
     /// Plugins are looked up in `bin_dirs`; ADD results are cached under `cache_dir`; each
     /// plugin call may take at most `timeout`.
-    pub fn new(bin_dirs: Vec<PathBuf>, cache_dir: impl Into<PathBuf>, timeout: Duration) -> CniRuntime {
+    pub fn new(
+        bin_dirs: Vec<PathBuf>,
+        cache_dir: impl Into<PathBuf>,
+        timeout: Duration,
+    ) -> CniRuntime {
         CniRuntime { bin_dirs, cache: ResultCache::new(cache_dir), timeout }
     }
 
@@ -41,7 +45,12 @@ impl CniRuntime {
 
     /// The stdin config of one plugin: its own object with the list's name and version, the
     /// previous result, and the capability arguments it declares.
-    fn plugin_config(net: &NetworkConfigList, plugin: &PluginConfig, rc: Option<&RuntimeConf>, prev: Option<&Value>) -> Vec<u8> {
+    fn plugin_config(
+        net: &NetworkConfigList,
+        plugin: &PluginConfig,
+        rc: Option<&RuntimeConf>,
+        prev: Option<&Value>,
+    ) -> Vec<u8> {
         let mut conf = plugin.raw.clone();
         conf["name"] = json!(net.name);
         conf["cniVersion"] = json!(net.cni_version);
@@ -62,7 +71,14 @@ impl CniRuntime {
         serde_json::to_vec(&conf).expect("a JSON value serialises")
     }
 
-    async fn call(&self, command: &str, net: &NetworkConfigList, plugin: &PluginConfig, rc: Option<&RuntimeConf>, prev: Option<&Value>) -> Result<Vec<u8>> {
+    async fn call(
+        &self,
+        command: &str,
+        net: &NetworkConfigList,
+        plugin: &PluginConfig,
+        rc: Option<&RuntimeConf>,
+        prev: Option<&Value>,
+    ) -> Result<Vec<u8>> {
         let binary = find_plugin(&plugin.plugin_type, &self.bin_dirs)?;
         invoke(Invocation {
             command,
@@ -90,7 +106,11 @@ impl CniRuntime {
             let parsed: Value = match serde_json::from_slice(&out) {
                 Ok(v) => v,
                 Err(err) => {
-                    let e = CniError::BadOutput { plugin: plugin.plugin_type.clone(), command: "ADD".into(), detail: err.to_string() };
+                    let e = CniError::BadOutput {
+                        plugin: plugin.plugin_type.clone(),
+                        command: "ADD".into(),
+                        detail: err.to_string(),
+                    };
                     return Err(self.undo_add(net, rc, prev.as_ref(), e).await);
                 }
             };
@@ -100,7 +120,11 @@ impl CniRuntime {
         let result = match CniResult::parse(&raw) {
             Ok(r) => r,
             Err(detail) => {
-                let e = CniError::BadOutput { plugin: net.plugins.last().map(|p| p.plugin_type.clone()).unwrap_or_default(), command: "ADD".into(), detail };
+                let e = CniError::BadOutput {
+                    plugin: net.plugins.last().map(|p| p.plugin_type.clone()).unwrap_or_default(),
+                    command: "ADD".into(),
+                    detail,
+                };
                 return Err(self.undo_add(net, rc, Some(&raw), e).await);
             }
         };
@@ -112,12 +136,20 @@ impl CniRuntime {
 
     /// Undoes a half-done ADD (DEL through the whole list) and returns the ADD's error; the
     /// pending record stays if the DEL failed, for a later DEL or GC.
-    async fn undo_add(&self, net: &NetworkConfigList, rc: &RuntimeConf, prev: Option<&Value>, error: CniError) -> CniError {
+    async fn undo_add(
+        &self,
+        net: &NetworkConfigList,
+        rc: &RuntimeConf,
+        prev: Option<&Value>,
+        error: CniError,
+    ) -> CniError {
         match self.del_with(net, rc, prev).await {
             Ok(()) => {
                 let _ = self.cache.remove(&net.name, &rc.container_id, &rc.ifname);
             }
-            Err(e) => tracing::warn!(network = %net.name, container = %rc.container_id, error = %e, "cleaning up a failed CNI ADD failed too"),
+            Err(e) => {
+                tracing::warn!(network = %net.name, container = %rc.container_id, error = %e, "cleaning up a failed CNI ADD failed too")
+            }
         }
         error
     }
@@ -133,7 +165,12 @@ impl CniRuntime {
 
     /// Every plugin gets its DEL even when an earlier one fails (a broken plugin must not keep
     /// the others from freeing what they hold); the first error is returned.
-    async fn del_with(&self, net: &NetworkConfigList, rc: &RuntimeConf, prev: Option<&Value>) -> Result<()> {
+    async fn del_with(
+        &self,
+        net: &NetworkConfigList,
+        rc: &RuntimeConf,
+        prev: Option<&Value>,
+    ) -> Result<()> {
         let mut first_error = None;
         for plugin in net.plugins.iter().rev() {
             if let Err(e) = self.call("DEL", net, plugin, Some(rc), prev).await {
@@ -149,7 +186,11 @@ impl CniRuntime {
             return Ok(());
         }
         let key = format!("{}-{}-{}", net.name, rc.container_id, rc.ifname);
-        let cached = self.cache.load(&net.name, &rc.container_id, &rc.ifname)?.filter(|c| !c.result.is_null()).ok_or(CniError::NotCached(key))?;
+        let cached = self
+            .cache
+            .load(&net.name, &rc.container_id, &rc.ifname)?
+            .filter(|c| !c.result.is_null())
+            .ok_or(CniError::NotCached(key))?;
         for plugin in &net.plugins {
             self.call("CHECK", net, plugin, Some(rc), Some(&cached.result)).await?;
         }
@@ -157,14 +198,23 @@ impl CniRuntime {
     }
 
     /// The spec versions a plugin supports.
-    pub async fn versions(&self, net: &NetworkConfigList, plugin: &PluginConfig) -> Result<Vec<String>> {
+    pub async fn versions(
+        &self,
+        net: &NetworkConfigList,
+        plugin: &PluginConfig,
+    ) -> Result<Vec<String>> {
         let out = self.call("VERSION", net, plugin, None, None).await?;
         let v: Value = serde_json::from_slice(&out).map_err(|e| CniError::BadOutput {
             plugin: plugin.plugin_type.clone(),
             command: "VERSION".into(),
             detail: e.to_string(),
         })?;
-        Ok(v["supportedVersions"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(String::from)).collect())
+        Ok(v["supportedVersions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect())
     }
 
     /// Whether every plugin of the list is ready for ADDs (spec ≥ 1.1; earlier lists are ready).
@@ -183,14 +233,20 @@ impl CniRuntime {
     pub async fn gc(&self, net: &NetworkConfigList, valid: &[(String, String)]) -> Result<()> {
         let is_valid = |c: &str, i: &str| valid.iter().any(|(vc, vi)| vc == c && vi == i);
         if at_least(&net.cni_version, 1, 1) {
-            let attachments: Vec<Value> = valid.iter().map(|(c, i)| json!({ "containerID": c, "ifname": i })).collect();
+            let attachments: Vec<Value> =
+                valid.iter().map(|(c, i)| json!({ "containerID": c, "ifname": i })).collect();
             for plugin in &net.plugins {
                 let mut p = plugin.clone();
                 p.raw["cni.dev/valid-attachments"] = json!(attachments);
                 self.call("GC", net, &p, None, None).await?;
             }
         }
-        for stale in self.cache.list().into_iter().filter(|a| a.network_name == net.name && !is_valid(&a.container_id, &a.if_name)) {
+        for stale in self
+            .cache
+            .list()
+            .into_iter()
+            .filter(|a| a.network_name == net.name && !is_valid(&a.container_id, &a.if_name))
+        {
             self.cache.remove(&net.name, &stale.container_id, &stale.if_name)?;
         }
         Ok(())

@@ -45,9 +45,12 @@ exit 1"#,
         );
         f.plugin("slow", "sleep 10");
         f.plugin("garbage", r#"[ "$CNI_COMMAND" = ADD ] && echo 'this is not json'; exit 0"#);
-        f.plugin("stderr", r#"[ "$CNI_COMMAND" = ADD ] || exit 0
+        f.plugin(
+            "stderr",
+            r#"[ "$CNI_COMMAND" = ADD ] || exit 0
 echo 'boom: bridge cni0 is down' >&2
-exit 2"#);
+exit 2"#,
+        );
         f
     }
 
@@ -62,7 +65,11 @@ exit 2"#);
     }
 
     fn runtime(&self, timeout: Duration) -> CniRuntime {
-        CniRuntime::new(vec![PathBuf::from("/nonexistent"), self.bin()], self.dir.path().join("cache"), timeout)
+        CniRuntime::new(
+            vec![PathBuf::from("/nonexistent"), self.bin()],
+            self.dir.path().join("cache"),
+            timeout,
+        )
     }
 
     /// Recorded calls in order: (plugin, command, stdin JSON, CNI_* environment).
@@ -78,7 +85,8 @@ exit 2"#);
             .map(|n| {
                 let stem = n.trim_end_matches(".json");
                 let mut parts = stem.splitn(3, '-').skip(1);
-                let (plugin, command) = (parts.next().unwrap().to_string(), parts.next().unwrap().to_string());
+                let (plugin, command) =
+                    (parts.next().unwrap().to_string(), parts.next().unwrap().to_string());
                 let stdin = std::fs::read(dir.join(n)).unwrap();
                 let env = std::fs::read_to_string(dir.join(format!("{stem}.env"))).unwrap();
                 (plugin, command, serde_json::from_slice(&stdin).unwrap_or(Value::Null), env)
@@ -89,12 +97,16 @@ exit 2"#);
 
 fn net(version: &str, plugins: Value) -> NetworkConfigList {
     let doc = json!({ "cniVersion": version, "name": "pods", "plugins": plugins });
-    NetworkConfigList::parse_list(Path::new("test.conflist"), &serde_json::to_vec(&doc).unwrap()).unwrap()
+    NetworkConfigList::parse_list(Path::new("test.conflist"), &serde_json::to_vec(&doc).unwrap())
+        .unwrap()
 }
 
 fn pod() -> RuntimeConf {
     let mut rc = RuntimeConf::for_pod("c0ffee", "/run/netns/test", "default", "web", "uid-1");
-    rc.capability_args = BTreeMap::from([("portMappings".to_string(), json!([{ "hostPort": 8080, "containerPort": 80, "protocol": "tcp" }]))]);
+    rc.capability_args = BTreeMap::from([(
+        "portMappings".to_string(),
+        json!([{ "hostPort": 8080, "containerPort": 80, "protocol": "tcp" }]),
+    )]);
     rc
 }
 
@@ -102,15 +114,31 @@ fn pod() -> RuntimeConf {
 async fn add_chains_prev_result_passes_declared_capabilities_and_caches() {
     let fakes = Fakes::new();
     let cni = fakes.runtime(Duration::from_secs(10));
-    let list = net("1.0.0", json!([{ "type": "first", "bridge": "br0" }, { "type": "second", "capabilities": { "portMappings": true } }]));
+    let list = net(
+        "1.0.0",
+        json!([{ "type": "first", "bridge": "br0" }, { "type": "second", "capabilities": { "portMappings": true } }]),
+    );
     let result = cni.add(&list, &pod()).await.unwrap();
-    assert_eq!(result.pod_ips(), ["10.99.0.8".parse::<std::net::IpAddr>().unwrap()], "the last plugin's result is the result");
+    assert_eq!(
+        result.pod_ips(),
+        ["10.99.0.8".parse::<std::net::IpAddr>().unwrap()],
+        "the last plugin's result is the result"
+    );
 
     let calls = fakes.calls();
-    assert_eq!(calls.iter().map(|c| (c.0.as_str(), c.1.as_str())).collect::<Vec<_>>(), [("first", "ADD"), ("second", "ADD")]);
+    assert_eq!(
+        calls.iter().map(|c| (c.0.as_str(), c.1.as_str())).collect::<Vec<_>>(),
+        [("first", "ADD"), ("second", "ADD")]
+    );
     let (first, second) = (&calls[0].2, &calls[1].2);
-    assert_eq!((first["name"].as_str(), first["cniVersion"].as_str(), first["bridge"].as_str()), (Some("pods"), Some("1.0.0"), Some("br0")));
-    assert!(first.get("prevResult").is_none() && first.get("runtimeConfig").is_none(), "first: {first}");
+    assert_eq!(
+        (first["name"].as_str(), first["cniVersion"].as_str(), first["bridge"].as_str()),
+        (Some("pods"), Some("1.0.0"), Some("br0"))
+    );
+    assert!(
+        first.get("prevResult").is_none() && first.get("runtimeConfig").is_none(),
+        "first: {first}"
+    );
     assert_eq!(second["prevResult"]["ips"][0]["address"], "10.99.0.7/24");
     assert_eq!(second["runtimeConfig"]["portMappings"][0]["hostPort"], 8080);
     let env = &calls[0].3;
@@ -138,7 +166,10 @@ async fn del_runs_in_reverse_with_the_cached_result_and_tolerates_a_second_time(
     let calls = fakes.calls();
     let dels: Vec<_> = calls.iter().filter(|c| c.1 == "DEL").collect();
     assert_eq!(dels.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["second", "first"]);
-    assert!(dels.iter().all(|c| c.2["prevResult"]["ips"][0]["address"] == "10.99.0.8/24"), "DEL gets the cached result");
+    assert!(
+        dels.iter().all(|c| c.2["prevResult"]["ips"][0]["address"] == "10.99.0.8/24"),
+        "DEL gets the cached result"
+    );
     assert!(cni.cache().load("pods", "c0ffee", "eth0").unwrap().is_none());
     cni.del(&list, &pod()).await.expect("a second DEL, with nothing cached, still succeeds");
 }
@@ -166,16 +197,20 @@ async fn a_failed_add_is_undone_and_reports_the_plugins_own_error() {
 #[tokio::test]
 async fn del_reaches_every_plugin_even_when_one_fails() {
     let fakes = Fakes::new();
-    fakes.plugin("faildel", r#"case "$CNI_COMMAND" in
+    fakes.plugin(
+        "faildel",
+        r#"case "$CNI_COMMAND" in
 ADD) echo '{"cniVersion":"1.0.0","ips":[{"address":"10.99.0.9/24"}]}' ;;
 DEL) echo '{"cniVersion":"1.0.0","code":7,"msg":"cannot delete"}'; exit 1 ;;
-esac"#);
+esac"#,
+    );
     let cni = fakes.runtime(Duration::from_secs(10));
     let list = net("1.0.0", json!([{ "type": "first" }, { "type": "faildel" }]));
     cni.add(&list, &pod()).await.unwrap();
     let err = cni.del(&list, &pod()).await.unwrap_err();
     assert!(err.to_string().contains("cannot delete"), "{err}");
-    let dels: Vec<String> = fakes.calls().into_iter().filter(|c| c.1 == "DEL").map(|c| c.0).collect();
+    let dels: Vec<String> =
+        fakes.calls().into_iter().filter(|c| c.1 == "DEL").map(|c| c.0).collect();
     assert_eq!(dels, ["faildel", "first"], "the first plugin still got its DEL");
     assert!(cni.cache().load("pods", "c0ffee", "eth0").unwrap().is_some(), "kept for the retry");
 }
@@ -188,13 +223,21 @@ async fn an_add_in_progress_is_recorded_so_it_can_be_deleted_after_a_crash() {
     let list = net("1.0.0", json!([{ "type": "first" }, { "type": "hang" }]));
     // The daemon "dies" while the second plugin runs: the ADD future is dropped.
     let _ = tokio::time::timeout(Duration::from_millis(500), cni.add(&list, &pod())).await;
-    let pending = cni.cache().load("pods", "c0ffee", "eth0").unwrap().expect("recorded before the first plugin ran");
+    let pending = cni
+        .cache()
+        .load("pods", "c0ffee", "eth0")
+        .unwrap()
+        .expect("recorded before the first plugin ran");
     assert!(pending.result.is_null());
     let rc = RuntimeConf::from_cached(&pending, "");
     assert_eq!(rc.cni_args(), pod().cni_args());
     fakes.plugin("hang", "exit 0");
     cni.del(&list, &rc).await.unwrap();
-    let first_del = fakes.calls().into_iter().find(|c| c.0 == "first" && c.1 == "DEL").expect("DEL reached the first plugin");
+    let first_del = fakes
+        .calls()
+        .into_iter()
+        .find(|c| c.0 == "first" && c.1 == "DEL")
+        .expect("DEL reached the first plugin");
     assert!(first_del.2.get("prevResult").is_none(), "no result to pass");
     assert!(cni.cache().load("pods", "c0ffee", "eth0").unwrap().is_none());
 }
@@ -206,7 +249,10 @@ async fn a_hung_plugin_is_killed_at_the_timeout() {
     let started = Instant::now();
     let err = cni.add(&net("1.0.0", json!([{ "type": "slow" }])), &pod()).await.unwrap_err();
     assert!(matches!(err, CniError::Timeout { .. }), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "ADD and its undo each stopped at the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "ADD and its undo each stopped at the timeout"
+    );
 }
 
 /// Whether a process whose command line holds `marker` still lives (zombies count as gone).
@@ -214,10 +260,7 @@ fn alive_with(marker: &str) -> bool {
     std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
         let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
         let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        let zombie = stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+        let zombie = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
         !zombie && String::from_utf8_lossy(&cmdline).contains(marker)
     })
 }
@@ -244,15 +287,9 @@ async fn a_wrapper_plugins_children_go_at_the_timeout_and_when_the_caller_gives_
     );
     let cni = fakes.runtime(Duration::from_millis(500));
     let started = Instant::now();
-    let err = cni
-        .add(&net("1.0.0", json!([{ "type": "wrapper" }])), &pod())
-        .await
-        .unwrap_err();
+    let err = cni.add(&net("1.0.0", json!([{ "type": "wrapper" }])), &pod()).await.unwrap_err();
     assert!(matches!(err, CniError::Timeout { .. }), "{err:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "no wait on the child's pipes"
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "no wait on the child's pipes");
     assert!(
         gone_within(&marker, Duration::from_secs(2)).await,
         "the plugin's child was killed at the timeout"
@@ -263,9 +300,7 @@ async fn a_wrapper_plugins_children_go_at_the_timeout_and_when_the_caller_gives_
     let conf = pod();
     let add = patient.add(&network, &conf);
     assert!(
-        tokio::time::timeout(Duration::from_millis(500), add)
-            .await
-            .is_err(),
+        tokio::time::timeout(Duration::from_millis(500), add).await.is_err(),
         "the caller gave up"
     );
     assert!(
@@ -282,8 +317,12 @@ async fn garbage_stderr_and_missing_plugins_are_typed_errors() {
     assert!(matches!(err, CniError::BadOutput { .. }), "{err:?}");
     let err = cni.add(&net("1.0.0", json!([{ "type": "stderr" }])), &pod()).await.unwrap_err();
     assert!(err.to_string().contains("boom: bridge cni0 is down"), "{err}");
-    let err = cni.add(&net("1.0.0", json!([{ "type": "no-such-plugin" }])), &pod()).await.unwrap_err();
-    assert!(matches!(&err, CniError::PluginNotFound { plugin, .. } if plugin == "no-such-plugin"), "{err:?}");
+    let err =
+        cni.add(&net("1.0.0", json!([{ "type": "no-such-plugin" }])), &pod()).await.unwrap_err();
+    assert!(
+        matches!(&err, CniError::PluginNotFound { plugin, .. } if plugin == "no-such-plugin"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -296,7 +335,9 @@ async fn check_uses_the_cache_and_is_skipped_where_the_spec_has_none() {
     cni.check(&list, &pod()).await.unwrap();
     let check = fakes.calls().into_iter().find(|c| c.1 == "CHECK").expect("CHECK ran");
     assert_eq!(check.2["prevResult"]["ips"][0]["address"], "10.99.0.7/24");
-    cni.check(&net("0.3.1", json!([{ "type": "fail" }])), &pod()).await.expect("no CHECK before 0.4.0");
+    cni.check(&net("0.3.1", json!([{ "type": "fail" }])), &pod())
+        .await
+        .expect("no CHECK before 0.4.0");
 }
 
 #[tokio::test]
@@ -312,8 +353,14 @@ async fn version_status_and_gc() {
     cni.add(&list, &other).await.unwrap();
     cni.gc(&list, &[("c0ffee".to_string(), "eth0".to_string())]).await.unwrap();
     let gc = fakes.calls().into_iter().find(|c| c.1 == "GC").expect("GC ran for a 1.1 list");
-    assert_eq!(gc.2["cni.dev/valid-attachments"], json!([{ "containerID": "c0ffee", "ifname": "eth0" }]));
-    assert!(cni.cache().load("pods", "dead", "eth0").unwrap().is_none(), "the stale attachment's cache went");
+    assert_eq!(
+        gc.2["cni.dev/valid-attachments"],
+        json!([{ "containerID": "c0ffee", "ifname": "eth0" }])
+    );
+    assert!(
+        cni.cache().load("pods", "dead", "eth0").unwrap().is_none(),
+        "the stale attachment's cache went"
+    );
     assert!(cni.cache().load("pods", "c0ffee", "eth0").unwrap().is_some());
     assert!(fakes.calls().iter().any(|c| c.1 == "STATUS"));
 }

@@ -40,7 +40,8 @@ impl NetworkConfigs {
         let now = fingerprint(&self.dir);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.0.as_ref() != Some(&now) {
-            let loaded = load_default_network(&self.dir).map(|n| n.map(Arc::new)).map_err(|e| e.to_string());
+            let loaded =
+                load_default_network(&self.dir).map(|n| n.map(Arc::new)).map_err(|e| e.to_string());
             if let Ok(Some(net)) = &loaded {
                 tracing::info!(network = %net.name, dir = %self.dir.display(), "CNI network config loaded");
             }
@@ -60,10 +61,22 @@ mod tests {
         let nets = NetworkConfigs::new(dir.path());
         assert!(nets.current().unwrap().is_none());
         let file = dir.path().join("10-a.conflist");
-        std::fs::write(&file, br#"{"cniVersion":"1.0.0","name":"a","plugins":[{"type":"bridge"}]}"#).unwrap();
+        std::fs::write(
+            &file,
+            br#"{"cniVersion":"1.0.0","name":"a","plugins":[{"type":"bridge"}]}"#,
+        )
+        .unwrap();
         assert_eq!(nets.current().unwrap().unwrap().name, "a");
-        std::fs::write(&file, br#"{"cniVersion":"1.0.0","name":"renamed-a","plugins":[{"type":"bridge"}]}"#).unwrap();
-        assert_eq!(nets.current().unwrap().unwrap().name, "renamed-a", "a change in size or time reloads");
+        std::fs::write(
+            &file,
+            br#"{"cniVersion":"1.0.0","name":"renamed-a","plugins":[{"type":"bridge"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            nets.current().unwrap().unwrap().name,
+            "renamed-a",
+            "a change in size or time reloads"
+        );
         std::fs::remove_file(&file).unwrap();
         assert!(nets.current().unwrap().is_none());
     }

@@ -3,10 +3,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use containerd_client::services::v1::{
-    containers_client::ContainersClient, content_client::ContentClient, diff_client::DiffClient, images_client::ImagesClient,
-    introspection_client::IntrospectionClient,
+    containers_client::ContainersClient, content_client::ContentClient, diff_client::DiffClient,
+    images_client::ImagesClient, introspection_client::IntrospectionClient,
     leases_client::LeasesClient, namespaces_client::NamespacesClient,
-    snapshots::snapshots_client::SnapshotsClient, tasks_client::TasksClient, version_client::VersionClient,
+    snapshots::snapshots_client::SnapshotsClient, tasks_client::TasksClient,
+    version_client::VersionClient,
 };
 use hyper_util::rt::TokioIo;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
@@ -67,7 +68,11 @@ impl Containerd {
             .connect_timeout(Duration::from_secs(2))
             .connect_with_connector_lazy(tower::service_fn(move |_: Uri| {
                 let path = path.clone();
-                async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?)) }
+                async move {
+                    Ok::<_, std::io::Error>(TokioIo::new(
+                        tokio::net::UnixStream::connect(path).await?,
+                    ))
+                }
             }));
         let task_deletes = Arc::new(crate::task_delete_locks::TaskDeleteLocks::new());
         Ok(Containerd { channel, namespace, config: Arc::new(config), task_deletes })
@@ -132,7 +137,10 @@ impl Containerd {
         let call = client.version(());
         let reply = tokio::time::timeout(limit, call)
             .await
-            .map_err(|_| BridgeError::Rpc { op: "version", status: Status::deadline_exceeded("no answer") })?
+            .map_err(|_| BridgeError::Rpc {
+                op: "version",
+                status: Status::deadline_exceeded("no answer"),
+            })?
             .map_err(BridgeError::rpc("version"))?;
         Ok(reply.into_inner().version)
     }

@@ -4,8 +4,13 @@
 use std::collections::HashMap;
 
 use containerd_client::services::v1::container::Runtime;
-use containerd_client::services::v1::snapshots::{MountsRequest, PrepareSnapshotRequest, RemoveSnapshotRequest};
-use containerd_client::services::v1::{Container, CreateContainerRequest, DeleteContainerRequest, GetContainerRequest, ListContainersRequest, UpdateContainerRequest};
+use containerd_client::services::v1::snapshots::{
+    MountsRequest, PrepareSnapshotRequest, RemoveSnapshotRequest,
+};
+use containerd_client::services::v1::{
+    Container, CreateContainerRequest, DeleteContainerRequest, GetContainerRequest,
+    ListContainersRequest, UpdateContainerRequest,
+};
 use containerd_client::types::Mount;
 use prost_types::Any;
 
@@ -39,7 +44,10 @@ pub struct RuncOptions {
 
 impl RuncOptions {
     pub fn to_any(&self) -> Any {
-        Any { type_url: "containerd.runc.v1.Options".into(), value: prost::Message::encode_to_vec(self) }
+        Any {
+            type_url: "containerd.runc.v1.Options".into(),
+            value: prost::Message::encode_to_vec(self),
+        }
     }
 }
 
@@ -61,20 +69,37 @@ pub struct NewContainer {
 
 impl Containerd {
     /// Prepares a writable rootfs snapshot `key` on top of `parent` (an image's top chain ID).
-    pub async fn prepare_rootfs(&self, lease: &Lease, key: &str, parent: &str) -> Result<Vec<Mount>> {
+    pub async fn prepare_rootfs(
+        &self,
+        lease: &Lease,
+        key: &str,
+        parent: &str,
+    ) -> Result<Vec<Mount>> {
         let req = PrepareSnapshotRequest {
             snapshotter: self.snapshotter().into(),
             key: key.into(),
             parent: parent.into(),
             labels: Default::default(),
         };
-        Ok(self.snapshots(Some(lease)).prepare(req).await.map_err(BridgeError::rpc("snapshot prepare"))?.into_inner().mounts)
+        Ok(self
+            .snapshots(Some(lease))
+            .prepare(req)
+            .await
+            .map_err(BridgeError::rpc("snapshot prepare"))?
+            .into_inner()
+            .mounts)
     }
 
     /// The mounts of an existing snapshot (to create a task again after a restart).
     pub async fn rootfs_mounts(&self, key: &str) -> Result<Vec<Mount>> {
         let req = MountsRequest { snapshotter: self.snapshotter().into(), key: key.into() };
-        Ok(self.snapshots(None).mounts(req).await.map_err(BridgeError::rpc("snapshot mounts"))?.into_inner().mounts)
+        Ok(self
+            .snapshots(None)
+            .mounts(req)
+            .await
+            .map_err(BridgeError::rpc("snapshot mounts"))?
+            .into_inner()
+            .mounts)
     }
 
     /// Removes a snapshot; absent is fine.
@@ -92,10 +117,17 @@ impl Containerd {
             id: c.id.clone(),
             labels: c.labels.clone(),
             image: c.image.clone(),
-            runtime: Some(Runtime { name: c.runtime_type.clone(), options: c.runtime_options.clone() }),
+            runtime: Some(Runtime {
+                name: c.runtime_type.clone(),
+                options: c.runtime_options.clone(),
+            }),
             spec: Some(Any { type_url: SPEC_TYPE_URL.into(), value: c.spec.clone() }),
             // A record without a rootfs (a pod with no pause) names no snapshotter.
-            snapshotter: if c.snapshot_key.is_empty() { String::new() } else { self.snapshotter().into() },
+            snapshotter: if c.snapshot_key.is_empty() {
+                String::new()
+            } else {
+                self.snapshotter().into()
+            },
             snapshot_key: c.snapshot_key.clone(),
             created_at: None,
             updated_at: None,
@@ -109,7 +141,12 @@ impl Containerd {
 
     /// The container record, or `None`.
     pub async fn get_container(&self, id: &str) -> Result<Option<Container>> {
-        match self.containers(None).get(GetContainerRequest { id: id.into() }).await.map_err(BridgeError::rpc("container get")) {
+        match self
+            .containers(None)
+            .get(GetContainerRequest { id: id.into() })
+            .await
+            .map_err(BridgeError::rpc("container get"))
+        {
             Ok(reply) => Ok(reply.into_inner().container),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -118,7 +155,11 @@ impl Containerd {
 
     /// Replaces the OCI spec (JSON) of the container record.
     pub async fn update_container_spec(&self, id: &str, spec: Vec<u8>) -> Result<()> {
-        let container = Container { id: id.into(), spec: Some(Any { type_url: SPEC_TYPE_URL.into(), value: spec }), ..Default::default() };
+        let container = Container {
+            id: id.into(),
+            spec: Some(Any { type_url: SPEC_TYPE_URL.into(), value: spec }),
+            ..Default::default()
+        };
         let mask = prost_types::FieldMask { paths: vec!["spec".into()] };
         let req = UpdateContainerRequest { container: Some(container), update_mask: Some(mask) };
         self.containers(None).update(req).await.map_err(BridgeError::rpc("container update"))?;
@@ -127,7 +168,11 @@ impl Containerd {
 
     /// Containers matching containerd `filters` (e.g. `labels."io.cricket.kind"==sandbox`).
     pub async fn list_containers(&self, filters: Vec<String>) -> Result<Vec<Container>> {
-        let reply = self.containers(None).list(ListContainersRequest { filters }).await.map_err(BridgeError::rpc("container list"))?;
+        let reply = self
+            .containers(None)
+            .list(ListContainersRequest { filters })
+            .await
+            .map_err(BridgeError::rpc("container list"))?;
         Ok(reply.into_inner().containers)
     }
 
@@ -136,9 +181,17 @@ impl Containerd {
     /// left to find it by.
     pub async fn delete_container(&self, id: &str) -> Result<()> {
         if self.task_state(id).await?.is_some() {
-            return Err(BridgeError::Invalid { op: "container delete", detail: format!("container {id} still has a task") });
+            return Err(BridgeError::Invalid {
+                op: "container delete",
+                detail: format!("container {id} still has a task"),
+            });
         }
-        match self.containers(None).delete(DeleteContainerRequest { id: id.into() }).await.map_err(BridgeError::rpc("container delete")) {
+        match self
+            .containers(None)
+            .delete(DeleteContainerRequest { id: id.into() })
+            .await
+            .map_err(BridgeError::rpc("container delete"))
+        {
             Err(e) if !e.is_not_found() => Err(e),
             _ => Ok(()),
         }

@@ -1,6 +1,8 @@
 use std::collections::HashMap;
 
-use containerd_client::services::v1::{InfoRequest, ReadContentRequest, UpdateRequest, WriteAction, WriteContentRequest};
+use containerd_client::services::v1::{
+    InfoRequest, ReadContentRequest, UpdateRequest, WriteAction, WriteContentRequest,
+};
 use prost_types::FieldMask;
 
 use crate::connection::Containerd;
@@ -24,7 +26,12 @@ impl Containerd {
     /// The whole blob `digest`; for manifests and configs, not for layers.
     pub async fn read_blob(&self, digest: &str) -> Result<Vec<u8>> {
         let req = ReadContentRequest { digest: digest.to_string(), offset: 0, size: 0 };
-        let mut stream = self.content(None).read(req).await.map_err(BridgeError::rpc("content read"))?.into_inner();
+        let mut stream = self
+            .content(None)
+            .read(req)
+            .await
+            .map_err(BridgeError::rpc("content read"))?
+            .into_inner();
         let mut data = Vec::new();
         while let Some(chunk) = stream.message().await.map_err(BridgeError::rpc("content read"))? {
             data.extend_from_slice(&chunk.data);
@@ -53,7 +60,13 @@ impl Containerd {
         }
     }
 
-    async fn write_blob(&self, lease: &Lease, digest: &str, data: &[u8], labels: HashMap<String, String>) -> Result<()> {
+    async fn write_blob(
+        &self,
+        lease: &Lease,
+        digest: &str,
+        data: &[u8],
+        labels: HashMap<String, String>,
+    ) -> Result<()> {
         let total = data.len() as i64;
         // Unique per lease: concurrent writers of one blob must not lock each other out.
         let reference = format!("cricket-{}-{digest}", lease.id());
@@ -83,12 +96,17 @@ impl Containerd {
             .await
             .map_err(BridgeError::rpc("content write"))?
             .into_inner();
-        while let Some(reply) = responses.message().await.map_err(BridgeError::rpc("content write"))? {
+        while let Some(reply) =
+            responses.message().await.map_err(BridgeError::rpc("content write"))?
+        {
             if reply.action == WriteAction::Commit as i32 {
                 return Ok(());
             }
         }
-        Err(BridgeError::Invalid { op: "content write", detail: format!("{digest}: no commit acknowledged") })
+        Err(BridgeError::Invalid {
+            op: "content write",
+            detail: format!("{digest}: no commit acknowledged"),
+        })
     }
 
     async fn merge_blob_labels(
@@ -97,12 +115,20 @@ impl Containerd {
         existing: HashMap<String, String>,
         wanted: HashMap<String, String>,
     ) -> Result<()> {
-        let missing: Vec<String> = wanted.iter().filter(|(k, v)| existing.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect();
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|(k, v)| existing.get(*k) != Some(v))
+            .map(|(k, _)| k.clone())
+            .collect();
         if missing.is_empty() {
             return Ok(());
         }
         let paths = missing.iter().map(|k| format!("labels.{k}")).collect();
-        let info = containerd_client::services::v1::Info { digest: digest.to_string(), labels: wanted, ..Default::default() };
+        let info = containerd_client::services::v1::Info {
+            digest: digest.to_string(),
+            labels: wanted,
+            ..Default::default()
+        };
         let req = UpdateRequest { info: Some(info), update_mask: Some(FieldMask { paths }) };
         self.content(None).update(req).await.map_err(BridgeError::rpc("content update"))?;
         Ok(())

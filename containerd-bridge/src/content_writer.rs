@@ -37,12 +37,17 @@ impl Containerd {
                 .await
                 .map_err(BridgeError::rpc("content write"))?
                 .into_inner();
-            while let Some(reply) = replies.message().await.map_err(BridgeError::rpc("content write"))? {
+            while let Some(reply) =
+                replies.message().await.map_err(BridgeError::rpc("content write"))?
+            {
                 if reply.action == WriteAction::Commit as i32 {
                     return Ok(reply.digest);
                 }
             }
-            Err(BridgeError::Invalid { op: "content write", detail: "closed before the commit was acknowledged".into() })
+            Err(BridgeError::Invalid {
+                op: "content write",
+                detail: "closed before the commit was acknowledged".into(),
+            })
         });
         ContentWriter {
             containerd: self.clone(),
@@ -76,13 +81,19 @@ impl ContentWriter {
         self.send(WriteAction::Commit, labels).await?;
         self.tx = None;
         let call = self.call.take().expect("a writer commits once");
-        let committed = match call.await.map_err(|e| BridgeError::Invalid { op: "content write", detail: e.to_string() })? {
+        let committed = match call
+            .await
+            .map_err(|e| BridgeError::Invalid { op: "content write", detail: e.to_string() })?
+        {
             // Written meanwhile by someone else: it is there, which is all we wanted.
             Err(e) if e.is_already_exists() => return Ok(()),
             other => other?,
         };
         if committed != self.digest {
-            return Err(BridgeError::Invalid { op: "content write", detail: format!("committed {committed}, wanted {}", self.digest) });
+            return Err(BridgeError::Invalid {
+                op: "content write",
+                detail: format!("committed {committed}, wanted {}", self.digest),
+            });
         }
         Ok(())
     }
@@ -93,16 +104,27 @@ impl ContentWriter {
         if let Some(call) = self.call.take() {
             call.abort();
         }
-        let _ = self.containerd.content(None).abort(AbortRequest { r#ref: self.reference.clone() }).await;
+        let _ = self
+            .containerd
+            .content(None)
+            .abort(AbortRequest { r#ref: self.reference.clone() })
+            .await;
     }
 
     async fn send(&mut self, action: WriteAction, labels: HashMap<String, String>) -> Result<()> {
-        let data = std::mem::replace(&mut self.buffer, Vec::with_capacity(if action == WriteAction::Commit { 0 } else { MESSAGE }));
+        let data = std::mem::replace(
+            &mut self.buffer,
+            Vec::with_capacity(if action == WriteAction::Commit { 0 } else { MESSAGE }),
+        );
         let request = WriteContentRequest {
             action: action as i32,
             r#ref: self.reference.clone(),
             total: self.total,
-            expected: if action == WriteAction::Commit { self.digest.clone() } else { String::new() },
+            expected: if action == WriteAction::Commit {
+                self.digest.clone()
+            } else {
+                String::new()
+            },
             offset: self.offset,
             labels,
             data,
@@ -112,8 +134,13 @@ impl ContentWriter {
         if tx.send(request).await.is_err() {
             // The call ended early; its result says why.
             let call = self.call.take().expect("the call is running");
-            let outcome = call.await.map_err(|e| BridgeError::Invalid { op: "content write", detail: e.to_string() })?;
-            return Err(outcome.err().unwrap_or(BridgeError::Invalid { op: "content write", detail: "stream closed".into() }));
+            let outcome = call
+                .await
+                .map_err(|e| BridgeError::Invalid { op: "content write", detail: e.to_string() })?;
+            return Err(outcome.err().unwrap_or(BridgeError::Invalid {
+                op: "content write",
+                detail: "stream closed".into(),
+            }));
         }
         Ok(())
     }

@@ -44,7 +44,10 @@ impl BridgeError {
     pub fn is_about_the_object(&self) -> bool {
         match self {
             BridgeError::Invalid { .. } => true,
-            BridgeError::Rpc { status, .. } => matches!(status.code(), Code::NotFound | Code::InvalidArgument | Code::FailedPrecondition),
+            BridgeError::Rpc { status, .. } => matches!(
+                status.code(),
+                Code::NotFound | Code::InvalidArgument | Code::FailedPrecondition
+            ),
             BridgeError::Address { .. } => false,
         }
     }
@@ -58,8 +61,18 @@ mod tests {
     fn a_lost_connection_says_nothing_about_the_object() {
         let rpc = |code| BridgeError::Rpc { op: "read", status: tonic::Status::new(code, "x") };
         assert!(rpc(Code::NotFound).is_about_the_object());
-        assert!(BridgeError::Invalid { op: "image details", detail: "no manifest for this platform".into() }.is_about_the_object());
-        for code in [Code::Unavailable, Code::Unknown, Code::Cancelled, Code::DeadlineExceeded, Code::Internal] {
+        assert!(BridgeError::Invalid {
+            op: "image details",
+            detail: "no manifest for this platform".into()
+        }
+        .is_about_the_object());
+        for code in [
+            Code::Unavailable,
+            Code::Unknown,
+            Code::Cancelled,
+            Code::DeadlineExceeded,
+            Code::Internal,
+        ] {
             assert!(!rpc(code).is_about_the_object(), "{code:?}");
         }
     }

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use containerd_client::events::{TaskExit as TaskExitEvent, TaskOom};
-use containerd_client::services::v1::{ImageCreate, ImageDelete, ImageUpdate};
 use containerd_client::services::v1::events_client::EventsClient;
+use containerd_client::services::v1::{ImageCreate, ImageDelete, ImageUpdate};
 use containerd_client::services::v1::{PublishRequest, SubscribeRequest};
 use containerd_client::types::Envelope;
 use prost::Message;
@@ -56,7 +56,11 @@ impl EventStream {
             return Ok(Some(event));
         }
         loop {
-            let Some(envelope) = self.stream.message().await.map_err(BridgeError::rpc("events receive"))? else { return Ok(None) };
+            let Some(envelope) =
+                self.stream.message().await.map_err(BridgeError::rpc("events receive"))?
+            else {
+                return Ok(None);
+            };
             if let Some(Decoded::Event(event)) = decode(&envelope)? {
                 return Ok(Some(event));
             }
@@ -74,10 +78,21 @@ impl Containerd {
     /// waits for it to come back.
     pub async fn subscribe_events(&self) -> Result<EventStream> {
         static SUBSCRIPTIONS: AtomicU64 = AtomicU64::new(0);
-        let nonce = format!("{}-{}", std::process::id(), SUBSCRIPTIONS.fetch_add(1, Ordering::Relaxed));
+        let nonce =
+            format!("{}-{}", std::process::id(), SUBSCRIPTIONS.fetch_add(1, Ordering::Relaxed));
         let namespace = &self.config().namespace;
-        let topics = [EXIT_TOPIC, OOM_TOPIC, IMAGE_CREATE_TOPIC, IMAGE_UPDATE_TOPIC, IMAGE_DELETE_TOPIC, MARKER_TOPIC];
-        let filters = topics.iter().map(|topic| format!("namespace==\"{namespace}\",topic==\"{topic}\"")).collect();
+        let topics = [
+            EXIT_TOPIC,
+            OOM_TOPIC,
+            IMAGE_CREATE_TOPIC,
+            IMAGE_UPDATE_TOPIC,
+            IMAGE_DELETE_TOPIC,
+            MARKER_TOPIC,
+        ];
+        let filters = topics
+            .iter()
+            .map(|topic| format!("namespace==\"{namespace}\",topic==\"{topic}\""))
+            .collect();
         let mut client = EventsClient::new(self.channel());
         let live = async {
             let subscribe = client.subscribe(SubscribeRequest { filters });
@@ -104,15 +119,20 @@ impl Containerd {
                 }
             }
         };
-        tokio::time::timeout(SUBSCRIBE_LIMIT, live)
-            .await
-            .map_err(|_| BridgeError::Invalid { op: "events subscribe", detail: "no event came back within 5 s".into() })?
+        tokio::time::timeout(SUBSCRIBE_LIMIT, live).await.map_err(|_| BridgeError::Invalid {
+            op: "events subscribe",
+            detail: "no event came back within 5 s".into(),
+        })?
     }
 
     async fn publish_marker(&self, nonce: &str) -> Result<()> {
-        let event = prost_types::Any { type_url: MARKER_TYPE.into(), value: nonce.as_bytes().to_vec() };
+        let event =
+            prost_types::Any { type_url: MARKER_TYPE.into(), value: nonce.as_bytes().to_vec() };
         let mut client = EventsClient::with_interceptor(self.channel(), self.scope(None));
-        client.publish(PublishRequest { topic: MARKER_TOPIC.into(), event: Some(event) }).await.map_err(BridgeError::rpc("events publish"))?;
+        client
+            .publish(PublishRequest { topic: MARKER_TOPIC.into(), event: Some(event) })
+            .await
+            .map_err(BridgeError::rpc("events publish"))?;
         Ok(())
     }
 }
@@ -125,17 +145,39 @@ enum Decoded {
 
 fn decode(envelope: &Envelope) -> Result<Option<Decoded>> {
     let Some(any) = &envelope.event else { return Ok(None) };
-    let invalid = |e: prost::DecodeError| BridgeError::Invalid { op: "events decode", detail: format!("{}: {e}", envelope.topic) };
+    let invalid = |e: prost::DecodeError| BridgeError::Invalid {
+        op: "events decode",
+        detail: format!("{}: {e}", envelope.topic),
+    };
     Ok(match envelope.topic.as_str() {
         EXIT_TOPIC => {
             let e = TaskExitEvent::decode(any.value.as_slice()).map_err(invalid)?;
-            let exited_at_ns = e.exited_at.map(|t| t.seconds * 1_000_000_000 + i64::from(t.nanos)).unwrap_or_default();
-            Some(Decoded::Event(Event::Exit { container_id: e.container_id, exec_id: e.id, pid: e.pid, code: e.exit_status, exited_at_ns }))
+            let exited_at_ns = e
+                .exited_at
+                .map(|t| t.seconds * 1_000_000_000 + i64::from(t.nanos))
+                .unwrap_or_default();
+            Some(Decoded::Event(Event::Exit {
+                container_id: e.container_id,
+                exec_id: e.id,
+                pid: e.pid,
+                code: e.exit_status,
+                exited_at_ns,
+            }))
         }
-        OOM_TOPIC => Some(Decoded::Event(Event::Oom { container_id: TaskOom::decode(any.value.as_slice()).map_err(invalid)?.container_id })),
-        IMAGE_CREATE_TOPIC => Some(Decoded::Event(Event::ImageChanged { name: ImageCreate::decode(any.value.as_slice()).map_err(invalid)?.name, created: true })),
-        IMAGE_UPDATE_TOPIC => Some(Decoded::Event(Event::ImageChanged { name: ImageUpdate::decode(any.value.as_slice()).map_err(invalid)?.name, created: false })),
-        IMAGE_DELETE_TOPIC => Some(Decoded::Event(Event::ImageDeleted { name: ImageDelete::decode(any.value.as_slice()).map_err(invalid)?.name })),
+        OOM_TOPIC => Some(Decoded::Event(Event::Oom {
+            container_id: TaskOom::decode(any.value.as_slice()).map_err(invalid)?.container_id,
+        })),
+        IMAGE_CREATE_TOPIC => Some(Decoded::Event(Event::ImageChanged {
+            name: ImageCreate::decode(any.value.as_slice()).map_err(invalid)?.name,
+            created: true,
+        })),
+        IMAGE_UPDATE_TOPIC => Some(Decoded::Event(Event::ImageChanged {
+            name: ImageUpdate::decode(any.value.as_slice()).map_err(invalid)?.name,
+            created: false,
+        })),
+        IMAGE_DELETE_TOPIC => Some(Decoded::Event(Event::ImageDeleted {
+            name: ImageDelete::decode(any.value.as_slice()).map_err(invalid)?.name,
+        })),
         MARKER_TOPIC => Some(Decoded::Marker(String::from_utf8_lossy(&any.value).into_owned())),
         _ => None,
     })
@@ -146,7 +188,12 @@ mod tests {
     use super::*;
 
     fn envelope(topic: &str, type_url: &str, value: Vec<u8>) -> Envelope {
-        Envelope { timestamp: None, namespace: "k8s.io".into(), topic: topic.into(), event: Some(prost_types::Any { type_url: type_url.into(), value }) }
+        Envelope {
+            timestamp: None,
+            namespace: "k8s.io".into(),
+            topic: topic.into(),
+            event: Some(prost_types::Any { type_url: type_url.into(), value }),
+        }
     }
 
     #[test]
@@ -158,18 +205,57 @@ mod tests {
             exit_status: 137,
             exited_at: Some(prost_types::Timestamp { seconds: 2, nanos: 5 }),
         };
-        let got = decode(&envelope(EXIT_TOPIC, "containerd.events.TaskExit", exit.encode_to_vec())).unwrap();
-        assert_eq!(got, Some(Decoded::Event(Event::Exit { container_id: "c1".into(), exec_id: "c1".into(), pid: 42, code: 137, exited_at_ns: 2_000_000_005 })));
+        let got = decode(&envelope(EXIT_TOPIC, "containerd.events.TaskExit", exit.encode_to_vec()))
+            .unwrap();
+        assert_eq!(
+            got,
+            Some(Decoded::Event(Event::Exit {
+                container_id: "c1".into(),
+                exec_id: "c1".into(),
+                pid: 42,
+                code: 137,
+                exited_at_ns: 2_000_000_005
+            }))
+        );
         let oom = TaskOom { container_id: "c2".into() };
-        assert_eq!(decode(&envelope(OOM_TOPIC, "containerd.events.TaskOOM", oom.encode_to_vec())).unwrap(), Some(Decoded::Event(Event::Oom { container_id: "c2".into() })));
-        assert_eq!(decode(&envelope(MARKER_TOPIC, MARKER_TYPE, b"7-1".to_vec())).unwrap(), Some(Decoded::Marker("7-1".into())));
-        let created = ImageCreate { name: "docker.io/library/app:1".into(), labels: Default::default() };
-        let got = decode(&envelope(IMAGE_CREATE_TOPIC, "containerd.events.ImageCreate", created.encode_to_vec())).unwrap();
-        assert_eq!(got, Some(Decoded::Event(Event::ImageChanged { name: "docker.io/library/app:1".into(), created: true })));
+        assert_eq!(
+            decode(&envelope(OOM_TOPIC, "containerd.events.TaskOOM", oom.encode_to_vec())).unwrap(),
+            Some(Decoded::Event(Event::Oom { container_id: "c2".into() }))
+        );
+        assert_eq!(
+            decode(&envelope(MARKER_TOPIC, MARKER_TYPE, b"7-1".to_vec())).unwrap(),
+            Some(Decoded::Marker("7-1".into()))
+        );
+        let created =
+            ImageCreate { name: "docker.io/library/app:1".into(), labels: Default::default() };
+        let got = decode(&envelope(
+            IMAGE_CREATE_TOPIC,
+            "containerd.events.ImageCreate",
+            created.encode_to_vec(),
+        ))
+        .unwrap();
+        assert_eq!(
+            got,
+            Some(Decoded::Event(Event::ImageChanged {
+                name: "docker.io/library/app:1".into(),
+                created: true
+            }))
+        );
         let deleted = ImageDelete { name: "docker.io/library/app:1".into() };
-        let got = decode(&envelope(IMAGE_DELETE_TOPIC, "containerd.events.ImageDelete", deleted.encode_to_vec())).unwrap();
-        assert_eq!(got, Some(Decoded::Event(Event::ImageDeleted { name: "docker.io/library/app:1".into() })));
+        let got = decode(&envelope(
+            IMAGE_DELETE_TOPIC,
+            "containerd.events.ImageDelete",
+            deleted.encode_to_vec(),
+        ))
+        .unwrap();
+        assert_eq!(
+            got,
+            Some(Decoded::Event(Event::ImageDeleted { name: "docker.io/library/app:1".into() }))
+        );
         assert_eq!(decode(&envelope("/tasks/start", "x", vec![])).unwrap(), None);
-        assert!(decode(&envelope(EXIT_TOPIC, "x", vec![0xff, 0xff])).is_err(), "garbage is an error naming the topic");
+        assert!(
+            decode(&envelope(EXIT_TOPIC, "x", vec![0xff, 0xff])).is_err(),
+            "garbage is an error naming the topic"
+        );
     }
 }

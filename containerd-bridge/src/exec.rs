@@ -1,7 +1,9 @@
 //! Extra processes in a running task (exec): added with their own OCI process spec and IO,
 //! started, waited for (`Containerd::wait_process`), and deleted.
 
-use containerd_client::services::v1::{CloseIoRequest, DeleteProcessRequest, ExecProcessRequest, ResizePtyRequest, StartRequest};
+use containerd_client::services::v1::{
+    CloseIoRequest, DeleteProcessRequest, ExecProcessRequest, ResizePtyRequest, StartRequest,
+};
 
 use crate::connection::Containerd;
 use crate::error::{BridgeError, Result};
@@ -12,7 +14,13 @@ const PROCESS_TYPE_URL: &str = "types.containerd.io/opencontainers/runtime-spec/
 
 impl Containerd {
     /// Adds process `exec_id` to the task of `id`; `process` is the OCI `Process` as JSON.
-    pub async fn exec_process(&self, id: &str, exec_id: &str, process: Vec<u8>, io: &TaskIo) -> Result<()> {
+    pub async fn exec_process(
+        &self,
+        id: &str,
+        exec_id: &str,
+        process: Vec<u8>,
+        io: &TaskIo,
+    ) -> Result<()> {
         let req = ExecProcessRequest {
             container_id: id.into(),
             stdin: io.stdin.clone(),
@@ -33,8 +41,15 @@ impl Containerd {
     }
 
     /// Resizes the terminal of a process (`exec_id` empty: the task's init).
-    pub async fn resize_process(&self, id: &str, exec_id: &str, width: u32, height: u32) -> Result<()> {
-        let req = ResizePtyRequest { container_id: id.into(), exec_id: exec_id.into(), width, height };
+    pub async fn resize_process(
+        &self,
+        id: &str,
+        exec_id: &str,
+        width: u32,
+        height: u32,
+    ) -> Result<()> {
+        let req =
+            ResizePtyRequest { container_id: id.into(), exec_id: exec_id.into(), width, height };
         self.tasks().resize_pty(req).await.map_err(BridgeError::rpc("resize pty"))?;
         Ok(())
     }

@@ -22,17 +22,29 @@ pub struct ImageDetails {
 impl Containerd {
     /// Reads the manifest (choosing this platform from an index) and config of `record`.
     pub async fn image_details(&self, record: &ImageRecord) -> Result<ImageDetails> {
-        let invalid = |detail: String| BridgeError::Invalid { op: "image details", detail: format!("{}: {detail}", record.name) };
+        let invalid = |detail: String| BridgeError::Invalid {
+            op: "image details",
+            detail: format!("{}: {detail}", record.name),
+        };
         let mut target: Descriptor = record.target.clone();
         let mut bytes = self.read_blob(&target.digest).await?;
         let mut doc = Document::parse(&bytes).map_err(|e| invalid(e.to_string()))?;
         if let Document::Index(index) = &doc {
-            let (_, entry) = HostPlatform::current().select(index).ok_or_else(|| invalid("no manifest for this platform".into()))?;
-            target = Descriptor { media_type: entry.media_type.clone(), digest: entry.digest.clone(), size: entry.size, annotations: Default::default() };
+            let (_, entry) = HostPlatform::current()
+                .select(index)
+                .ok_or_else(|| invalid("no manifest for this platform".into()))?;
+            target = Descriptor {
+                media_type: entry.media_type.clone(),
+                digest: entry.digest.clone(),
+                size: entry.size,
+                annotations: Default::default(),
+            };
             bytes = self.read_blob(&target.digest).await?;
             doc = Document::parse(&bytes).map_err(|e| invalid(e.to_string()))?;
         }
-        let Document::Manifest(manifest) = doc else { return Err(invalid("an index inside an index".into())) };
+        let Document::Manifest(manifest) = doc else {
+            return Err(invalid("an index inside an index".into()));
+        };
         let config = self.read_blob(&manifest.config.digest).await?;
         let layer_bytes: i64 = manifest.layers.iter().map(|l| l.size).sum();
         Ok(ImageDetails {

@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 
 use containerd_client::services::v1::{
-    CreateImageRequest, DeleteImageRequest, GetImageRequest, Image, ListImagesRequest, UpdateImageRequest,
+    CreateImageRequest, DeleteImageRequest, GetImageRequest, Image, ListImagesRequest,
+    UpdateImageRequest,
 };
 use containerd_client::types::Descriptor;
 use prost_types::FieldMask;
@@ -34,12 +35,20 @@ impl Containerd {
 
     /// Every image record in the namespace.
     pub async fn list_images(&self) -> Result<Vec<ImageRecord>> {
-        let reply = self.images(None).list(ListImagesRequest { filters: vec![] }).await.map_err(BridgeError::rpc("image list"))?;
+        let reply = self
+            .images(None)
+            .list(ListImagesRequest { filters: vec![] })
+            .await
+            .map_err(BridgeError::rpc("image list"))?;
         Ok(reply
             .into_inner()
             .images
             .into_iter()
-            .map(|i| ImageRecord { name: i.name, target: i.target.unwrap_or_default(), labels: i.labels })
+            .map(|i| ImageRecord {
+                name: i.name,
+                target: i.target.unwrap_or_default(),
+                labels: i.labels,
+            })
             .collect())
     }
 
@@ -66,7 +75,8 @@ impl Containerd {
         let create = CreateImageRequest { image: Some(image.clone()), source_date_epoch: None };
         match self.images(None).create(create).await.map_err(BridgeError::rpc("image create")) {
             Err(e) if e.is_already_exists() => {
-                let mut paths: Vec<String> = record.labels.keys().map(|k| format!("labels.{k}")).collect();
+                let mut paths: Vec<String> =
+                    record.labels.keys().map(|k| format!("labels.{k}")).collect();
                 paths.push("target".into());
                 let update = UpdateImageRequest {
                     image: Some(image),

@@ -47,26 +47,38 @@ impl Containerd {
         result
     }
 
-    async fn import_under_lease(&self, lease: &Lease, image: &BuiltImage, opts: &ImportOptions) -> Result<()> {
+    async fn import_under_lease(
+        &self,
+        lease: &Lease,
+        image: &BuiltImage,
+        opts: &ImportOptions,
+    ) -> Result<()> {
         for layer in &image.layers {
             self.ensure_blob(lease, &layer.blob.digest, &layer.blob.data, HashMap::new()).await?;
         }
         let diff_ids: Vec<String> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
         let top_chain = chain_ids(&diff_ids).pop().unwrap_or_default();
-        let config_labels = HashMap::from([(gc_labels::ref_snapshot(self.snapshotter()), top_chain)]);
+        let config_labels =
+            HashMap::from([(gc_labels::ref_snapshot(self.snapshotter()), top_chain)]);
         self.ensure_blob(lease, &image.config.digest, &image.config.data, config_labels).await?;
-        let mut manifest_labels = HashMap::from([(gc_labels::REF_CONFIG.to_string(), image.config.digest.clone())]);
+        let mut manifest_labels =
+            HashMap::from([(gc_labels::REF_CONFIG.to_string(), image.config.digest.clone())]);
         for (i, layer) in image.layers.iter().enumerate() {
             manifest_labels.insert(gc_labels::ref_layer(i), layer.blob.digest.clone());
         }
-        self.ensure_blob(lease, &image.manifest.digest, &image.manifest.data, manifest_labels).await?;
+        self.ensure_blob(lease, &image.manifest.digest, &image.manifest.data, manifest_labels)
+            .await?;
         let layers: Vec<LayerToUnpack> = image
             .layers
             .iter()
             .map(|l| LayerToUnpack { blob: l.blob.descriptor(), diff_id: l.diff_id.clone() })
             .collect();
         self.unpack(lease, &layers).await?;
-        let record = ImageRecord { name: opts.name.clone(), target: image.manifest.descriptor(), labels: opts.labels.clone() };
+        let record = ImageRecord {
+            name: opts.name.clone(),
+            target: image.manifest.descriptor(),
+            labels: opts.labels.clone(),
+        };
         self.put_image(&record).await
     }
 }

@@ -1,7 +1,9 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use containerd_client::services::v1::{AddResourceRequest, CreateRequest, DeleteRequest, ListRequest, Resource};
+use containerd_client::services::v1::{
+    AddResourceRequest, CreateRequest, DeleteRequest, ListRequest, Resource,
+};
 use tonic::metadata::AsciiMetadataValue;
 
 use crate::connection::Containerd;
@@ -38,7 +40,9 @@ impl Containerd {
             .create(CreateRequest { id: id.clone(), labels })
             .await
             .map_err(BridgeError::rpc("create lease"))?;
-        let value = id.parse().map_err(|_| BridgeError::Invalid { op: "create lease", detail: id.clone() })?;
+        let value = id
+            .parse()
+            .map_err(|_| BridgeError::Invalid { op: "create lease", detail: id.clone() })?;
         Ok(Lease { id, value })
     }
 
@@ -59,7 +63,11 @@ impl Containerd {
     /// so their half-written content goes now rather than at expiry. Leases carry the PID of
     /// the cricket that made them; those of `own_pid` are in use. Returns how many went.
     pub async fn delete_stale_leases(&self, own_pid: u32) -> Result<usize> {
-        let reply = self.leases().list(ListRequest { filters: vec![] }).await.map_err(BridgeError::rpc("list leases"))?;
+        let reply = self
+            .leases()
+            .list(ListRequest { filters: vec![] })
+            .await
+            .map_err(BridgeError::rpc("list leases"))?;
         let own_suffix = format!("-{own_pid}");
         let stale = |id: &str| id.starts_with("cricket-") && !id.ends_with(&own_suffix);
         let mut deleted = 0;

@@ -40,12 +40,25 @@ impl Blob {
 /// One entry of a layer's file system.
 #[derive(Debug, Clone)]
 pub enum Entry {
-    Dir { path: String, mode: u32 },
-    File { path: String, mode: u32, data: Vec<u8> },
-    Symlink { path: String, target: String },
+    Dir {
+        path: String,
+        mode: u32,
+    },
+    File {
+        path: String,
+        mode: u32,
+        data: Vec<u8>,
+    },
+    Symlink {
+        path: String,
+        target: String,
+    },
     /// Another name for the file at `target` (a path in the layer), as busybox images
     /// install their applets: masking one name leaves the others working.
-    HardLink { path: String, target: String },
+    HardLink {
+        path: String,
+        target: String,
+    },
 }
 
 /// The runtime part of an image config (`config` in the OCI image config).
@@ -163,7 +176,8 @@ fn config_json(spec: &ImageSpec, layers: &[Layer]) -> Vec<u8> {
 }
 
 fn manifest_json(config: &Blob, layers: &[Layer]) -> Vec<u8> {
-    let describe = |b: &Blob| json!({ "mediaType": b.media_type, "digest": b.digest, "size": b.data.len() });
+    let describe =
+        |b: &Blob| json!({ "mediaType": b.media_type, "digest": b.digest, "size": b.data.len() });
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": MEDIA_TYPE_MANIFEST,
@@ -217,7 +231,11 @@ mod tests {
             .unwrap()
             .map(|e| {
                 let e = e.unwrap();
-                (e.path().unwrap().display().to_string(), e.header().uid().unwrap(), e.header().mode().unwrap())
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().uid().unwrap(),
+                    e.header().mode().unwrap(),
+                )
             })
             .collect();
         assert_eq!(names[0], ("bin".to_string(), 0, 0o755));

@@ -18,13 +18,20 @@ impl Containerd {
     /// The directory the configured snapshotter keeps its data in.
     pub async fn snapshotter_root(&self) -> Result<String> {
         let filter = format!("type==io.containerd.snapshotter.v1,id=={}", self.snapshotter());
-        let reply = self.introspection().plugins(PluginsRequest { filters: vec![filter] }).await.map_err(BridgeError::rpc("introspect plugins"))?;
+        let reply = self
+            .introspection()
+            .plugins(PluginsRequest { filters: vec![filter] })
+            .await
+            .map_err(BridgeError::rpc("introspect plugins"))?;
         reply
             .into_inner()
             .plugins
             .into_iter()
             .find_map(|p| p.exports.get("root").cloned())
-            .ok_or_else(|| BridgeError::Invalid { op: "introspect plugins", detail: format!("snapshotter {} exports no root", self.snapshotter()) })
+            .ok_or_else(|| BridgeError::Invalid {
+                op: "introspect plugins",
+                detail: format!("snapshotter {} exports no root", self.snapshotter()),
+            })
     }
 
     /// The sum of every snapshot's usage.
@@ -53,11 +60,15 @@ impl Containerd {
 
     /// The usage of one snapshot (a container's writable layer); `None` if it is gone.
     pub async fn snapshot_key_usage(&self, key: &str) -> Result<Option<SnapshotUsage>> {
-        let req = UsageRequest { snapshotter: self.snapshotter().to_string(), key: key.to_string() };
+        let req =
+            UsageRequest { snapshotter: self.snapshotter().to_string(), key: key.to_string() };
         match self.snapshots(None).usage(req).await.map_err(BridgeError::rpc("snapshot usage")) {
             Ok(u) => {
                 let u = u.into_inner();
-                Ok(Some(SnapshotUsage { bytes: u.size.max(0) as u64, inodes: u.inodes.max(0) as u64 }))
+                Ok(Some(SnapshotUsage {
+                    bytes: u.size.max(0) as u64,
+                    inodes: u.inodes.max(0) as u64,
+                }))
             }
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),

@@ -19,7 +19,10 @@ pub struct LayerToUnpack {
 impl Containerd {
     /// Whether a committed snapshot named `key` exists in the configured snapshotter.
     pub async fn snapshot_exists(&self, key: &str) -> Result<bool> {
-        let req = StatSnapshotRequest { snapshotter: self.snapshotter().to_string(), key: key.to_string() };
+        let req = StatSnapshotRequest {
+            snapshotter: self.snapshotter().to_string(),
+            key: key.to_string(),
+        };
         match self.snapshots(None).stat(req).await.map_err(BridgeError::rpc("snapshot stat")) {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
@@ -36,12 +39,21 @@ impl Containerd {
             let parent = if i == 0 { "" } else { chain[i - 1].as_str() };
             self.unpack_one(lease, layer, parent, &chain[i]).await?;
         }
-        chain.last().cloned().ok_or(BridgeError::Invalid { op: "unpack", detail: "image has no layers".into() })
+        chain
+            .last()
+            .cloned()
+            .ok_or(BridgeError::Invalid { op: "unpack", detail: "image has no layers".into() })
     }
 
     /// Unpacks one layer onto `parent` as `chain_id`, unless that snapshot exists already (it
     /// is then put under `lease` too, so it stays while we build on it).
-    pub async fn unpack_one(&self, lease: &Lease, layer: &LayerToUnpack, parent: &str, chain_id: &str) -> Result<()> {
+    pub async fn unpack_one(
+        &self,
+        lease: &Lease,
+        layer: &LayerToUnpack,
+        parent: &str,
+        chain_id: &str,
+    ) -> Result<()> {
         if self.snapshot_exists(chain_id).await? {
             let kind = format!("snapshots/{}", self.snapshotter());
             return self.lease_existing(lease, &kind, chain_id).await;
@@ -49,7 +61,13 @@ impl Containerd {
         self.unpack_layer(lease, layer, parent, chain_id).await
     }
 
-    async fn unpack_layer(&self, lease: &Lease, layer: &LayerToUnpack, parent: &str, chain_id: &str) -> Result<()> {
+    async fn unpack_layer(
+        &self,
+        lease: &Lease,
+        layer: &LayerToUnpack,
+        parent: &str,
+        chain_id: &str,
+    ) -> Result<()> {
         let snapshotter = self.snapshotter().to_string();
         let key = format!("cricket-extract-{}-{chain_id}", lease.id());
         let prepare = PrepareSnapshotRequest {
@@ -85,13 +103,26 @@ impl Containerd {
         key: &str,
         chain_id: &str,
     ) -> Result<()> {
-        let apply = ApplyRequest { diff: Some(layer.blob.clone()), mounts, payloads: Default::default(), sync_fs: false };
-        let applied = self.diff(Some(lease)).apply(apply).await.map_err(BridgeError::rpc("diff apply"))?.into_inner();
+        let apply = ApplyRequest {
+            diff: Some(layer.blob.clone()),
+            mounts,
+            payloads: Default::default(),
+            sync_fs: false,
+        };
+        let applied = self
+            .diff(Some(lease))
+            .apply(apply)
+            .await
+            .map_err(BridgeError::rpc("diff apply"))?
+            .into_inner();
         let applied_digest = applied.applied.map(|d| d.digest).unwrap_or_default();
         if applied_digest != layer.diff_id {
             return Err(BridgeError::Invalid {
                 op: "diff apply",
-                detail: format!("layer {} unpacked to {applied_digest}, config says {}", layer.blob.digest, layer.diff_id),
+                detail: format!(
+                    "layer {} unpacked to {applied_digest}, config says {}",
+                    layer.blob.digest, layer.diff_id
+                ),
             });
         }
         let commit = CommitSnapshotRequest {
@@ -100,7 +131,10 @@ impl Containerd {
             key: key.to_string(),
             labels: Default::default(),
         };
-        self.snapshots(Some(lease)).commit(commit).await.map_err(BridgeError::rpc("snapshot commit"))?;
+        self.snapshots(Some(lease))
+            .commit(commit)
+            .await
+            .map_err(BridgeError::rpc("snapshot commit"))?;
         Ok(())
     }
 }

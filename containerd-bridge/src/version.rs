@@ -32,18 +32,12 @@ impl ContainerdVersion {
     /// Parses a reported version; `None` when it does not start with `[v]major.minor`.
     pub fn parse(reported: &str) -> Option<ContainerdVersion> {
         let text = reported.trim().trim_start_matches('v');
-        let end = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(text.len());
+        let end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
         let mut numbers = text[..end].split('.').map(str::parse::<u32>);
         let major = numbers.next()?.ok()?;
         let minor = numbers.next()?.ok()?;
         let patch = numbers.next().and_then(Result::ok).unwrap_or(0);
-        Some(ContainerdVersion {
-            major,
-            minor,
-            patch,
-        })
+        Some(ContainerdVersion { major, minor, patch })
     }
 
     pub fn support(self) -> Support {
@@ -68,13 +62,7 @@ mod tests {
 
     #[test]
     fn reported_versions_parse() {
-        let v = |major, minor, patch| {
-            Some(ContainerdVersion {
-                major,
-                minor,
-                patch,
-            })
-        };
+        let v = |major, minor, patch| Some(ContainerdVersion { major, minor, patch });
         assert_eq!(ContainerdVersion::parse("v2.4.2"), v(2, 4, 2));
         assert_eq!(ContainerdVersion::parse("1.6.20~ds1"), v(1, 6, 20));
         assert_eq!(ContainerdVersion::parse("2.4.2+unknown"), v(2, 4, 2));

@@ -45,7 +45,8 @@ profile {DEFAULT_PROFILE} flags=(attach_disconnected,mediate_deleted) {{
 }
 
 fn loaded() -> bool {
-    let profiles = std::fs::read_to_string("/sys/kernel/security/apparmor/profiles").unwrap_or_default();
+    let profiles =
+        std::fs::read_to_string("/sys/kernel/security/apparmor/profiles").unwrap_or_default();
     profiles.lines().any(|l| l.split_whitespace().next() == Some(DEFAULT_PROFILE))
 }
 
@@ -57,7 +58,12 @@ fn load() -> Result<(), String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("run apparmor_parser: {e}"))?;
-    child.stdin.take().expect("piped").write_all(default_profile_text().as_bytes()).map_err(|e| format!("feed apparmor_parser: {e}"))?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(default_profile_text().as_bytes())
+        .map_err(|e| format!("feed apparmor_parser: {e}"))?;
     let out = child.wait_with_output().map_err(|e| format!("apparmor_parser: {e}"))?;
     if !out.status.success() {
         return Err(format!("apparmor_parser: {}", String::from_utf8_lossy(&out.stderr).trim()));

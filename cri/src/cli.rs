@@ -83,7 +83,9 @@ fn check(path: Option<PathBuf>) -> ExitCode {
 
 fn serve(path: Option<PathBuf>) -> ExitCode {
     let file = path.clone().unwrap_or_else(|| config::DEFAULT_PATH.into());
-    let result = config::load(path.as_deref()).map_err(ServeError::from).and_then(|c| daemon::serve(c, &file));
+    let result = config::load(path.as_deref())
+        .map_err(ServeError::from)
+        .and_then(|c| daemon::serve(c, &file));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(ServeError::Config(e)) => {

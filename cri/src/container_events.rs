@@ -17,7 +17,8 @@ use crate::context::Context;
 /// Events a subscriber may fall behind by before it loses some.
 const BUFFER: usize = 1024;
 
-pub type EventStream = Pin<Box<dyn Stream<Item = Result<ContainerEventResponse, Status>> + Send + 'static>>;
+pub type EventStream =
+    Pin<Box<dyn Stream<Item = Result<ContainerEventResponse, Status>> + Send + 'static>>;
 
 pub struct ContainerEvents {
     tx: broadcast::Sender<ContainerEventResponse>,
@@ -28,7 +29,11 @@ pub struct ContainerEvents {
 
 impl Default for ContainerEvents {
     fn default() -> Self {
-        ContainerEvents { tx: broadcast::channel(BUFFER).0, dropped: Arc::default(), closed: watch::channel(false).0 }
+        ContainerEvents {
+            tx: broadcast::channel(BUFFER).0,
+            dropped: Arc::default(),
+            closed: watch::channel(false).0,
+        }
     }
 }
 
@@ -85,7 +90,8 @@ pub fn emit(ctx: &Context, container_id: &str, sandbox_id: &str, kind: Container
         return;
     }
     let pod_sandbox_status = ctx.sandboxes.get(sandbox_id).map(|s| crate::sandbox::cri_status(&s));
-    let containers_statuses = ctx.containers.in_sandbox(sandbox_id).iter().map(crate::container::cri_status).collect();
+    let containers_statuses =
+        ctx.containers.in_sandbox(sandbox_id).iter().map(crate::container::cri_status).collect();
     ctx.container_events.send(ContainerEventResponse {
         container_id: container_id.to_string(),
         container_event_type: kind as i32,
@@ -134,7 +140,11 @@ mod tests {
         for i in 0..BUFFER + 10 {
             events.send(event(&i.to_string()));
         }
-        assert_eq!(slow.next().await.unwrap().unwrap().container_id, "10", "the newest BUFFER events are kept");
+        assert_eq!(
+            slow.next().await.unwrap().unwrap().container_id,
+            "10",
+            "the newest BUFFER events are kept"
+        );
         assert_eq!(events.dropped(), 10);
     }
 

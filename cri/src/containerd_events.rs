@@ -50,7 +50,9 @@ async fn run(ctx: Arc<Context>) {
 
 fn dispatch(ctx: &Arc<Context>, event: Event) {
     match event {
-        Event::Exit { container_id, exec_id, code, exited_at_ns, .. } if exec_id == container_id => {
+        Event::Exit { container_id, exec_id, code, exited_at_ns, .. }
+            if exec_id == container_id =>
+        {
             let ctx = ctx.clone();
             // Off the stream's task: an exit waits out a start in flight and deletes the task.
             tokio::spawn(async move {
@@ -100,7 +102,12 @@ async fn pause_exited(ctx: &Context, id: &str) {
     });
     if let Some(status) = status.flatten() {
         tracing::warn!(pod = %id, "the pod's pause task exited; the pod is not ready");
-        crate::container_events::emit(ctx, id, id, k8s_cri::v1::ContainerEventType::ContainerStoppedEvent);
+        crate::container_events::emit(
+            ctx,
+            id,
+            id,
+            k8s_cri::v1::ContainerEventType::ContainerStoppedEvent,
+        );
         if let Err(e) = crate::sandbox::persist::save_status(ctx, id, &status) {
             tracing::error!(pod = %id, error = %e, "could not persist the pod's status");
         }
@@ -109,10 +116,16 @@ async fn pause_exited(ctx: &Context, id: &str) {
 
 /// Compares every running container and ready pause with its task.
 async fn resync(ctx: &Arc<Context>) {
-    for c in ctx.containers.list().into_iter().filter(|c| c.status.state == ContainerState::Running) {
+    for c in ctx.containers.list().into_iter().filter(|c| c.status.state == ContainerState::Running)
+    {
         exits::reconcile(ctx, &c.meta.id).await;
     }
-    for s in ctx.sandboxes.list().into_iter().filter(|s| s.meta.pause && s.status.state == SandboxState::Ready) {
+    for s in ctx
+        .sandboxes
+        .list()
+        .into_iter()
+        .filter(|s| s.meta.pause && s.status.state == SandboxState::Ready)
+    {
         if let Ok(None | Some((_, false))) = ctx.containerd.task_status(&s.meta.id).await {
             pause_exited(ctx, &s.meta.id).await;
         }

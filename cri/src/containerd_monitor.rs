@@ -89,9 +89,15 @@ async fn prepare(ctx: &Arc<Context>, address: &str, first: bool) -> Result<(), R
     crate::recovery::after_connect(ctx, first).await?;
     match containerd_bridge::ContainerdVersion::parse(&version).map(|v| v.support()) {
         Some(containerd_bridge::Support::Supported) => {}
-        Some(containerd_bridge::Support::EndOfLife) => tracing::info!(%version, "this containerd release line is past its end of life upstream; 2.x is current"),
-        Some(containerd_bridge::Support::TooOld) => tracing::warn!(%version, "containerd older than 1.6 is not supported"),
-        Some(containerd_bridge::Support::Untested) | None => tracing::warn!(%version, "cricket is not tested on this containerd version"),
+        Some(containerd_bridge::Support::EndOfLife) => {
+            tracing::info!(%version, "this containerd release line is past its end of life upstream; 2.x is current")
+        }
+        Some(containerd_bridge::Support::TooOld) => {
+            tracing::warn!(%version, "containerd older than 1.6 is not supported")
+        }
+        Some(containerd_bridge::Support::Untested) | None => {
+            tracing::warn!(%version, "cricket is not tested on this containerd version")
+        }
     }
     tracing::info!(%address, %version, "connected to containerd; ready");
     Ok(())

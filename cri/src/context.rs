@@ -11,10 +11,10 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::container_events::ContainerEvents;
 use crate::containerd_monitor::Readiness;
-use crate::singleflight::SingleFlight;
 use crate::pod_namespaces::{LinuxPinner, NamespacePinner};
-use crate::store::images::ImageStore;
+use crate::singleflight::SingleFlight;
 use crate::store::containers::ContainerStore;
+use crate::store::images::ImageStore;
 use crate::store::sandboxes::SandboxStore;
 
 pub struct Context {
@@ -54,12 +54,18 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(config: Arc<Config>, containerd: Containerd, readiness: watch::Receiver<Readiness>) -> Context {
+    pub fn new(
+        config: Arc<Config>,
+        containerd: Containerd,
+        readiness: watch::Receiver<Readiness>,
+    ) -> Context {
         let hosts = config
             .images
             .registries
             .iter()
-            .map(|(host, r)| (host.clone(), HostConfig { insecure: r.insecure, mirrors: r.mirrors.clone() }))
+            .map(|(host, r)| {
+                (host.clone(), HostConfig { insecure: r.insecure, mirrors: r.mirrors.clone() })
+            })
             .collect();
         let settings = PullSettings {
             hosts,

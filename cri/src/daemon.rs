@@ -51,7 +51,8 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
     // Listening from the start: a SIGTERM during start-up (systemd stopping a unit that just
     // said READY) must stop cricket gracefully, not by the default action.
     let stop = stop_signal();
-    let (listener, guard) = crate::server::bind(&config.listen).map_err(|e| ServeError::Startup(e.to_string()))?;
+    let (listener, guard) =
+        crate::server::bind(&config.listen).map_err(|e| ServeError::Startup(e.to_string()))?;
     let containerd = Containerd::new(ContainerdConfig {
         address: config.containerd.address.clone(),
         namespace: config.containerd.namespace.clone(),
@@ -68,7 +69,12 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
     if !ctx.config.metrics.address.is_empty() {
         let at = crate::metrics::serve(&ctx.config.metrics.address, ctx.metrics.clone())
             .await
-            .map_err(|e| ServeError::Startup(format!("metrics endpoint on {}: {e}", ctx.config.metrics.address)))?;
+            .map_err(|e| {
+                ServeError::Startup(format!(
+                    "metrics endpoint on {}: {e}",
+                    ctx.config.metrics.address
+                ))
+            })?;
         tracing::info!(address = %at, "metrics endpoint listening");
     }
     crate::containerd_monitor::spawn(ctx.clone(), readiness_tx);
@@ -97,7 +103,9 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
     Ok(())
 }
 
-fn finished(result: Result<Result<(), tonic::transport::Error>, tokio::task::JoinError>) -> Result<(), ServeError> {
+fn finished(
+    result: Result<Result<(), tonic::transport::Error>, tokio::task::JoinError>,
+) -> Result<(), ServeError> {
     match result {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(ServeError::Startup(format!("gRPC server: {e}"))),

@@ -34,7 +34,9 @@ where
     T: Send + 'static,
 {
     let (caller, gone) = oneshot::channel::<()>();
-    let task = tokio::spawn(work(CallerGone { caller: gone, gone: false }).instrument(tracing::Span::current()));
+    let task = tokio::spawn(
+        work(CallerGone { caller: gone, gone: false }).instrument(tracing::Span::current()),
+    );
     let result = task
         .await
         .unwrap_or_else(|e| Err(Status::internal(format!("the call's task failed: {e}"))));
@@ -51,10 +53,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_work_finishes_after_its_caller_has_gone_and_is_told_so() {
-        let (noticed, finished) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        );
+        let (noticed, finished) =
+            (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
         let (n, f) = (noticed.clone(), finished.clone());
         let call = run(move |mut gone| async move {
             gone.wait().await;
@@ -65,25 +65,18 @@ mod tests {
             Ok(())
         });
         assert!(
-            tokio::time::timeout(Duration::from_millis(50), call)
-                .await
-                .is_err(),
+            tokio::time::timeout(Duration::from_millis(50), call).await.is_err(),
             "the caller gives up"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(
-            noticed.load(Ordering::SeqCst),
-            "the work heard that its caller went away"
-        );
+        assert!(noticed.load(Ordering::SeqCst), "the work heard that its caller went away");
         assert!(finished.load(Ordering::SeqCst), "and still ran to its end");
     }
 
     #[tokio::test]
     async fn a_caller_that_stays_gets_the_answer() {
         assert_eq!(run(|_| async { Ok(7) }).await.unwrap(), 7);
-        let err = run(|_| async { Err::<(), _>(Status::not_found("x")) })
-            .await
-            .unwrap_err();
+        let err = run(|_| async { Err::<(), _>(Status::not_found("x")) }).await.unwrap_err();
         assert_eq!(err.code(), tonic::Code::NotFound);
     }
 }

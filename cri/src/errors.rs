@@ -24,7 +24,9 @@ pub fn from_bridge(context: &str, e: BridgeError) -> Status {
 pub fn from_pull(image: &str, e: PullError) -> Status {
     let message = format!("pull {image:?}: {e}");
     match e {
-        PullError::InvalidReference { .. } => Status::invalid_argument(format!("image.image: {message}")),
+        PullError::InvalidReference { .. } => {
+            Status::invalid_argument(format!("image.image: {message}"))
+        }
         PullError::NotFound(_) => Status::not_found(message),
         PullError::Unauthenticated(_) => Status::unauthenticated(message),
         PullError::PermissionDenied(_) => Status::permission_denied(message),

@@ -60,7 +60,14 @@ pub fn spawn(ctx: Arc<Context>) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(EVERY).await;
-            let tasks: Vec<String> = ctx.janitor.tasks.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
+            let tasks: Vec<String> = ctx
+                .janitor
+                .tasks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned()
+                .collect();
             for id in tasks {
                 if crate::container::remove_task(&ctx, &id).await.is_ok() {
                     ctx.janitor.tasks.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);

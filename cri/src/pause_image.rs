@@ -20,7 +20,11 @@ pub fn image_name() -> String {
 pub fn build() -> BuiltImage {
     let entries = [Entry::File { path: "pause".into(), mode: 0o755, data: PAUSE_BINARY.to_vec() }];
     let tar = layer_tar(&entries).expect("writing a tar into memory cannot fail");
-    let spec = ImageSpec { entrypoint: vec!["/pause".into()], stop_signal: "SIGTERM".into(), ..Default::default() };
+    let spec = ImageSpec {
+        entrypoint: vec!["/pause".into()],
+        stop_signal: "SIGTERM".into(),
+        ..Default::default()
+    };
     build_image(&spec, vec![tar])
 }
 

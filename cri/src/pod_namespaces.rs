@@ -79,7 +79,8 @@ impl LinuxPinner {
 
     /// Only a network namespace, pinned at `<root>/netns/<name>`.
     pub fn create_netns(&self, name: &str) -> io::Result<PathBuf> {
-        let pins = self.create(name, &PodNamespaces { kinds: vec![Kind::Net], ..Default::default() })?;
+        let pins =
+            self.create(name, &PodNamespaces { kinds: vec![Kind::Net], ..Default::default() })?;
         Ok(pins.into_iter().next().expect("one pin"))
     }
 }
@@ -129,14 +130,26 @@ fn unshare_and_pin(want: &PodNamespaces, pins: &[PathBuf]) -> io::Result<()> {
     }
     // /proc/sys answers for the namespaces of the task that opens it: this thread.
     for (name, value) in &want.sysctls {
-        std::fs::write(sysctl_file(name), value).map_err(|e| io::Error::new(e.kind(), format!("sysctl {name}={value}: {e}")))?;
+        std::fs::write(sysctl_file(name), value)
+            .map_err(|e| io::Error::new(e.kind(), format!("sysctl {name}={value}: {e}")))?;
     }
     let tid = unsafe { libc::gettid() };
     for (kind, pin) in want.kinds.iter().zip(pins) {
         let source = c_path(Path::new(&format!("/proc/self/task/{tid}/ns/{}", kind.proc_name())))?;
         let target = c_path(pin)?;
         let what = format!("bind-mount the {} namespace", kind.proc_name());
-        unsafe { check(libc::mount(source.as_ptr(), target.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()), &what) }?;
+        unsafe {
+            check(
+                libc::mount(
+                    source.as_ptr(),
+                    target.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND,
+                    std::ptr::null(),
+                ),
+                &what,
+            )
+        }?;
     }
     Ok(())
 }
@@ -148,14 +161,18 @@ impl NamespacePinner for LinuxPinner {
 
     fn create(&self, name: &str, want: &PodNamespaces) -> io::Result<Vec<PathBuf>> {
         if name.is_empty() || name.contains('/') {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad namespace pin name {name:?}")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad namespace pin name {name:?}"),
+            ));
         }
         let mut pins = Vec::new();
         let mut made = Ok(());
         for kind in &want.kinds {
             let pin = self.pin_path(*kind, name);
-            made = std::fs::create_dir_all(self.root.join(kind.dir_name()))
-                .and_then(|()| std::fs::OpenOptions::new().write(true).create_new(true).open(&pin).map(drop));
+            made = std::fs::create_dir_all(self.root.join(kind.dir_name())).and_then(|()| {
+                std::fs::OpenOptions::new().write(true).create_new(true).open(&pin).map(drop)
+            });
             if made.is_err() {
                 break;
             }

@@ -22,20 +22,34 @@ pub async fn after_connect(ctx: &Arc<Context>, first: bool) -> Result<(), Readin
     ensure_sandbox_image(ctx).await?;
     match crate::image::reload(ctx).await {
         Ok(n) => tracing::debug!(images = n, "image store loaded from containerd"),
-        Err(e) => return Err(Readiness::not_ready("ContainerdUnreachable", format!("list images: {e}"))),
+        Err(e) => {
+            return Err(Readiness::not_ready("ContainerdUnreachable", format!("list images: {e}")))
+        }
     }
     if first {
         match crate::sandbox::recover(ctx).await {
             Ok(n) => tracing::info!(sandboxes = n, "pod sandboxes recovered"),
-            Err(e) => return Err(Readiness::not_ready("ContainerdUnreachable", format!("recover sandboxes: {e}"))),
+            Err(e) => {
+                return Err(Readiness::not_ready(
+                    "ContainerdUnreachable",
+                    format!("recover sandboxes: {e}"),
+                ))
+            }
         }
         match crate::container::recover(ctx).await {
             Ok(n) => tracing::info!(containers = n, "containers recovered"),
-            Err(e) => return Err(Readiness::not_ready("ContainerdUnreachable", format!("recover containers: {e}"))),
+            Err(e) => {
+                return Err(Readiness::not_ready(
+                    "ContainerdUnreachable",
+                    format!("recover containers: {e}"),
+                ))
+            }
         }
         // Exits missed while cricket was down are recorded and their tasks deleted first, so
         // that every task left is one that runs; then no shim without one may stay.
-        for c in ctx.containers.list().into_iter().filter(|c| c.status.state == ContainerState::Running) {
+        for c in
+            ctx.containers.list().into_iter().filter(|c| c.status.state == ContainerState::Running)
+        {
             crate::container::exits::reconcile(ctx, &c.meta.id).await;
         }
         crate::shim_sweep::stop_orphaned_shims(ctx, std::time::Duration::ZERO).await;
@@ -54,7 +68,9 @@ async fn ensure_sandbox_image(ctx: &Context) -> Result<(), Readiness> {
     let unavailable = |e: String| Readiness::not_ready("SandboxImageUnavailable", e);
     let configured = &ctx.config.images.sandbox_image;
     if configured.is_empty() {
-        return crate::pause_image::ensure(&ctx.containerd).await.map_err(|e| unavailable(format!("built-in pause image: {e}")));
+        return crate::pause_image::ensure(&ctx.containerd)
+            .await
+            .map_err(|e| unavailable(format!("built-in pause image: {e}")));
     }
     let name = ctx.sandbox_image_name().unwrap_or_default();
     match ctx.containerd.get_image(&name).await {

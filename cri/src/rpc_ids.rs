@@ -21,7 +21,14 @@ macro_rules! container_requests {
     ($($t:ty),*) => { $(impl RequestIds for $t { fn container_id(&self) -> &str { &self.container_id } })* };
 }
 
-pod_requests!(StopPodSandboxRequest, RemovePodSandboxRequest, PodSandboxStatusRequest, PodSandboxStatsRequest, PortForwardRequest, CreateContainerRequest);
+pod_requests!(
+    StopPodSandboxRequest,
+    RemovePodSandboxRequest,
+    PodSandboxStatusRequest,
+    PodSandboxStatsRequest,
+    PortForwardRequest,
+    CreateContainerRequest
+);
 container_requests!(
     StartContainerRequest,
     StopContainerRequest,

@@ -17,7 +17,8 @@ fn send(target: &str, state: &str) -> std::io::Result<usize> {
     match target.strip_prefix('@') {
         Some(abstract_name) => {
             use std::os::linux::net::SocketAddrExt;
-            let addr = std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes())?;
+            let addr =
+                std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes())?;
             socket.send_to_addr(state.as_bytes(), &addr)
         }
         None => socket.send_to(state.as_bytes(), target),
@@ -40,7 +41,10 @@ mod tests {
 
         use std::os::linux::net::SocketAddrExt;
         let name = format!("cricket-notify-test-{}", std::process::id());
-        let abstract_listener = UnixDatagram::bind_addr(&std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap()).unwrap();
+        let abstract_listener = UnixDatagram::bind_addr(
+            &std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap(),
+        )
+        .unwrap();
         send(&format!("@{name}"), "STOPPING=1").unwrap();
         let n = abstract_listener.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"STOPPING=1");

@@ -23,17 +23,31 @@ struct Shim {
 
 /// Parses a shim's NUL-separated command line, if it is a shim of `address` and `namespace`.
 fn parse_shim(pid: i32, cmdline: &[u8], address: &str, namespace: &str) -> Option<Shim> {
-    let args: Vec<String> = cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
     let binary = PathBuf::from(args.first()?);
     if !binary.file_name()?.to_string_lossy().starts_with("containerd-shim") {
         return None;
     }
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str);
-    (flag("-address")? == address && flag("-namespace")? == namespace).then(|| Shim { pid, binary, id: flag("-id").unwrap_or_default().to_string() })
+    let flag = |name: &str| {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+    };
+    (flag("-address")? == address && flag("-namespace")? == namespace).then(|| Shim {
+        pid,
+        binary,
+        id: flag("-id").unwrap_or_default().to_string(),
+    })
 }
 
 fn numbered_entries() -> impl Iterator<Item = (i32, PathBuf)> {
-    std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path())))
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path())))
 }
 
 /// The shim's bundle: the directory it was started in, while it still exists.
@@ -64,7 +78,8 @@ fn age(pid: i32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Field 22, counted from the state (field 3) after the command name.
     let started_ticks: u64 = stat.rsplit(')').next()?.split_whitespace().nth(19)?.parse().ok()?;
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()?;
+    let uptime: f64 =
+        std::fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()?;
     // SAFETY: sysconf only reads a system constant.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     Some(Duration::from_secs_f64((uptime - started_ticks as f64 / ticks_per_second).max(0.0)))
@@ -77,21 +92,26 @@ pub async fn stop_orphaned_shims(ctx: &Context, min_age: Duration) {
     let address = ctx.containerd.config().address.display().to_string();
     let namespace = ctx.config.containerd.namespace.clone();
     let shims: Vec<Shim> = numbered_entries()
-        .filter_map(|(pid, dir)| parse_shim(pid, &std::fs::read(dir.join("cmdline")).ok()?, &address, &namespace))
+        .filter_map(|(pid, dir)| {
+            parse_shim(pid, &std::fs::read(dir.join("cmdline")).ok()?, &address, &namespace)
+        })
         .collect();
     if shims.is_empty() {
         return;
     }
     let tasks = match ctx.containerd.list_tasks().await {
         Ok(t) => t,
-        Err(e) => return tracing::warn!(error = %e, "cannot list tasks; orphaned shims are left for the next sweep"),
+        Err(e) => {
+            return tracing::warn!(error = %e, "cannot list tasks; orphaned shims are left for the next sweep")
+        }
     };
     let task_ids: HashSet<&str> = tasks.iter().map(|(id, _, _)| id.as_str()).collect();
     let task_pids: HashSet<i32> = tasks.iter().map(|(_, pid, _)| *pid as i32).collect();
     let parents = crate::exec::process_tree::parents();
     for shim in shims {
         let below = crate::exec::process_tree::tree(shim.pid, &parents);
-        let serving = task_ids.contains(shim.id.as_str()) || below.iter().any(|p| task_pids.contains(p));
+        let serving =
+            task_ids.contains(shim.id.as_str()) || below.iter().any(|p| task_pids.contains(p));
         if serving || age(shim.pid).is_none_or(|a| a < min_age) {
             continue;
         }
@@ -113,14 +133,17 @@ pub async fn settle_removed_pod_shim(ctx: &Context, id: &str) {
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
         let shim = numbered_entries()
-            .filter_map(|(pid, dir)| parse_shim(pid, &std::fs::read(dir.join("cmdline")).ok()?, &address, &namespace))
+            .filter_map(|(pid, dir)| {
+                parse_shim(pid, &std::fs::read(dir.join("cmdline")).ok()?, &address, &namespace)
+            })
             .find(|s| s.id == id);
         let Some(shim) = shim else { return };
         if tokio::time::Instant::now() >= deadline {
             let Ok(tasks) = ctx.containerd.list_tasks().await else { return };
             let parents = crate::exec::process_tree::parents();
             let below = crate::exec::process_tree::tree(shim.pid, &parents);
-            let serving = tasks.iter().any(|(task, pid, _)| task == id || below.contains(&(*pid as i32)));
+            let serving =
+                tasks.iter().any(|(task, pid, _)| task == id || below.contains(&(*pid as i32)));
             if !serving {
                 tracing::warn!(shim = shim.pid, pod = %id, "the removed pod's shim did not exit; stopping it");
                 stop(&shim, &address, &namespace).await;
@@ -136,11 +159,16 @@ async fn stop(shim: &Shim, address: &str, namespace: &str) {
     if let Some(bundle) = &bundle {
         // The shim's own clean-up: runc delete --force, and the rootfs unmounted.
         let mut delete = tokio::process::Command::new(&shim.binary);
-        delete.args(["-namespace", namespace, "-address", address, "-id", &shim.id, "delete"]).current_dir(bundle).kill_on_drop(true);
+        delete
+            .args(["-namespace", namespace, "-address", address, "-id", &shim.id, "delete"])
+            .current_dir(bundle)
+            .kill_on_drop(true);
         delete.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
         match tokio::time::timeout(Duration::from_secs(10), delete.status()).await {
             Ok(Ok(status)) if status.success() => {}
-            outcome => tracing::warn!(id = %shim.id, ?outcome, "the shim's delete did not succeed; killing what is left"),
+            outcome => {
+                tracing::warn!(id = %shim.id, ?outcome, "the shim's delete did not succeed; killing what is left")
+            }
         }
     }
     crate::exec::process_tree::kill_tree(shim.pid);
@@ -159,12 +187,27 @@ mod tests {
     #[test]
     fn only_shims_of_this_containerd_and_namespace_are_found() {
         let line = |args: &[&str]| args.join("\0").into_bytes();
-        let ours = line(&["/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io", "-id", "abc", "-address", "/run/x/containerd.sock"]);
+        let ours = line(&[
+            "/usr/bin/containerd-shim-runc-v2",
+            "-namespace",
+            "k8s.io",
+            "-id",
+            "abc",
+            "-address",
+            "/run/x/containerd.sock",
+        ]);
         let shim = parse_shim(7, &ours, "/run/x/containerd.sock", "k8s.io").unwrap();
         assert_eq!((shim.pid, shim.id.as_str()), (7, "abc"));
-        assert!(parse_shim(7, &ours, "/run/containerd/containerd.sock", "k8s.io").is_none(), "another containerd's");
-        assert!(parse_shim(7, &ours, "/run/x/containerd.sock", "moby").is_none(), "another namespace's");
-        let not_a_shim = line(&["/usr/bin/sleep", "-namespace", "k8s.io", "-address", "/run/x/containerd.sock"]);
+        assert!(
+            parse_shim(7, &ours, "/run/containerd/containerd.sock", "k8s.io").is_none(),
+            "another containerd's"
+        );
+        assert!(
+            parse_shim(7, &ours, "/run/x/containerd.sock", "moby").is_none(),
+            "another namespace's"
+        );
+        let not_a_shim =
+            line(&["/usr/bin/sleep", "-namespace", "k8s.io", "-address", "/run/x/containerd.sock"]);
         assert!(parse_shim(7, &not_a_shim, "/run/x/containerd.sock", "k8s.io").is_none());
     }
 

@@ -61,10 +61,16 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
     {
         let (mut waiter, flight) = {
             let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-            let entry = inflight.entry(key.clone()).or_insert_with(|| self.start(key.clone(), work));
+            let entry =
+                inflight.entry(key.clone()).or_insert_with(|| self.start(key.clone(), work));
             entry.waiters.fetch_add(1, Ordering::SeqCst);
-            let waiter =
-                Waiter { key, map: self.inflight.clone(), waiters: entry.waiters.clone(), abort: entry.abort.clone(), answered: false };
+            let waiter = Waiter {
+                key,
+                map: self.inflight.clone(),
+                waiters: entry.waiters.clone(),
+                abort: entry.abort.clone(),
+                answered: false,
+            };
             (waiter, entry.flight.clone())
         };
         let out = flight.await;
@@ -113,7 +119,8 @@ mod tests {
                 })
                 .await
         };
-        let joined = futures::future::join_all((0..10).map(|_| call(flights.clone(), runs.clone()))).await;
+        let joined =
+            futures::future::join_all((0..10).map(|_| call(flights.clone(), runs.clone()))).await;
         assert!(joined.iter().all(|r| r.as_ref().unwrap() == &0));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert_eq!(call(flights.clone(), runs.clone()).await.unwrap(), 1);
@@ -135,7 +142,11 @@ mod tests {
             tokio::spawn(async move { flights.run("k".into(), work).await })
         };
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let impatient = tokio::time::timeout(Duration::from_millis(5), flights.run("k".into(), slow_work(done.clone()))).await;
+        let impatient = tokio::time::timeout(
+            Duration::from_millis(5),
+            flights.run("k".into(), slow_work(done.clone())),
+        )
+        .await;
         assert!(impatient.is_err());
         assert_eq!(patient.await.unwrap().unwrap(), "done");
         assert_eq!(done.load(Ordering::SeqCst), 1);
@@ -145,10 +156,18 @@ mod tests {
     async fn when_every_caller_gives_up_the_work_is_cancelled() {
         let flights: Arc<SingleFlight<&'static str>> = Arc::default();
         let done = Arc::new(AtomicUsize::new(0));
-        let gave_up = tokio::time::timeout(Duration::from_millis(10), flights.run("k".into(), slow_work(done.clone()))).await;
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(10),
+            flights.run("k".into(), slow_work(done.clone())),
+        )
+        .await;
         assert!(gave_up.is_err());
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(done.load(Ordering::SeqCst), 0, "nobody wanted it any more");
-        assert_eq!(flights.run("k".into(), slow_work(done.clone())).await.unwrap(), "done", "a new caller starts anew");
+        assert_eq!(
+            flights.run("k".into(), slow_work(done.clone())).await.unwrap(),
+            "done",
+            "a new caller starts anew"
+        );
     }
 }

@@ -57,7 +57,10 @@ async fn round(client: &mut CriClient) -> Duration {
 
 /// The rewriter on RFC 7541 C.4.1's Huffman-coded request, as a new stream each time.
 fn micro_huffman() -> f64 {
-    let block = [0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff];
+    let block = [
+        0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90,
+        0xf4, 0xff,
+    ];
     let mut rw = AuthorityRewriter::default();
     let mut out = Vec::new();
     rw.process(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", &mut out).unwrap();
@@ -109,7 +112,8 @@ fn micro() -> f64 {
 fn main() {
     let ns = micro();
     let ns_huffman = micro_huffman();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let dir = std::env::temp_dir().join(format!("cricket-bench-authority-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -6,7 +6,14 @@ fn main() {
     let logger = cricket.with_file_name("cricket-logger");
     println!("binary size (release profile: opt-level s, fat LTO, one codegen unit, stripped)");
     for bin in [&cricket, &logger] {
-        let bytes = std::fs::metadata(bin).unwrap_or_else(|e| panic!("{}: {e} (cargo build --release --bins)", bin.display())).len();
-        println!("  {:<16} {:>10} bytes  {:6.2} MiB", bin.file_name().unwrap().to_string_lossy(), bytes, bytes as f64 / (1024.0 * 1024.0));
+        let bytes = std::fs::metadata(bin)
+            .unwrap_or_else(|e| panic!("{}: {e} (cargo build --release --bins)", bin.display()))
+            .len();
+        println!(
+            "  {:<16} {:>10} bytes  {:6.2} MiB",
+            bin.file_name().unwrap().to_string_lossy(),
+            bytes,
+            bytes as f64 / (1024.0 * 1024.0)
+        );
     }
 }

@@ -37,7 +37,8 @@ struct Figures {
     loggers_kib: (u64, u64),
 }
 
-const OPS: [&str; 5] = ["RunPodSandbox", "CreateContainer", "StartContainer", "StopContainer", "RemoveContainer"];
+const OPS: [&str; 5] =
+    ["RunPodSandbox", "CreateContainer", "StartContainer", "StopContainer", "RemoveContainer"];
 
 async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, Duration) {
     let t0 = Instant::now();
@@ -47,7 +48,12 @@ async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, Duration) {
 
 fn pod_config(name: &str, log_root: &std::path::Path) -> PodSandboxConfig {
     PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata { name: name.into(), uid: format!("uid-{name}"), namespace: "bench".into(), attempt: 0 }),
+        metadata: Some(PodSandboxMetadata {
+            name: name.into(),
+            uid: format!("uid-{name}"),
+            namespace: "bench".into(),
+            attempt: 0,
+        }),
         hostname: name.into(),
         log_directory: log_root.join(name).display().to_string(),
         linux: e2e::pods::kubelet_linux(),
@@ -66,54 +72,99 @@ fn container_config(image: &str) -> ContainerConfig {
 }
 
 /// Starts one pod with its container: (pod, container, [run, create, start]).
-async fn start_pod(mut cri: CriClient, name: String, image: String, log_root: std::path::PathBuf) -> (String, String, [Duration; 3]) {
+async fn start_pod(
+    mut cri: CriClient,
+    name: String,
+    image: String,
+    log_root: std::path::PathBuf,
+) -> (String, String, [Duration; 3]) {
     let config = pod_config(&name, &log_root);
     let req = RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() };
     let (reply, run) = timed(cri.runtime.run_pod_sandbox(req)).await;
     let pod = reply.expect("RunPodSandbox").into_inner().pod_sandbox_id;
-    let req = CreateContainerRequest { pod_sandbox_id: pod.clone(), config: Some(container_config(&image)), sandbox_config: Some(config) };
+    let req = CreateContainerRequest {
+        pod_sandbox_id: pod.clone(),
+        config: Some(container_config(&image)),
+        sandbox_config: Some(config),
+    };
     let (reply, create) = timed(cri.runtime.create_container(req)).await;
     let id = reply.expect("CreateContainer").into_inner().container_id;
-    let (reply, start) = timed(cri.runtime.start_container(StartContainerRequest { container_id: id.clone() })).await;
+    let (reply, start) =
+        timed(cri.runtime.start_container(StartContainerRequest { container_id: id.clone() }))
+            .await;
     reply.expect("StartContainer");
     (pod, id, [run, create, start])
 }
 
 /// Stops and removes the container, then the pod: [stop, remove] of the container.
 async fn end_pod(mut cri: CriClient, pod: String, id: String) -> [Duration; 2] {
-    let (reply, stop) = timed(cri.runtime.stop_container(StopContainerRequest { container_id: id.clone(), timeout: 0 })).await;
+    let (reply, stop) = timed(
+        cri.runtime.stop_container(StopContainerRequest { container_id: id.clone(), timeout: 0 }),
+    )
+    .await;
     reply.expect("StopContainer");
-    let (reply, remove) = timed(cri.runtime.remove_container(RemoveContainerRequest { container_id: id })).await;
+    let (reply, remove) =
+        timed(cri.runtime.remove_container(RemoveContainerRequest { container_id: id })).await;
     reply.expect("RemoveContainer");
-    cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod.clone() }).await.expect("StopPodSandbox");
-    cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod }).await.expect("RemovePodSandbox");
+    cri.runtime
+        .stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod.clone() })
+        .await
+        .expect("StopPodSandbox");
+    cri.runtime
+        .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod })
+        .await
+        .expect("RemovePodSandbox");
     [stop, remove]
 }
 
 fn rss_kib(pid: i32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The summed (RSS, PSS) of every process named `comm`, in KiB: PSS shares the pages they
 /// have in common (the binary, libc) among them.
 fn memory_of_all(comm: &str) -> (u64, u64) {
-    let pids = std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
+    let pids = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
     let pss = |pid: i32| {
-        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-        rollup.lines().find_map(|l| l.strip_prefix("Pss:")).and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok()).unwrap_or(0)
+        let rollup =
+            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        rollup
+            .lines()
+            .find_map(|l| l.strip_prefix("Pss:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0)
     };
-    pids.filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)).fold((0, 0), |(r, p), pid| (r + rss_kib(pid), p + pss(pid)))
+    pids.filter(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+    })
+    .fold((0, 0), |(r, p), pid| (r + rss_kib(pid), p + pss(pid)))
 }
 
-async fn workload(cri: &CriClient, image: &str, log_root: &std::path::Path, daemon_pid: i32, tag: &str) -> Figures {
+async fn workload(
+    cri: &CriClient,
+    image: &str,
+    log_root: &std::path::Path,
+    daemon_pid: i32,
+    tag: &str,
+) -> Figures {
     let mut f = Figures { rss_idle_kib: rss_kib(daemon_pid), ..Default::default() };
     let (image, log_root) = (image.to_string(), log_root.to_path_buf());
     // Warm-up: the first pod pays for the bridge (and containerd for its sandbox image).
-    let (pod, id, _) = start_pod(cri.clone(), format!("{tag}-warm"), image.clone(), log_root.clone()).await;
+    let (pod, id, _) =
+        start_pod(cri.clone(), format!("{tag}-warm"), image.clone(), log_root.clone()).await;
     end_pod(cri.clone(), pod, id).await;
     for i in 0..SEQUENTIAL {
-        let (pod, id, t) = start_pod(cri.clone(), format!("{tag}-s{i}"), image.clone(), log_root.clone()).await;
+        let (pod, id, t) =
+            start_pod(cri.clone(), format!("{tag}-s{i}"), image.clone(), log_root.clone()).await;
         let [stop, remove] = end_pod(cri.clone(), pod, id).await;
         for (slot, d) in [t[0], t[1], t[2], stop, remove].into_iter().enumerate() {
             f.ops[0][slot].push(d);
@@ -122,11 +173,17 @@ async fn workload(cri: &CriClient, image: &str, log_root: &std::path::Path, daem
     }
     for round in 0..BURST_ROUNDS {
         let t0 = Instant::now();
-        let started = futures::future::join_all((0..BURST).map(|i| start_pod(cri.clone(), format!("{tag}-b{round}-{i}"), image.clone(), log_root.clone()))).await;
+        let started = futures::future::join_all((0..BURST).map(|i| {
+            start_pod(cri.clone(), format!("{tag}-b{round}-{i}"), image.clone(), log_root.clone())
+        }))
+        .await;
         f.bursts.push(t0.elapsed());
         f.rss_kib = f.rss_kib.max(rss_kib(daemon_pid));
         f.loggers_kib = f.loggers_kib.max(memory_of_all("cricket-logger"));
-        let ended = futures::future::join_all(started.iter().map(|(pod, id, _)| end_pod(cri.clone(), pod.clone(), id.clone()))).await;
+        let ended = futures::future::join_all(
+            started.iter().map(|(pod, id, _)| end_pod(cri.clone(), pod.clone(), id.clone())),
+        )
+        .await;
         for ((_, _, t), [stop, remove]) in started.iter().zip(ended) {
             for (slot, d) in [t[0], t[1], t[2], stop, remove].into_iter().enumerate() {
                 f.ops[1][slot].push(d);
@@ -144,10 +201,20 @@ fn at(v: &[Duration], p: f64) -> f64 {
 }
 
 fn report(cricket: &Figures, containerd: &Figures) {
-    println!("  {:<32} {:>22} {:>22} {:>8}", "", "cricket p50 / p99", "containerd p50 / p99", "p50 ratio");
+    println!(
+        "  {:<32} {:>22} {:>22} {:>8}",
+        "", "cricket p50 / p99", "containerd p50 / p99", "p50 ratio"
+    );
     let line = |label: String, a: &[Duration], b: &[Duration]| {
         let (a50, b50) = (at(a, 0.5), at(b, 0.5));
-        println!("  {label:<32} {:>9.1} / {:>7.1} ms {:>9.1} / {:>7.1} ms {:>8.2}", a50, at(a, 0.99), b50, at(b, 0.99), a50 / b50);
+        println!(
+            "  {label:<32} {:>9.1} / {:>7.1} ms {:>9.1} / {:>7.1} ms {:>8.2}",
+            a50,
+            at(a, 0.99),
+            b50,
+            at(b, 0.99),
+            a50 / b50
+        );
     };
     for (c, conc) in ["concurrency 1 ", "concurrency 20"].iter().enumerate() {
         for (i, op) in OPS.iter().enumerate() {
@@ -172,7 +239,8 @@ fn report(cricket: &Figures, containerd: &Figures) {
 
 fn main() {
     std::env::set_var("CRICKET_BIN", e2e::workspace::cricket_release_binary());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let mut node = Node::start(NodeOptions { registry: true, ..Default::default() });
         node.write_cni_config();

@@ -72,9 +72,20 @@ fn main() {
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("daemon_startup: exec -> ready socket over {RUNS} starts (containerd up, pause image present)");
-    println!("  min {:.1} ms   median {:.1} ms   max {:.1} ms   (goal <= 100 ms)", ms(times[0]), ms(times[RUNS / 2]), ms(times[RUNS - 1]));
-    println!("idle RSS after 3 s: {:.1} MiB ({rss} KiB)   {threads}   (goal <= 10 MiB)", rss as f64 / 1024.0);
-    println!("peak RSS of a first start that imports the pause image: {:.1} MiB", first_peak as f64 / 1024.0);
+    println!(
+        "  min {:.1} ms   median {:.1} ms   max {:.1} ms   (goal <= 100 ms)",
+        ms(times[0]),
+        ms(times[RUNS / 2]),
+        ms(times[RUNS - 1])
+    );
+    println!(
+        "idle RSS after 3 s: {:.1} MiB ({rss} KiB)   {threads}   (goal <= 10 MiB)",
+        rss as f64 / 1024.0
+    );
+    println!(
+        "peak RSS of a first start that imports the pause image: {:.1} MiB",
+        first_peak as f64 / 1024.0
+    );
     for dir in [&ws.run_dir, &ws.lib_dir] {
         e2e::leaks::unmount_below(&dir.display().to_string());
         let _ = std::fs::remove_dir_all(dir);

@@ -22,7 +22,12 @@ fn cleanup(ws: &Workspace) {
 
 fn status_kib(pid: i32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// (pull time, RSS before, peak RSS, RSS 3 s after) in KiB.
@@ -73,11 +78,13 @@ fn main() {
     let ws = Workspace::new();
     let registry = Registry::start(&ws, None, None);
     let layers: Vec<Vec<u8>> = (0..5).map(|i| random_layer(1000 + i, 8, 1 << 20)).collect();
-    let image = build(&layers, &ImageOptions { compression: Compression::Gzip, ..Default::default() });
+    let image =
+        build(&layers, &ImageOptions { compression: Compression::Gzip, ..Default::default() });
     let size: usize = image.layers.iter().map(|l| l.blob.data.len()).sum();
     let reference = registry.push(&image, "bench/big", "1");
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (mut ours, mut theirs, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         theirs.push(ctr_round(&reference));
@@ -89,12 +96,25 @@ fn main() {
     theirs.sort();
     let (a, b) = (ours[ROUNDS / 2], theirs[ROUNDS / 2]);
     println!("image_pull: 5 gzip layers, {:.1} MB compressed, local docker-registry, fresh containerd per pull, median of {ROUNDS}", size as f64 / 1e6);
-    println!("  cricket PullImage:            {:.0} ms   (all: {:?})", a.as_secs_f64() * 1e3, ours.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
-    println!("  ctr images pull --plain-http: {:.0} ms   (all: {:?})", b.as_secs_f64() * 1e3, theirs.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
+    println!(
+        "  cricket PullImage:            {:.0} ms   (all: {:?})",
+        a.as_secs_f64() * 1e3,
+        ours.iter().map(|d| d.as_millis()).collect::<Vec<_>>()
+    );
+    println!(
+        "  ctr images pull --plain-http: {:.0} ms   (all: {:?})",
+        b.as_secs_f64() * 1e3,
+        theirs.iter().map(|d| d.as_millis()).collect::<Vec<_>>()
+    );
     println!("  ratio cricket/ctr: {:.2}   (goal <= 1.0)", a.as_secs_f64() / b.as_secs_f64());
     let mib = |k: u64| k as f64 / 1024.0;
     let [before, peak, after] = peaks[ROUNDS - 1];
-    println!("  cricket RSS: {:.1} MiB before, {:.1} MiB peak, {:.1} MiB 3 s after the pull", mib(before), mib(peak), mib(after));
+    println!(
+        "  cricket RSS: {:.1} MiB before, {:.1} MiB peak, {:.1} MiB 3 s after the pull",
+        mib(before),
+        mib(peak),
+        mib(after)
+    );
     drop(registry);
     cleanup(&ws);
 }

@@ -23,11 +23,7 @@ fn quantile(buckets: &[(f64, f64)], q: f64) -> f64 {
             if le.is_infinite() {
                 return prev.0;
             }
-            let within = if count > prev.1 {
-                (rank - prev.1) / (count - prev.1)
-            } else {
-                0.0
-            };
+            let within = if count > prev.1 { (rank - prev.1) / (count - prev.1) } else { 0.0 };
             return prev.0 + (le - prev.0) * within;
         }
         prev = (le, count);
@@ -37,20 +33,15 @@ fn quantile(buckets: &[(f64, f64)], q: f64) -> f64 {
 
 /// kubelet's pod start SLI histogram: (upper bound, cumulative count) per bucket.
 fn sli_buckets(cluster: &Cluster) -> Vec<(f64, f64)> {
-    let text = cluster.kubectl_ok(&[
-        "get",
-        "--raw",
-        &format!("/api/v1/nodes/{NODE_NAME}/proxy/metrics"),
-    ]);
+    let text =
+        cluster.kubectl_ok(&["get", "--raw", &format!("/api/v1/nodes/{NODE_NAME}/proxy/metrics")]);
     let metrics = e2e::prometheus_text::parse(&text).expect("kubelet's metrics parse");
     let mut buckets: Vec<(f64, f64)> = metrics
         .samples
         .iter()
         .filter(|s| s.name == "kubelet_pod_start_sli_duration_seconds_bucket")
         .filter_map(|s| {
-            s.labels
-                .get("le")
-                .map(|le| (le.parse::<f64>().unwrap_or(f64::INFINITY), s.value))
+            s.labels.get("le").map(|le| (le.parse::<f64>().unwrap_or(f64::INFINITY), s.value))
         })
         .collect();
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -60,12 +51,7 @@ fn sli_buckets(cluster: &Cluster) -> Vec<(f64, f64)> {
 /// Memory (PSS, KiB) of the node runtime's processes (whose command lines name
 /// `needle`), grouped by what they are: cricket's or the CRI containerd's.
 fn runtime_memory_kib(needle: &str, runtime: NodeRuntime) -> [(&'static str, u64); 4] {
-    let mut sums = [
-        ("cricket", 0),
-        ("cricket-logger", 0),
-        ("containerd", 0),
-        ("shims", 0),
-    ];
+    let mut sums = [("cricket", 0), ("cricket-logger", 0), ("containerd", 0), ("shims", 0)];
     // The CRI containerd's config, and the address its shims are given, name it.
     let cri_containerd = |cmdline: &str| cmdline.contains("ctd-cri");
     for p in e2e::leaks::processes_naming(needle) {
@@ -112,10 +98,7 @@ struct Figures {
 
 /// Starts a cluster on `runtime`, creates the pods at once and measures.
 fn measure(runtime: NodeRuntime) -> Figures {
-    let cluster = Cluster::start(ClusterOptions {
-        runtime,
-        ..Default::default()
-    });
+    let cluster = Cluster::start(ClusterOptions { runtime, ..Default::default() });
     let ns = cluster.namespace("bench");
     let pod = |name: String| {
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
@@ -145,12 +128,7 @@ fn measure(runtime: NodeRuntime) -> Figures {
     let after = sli_buckets(&cluster);
     let delta: Vec<(f64, f64)> = after
         .iter()
-        .map(|(le, n)| {
-            (
-                *le,
-                n - before.iter().find(|b| b.0 == *le).map_or(0.0, |b| b.1),
-            )
-        })
+        .map(|(le, n)| (*le, n - before.iter().find(|b| b.0 == *le).map_or(0.0, |b| b.1)))
         .collect();
     let memory = runtime_memory_kib(&format!("cricket-e2e-{}", cluster.node.ws.id), runtime);
     let figures = Figures {
@@ -170,10 +148,7 @@ fn report(name: &str, f: &Figures) {
         "    kubelet_pod_start_sli_duration_seconds   p50 {:6.3} s   p99 {:6.3} s   (n={})",
         f.sli_p50, f.sli_p99, f.samples
     );
-    println!(
-        "    wall time until all Ready                {:6.2} s",
-        f.wall.as_secs_f64()
-    );
+    println!("    wall time until all Ready                {:6.2} s", f.wall.as_secs_f64());
     let total: u64 = f.memory.iter().map(|(_, k)| k).sum();
     let parts: Vec<String> = f
         .memory
@@ -195,8 +170,5 @@ fn main() {
         e2e::kube::pinned_version()
     );
     report("cricket (release build)", &measure(NodeRuntime::Cricket));
-    report(
-        "containerd's CRI plugin (Debian's containerd)",
-        &measure(NodeRuntime::ContainerdCri),
-    );
+    report("containerd's CRI plugin (Debian's containerd)", &measure(NodeRuntime::ContainerdCri));
 }

@@ -14,7 +14,12 @@ const PARALLEL_ROUNDS: usize = 3;
 
 fn config(name: &str) -> PodSandboxConfig {
     PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata { name: name.into(), uid: format!("uid-{name}"), namespace: "bench".into(), attempt: 0 }),
+        metadata: Some(PodSandboxMetadata {
+            name: name.into(),
+            uid: format!("uid-{name}"),
+            namespace: "bench".into(),
+            attempt: 0,
+        }),
         hostname: name.into(),
         // As kubelet sends for a pod without shareProcessNamespace.
         linux: e2e::pods::kubelet_linux(),
@@ -43,20 +48,29 @@ fn percentiles(mut v: Vec<Duration>) -> String {
 async fn phase(cri: &CriClient, names: Vec<String>, concurrency: usize) -> [Vec<Duration>; 3] {
     let (mut runs, mut stops, mut removes) = (Vec::new(), Vec::new(), Vec::new());
     for chunk in names.chunks(concurrency) {
-        let started = futures::future::join_all(chunk.iter().map(|n| run(cri.clone(), n.clone()))).await;
+        let started =
+            futures::future::join_all(chunk.iter().map(|n| run(cri.clone(), n.clone()))).await;
         runs.extend(started.iter().map(|(_, t)| *t));
         let ids: Vec<String> = started.into_iter().map(|(id, _)| id).collect();
         let stopped = futures::future::join_all(ids.iter().map(|id| {
             let mut c = cri.clone();
             let id = id.clone();
-            async move { timed(c.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id })).await.1 }
+            async move {
+                timed(c.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id }))
+                    .await
+                    .1
+            }
         }))
         .await;
         stops.extend(stopped);
         let removed = futures::future::join_all(ids.iter().map(|id| {
             let mut c = cri.clone();
             let id = id.clone();
-            async move { timed(c.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id })).await.1 }
+            async move {
+                timed(c.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }))
+                    .await
+                    .1
+            }
         }))
         .await;
         removes.extend(removed);
@@ -66,11 +80,15 @@ async fn phase(cri: &CriClient, names: Vec<String>, concurrency: usize) -> [Vec<
 
 fn main() {
     std::env::set_var("CRICKET_BIN", e2e::workspace::cricket_release_binary());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     println!("pod_sandbox: bridge + host-local + portmap, release build, 2 cores");
     println!("  goal: RunPodSandbox p50 <= 45 ms at concurrency 1 (containerd's CRI: 71-87 ms here per the issue)");
     let always = "[containerd.runtimes.runc]\nruntime_type = \"io.containerd.runc.v2\"\npause = \"always\"\n";
-    for (mode, extra) in [("pause = \"when_needed\" (default: no pause process)", ""), ("pause = \"always\"", always)] {
+    for (mode, extra) in [
+        ("pause = \"when_needed\" (default: no pause process)", ""),
+        ("pause = \"always\"", always),
+    ] {
         println!("{mode}");
         rt.block_on(bench_mode(extra));
     }
@@ -88,18 +106,32 @@ async fn bench_mode(extra_config: &str) {
     c.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }).await.unwrap();
 
     let seq = phase(&cri, (0..SEQUENTIAL).map(|i| format!("s{i}")).collect(), 1).await;
-    let par = phase(&cri, (0..PARALLEL * PARALLEL_ROUNDS).map(|i| format!("p{i}")).collect(), PARALLEL).await;
+    let par =
+        phase(&cri, (0..PARALLEL * PARALLEL_ROUNDS).map(|i| format!("p{i}")).collect(), PARALLEL)
+            .await;
     for (label, [runs, stops, removes]) in [("concurrency 1 ", seq), ("concurrency 20", par)] {
         println!("  {label}  RunPodSandbox    {}", percentiles(runs));
         println!("  {label}  StopPodSandbox   {}", percentiles(stops));
         println!("  {label}  RemovePodSandbox {}", percentiles(removes));
     }
     let log = std::fs::read_to_string(&node.cricket.as_ref().unwrap().log).unwrap_or_default();
-    println!("  where RunPodSandbox's time goes (medians over all runs, from cricket's debug log):");
-    for (phase, range) in [("concurrency 1 ", 1..SEQUENTIAL + 1), ("concurrency 20", SEQUENTIAL + 1..usize::MAX)] {
-        let steps = [("sandbox steps", &["netns_ms", "cni_ms", "pause_ms"][..]), ("pause container steps", &["created_ms", "task_ms", "started_ms"][..])];
+    println!(
+        "  where RunPodSandbox's time goes (medians over all runs, from cricket's debug log):"
+    );
+    for (phase, range) in
+        [("concurrency 1 ", 1..SEQUENTIAL + 1), ("concurrency 20", SEQUENTIAL + 1..usize::MAX)]
+    {
+        let steps = [
+            ("sandbox steps", &["netns_ms", "cni_ms", "pause_ms"][..]),
+            ("pause container steps", &["created_ms", "task_ms", "started_ms"][..]),
+        ];
         for (step, keys) in steps.into_iter().filter(|(step, _)| log.contains(step)) {
-            let line: Vec<String> = keys.iter().map(|k| format!("{k} {:.1}", e2e::bench_log::median_field(&log, step, k, range.clone()))).collect();
+            let line: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!("{k} {:.1}", e2e::bench_log::median_field(&log, step, k, range.clone()))
+                })
+                .collect();
             println!("    {phase} {step}: {}", line.join(", "));
         }
     }

@@ -44,20 +44,30 @@ impl Measured {
             call().await;
             took.push(t.elapsed());
         }
-        let cpu = (cpu_time(pid) - cpu0).saturating_sub(sampler_per_s.mul_f64(t0.elapsed().as_secs_f64()));
+        let cpu = (cpu_time(pid) - cpu0)
+            .saturating_sub(sampler_per_s.mul_f64(t0.elapsed().as_secs_f64()));
         took.sort();
         Measured { took, cpu_per_call: cpu / calls as u32 }
     }
 
     fn print(&self, what: &str) {
-        let at = |p: f64| self.took[((self.took.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
-        println!("  {what:<24} p50 {:6.2} ms   p99 {:6.2} ms   (n={})   cricket CPU per call {:6.3} ms", at(0.5), at(0.99), self.took.len(), self.cpu_per_call.as_secs_f64() * 1e3);
+        let at = |p: f64| {
+            self.took[((self.took.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
+        };
+        println!(
+            "  {what:<24} p50 {:6.2} ms   p99 {:6.2} ms   (n={})   cricket CPU per call {:6.3} ms",
+            at(0.5),
+            at(0.99),
+            self.took.len(),
+            self.cpu_per_call.as_secs_f64() * 1e3
+        );
     }
 }
 
 fn main() {
     std::env::set_var("CRICKET_BIN", e2e::workspace::cricket_release_binary());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let mut node = Node::start(NodeOptions { registry: true, ..Default::default() });
         node.write_cni_config();
@@ -84,7 +94,13 @@ fn main() {
         let list_stats = Measured::run(pid, sampler_per_s, CALLS, || {
             let mut rt = rt.clone();
             async move {
-                let n = rt.list_container_stats(ListContainerStatsRequest { filter: None }).await.unwrap().into_inner().stats.len();
+                let n = rt
+                    .list_container_stats(ListContainerStatsRequest { filter: None })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .stats
+                    .len();
                 assert_eq!(n, CONTAINERS);
             }
         })
@@ -93,13 +109,24 @@ fn main() {
         let metrics = Measured::run(pid, sampler_per_s, CALLS / 10, || {
             let mut rt = rt.clone();
             async move {
-                let pods = rt.list_pod_sandbox_metrics(ListPodSandboxMetricsRequest {}).await.unwrap().into_inner().pod_metrics;
-                assert_eq!(pods.iter().map(|p| p.container_metrics.len()).sum::<usize>(), CONTAINERS);
+                let pods = rt
+                    .list_pod_sandbox_metrics(ListPodSandboxMetricsRequest {})
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .pod_metrics;
+                assert_eq!(
+                    pods.iter().map(|p| p.container_metrics.len()).sum::<usize>(),
+                    CONTAINERS
+                );
             }
         })
         .await;
         metrics.print("ListPodSandboxMetrics");
-        println!("  background sampler       {:6.1} ms of CPU per second", sampler_per_s.as_secs_f64() * 1e3);
+        println!(
+            "  background sampler       {:6.1} ms of CPU per second",
+            sampler_per_s.as_secs_f64() * 1e3
+        );
         for pod in pods {
             pod.remove().await;
         }

@@ -44,7 +44,8 @@ async fn websocket_count(url: &str) -> u64 {
 
 fn main() {
     std::env::set_var("CRICKET_BIN", e2e::workspace::cricket_release_binary());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let node = Node::start(NodeOptions { registry: true, ..Default::default() });
         node.write_cni_config();

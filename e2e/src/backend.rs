@@ -80,9 +80,7 @@ pub fn built2_bin_dir() -> PathBuf {
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR"));
     let containerd_module = e2e.join("containerd2");
     let version = required_version(&containerd_module, "github.com/containerd/containerd/v2");
-    let stamp = [format!(
-        "github.com/containerd/containerd/v2/version.Version={version}"
-    )];
+    let stamp = [format!("github.com/containerd/containerd/v2/version.Version={version}")];
     let mut programs: Vec<(&str, PathBuf)> = ["containerd", "containerd-shim-runc-v2", "ctr"]
         .into_iter()
         .map(|p| {
@@ -100,10 +98,7 @@ pub fn built2_bin_dir() -> PathBuf {
         .collect();
     let runc = build_in_module(
         &e2e.join("runc"),
-        ModuleTarget::CgoProgram(
-            "github.com/opencontainers/runc",
-            "seccomp urfave_cli_no_docs",
-        ),
+        ModuleTarget::CgoProgram("github.com/opencontainers/runc", "seccomp urfave_cli_no_docs"),
         "runc",
         &[],
         &[],
@@ -115,10 +110,11 @@ pub fn built2_bin_dir() -> PathBuf {
         .map(|(_, p)| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     let digest = containerd_bridge::sha256_digest(names.as_bytes());
-    let dir = programs[0].1.parent().unwrap().join(format!(
-        "containerd2-bin-{}",
-        &digest["sha256:".len()..][..16]
-    ));
+    let dir = programs[0]
+        .1
+        .parent()
+        .unwrap()
+        .join(format!("containerd2-bin-{}", &digest["sha256:".len()..][..16]));
     // A directory copied from another checkout's target may hold links into that checkout.
     if dir.exists() && !programs.iter().all(|(name, _)| dir.join(name).exists()) {
         let _ = std::fs::remove_dir_all(&dir);

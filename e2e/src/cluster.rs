@@ -18,13 +18,8 @@ use crate::registry::in_netns;
 use crate::{Node, NodeOptions};
 
 /// The cluster's processes besides the node's own, by the names of their logs.
-const COMPONENTS: [&str; 5] = [
-    "kubelet",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "etcd",
-];
+const COMPONENTS: [&str; 5] =
+    ["kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
 
 /// The node's name in the cluster.
 pub const NODE_NAME: &str = "cricket-node";
@@ -75,12 +70,7 @@ pub struct Cluster {
 }
 
 fn netns_path(node: &Node) -> String {
-    format!(
-        "/run/netns/{}",
-        node.netns
-            .as_deref()
-            .expect("the cluster's node is isolated")
-    )
+    format!("/run/netns/{}", node.netns.as_deref().expect("the cluster's node is isolated"))
 }
 
 /// Gives the isolated `node` its address ([`NODE_IP`], on a veth pair whose both ends are in
@@ -102,7 +92,11 @@ pub fn give_node_address_and_default_link(node: &Node) {
     let ns = node.netns.as_deref().unwrap();
     for chain in ["OUTPUT", "FORWARD"] {
         let rule = ["-A", chain, "-o", "node0", "!", "-d", NODE_IP, "-j", "REJECT"];
-        let ok = Command::new("ip").args(["netns", "exec", ns, "iptables"]).args(rule).status().is_ok_and(|s| s.success());
+        let ok = Command::new("ip")
+            .args(["netns", "exec", ns, "iptables"])
+            .args(rule)
+            .status()
+            .is_ok_and(|s| s.success());
         assert!(ok, "iptables {rule:?} in {ns}");
     }
 }
@@ -115,16 +109,8 @@ fn ip_in(node: &Node, args: &[&str]) -> bool {
 fn add_node_link(node: &Node) {
     let ok = |args: &[&str]| ip_in(node, args);
     assert!(
-        ok(&[
-            "link",
-            "add",
-            "node0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "node0-peer"
-        ]) && ok(&["addr", "add", &format!("{NODE_IP}/32"), "dev", "node0"])
+        ok(&["link", "add", "node0", "type", "veth", "peer", "name", "node0-peer"])
+            && ok(&["addr", "add", &format!("{NODE_IP}/32"), "dev", "node0"])
             && ok(&["link", "set", "node0", "up"])
             && ok(&["link", "set", "node0-peer", "up"])
     );
@@ -163,11 +149,8 @@ impl Cluster {
             "/O=system:masters/CN=kube-apiserver-kubelet-client",
             &[],
         );
-        let node_client = pki.issue(
-            "kubelet",
-            &format!("/O=system:nodes/CN=system:node:{NODE_NAME}"),
-            &[],
-        );
+        let node_client =
+            pki.issue("kubelet", &format!("/O=system:nodes/CN=system:node:{NODE_NAME}"), &[]);
         let server = format!("https://127.0.0.1:{}", config::APISERVER_PORT);
         let kubeconfig = dir.join("admin.kubeconfig");
         pki.kubeconfig(&kubeconfig, &server, &admin);
@@ -184,17 +167,12 @@ impl Cluster {
             apiserver: None,
             etcd: None,
             containerd_cri: None,
-            cgroups: CgroupRoot {
-                name: cgroup_root.clone(),
-                pod_logs: dir.join("pods"),
-            },
+            cgroups: CgroupRoot { name: cgroup_root.clone(), pod_logs: dir.join("pods") },
             fixed_dir: FixedKubeletDir::take(),
             dir: dir.clone(),
             kubeconfig: kubeconfig.clone(),
             pod_cidr: pod_cidr.clone(),
-            busybox: node
-                .registry()
-                .push(&crate::test_images::busybox_image(), "e2e/busybox", "1"),
+            busybox: node.registry().push(&crate::test_images::busybox_image(), "e2e/busybox", "1"),
             kubelet_args: Vec::new(),
             node,
         };
@@ -253,11 +231,9 @@ impl Cluster {
         ];
         cluster.start_kubelet();
         cluster.wait_node_ready();
-        cluster.wait(
-            "the default service account",
-            Duration::from_secs(60),
-            |c| c.kubectl(&["get", "serviceaccount", "default"]).0,
-        );
+        cluster.wait("the default service account", Duration::from_secs(60), |c| {
+            c.kubectl(&["get", "serviceaccount", "default"]).0
+        });
         cluster
     }
 
@@ -285,10 +261,7 @@ impl Cluster {
 
     fn spawn(&self, name: &'static str, binary: PathBuf, args: Vec<String>) -> Daemon {
         let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net={}", netns_path(&self.node)))
-            .arg("--")
-            .arg(binary)
-            .args(args);
+        cmd.arg(format!("--net={}", netns_path(&self.node))).arg("--").arg(binary).args(args);
         Daemon::spawn(name, cmd, &self.log(name))
     }
 
@@ -299,11 +272,8 @@ impl Cluster {
 
     /// Starts kubelet (again) with the cluster's settings.
     pub fn start_kubelet(&mut self) {
-        self.kubelet = Some(self.spawn(
-            "kubelet",
-            crate::kube::binary("kubelet"),
-            self.kubelet_args.clone(),
-        ));
+        self.kubelet =
+            Some(self.spawn("kubelet", crate::kube::binary("kubelet"), self.kubelet_args.clone()));
     }
 
     /// Stops kubelet: SIGTERM, then SIGKILL after 10 s.
@@ -371,14 +341,9 @@ impl Cluster {
     /// A namespace of the test's own, with its default service account in place.
     pub fn namespace(&self, name: &str) -> String {
         self.kubectl_ok(&["create", "namespace", name]);
-        self.wait(
-            "the namespace's service account",
-            Duration::from_secs(60),
-            |c| {
-                c.kubectl(&["-n", name, "get", "serviceaccount", "default"])
-                    .0
-            },
-        );
+        self.wait("the namespace's service account", Duration::from_secs(60), |c| {
+            c.kubectl(&["-n", name, "get", "serviceaccount", "default"]).0
+        });
         name.to_string()
     }
 
@@ -393,10 +358,7 @@ impl Cluster {
                 lines[lines.len().saturating_sub(15)..].join("\n")
             ));
         }
-        text.push_str(&format!(
-            "--- cricket:\n{}\n",
-            self.node.cricket_log_tail(20)
-        ));
+        text.push_str(&format!("--- cricket:\n{}\n", self.node.cricket_log_tail(20)));
         text
     }
 
@@ -454,9 +416,7 @@ impl Cluster {
             node,
             ..
         } = self;
-        for mut d in [kubelet, scheduler, controller_manager, apiserver, etcd]
-            .into_iter()
-            .flatten()
+        for mut d in [kubelet, scheduler, controller_manager, apiserver, etcd].into_iter().flatten()
         {
             d.stop(Duration::from_secs(10));
         }
@@ -468,14 +428,9 @@ impl Cluster {
         if let Err(leaks) = node_clean {
             std::panic::resume_unwind(leaks);
         }
-        let cgroups_left: Vec<PathBuf> = cgroup_dirs(&root)
-            .into_iter()
-            .filter(|d| d.exists())
-            .collect();
-        assert!(
-            cgroups_left.is_empty(),
-            "cgroups left behind: {cgroups_left:?}"
-        );
+        let cgroups_left: Vec<PathBuf> =
+            cgroup_dirs(&root).into_iter().filter(|d| d.exists()).collect();
+        assert!(cgroups_left.is_empty(), "cgroups left behind: {cgroups_left:?}");
         assert!(
             left.is_empty(),
             "kubelet left pod cgroups behind after every pod was deleted: {left:?}"

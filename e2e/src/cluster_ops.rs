@@ -100,10 +100,8 @@ impl Cluster {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let (ok, out, _) = self.kubectl(&["-n", ns, "get", "pod", name, "-o", "json"]);
-            if let Some(v) = ok
-                .then(|| serde_json::from_str(&out).ok())
-                .flatten()
-                .and_then(|p: Value| check(&p))
+            if let Some(v) =
+                ok.then(|| serde_json::from_str(&out).ok()).flatten().and_then(|p: Value| check(&p))
             {
                 return v;
             }
@@ -146,11 +144,8 @@ impl Cluster {
     /// busybox's nc (its wget needs name-service libraries a static busybox cannot load).
     pub fn http_get_in_pod(&self, ns: &str, pod: &str, address: &str) -> String {
         let (ip, port) = address.rsplit_once(':').expect("ip:port");
-        let response = self.sh(
-            ns,
-            pod,
-            &format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {ip} {port}"),
-        );
+        let response =
+            self.sh(ns, pod, &format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {ip} {port}"));
         http_body(&response)
     }
 
@@ -174,10 +169,7 @@ impl Cluster {
 
     /// The runtime's ID of container `container` of a pod (without the `cricket://` prefix).
     pub fn container_id(pod: &Value, container: &str) -> String {
-        let statuses = pod["status"]["containerStatuses"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let statuses = pod["status"]["containerStatuses"].as_array().cloned().unwrap_or_default();
         let status = statuses
             .iter()
             .find(|s| s["name"] == container)
@@ -188,14 +180,8 @@ impl Cluster {
 
     /// The status of container `container` of a pod.
     pub fn container_status(pod: &Value, container: &str) -> Value {
-        let statuses = pod["status"]["containerStatuses"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        statuses
-            .into_iter()
-            .find(|s| s["name"] == container)
-            .unwrap_or(Value::Null)
+        let statuses = pod["status"]["containerStatuses"].as_array().cloned().unwrap_or_default();
+        statuses.into_iter().find(|s| s["name"] == container).unwrap_or(Value::Null)
     }
 
     /// The events that name `ns/object`, as "reason: message" lines.
@@ -229,16 +215,11 @@ impl Cluster {
         controller: &str,
         file: &str,
     ) -> String {
-        let uid = pod["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
         let id = Cluster::container_id(pod, container);
         let hierarchy = crate::kube_cgroups::v1_hierarchy_of(controller)
             .unwrap_or_else(|| panic!("no cgroup v1 hierarchy carries {controller}"));
-        let base = hierarchy
-            .join(self.cgroup_root().trim_start_matches('/'))
-            .join("kubepods");
+        let base = hierarchy.join(self.cgroup_root().trim_start_matches('/')).join("kubepods");
         let pod_dir = format!("pod{uid}");
         let dir = [
             base.join(&pod_dir),

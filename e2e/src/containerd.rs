@@ -36,9 +36,19 @@ impl Containerd {
     pub fn start_in(ws: &Workspace, netns: Option<&str>) -> Containerd {
         let address = ws.run("containerd.sock");
         let config = ws.run("containerd.toml");
-        let toml = format!("{}disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n{}", base_config(&ws.lib("containerd"), &ws.run("containerd-state")), listeners(&address));
+        let toml = format!(
+            "{}disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n{}",
+            base_config(&ws.lib("containerd"), &ws.run("containerd-state")),
+            listeners(&address)
+        );
         std::fs::write(&config, toml).expect("write containerd config");
-        let mut c = Containerd { address, config, log: ws.run("containerd.log"), netns: netns.map(str::to_string), daemon: None };
+        let mut c = Containerd {
+            address,
+            config,
+            log: ws.run("containerd.log"),
+            netns: netns.map(str::to_string),
+            daemon: None,
+        };
         c.start_again();
         c
     }
@@ -48,7 +58,11 @@ impl Containerd {
         let mut cmd = crate::registry::in_netns(self.netns.as_deref(), "containerd");
         cmd.arg("--config").arg(&self.config);
         self.daemon = Some(Daemon::spawn("containerd", cmd, &self.log));
-        assert!(wait_for_socket(&self.address, Duration::from_secs(20)), "containerd did not come up; see {}", self.log.display());
+        assert!(
+            wait_for_socket(&self.address, Duration::from_secs(20)),
+            "containerd did not come up; see {}",
+            self.log.display()
+        );
     }
 
     /// Stops containerd (its shims and containers keep running, as on a real node).
@@ -84,7 +98,11 @@ impl Containerd {
 
     fn ctr_lines(&self, namespace: &str, args: &[&str]) -> Vec<String> {
         self.ctr_ok(namespace, args)
-            .lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     /// Image record names in `namespace`.
@@ -105,6 +123,9 @@ impl Containerd {
     /// Committed snapshot keys of the overlayfs snapshotter in `namespace`.
     pub fn snapshot_keys(&self, namespace: &str) -> Vec<String> {
         let (_, out, _) = self.ctr(namespace, &["snapshots", "ls"]);
-        out.lines().skip(1).filter_map(|l| l.split_whitespace().next().map(str::to_string)).collect()
+        out.lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+            .collect()
     }
 }

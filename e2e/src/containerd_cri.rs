@@ -23,31 +23,66 @@ pub struct ContainerdCri {
 
 impl ContainerdCri {
     /// Starts it; `sandbox_image` must be in `registry` (host:port, plain HTTP).
-    pub fn start(ws: &Workspace, registry: &str, sandbox_image: &str, subnet: &str) -> ContainerdCri {
+    pub fn start(
+        ws: &Workspace,
+        registry: &str,
+        sandbox_image: &str,
+        subnet: &str,
+    ) -> ContainerdCri {
         ContainerdCri::start_in(ws, registry, sandbox_image, subnet, None)
     }
 
     /// Starts it inside the network namespace `netns` (if any), where its pods' bridge goes.
-    pub fn start_in(ws: &Workspace, registry: &str, sandbox_image: &str, subnet: &str, netns: Option<&str>) -> ContainerdCri {
+    pub fn start_in(
+        ws: &Workspace,
+        registry: &str,
+        sandbox_image: &str,
+        subnet: &str,
+        netns: Option<&str>,
+    ) -> ContainerdCri {
         ContainerdCri::start_mirroring(ws, registry, sandbox_image, subnet, netns, &[])
     }
 
     /// Starts it with `registry` also serving each of `mirrored` (a host, or `_default`: every
     /// host without a directory of its own, on containerd 2.x).
-    pub fn start_mirroring(ws: &Workspace, registry: &str, sandbox_image: &str, subnet: &str, netns: Option<&str>, mirrored: &[&str]) -> ContainerdCri {
+    pub fn start_mirroring(
+        ws: &Workspace,
+        registry: &str,
+        sandbox_image: &str,
+        subnet: &str,
+        netns: Option<&str>,
+        mirrored: &[&str],
+    ) -> ContainerdCri {
         let address = ws.run("ctd-cri.sock");
         let bridge = format!("cc{}", ws.id);
         let conf_dir = ws.run("ctd-cri-net.d");
-        crate::node::write_conflist(&conf_dir, &format!("ctd-{}", ws.id), &bridge, subnet, &ws.run("ctd-cri-ipam"));
+        crate::node::write_conflist(
+            &conf_dir,
+            &format!("ctd-{}", ws.id),
+            &bridge,
+            subnet,
+            &ws.run("ctd-cri-ipam"),
+        );
         let config = ws.run("ctd-cri.toml");
         let hosts_dir = ws.run("ctd-cri-hosts");
         write_registry_hosts(&hosts_dir, registry, mirrored);
-        std::fs::write(&config, config_toml(ws, &address, sandbox_image, &conf_dir, &hosts_dir)).expect("write containerd config");
+        std::fs::write(&config, config_toml(ws, &address, sandbox_image, &conf_dir, &hosts_dir))
+            .expect("write containerd config");
         let mut cmd = crate::registry::in_netns(netns, "containerd");
         cmd.arg("--config").arg(&config);
         let daemon = Daemon::spawn("containerd", cmd, &ws.run("ctd-cri.log"));
-        assert!(wait_for_socket(&address, Duration::from_secs(20)), "containerd (CRI) did not come up; see {}", ws.run("ctd-cri.log").display());
-        ContainerdCri { address, bridge, hosts_dir, netns: netns.map(str::to_string), daemon: Some(daemon) }
+        assert!(
+            wait_for_socket(&address, Duration::from_secs(20)),
+            "containerd (CRI) did not come up; see {}",
+            ws.run("ctd-cri.log").display()
+        );
+        ContainerdCri {
+            address,
+            bridge,
+            hosts_dir,
+            netns: netns.map(str::to_string),
+            daemon: Some(daemon),
+        }
     }
 
     pub fn pid(&self) -> i32 {
@@ -65,7 +100,13 @@ impl Drop for ContainerdCri {
     }
 }
 
-fn config_toml(ws: &Workspace, address: &Path, sandbox_image: &str, conf_dir: &Path, hosts_dir: &Path) -> String {
+fn config_toml(
+    ws: &Workspace,
+    address: &Path,
+    sandbox_image: &str,
+    conf_dir: &Path,
+    hosts_dir: &Path,
+) -> String {
     let base = crate::containerd::base_config(&ws.lib("ctd-cri"), &ws.run("ctd-cri-state"));
     let listeners = crate::containerd::listeners(address);
     format!(

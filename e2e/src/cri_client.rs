@@ -19,7 +19,11 @@ impl CriClient {
         let channel = Endpoint::from_static("http://localhost")
             .connect_with_connector(tower::service_fn(move |_: Uri| {
                 let path = path.clone();
-                async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?)) }
+                async move {
+                    Ok::<_, std::io::Error>(TokioIo::new(
+                        tokio::net::UnixStream::connect(path).await?,
+                    ))
+                }
             }))
             .await?;
         // As kubelet: replies of up to 16 MiB.
@@ -32,7 +36,8 @@ impl CriClient {
 }
 
 use k8s_cri::v1::{
-    AuthConfig, Image, ImageSpec, ImageStatusRequest, ListImagesRequest, PullImageRequest, RemoveImageRequest, StatusRequest,
+    AuthConfig, Image, ImageSpec, ImageStatusRequest, ListImagesRequest, PullImageRequest,
+    RemoveImageRequest, StatusRequest,
 };
 
 fn spec(image: &str) -> Option<ImageSpec> {
@@ -41,7 +46,11 @@ fn spec(image: &str) -> Option<ImageSpec> {
 
 impl CriClient {
     /// PullImage; the image ID.
-    pub async fn pull(&mut self, image: &str, auth: Option<AuthConfig>) -> Result<String, tonic::Status> {
+    pub async fn pull(
+        &mut self,
+        image: &str,
+        auth: Option<AuthConfig>,
+    ) -> Result<String, tonic::Status> {
         let req = PullImageRequest { image: spec(image), auth, sandbox_config: None };
         Ok(self.image.pull_image(req).await?.into_inner().image_ref)
     }
@@ -53,7 +62,12 @@ impl CriClient {
     }
 
     pub async fn list_images(&mut self) -> Vec<Image> {
-        self.image.list_images(ListImagesRequest { filter: None }).await.expect("ListImages").into_inner().images
+        self.image
+            .list_images(ListImagesRequest { filter: None })
+            .await
+            .expect("ListImages")
+            .into_inner()
+            .images
     }
 
     pub async fn remove_image(&mut self, image: &str) -> Result<(), tonic::Status> {
@@ -62,7 +76,9 @@ impl CriClient {
 
     /// Whether Status reports RuntimeReady.
     pub async fn runtime_ready(&mut self) -> bool {
-        let Ok(reply) = self.runtime.status(StatusRequest { verbose: false }).await else { return false };
+        let Ok(reply) = self.runtime.status(StatusRequest { verbose: false }).await else {
+            return false;
+        };
         let conditions = reply.into_inner().status.map(|s| s.conditions).unwrap_or_default();
         conditions.iter().any(|c| c.r#type == "RuntimeReady" && c.status)
     }

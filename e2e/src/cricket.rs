@@ -69,7 +69,11 @@ impl Cricket {
         let mut cmd = crate::registry::in_netns(self.netns.as_deref(), cricket_binary());
         cmd.arg("serve").arg("--config").arg(&self.config_file);
         self.daemon = Some(Daemon::spawn("cricket", cmd, &self.log));
-        assert!(wait_for_socket(&self.socket, Duration::from_secs(10)), "cricket did not serve; log:\n{}", self.log_text());
+        assert!(
+            wait_for_socket(&self.socket, Duration::from_secs(10)),
+            "cricket did not serve; log:\n{}",
+            self.log_text()
+        );
     }
 
     pub fn pid(&self) -> i32 {
@@ -109,5 +113,9 @@ impl Cricket {
 /// Runs `cricket` with `args` to completion: (exit code, stdout, stderr).
 pub fn run_cricket(args: &[&str]) -> (Option<i32>, String, String) {
     let out = crate::backend::command(cricket_binary()).args(args).output().expect("run cricket");
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }

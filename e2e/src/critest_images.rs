@@ -16,7 +16,13 @@ pub fn critest_module() -> std::path::PathBuf {
 
 /// critest (cri-tools' validation suite as one binary), built from the module.
 pub fn critest_binary() -> std::path::PathBuf {
-    build_in_module(&critest_module(), ModuleTarget::TestSuite("sigs.k8s.io/cri-tools/cmd/critest"), "critest", &[], &[])
+    build_in_module(
+        &critest_module(),
+        ModuleTarget::TestSuite("sigs.k8s.io/cri-tools/cmd/critest"),
+        "critest",
+        &[],
+        &[],
+    )
 }
 
 /// Builds the stand-in programs the images hold.
@@ -30,7 +36,13 @@ pub fn build_stand_ins() {
 pub(crate) fn stand_in(name: &str) -> Vec<u8> {
     let module = critest_module();
     let source = module.join("stand-ins").join(name).join("main.go");
-    let binary = build_in_module(&module, ModuleTarget::Program(&format!("./stand-ins/{name}")), &format!("stand-in-{name}"), &[&source], &[]);
+    let binary = build_in_module(
+        &module,
+        ModuleTarget::Program(&format!("./stand-ins/{name}")),
+        &format!("stand-in-{name}"),
+        &[&source],
+        &[],
+    );
     std::fs::read(&binary).unwrap_or_else(|e| panic!("{}: {e}", binary.display()))
 }
 
@@ -70,10 +82,16 @@ fn exec_shell() -> Vec<Entry> {
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("busybox_") && n.ends_with(".deb")))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("busybox_") && n.ends_with(".deb"))
+        })
         .unwrap_or_else(|| panic!("no busybox_*.deb in {SHELL_DEBS}: e2e/run-all.sh downloads it"));
     let unpacked = tempfile::tempdir().expect("a temporary directory");
-    let (ok, _, err) = crate::process::run(std::process::Command::new("dpkg-deb").arg("-x").arg(&deb).arg(unpacked.path()));
+    let (ok, _, err) = crate::process::run(
+        std::process::Command::new("dpkg-deb").arg("-x").arg(&deb).arg(unpacked.path()),
+    );
     assert!(ok, "dpkg-deb -x {}: {err}", deb.display());
     program_with_libraries(&unpacked.path().join("bin/busybox"), "bin/sh")
 }
@@ -86,17 +104,30 @@ pub(crate) fn program_with_libraries(host_path: &std::path::Path, image_path: &s
     let data = std::fs::read(host_path).unwrap_or_else(|e| panic!("{}: {e}", host_path.display()));
     let mut entries = vec![Entry::File { path: image_path.into(), mode: 0o755, data }];
     // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)".
-    let libraries: Vec<String> = linked.lines().filter_map(|l| l.split_whitespace().find(|w| w.starts_with('/')).map(str::to_string)).collect();
+    let libraries: Vec<String> = linked
+        .lines()
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with('/')).map(str::to_string))
+        .collect();
     let dirs: std::collections::BTreeSet<String> = libraries
         .iter()
-        .flat_map(|l| std::path::Path::new(l.trim_start_matches('/')).ancestors().skip(1).map(|a| a.display().to_string()).collect::<Vec<_>>())
+        .flat_map(|l| {
+            std::path::Path::new(l.trim_start_matches('/'))
+                .ancestors()
+                .skip(1)
+                .map(|a| a.display().to_string())
+                .collect::<Vec<_>>()
+        })
         .filter(|d| !d.is_empty())
         .collect();
     // A set in order puts each directory before the ones inside it.
     entries.extend(dirs.into_iter().map(|path| Entry::Dir { path, mode: 0o755 }));
     for library in libraries {
         let data = std::fs::read(&library).unwrap_or_else(|e| panic!("{library}: {e}"));
-        entries.push(Entry::File { path: library.trim_start_matches('/').to_string(), mode: 0o755, data });
+        entries.push(Entry::File {
+            path: library.trim_start_matches('/').to_string(),
+            mode: 0o755,
+            data,
+        });
     }
     entries
 }
@@ -104,27 +135,57 @@ pub(crate) fn program_with_libraries(host_path: &std::path::Path, image_path: &s
 /// The bottom layer of every stand-in: busybox and all its applets, the users and groups the
 /// specs name, and the usual directories.
 pub(crate) fn busybox_layer() -> Vec<u8> {
-    let busybox = std::fs::read("/bin/busybox").expect("read /bin/busybox (install busybox-static)");
-    let (_, list, _) = crate::process::run(std::process::Command::new("/bin/busybox").arg("--list"));
-    let mut entries = vec![Entry::Dir { path: "bin".into(), mode: 0o755 }, Entry::File { path: "bin/busybox".into(), mode: 0o755, data: busybox }];
+    let busybox =
+        std::fs::read("/bin/busybox").expect("read /bin/busybox (install busybox-static)");
+    let (_, list, _) =
+        crate::process::run(std::process::Command::new("/bin/busybox").arg("--list"));
+    let mut entries = vec![
+        Entry::Dir { path: "bin".into(), mode: 0o755 },
+        Entry::File { path: "bin/busybox".into(), mode: 0o755, data: busybox },
+    ];
     // Hard links, as in busybox images: a masked /bin/ls must not mask the shell.
-    entries.extend(list.lines().filter(|a| !a.is_empty() && !["busybox", "sh"].contains(a)).map(|a| Entry::HardLink { path: format!("bin/{a}"), target: "bin/busybox".into() }));
+    entries.extend(
+        list.lines()
+            .filter(|a| !a.is_empty() && !["busybox", "sh"].contains(a))
+            .map(|a| Entry::HardLink { path: format!("bin/{a}"), target: "bin/busybox".into() }),
+    );
     entries.extend(exec_shell());
     entries.push(Entry::Dir { path: "usr".into(), mode: 0o755 });
     entries.push(Entry::Dir { path: "usr/bin".into(), mode: 0o755 });
-    entries.push(Entry::File { path: "usr/bin/ipcs".into(), mode: 0o755, data: IPCS.as_bytes().to_vec() });
-    entries.push(Entry::File { path: "usr/bin/pgrep".into(), mode: 0o755, data: PGREP.as_bytes().to_vec() });
+    entries.push(Entry::File {
+        path: "usr/bin/ipcs".into(),
+        mode: 0o755,
+        data: IPCS.as_bytes().to_vec(),
+    });
+    entries.push(Entry::File {
+        path: "usr/bin/pgrep".into(),
+        mode: 0o755,
+        data: PGREP.as_bytes().to_vec(),
+    });
     for dir in ["etc", "root", "home", "var", "var/run", "var/www", "mnt", "proc", "sys", "dev"] {
         entries.push(Entry::Dir { path: dir.into(), mode: 0o755 });
     }
     entries.push(Entry::Dir { path: "tmp".into(), mode: 0o1777 });
-    entries.push(Entry::File { path: "etc/passwd".into(), mode: 0o644, data: PASSWD.as_bytes().to_vec() });
-    entries.push(Entry::File { path: "etc/group".into(), mode: 0o644, data: GROUP.as_bytes().to_vec() });
+    entries.push(Entry::File {
+        path: "etc/passwd".into(),
+        mode: 0o644,
+        data: PASSWD.as_bytes().to_vec(),
+    });
+    entries.push(Entry::File {
+        path: "etc/group".into(),
+        mode: 0o644,
+        data: GROUP.as_bytes().to_vec(),
+    });
     layer_tar(&entries).expect("tar in memory")
 }
 
 pub(crate) fn spec(cmd: &[&str], user: &str) -> ImageSpec {
-    ImageSpec { cmd: cmd.iter().map(|s| s.to_string()).collect(), env: vec![PATH_ENV.into()], user: user.into(), ..Default::default() }
+    ImageSpec {
+        cmd: cmd.iter().map(|s| s.to_string()).collect(),
+        env: vec![PATH_ENV.into()],
+        user: user.into(),
+        ..Default::default()
+    }
 }
 
 /// An image of the busybox layer and one more layer of `files` (path, mode, content).
@@ -165,19 +226,45 @@ pub fn push_all(registry: &Registry) {
     let e2e = "e2e-test-images";
     let staging = "k8s-staging-cri-tools";
     registry.push(&busybox, &format!("{e2e}/busybox"), "1.29-2");
-    let nginx = image(&base, &[("usr/sbin/nginx", 0o755, web.clone())], &spec(&["/usr/sbin/nginx", "-port", "80"], ""));
+    let nginx = image(
+        &base,
+        &[("usr/sbin/nginx", 0o755, web.clone())],
+        &spec(&["/usr/sbin/nginx", "-port", "80"], ""),
+    );
     registry.push(&nginx, &format!("{e2e}/nginx"), "1.14-2");
-    let hostnet = image(&base, &[("usr/sbin/nginx", 0o755, web.clone())], &spec(&["/usr/sbin/nginx", "-port", "12003"], ""));
-    registry.push(&hostnet, &format!("{staging}/hostnet-nginx-{}", containerd_bridge::oci_image::host_architecture()), "latest");
-    let httpd = image(&base, &[("usr/local/apache2/bin/httpd", 0o755, web)], &spec(&["/usr/local/apache2/bin/httpd", "-port", "80"], ""));
+    let hostnet = image(
+        &base,
+        &[("usr/sbin/nginx", 0o755, web.clone())],
+        &spec(&["/usr/sbin/nginx", "-port", "12003"], ""),
+    );
+    registry.push(
+        &hostnet,
+        &format!("{staging}/hostnet-nginx-{}", containerd_bridge::oci_image::host_architecture()),
+        "latest",
+    );
+    let httpd = image(
+        &base,
+        &[("usr/local/apache2/bin/httpd", 0o755, web)],
+        &spec(&["/usr/local/apache2/bin/httpd", "-port", "80"], ""),
+    );
     registry.push(&httpd, &format!("{e2e}/httpd"), "2.4.39-4");
-    let nnp = image(&base, &[("usr/local/bin/nnp", 0o4755, stand_in("nonewprivs"))], &spec(&["/usr/local/bin/nnp"], ""));
+    let nnp = image(
+        &base,
+        &[("usr/local/bin/nnp", 0o4755, stand_in("nonewprivs"))],
+        &spec(&["/usr/local/bin/nnp"], ""),
+    );
     registry.push(&nnp, &format!("{e2e}/nonewprivs"), "1.3");
 
     // Image tests: users, tags, one image under several tags and registries. Every other
     // reference is an image of its own (a file naming it), so that no image carries tags
     // of another test's.
-    let named = |name: &str, user: &str| image(&base, &[("etc/image-name", 0o644, format!("{name}\n").into_bytes())], &spec(&["sh"], user));
+    let named = |name: &str, user: &str| {
+        image(
+            &base,
+            &[("etc/image-name", 0o644, format!("{name}\n").into_bytes())],
+            &spec(&["sh"], user),
+        )
+    };
     for (repo, user) in [
         ("test-image-user-uid", "1002"),
         ("test-image-user-username", "www-data"),
@@ -187,12 +274,18 @@ pub fn push_all(registry: &Registry) {
     ] {
         registry.push(&named(repo, user), &format!("{staging}/{repo}"), "latest");
     }
-    for (repo, tag) in [("test-image-latest", "latest"), ("test-image-tag", "test"), ("test-image-tag", "all")] {
+    for (repo, tag) in
+        [("test-image-latest", "latest"), ("test-image-tag", "test"), ("test-image-tag", "all")]
+    {
         registry.push(&named(&format!("{repo}:{tag}"), ""), &format!("{staging}/{repo}"), tag);
     }
     let shared = named("test-image-tags", "");
     for n in 1..=3 {
-        registry.push(&named(&format!("test-image-{n}"), ""), &format!("{staging}/test-image-{n}"), "latest");
+        registry.push(
+            &named(&format!("test-image-{n}"), ""),
+            &format!("{staging}/test-image-{n}"),
+            "latest",
+        );
         registry.push(&shared, &format!("{staging}/test-image-tags"), &n.to_string());
     }
     registry.push(&named("pause", ""), "pause", "3.9");

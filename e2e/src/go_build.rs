@@ -14,7 +14,9 @@ use crate::process::run;
 fn cached(key: &[u8], what: &str, go: impl FnOnce(&Path, &Path) -> Command) -> PathBuf {
     let digest = containerd_bridge::sha256_digest(key);
     let cache = build_cache_dir();
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let out = target.join("go-peers").join(format!("{what}-{}", &digest["sha256:".len()..][..16]));
     if out.exists() {
         return out;
@@ -56,7 +58,12 @@ struct BuildLock {
 
 impl BuildLock {
     fn take(path: &Path) -> BuildLock {
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         use std::os::fd::AsRawFd;
         // SAFETY: flock on a descriptor this function owns; it blocks until the lock is free.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
@@ -95,39 +102,80 @@ pub enum ModuleTarget<'a> {
 /// Builds `target` in the module at `module` (its go.mod and go.sum pin every version) once
 /// per version of `inputs`, of `x_flags` (`-X` settings of package variables, such as a
 /// version stamp) and of the Go toolchain. Modules come from the Go module proxy.
-pub fn build_in_module(module: &Path, target: ModuleTarget, what: &str, inputs: &[&Path], x_flags: &[String]) -> PathBuf {
+pub fn build_in_module(
+    module: &Path,
+    target: ModuleTarget,
+    what: &str,
+    inputs: &[&Path],
+    x_flags: &[String],
+) -> PathBuf {
     let mut key = Vec::new();
-    for input in [module.join("go.mod"), module.join("go.sum")].iter().map(PathBuf::as_path).chain(inputs.iter().copied()) {
+    for input in [module.join("go.mod"), module.join("go.sum")]
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(inputs.iter().copied())
+    {
         key.extend(std::fs::read(input).unwrap_or_else(|e| panic!("{}: {e}", input.display())));
     }
     let (_, version, _) = run(Command::new("go").arg("version"));
     key.extend(version.as_bytes());
-    let ldflags = std::iter::once("-s -w".to_string()).chain(x_flags.iter().map(|x| format!("-X {x}"))).collect::<Vec<_>>().join(" ");
+    let ldflags = std::iter::once("-s -w".to_string())
+        .chain(x_flags.iter().map(|x| format!("-X {x}")))
+        .collect::<Vec<_>>()
+        .join(" ");
     key.extend(ldflags.as_bytes());
     cached(&key, what, |partial, cache| {
         let mut cmd = Command::new("go");
         let cgo = match target {
             ModuleTarget::Program(package) => {
-                cmd.args(["build", "-trimpath", &format!("-ldflags={ldflags}"), "-o"]).arg(partial).arg(package);
+                cmd.args(["build", "-trimpath", &format!("-ldflags={ldflags}"), "-o"])
+                    .arg(partial)
+                    .arg(package);
                 "0"
             }
             ModuleTarget::CgoProgram(package, tags) => {
-                cmd.args(["build", "-trimpath", "-tags", tags, &format!("-ldflags={ldflags}"), "-o"]).arg(partial).arg(package);
+                cmd.args([
+                    "build",
+                    "-trimpath",
+                    "-tags",
+                    tags,
+                    &format!("-ldflags={ldflags}"),
+                    "-o",
+                ])
+                .arg(partial)
+                .arg(package);
                 "1"
             }
             ModuleTarget::TestSuite(package) => {
-                cmd.args(["test", "-c", "-vet=off", "-trimpath", &format!("-ldflags={ldflags}"), "-o"]).arg(partial).arg(package);
+                cmd.args([
+                    "test",
+                    "-c",
+                    "-vet=off",
+                    "-trimpath",
+                    &format!("-ldflags={ldflags}"),
+                    "-o",
+                ])
+                .arg(partial)
+                .arg(package);
                 "0"
             }
         };
-        cmd.current_dir(module).env("GOFLAGS", "-mod=readonly").env("CGO_ENABLED", cgo).env("GO111MODULE", "on").env("GOCACHE", cache);
+        cmd.current_dir(module)
+            .env("GOFLAGS", "-mod=readonly")
+            .env("CGO_ENABLED", cgo)
+            .env("GO111MODULE", "on")
+            .env("GOCACHE", cache);
         cmd
     })
 }
 
 /// The version of `module_path` that the module at `module` requires, e.g. "v2.4.2".
 pub fn required_version(module: &Path, module_path: &str) -> String {
-    let go_mod = std::fs::read_to_string(module.join("go.mod")).unwrap_or_else(|e| panic!("{}: {e}", module.display()));
-    let line = go_mod.lines().find(|l| l.trim_start().starts_with(&format!("require {module_path} "))).unwrap_or_else(|| panic!("{} requires {module_path}", module.display()));
+    let go_mod = std::fs::read_to_string(module.join("go.mod"))
+        .unwrap_or_else(|e| panic!("{}: {e}", module.display()));
+    let line = go_mod
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("require {module_path} ")))
+        .unwrap_or_else(|| panic!("{} requires {module_path}", module.display()));
     line.split_whitespace().last().unwrap_or_default().to_string()
 }

@@ -26,7 +26,13 @@ pub fn client_binary() -> &'static Path {
 
 /// Makes `calls` calls of `method` on one connection; the last reply's bytes, or the
 /// client's `error code=... msg=...` line.
-pub fn call(socket: &Path, dial: Dial, method: &str, request: &[u8], calls: usize) -> Result<Vec<u8>, String> {
+pub fn call(
+    socket: &Path,
+    dial: Dial,
+    method: &str,
+    request: &[u8],
+    calls: usize,
+) -> Result<Vec<u8>, String> {
     let hex: String = request.iter().map(|b| format!("{b:02x}")).collect();
     let mut cmd = Command::new(client_binary());
     if matches!(dial, Dial::UnixScheme) {

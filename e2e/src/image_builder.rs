@@ -58,7 +58,9 @@ fn compress(tar: &[u8], o: &ImageOptions) -> Vec<u8> {
             enc.write_all(tar).unwrap();
             enc.finish().unwrap()
         }
-        Compression::Zstd if o.flavour == Flavour::Docker => compress(tar, &ImageOptions { compression: Compression::Gzip, ..o.clone() }),
+        Compression::Zstd if o.flavour == Flavour::Docker => {
+            compress(tar, &ImageOptions { compression: Compression::Gzip, ..o.clone() })
+        }
         Compression::Zstd => zstd::encode_all(tar, 1).unwrap(),
     }
 }
@@ -67,11 +69,20 @@ fn compress(tar: &[u8], o: &ImageOptions) -> Vec<u8> {
 pub fn build(tars: &[Vec<u8>], o: &ImageOptions) -> BuiltImage {
     let layers: Vec<Layer> = tars
         .iter()
-        .map(|tar| Layer { blob: Blob::new(layer_media_type(o), compress(tar, o)), diff_id: containerd_bridge::sha256_digest(tar) })
+        .map(|tar| Layer {
+            blob: Blob::new(layer_media_type(o), compress(tar, o)),
+            diff_id: containerd_bridge::sha256_digest(tar),
+        })
         .collect();
     let (manifest_type, config_type) = match o.flavour {
-        Flavour::Oci => (containerd_bridge::oci_image::MEDIA_TYPE_MANIFEST, containerd_bridge::oci_image::MEDIA_TYPE_CONFIG),
-        Flavour::Docker => ("application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.container.image.v1+json"),
+        Flavour::Oci => (
+            containerd_bridge::oci_image::MEDIA_TYPE_MANIFEST,
+            containerd_bridge::oci_image::MEDIA_TYPE_CONFIG,
+        ),
+        Flavour::Docker => (
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.container.image.v1+json",
+        ),
     };
     let mut runtime = json!({ "Cmd": o.cmd, "Env": [crate::test_images::PATH_ENV] });
     if !o.user.is_empty() {
@@ -84,7 +95,8 @@ pub fn build(tars: &[Vec<u8>], o: &ImageOptions) -> BuiltImage {
         "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>() },
     });
     let config = Blob::new(config_type, serde_json::to_vec(&config).unwrap());
-    let describe = |b: &Blob| json!({ "mediaType": b.media_type, "digest": b.digest, "size": b.data.len() });
+    let describe =
+        |b: &Blob| json!({ "mediaType": b.media_type, "digest": b.digest, "size": b.data.len() });
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": manifest_type,

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use crate::go_build::{build_in_module, ModuleTarget};
 
 /// The programs built from the module.
-pub const PROGRAMS: [&str; 5] = ["kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"];
+pub const PROGRAMS: [&str; 5] =
+    ["kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"];
 
 /// `program` (one of [`PROGRAMS`]), built once per version of the module. The release
 /// build stamps its version into every binary; a module build must do the same, or kubelet
@@ -15,10 +16,25 @@ pub fn binary(program: &str) -> PathBuf {
     assert!(PROGRAMS.contains(&program), "{program} is not one of {PROGRAMS:?}");
     let module = module_dir();
     let version = pinned_version();
-    let (major, minor) = version.trim_start_matches('v').split_once('.').map(|(a, rest)| (a.to_string(), rest.split('.').next().unwrap_or_default().to_string())).unwrap_or_default();
+    let (major, minor) = version
+        .trim_start_matches('v')
+        .split_once('.')
+        .map(|(a, rest)| (a.to_string(), rest.split('.').next().unwrap_or_default().to_string()))
+        .unwrap_or_default();
     let stamp = |var: &str, value: &str| format!("k8s.io/component-base/version.{var}={value}");
-    let x_flags = [stamp("gitVersion", &version), stamp("gitMajor", &major), stamp("gitMinor", &minor), stamp("gitTreeState", "clean")];
-    build_in_module(&module, ModuleTarget::Program(&format!("k8s.io/kubernetes/cmd/{program}")), program, &[], &x_flags)
+    let x_flags = [
+        stamp("gitVersion", &version),
+        stamp("gitMajor", &major),
+        stamp("gitMinor", &minor),
+        stamp("gitTreeState", "clean"),
+    ];
+    build_in_module(
+        &module,
+        ModuleTarget::Program(&format!("k8s.io/kubernetes/cmd/{program}")),
+        program,
+        &[],
+        &x_flags,
+    )
 }
 
 /// The Go module at `e2e/kube` that pins the Kubernetes release (and builds its test programs).

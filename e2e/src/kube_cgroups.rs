@@ -38,11 +38,7 @@ pub fn v1_hierarchy_of(controller: &str) -> Option<PathBuf> {
     mounts
         .lines()
         .filter(|l| l.split(' ').nth(2) == Some("cgroup"))
-        .find(|l| {
-            l.split(' ')
-                .nth(3)
-                .is_some_and(|o| o.split(',').any(|x| x == controller))
-        })
+        .find(|l| l.split(' ').nth(3).is_some_and(|o| o.split(',').any(|x| x == controller)))
         .and_then(|l| l.split(' ').nth(1))
         .map(PathBuf::from)
 }
@@ -62,11 +58,8 @@ fn pod_cgroups_left(root: &str) -> bool {
 /// The pod cgroups under `root` in the memory hierarchy.
 pub(crate) fn pod_cgroups(root: &str) -> Vec<PathBuf> {
     fn walk(dir: &std::path::Path, found: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.path().is_dir())
+        for e in
+            std::fs::read_dir(dir).into_iter().flatten().flatten().filter(|e| e.path().is_dir())
         {
             if e.file_name().to_string_lossy().starts_with("pod") {
                 found.push(e.path());
@@ -123,11 +116,7 @@ pub(crate) fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
 /// kubelet links each container's log into /var/log/containers (a path fixed in kubelet);
 /// links into this cluster's pod log directory that outlived their pods are removed.
 fn remove_container_log_links(pod_logs: &std::path::Path) {
-    for entry in std::fs::read_dir("/var/log/containers")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
+    for entry in std::fs::read_dir("/var/log/containers").into_iter().flatten().flatten() {
         if std::fs::read_link(entry.path()).is_ok_and(|t| t.starts_with(pod_logs)) {
             let _ = std::fs::remove_file(entry.path());
         }

@@ -34,17 +34,10 @@ pub struct KubeletSettings {
 
 /// kubelet's configuration file.
 pub fn kubelet_config(s: &KubeletSettings) -> String {
-    let gates: String = s
-        .feature_gates
-        .iter()
-        .map(|(g, on)| format!("  {g}: {on}\n"))
-        .collect();
+    let gates: String = s.feature_gates.iter().map(|(g, on)| format!("  {g}: {on}\n")).collect();
     // The maximum age must exceed the minimum (2 minutes unless set).
-    let gc_max_age = if s.eager_image_gc {
-        "imageMinimumGCAge: 30s\nimageMaximumGCAge: 1m\n"
-    } else {
-        ""
-    };
+    let gc_max_age =
+        if s.eager_image_gc { "imageMinimumGCAge: 30s\nimageMaximumGCAge: 1m\n" } else { "" };
     // No client CA: clients are not authenticated by certificate.
     let x509 = if s.client_ca.as_os_str().is_empty() {
         String::new()
@@ -138,21 +131,12 @@ pub fn apiserver_args(f: &ControlPlaneFiles, node_ip: &str) -> Vec<String> {
         format!("--tls-cert-file={}", f.apiserver_cert.cert.display()),
         format!("--tls-private-key-file={}", f.apiserver_cert.key.display()),
         format!("--client-ca-file={}", pki.ca_cert.display()),
-        format!(
-            "--kubelet-client-certificate={}",
-            f.kubelet_client.cert.display()
-        ),
+        format!("--kubelet-client-certificate={}", f.kubelet_client.cert.display()),
         format!("--kubelet-client-key={}", f.kubelet_client.key.display()),
         // The node's name resolves nowhere; its address is in its status.
         "--kubelet-preferred-address-types=InternalIP".into(),
-        format!(
-            "--service-account-key-file={}",
-            pki.service_account_pub.display()
-        ),
-        format!(
-            "--service-account-signing-key-file={}",
-            pki.service_account_key.display()
-        ),
+        format!("--service-account-key-file={}", pki.service_account_pub.display()),
+        format!("--service-account-signing-key-file={}", pki.service_account_key.display()),
         "--service-account-issuer=https://kubernetes.default.svc".into(),
         format!("--service-cluster-ip-range={SERVICE_CIDR}"),
         "--authorization-mode=Node,RBAC".into(),
@@ -169,19 +153,13 @@ pub fn controller_manager_args(f: &ControlPlaneFiles, pod_cidr: &str) -> Vec<Str
         format!("--kubeconfig={}", f.kubeconfig.display()),
         "--bind-address=127.0.0.1".into(),
         "--leader-elect=false".into(),
-        format!(
-            "--service-account-private-key-file={}",
-            pki.service_account_key.display()
-        ),
+        format!("--service-account-private-key-file={}", pki.service_account_key.display()),
         format!("--root-ca-file={}", pki.ca_cert.display()),
         format!("--cluster-signing-cert-file={}", pki.ca_cert.display()),
         format!("--cluster-signing-key-file={}", pki.ca_key.display()),
         "--allocate-node-cidrs=true".into(),
         format!("--cluster-cidr={pod_cidr}"),
-        format!(
-            "--node-cidr-mask-size={}",
-            pod_cidr.rsplit('/').next().unwrap_or("24")
-        ),
+        format!("--node-cidr-mask-size={}", pod_cidr.rsplit('/').next().unwrap_or("24")),
         format!("--service-cluster-ip-range={SERVICE_CIDR}"),
         "--use-service-account-credentials=true".into(),
         "--v=1".into(),

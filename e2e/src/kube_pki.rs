@@ -31,18 +31,7 @@ impl Pki {
     /// A new CA and service-account key pair in `dir`.
     pub fn create(dir: &Path) -> Pki {
         std::fs::create_dir_all(dir).unwrap();
-        openssl(
-            &[
-                "ecparam",
-                "-name",
-                "prime256v1",
-                "-genkey",
-                "-noout",
-                "-out",
-                "ca.key",
-            ],
-            dir,
-        );
+        openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"], dir);
         openssl(
             &[
                 "req",
@@ -77,27 +66,9 @@ impl Pki {
         let key = format!("{name}.key");
         let csr = format!("{name}.csr");
         let crt = format!("{name}.crt");
-        openssl(
-            &[
-                "ecparam",
-                "-name",
-                "prime256v1",
-                "-genkey",
-                "-noout",
-                "-out",
-                &key,
-            ],
-            dir,
-        );
-        openssl(
-            &["req", "-new", "-key", &key, "-subj", subject, "-out", &csr],
-            dir,
-        );
-        let usage = if sans.is_empty() {
-            "clientAuth"
-        } else {
-            "serverAuth,clientAuth"
-        };
+        openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", &key], dir);
+        openssl(&["req", "-new", "-key", &key, "-subj", subject, "-out", &csr], dir);
+        let usage = if sans.is_empty() { "clientAuth" } else { "serverAuth,clientAuth" };
         let mut ext = format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage={usage}\n");
         if !sans.is_empty() {
             ext.push_str(&format!("subjectAltName={}\n", sans.join(",")));
@@ -124,10 +95,7 @@ impl Pki {
             ],
             dir,
         );
-        ClientCert {
-            cert: dir.join(crt),
-            key: dir.join(key),
-        }
+        ClientCert { cert: dir.join(crt), key: dir.join(key) }
     }
 
     /// A kubeconfig at `path` that reaches `server` as `client`.

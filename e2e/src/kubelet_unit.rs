@@ -35,10 +35,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     fn systemctl(dir: &Path, args: &[&str]) -> Output {
-        Command::new(dir.join("path/systemctl"))
-            .args(args)
-            .output()
-            .unwrap()
+        Command::new(dir.join("path/systemctl")).args(args).output().unwrap()
     }
 
     fn stdout(out: &Output) -> String {
@@ -73,43 +70,24 @@ mod tests {
         let kubelet_str = kubelet.display().to_string();
         let args = [kubelet_str.as_str(), "300"];
 
-        assert_eq!(
-            systemctl(dir, &["list-units", "--state=running", "*kubelet*"]).stdout,
-            b""
-        );
+        assert_eq!(systemctl(dir, &["list-units", "--state=running", "*kubelet*"]).stdout, b"");
         let mut first = Command::new(&kubelet).arg("300").spawn().unwrap();
         assert!(stdout(&systemctl(dir, &["list-units", "*kubelet*"])).contains("active running"));
 
-        assert!(systemctl(dir, &["restart", "kubelet-e2e.service"])
-            .status
-            .success());
+        assert!(systemctl(dir, &["restart", "kubelet-e2e.service"]).status.success());
         first.wait().unwrap();
         let second = pid_running(&args).expect("kubelet started again with its command line");
         assert_ne!(second, first.id());
 
-        assert!(systemctl(dir, &["stop", "kubelet-e2e.service"])
-            .status
-            .success());
+        assert!(systemctl(dir, &["stop", "kubelet-e2e.service"]).status.success());
         let inactive = systemctl(dir, &["is-active", "kubelet-e2e.service"]);
-        assert_eq!(
-            (stdout(&inactive).trim(), inactive.status.code()),
-            ("inactive", Some(3))
-        );
+        assert_eq!((stdout(&inactive).trim(), inactive.status.code()), ("inactive", Some(3)));
 
-        assert!(systemctl(dir, &["start", "kubelet-e2e.service"])
-            .status
-            .success());
+        assert!(systemctl(dir, &["start", "kubelet-e2e.service"]).status.success());
         let third = pid_running(&args).expect("kubelet started with its last command line");
-        assert!(systemctl(dir, &["stop", "kubelet-e2e.service"])
-            .status
-            .success());
+        assert!(systemctl(dir, &["stop", "kubelet-e2e.service"]).status.success());
         assert_ne!(third, second);
 
-        assert_eq!(
-            systemctl(dir, &["restart", "containerd.service"])
-                .status
-                .code(),
-            Some(5)
-        );
+        assert_eq!(systemctl(dir, &["restart", "containerd.service"]).status.code(), Some(5));
     }
 }

@@ -6,7 +6,8 @@ use std::process::Command;
 /// Every leftover that mentions one of `needles`, described for a failure message.
 pub fn find_leaks(needles: &[String]) -> Vec<String> {
     let mentions = |text: &str| needles.iter().any(|n| text.contains(n.as_str()));
-    let mut leaks: Vec<String> = needles.iter().flat_map(|n| processes_naming(n)).map(|p| format!("process {p}")).collect();
+    let mut leaks: Vec<String> =
+        needles.iter().flat_map(|n| processes_naming(n)).map(|p| format!("process {p}")).collect();
     leaks.sort();
     leaks.dedup();
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
@@ -59,7 +60,11 @@ pub fn processes_outliving(needle: &str, within: std::time::Duration) -> Vec<Str
 pub fn unmount_below(dir: &str) {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let below = format!("{}/", dir.trim_end_matches('/'));
-    let mut points: Vec<&str> = mounts.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| *p == dir || p.starts_with(&below)).collect();
+    let mut points: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| *p == dir || p.starts_with(&below))
+        .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.len()));
     for p in points {
         if let Ok(c) = std::ffi::CString::new(p) {

@@ -4,22 +4,22 @@
 
 pub mod backend;
 pub mod bench_log;
+pub mod cluster;
+pub mod cluster_ops;
 pub mod containerd;
 pub mod containerd_cri;
-pub mod go_build;
 pub mod cri_client;
 pub mod cricket;
 pub mod critest_images;
+pub mod go_build;
 pub mod grpc_go;
 pub mod image_builder;
-pub mod cluster;
-pub mod cluster_ops;
 pub mod kube;
 pub mod kube_cgroups;
 pub mod kube_config;
+pub mod kube_pki;
 pub mod kubelet_fixed_dir;
 pub mod kubelet_unit;
-pub mod kube_pki;
 pub mod leaks;
 pub mod node;
 pub mod node_conformance;

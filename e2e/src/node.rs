@@ -48,23 +48,27 @@ impl Node {
         let ws = Workspace::new();
         let netns = opts.isolated_network.then(|| create_netns(&format!("cricket-e2e-{}", ws.id)));
         // Dropped after the daemons below when a step panics (cricket failing to serve).
-        let half_started = HalfStarted { netns: netns.clone(), dirs: vec![ws.run_dir.clone(), ws.lib_dir.clone()] };
+        let half_started = HalfStarted {
+            netns: netns.clone(),
+            dirs: vec![ws.run_dir.clone(), ws.lib_dir.clone()],
+        };
         let containerd = Containerd::start_in(&ws, netns.as_deref());
         let auth = opts.registry_auth.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
         let registry = opts.registry.then(|| Registry::start(&ws, auth, netns.as_deref()));
         let mut extra = String::new();
         if let Some(r) = registry.as_ref().filter(|_| !opts.registry_unconfigured) {
-            extra.push_str(&format!(
-                "\n[images.registries.\"{}\"]\ninsecure = true\n",
-                r.host
-            ));
+            extra.push_str(&format!("\n[images.registries.\"{}\"]\ninsecure = true\n", r.host));
             if opts.mirror_everything {
-                extra.push_str(&format!("\n[images.registries.\"*\"]\nmirrors = [\"http://{}\"]\n", r.host));
+                extra.push_str(&format!(
+                    "\n[images.registries.\"*\"]\nmirrors = [\"http://{}\"]\n",
+                    r.host
+                ));
             }
         }
         extra.push_str(&opts.extra_config);
         let config = write_config(&ws, &containerd.address, &extra);
-        let cricket = (!opts.without_cricket).then(|| Cricket::start_in(&ws, config, netns.as_deref()));
+        let cricket =
+            (!opts.without_cricket).then(|| Cricket::start_in(&ws, config, netns.as_deref()));
         std::mem::forget(half_started);
         Node { ws, netns, containerd, registry, cricket, finished: false }
     }
@@ -91,7 +95,8 @@ impl Node {
     /// The last `lines` lines of cricket's log, for failure messages.
     pub fn cricket_log_tail(&self, lines: usize) -> String {
         let text = self.cricket.as_ref().map(|c| c.log_text()).unwrap_or_default();
-        let all: Vec<&str> = text.lines().filter(|l| !l.contains(" h2::") && !l.contains(" hyper")).collect();
+        let all: Vec<&str> =
+            text.lines().filter(|l| !l.contains(" h2::") && !l.contains(" hyper")).collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
@@ -113,7 +118,13 @@ impl Node {
     /// Writes a CNI conflist into the node's conf dir: a bridge of its own, its own subnet, no
     /// masquerading, and portmap.
     pub fn write_cni_config(&self) {
-        write_conflist(&self.ws.run("net.d"), &format!("e2e-{}", self.ws.id), &self.bridge(), &self.pod_subnet(), &self.ws.run("ipam"));
+        write_conflist(
+            &self.ws.run("net.d"),
+            &format!("e2e-{}", self.ws.id),
+            &self.bridge(),
+            &self.pod_subnet(),
+            &self.ws.run("ipam"),
+        );
     }
 
     /// Installs a fake CNI plugin (a shell script body) in the node's own plugin directory.
@@ -129,7 +140,8 @@ impl Node {
     /// Adds `plugin` (a JSON object) after the bridge in the node's conflist.
     pub fn append_cni_plugin(&self, plugin: serde_json::Value) {
         let file = self.ws.run("net.d").join("10-e2e.conflist");
-        let mut conf: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let mut conf: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         conf["plugins"].as_array_mut().unwrap().insert(1, plugin);
         std::fs::write(&file, serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
     }
@@ -169,7 +181,10 @@ impl Node {
         self.remove_containerd_workloads();
         self.containerd.stop();
         self.registry = None;
-        let _ = std::process::Command::new("ip").args(["link", "del", &self.bridge()]).stderr(std::process::Stdio::null()).status();
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.bridge()])
+            .stderr(std::process::Stdio::null())
+            .status();
         remove_netns_and_dirs(self.netns.take(), &[&self.ws.run_dir, &self.ws.lib_dir]);
     }
 
@@ -233,7 +248,9 @@ fn remove_netns_and_dirs(netns: Option<String>, dirs: &[&std::path::PathBuf]) {
 
 /// A network namespace with only loopback, up.
 fn create_netns(name: &str) -> String {
-    let ok = |args: &[&str]| std::process::Command::new("ip").args(args).status().is_ok_and(|s| s.success());
+    let ok = |args: &[&str]| {
+        std::process::Command::new("ip").args(args).status().is_ok_and(|s| s.success())
+    };
     assert!(ok(&["netns", "add", name]), "ip netns add {name}");
     assert!(ok(&["-n", name, "link", "set", "lo", "up"]), "bring lo up in {name}");
     name.to_string()
@@ -241,7 +258,13 @@ fn create_netns(name: &str) -> String {
 
 /// Writes `dir/10-e2e.conflist`: network `name` on its own `bridge` and `subnet` (host-local
 /// addresses kept in `ipam_dir`), no masquerading, and portmap.
-pub fn write_conflist(dir: &std::path::Path, name: &str, bridge: &str, subnet: &str, ipam_dir: &std::path::Path) {
+pub fn write_conflist(
+    dir: &std::path::Path,
+    name: &str,
+    bridge: &str,
+    subnet: &str,
+    ipam_dir: &std::path::Path,
+) {
     std::fs::create_dir_all(dir).unwrap();
     let conf = serde_json::json!({
         "cniVersion": "1.0.0",

@@ -59,22 +59,12 @@ pub const SKIPPED: &[(&str, &str)] = &[
 
 /// Ginkgo's skip expression for [`SKIPPED`].
 pub fn skip_expression() -> String {
-    SKIPPED
-        .iter()
-        .map(|(spec, _)| regex_escape(spec))
-        .collect::<Vec<_>>()
-        .join("|")
+    SKIPPED.iter().map(|(spec, _)| regex_escape(spec)).collect::<Vec<_>>().join("|")
 }
 
 fn regex_escape(s: &str) -> String {
     s.chars()
-        .flat_map(|c| {
-            if r"\.+*?()|[]{}^$".contains(c) {
-                vec!['\\', c]
-            } else {
-                vec![c]
-            }
-        })
+        .flat_map(|c| if r"\.+*?()|[]{}^$".contains(c) { vec!['\\', c] } else { vec![c] })
         .collect()
 }
 
@@ -159,10 +149,7 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
     // The suite runs in the node's directory: its report and logs need an absolute path.
     std::fs::create_dir_all(&opts.out_dir).unwrap();
     let out_dir = std::path::absolute(&opts.out_dir).unwrap();
-    let opts = &SuiteRun {
-        out_dir,
-        ..opts.clone()
-    };
+    let opts = &SuiteRun { out_dir, ..opts.clone() };
     let kubelet_dirs = cgroup_dirs(KUBEPODS).into_iter().chain([PathBuf::from(FIXED_KUBELET_DIR)]);
     if let Some(dir) = kubelet_dirs.into_iter().find(|d| d.exists()) {
         panic!(
@@ -180,10 +167,7 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
         Some(ctd) => ctd.address.clone(),
         None => node.cricket.as_ref().unwrap().socket.clone(),
     };
-    let cgroups = CgroupRoot {
-        name: KUBEPODS.into(),
-        pod_logs: PathBuf::from(POD_LOGS),
-    };
+    let cgroups = CgroupRoot { name: KUBEPODS.into(), pod_logs: PathBuf::from(POD_LOGS) };
     let settings = KubeletSettings {
         node_name: NODE_NAME.into(),
         address: "0.0.0.0".into(),
@@ -204,10 +188,7 @@ pub fn run(opts: &SuiteRun) -> Vec<SpecResult> {
     drop(cgroups);
     let report = std::fs::read_to_string(opts.out_dir.join(REPORT));
     let report = report.unwrap_or_else(|e| {
-        panic!(
-            "no JUnit report in {} ({e}); see e2e_node.log there",
-            opts.out_dir.display()
-        )
+        panic!("no JUnit report in {} ({e}); see e2e_node.log there", opts.out_dir.display())
     });
     parse_junit(&report)
 }
@@ -261,12 +242,9 @@ fn run_suite(opts: &SuiteRun, node: &Node, dir: &Path, kubelet: &KubeletSettings
     std::fs::create_dir_all(&opts.out_dir).unwrap();
     let _ = std::fs::remove_file(opts.out_dir.join(REPORT));
     let mut cmd = Command::new("nsenter");
-    cmd.arg(format!(
-        "--net=/run/netns/{}",
-        node.netns.as_deref().unwrap()
-    ))
-    .arg("--")
-    .arg(ginkgo_binary());
+    cmd.arg(format!("--net=/run/netns/{}", node.netns.as_deref().unwrap()))
+        .arg("--")
+        .arg(ginkgo_binary());
     cmd.args(suite_args(
         opts,
         &dir.join("bin/e2e_node.test"),
@@ -332,20 +310,10 @@ fn suite_args(
 /// (`kubelet_unit` then puts its own `systemctl` and `sudo` there.)
 fn search_path_without_systemd(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
-    let backend = crate::backend::search_path()
-        .map(std::env::split_paths)
-        .into_iter()
-        .flatten()
-        .take(1);
-    let usual = [
-        "/usr/local/sbin",
-        "/usr/local/bin",
-        "/usr/sbin",
-        "/usr/bin",
-        "/sbin",
-        "/bin",
-    ]
-    .map(PathBuf::from);
+    let backend =
+        crate::backend::search_path().map(std::env::split_paths).into_iter().flatten().take(1);
+    let usual = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .map(PathBuf::from);
     for source in backend.chain(usual) {
         for entry in std::fs::read_dir(&source).into_iter().flatten().flatten() {
             let name = entry.file_name();
@@ -377,33 +345,22 @@ fn kill_leftovers(dir: &Path) {
 
 /// Stops and removes every pod the suite left (kubelet is gone, so nobody else will).
 fn remove_all_pods(socket: &Path) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let Ok(mut cri) = crate::cri_client::CriClient::connect(socket).await else {
             return;
         };
-        let Ok(pods) = cri
-            .runtime
-            .list_pod_sandbox(ListPodSandboxRequest::default())
-            .await
-        else {
+        let Ok(pods) = cri.runtime.list_pod_sandbox(ListPodSandboxRequest::default()).await else {
             return;
         };
         for pod in pods.into_inner().items {
             let _ = cri
                 .runtime
-                .stop_pod_sandbox(StopPodSandboxRequest {
-                    pod_sandbox_id: pod.id.clone(),
-                })
+                .stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod.id.clone() })
                 .await;
             let _ = cri
                 .runtime
-                .remove_pod_sandbox(RemovePodSandboxRequest {
-                    pod_sandbox_id: pod.id,
-                })
+                .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod.id })
                 .await;
         }
     });
@@ -465,10 +422,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                (
-                    "[sig-node] Pods should be \"updated\" [NodeConformance]",
-                    Outcome::Passed
-                ),
+                ("[sig-node] Pods should be \"updated\" [NodeConformance]", Outcome::Passed),
                 ("[sig-node] Probing <x> [NodeConformance]", Outcome::Failed),
                 ("[sig-node] GPU [NodeConformance]", Outcome::Skipped),
             ]

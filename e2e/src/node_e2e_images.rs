@@ -72,22 +72,11 @@ fn fake_registry_files(image: &BuiltImage, name: &str, tag: &str) -> Vec<(String
             0o644,
             image.manifest.digest.clone().into_bytes(),
         ),
-        (
-            at("manifests", &image.manifest.digest),
-            0o644,
-            image.manifest.data.clone(),
-        ),
-        (
-            at("blobs", &image.config.digest),
-            0o644,
-            image.config.data.clone(),
-        ),
+        (at("manifests", &image.manifest.digest), 0o644, image.manifest.data.clone()),
+        (at("blobs", &image.config.digest), 0o644, image.config.data.clone()),
     ];
     files.extend(
-        image
-            .layers
-            .iter()
-            .map(|l| (at("blobs", &l.blob.digest), 0o644, l.blob.data.clone())),
+        image.layers.iter().map(|l| (at("blobs", &l.blob.digest), 0o644, l.blob.data.clone())),
     );
     files
 }
@@ -95,10 +84,7 @@ fn fake_registry_files(image: &BuiltImage, name: &str, tag: &str) -> Vec<(String
 /// A self-signed certificate for `localhost` and its key (PEM), made by openssl.
 fn localhost_certificate() -> (Vec<u8>, Vec<u8>) {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let (cert, key) = (
-        dir.path().join("localhost.crt"),
-        dir.path().join("localhost.key"),
-    );
+    let (cert, key) = (dir.path().join("localhost.crt"), dir.path().join("localhost.key"));
     let mut cmd = std::process::Command::new("openssl");
     cmd.args([
         "req",
@@ -124,11 +110,7 @@ fn agnhost_image(base: &[u8]) -> BuiltImage {
     let agnhost = std::fs::read(agnhost_binary()).expect("the agnhost build");
     let mut files: Vec<(String, u32, Vec<u8>)> = vec![
         ("agnhost".into(), 0o755, agnhost),
-        (
-            "etc/passwd".into(),
-            0o644,
-            AGNHOST_PASSWD.as_bytes().to_vec(),
-        ),
+        ("etc/passwd".into(), 0o644, AGNHOST_PASSWD.as_bytes().to_vec()),
         ("etc/group".into(), 0o644, AGNHOST_GROUP.as_bytes().to_vec()),
         ("uploads/.keep".into(), 0o644, Vec::new()),
         // Upstream's busybox has it; the lifecycle specs time agnhost's containers with it too.
@@ -152,21 +134,12 @@ fn agnhost_image(base: &[u8]) -> BuiltImage {
     let (cert, key) = localhost_certificate();
     files.push(("localhost.crt".into(), 0o644, cert));
     files.push(("localhost.key".into(), 0o644, key));
-    files.extend(fake_registry_files(
-        &cricket::pause_image::build(),
-        "pause",
-        "testing",
-    ));
-    let borrowed: Vec<(&str, u32, Vec<u8>)> = files
-        .iter()
-        .map(|(p, m, d)| (p.as_str(), *m, d.clone()))
-        .collect();
+    files.extend(fake_registry_files(&cricket::pause_image::build(), "pause", "testing"));
+    let borrowed: Vec<(&str, u32, Vec<u8>)> =
+        files.iter().map(|(p, m, d)| (p.as_str(), *m, d.clone())).collect();
     let mut entries = file_entries(&borrowed);
     // The entrypoint specs override the command with this second name.
-    entries.push(Entry::Symlink {
-        path: "agnhost-2".into(),
-        target: "agnhost".into(),
-    });
+    entries.push(Entry::Symlink { path: "agnhost-2".into(), target: "agnhost".into() });
     let config = ImageSpec {
         entrypoint: vec!["/agnhost".into()],
         cmd: vec!["pause".into()],
@@ -180,11 +153,7 @@ fn agnhost_image(base: &[u8]) -> BuiltImage {
 /// hostname in the `/etc/hosts` kubelet writes: Debian's hostname over busybox.
 fn glibc_dns_image(base: &[u8]) -> BuiltImage {
     let mut entries = program_with_libraries(std::path::Path::new("/bin/hostname"), "bin/hostname");
-    entries.extend(file_entries(&[(
-        "etc/nsswitch.conf",
-        0o644,
-        b"hosts: files dns\n".to_vec(),
-    )]));
+    entries.extend(file_entries(&[("etc/nsswitch.conf", 0o644, b"hosts: files dns\n".to_vec())]));
     image_of_entries(base, entries, &spec(&["sh"], ""))
 }
 
@@ -207,38 +176,19 @@ pub fn push_all(registry: &Registry) {
         // One image per tag: the image-update specs need the two to differ.
         let files = [
             ("usr/sbin/nginx", 0o755, web.clone()),
-            (
-                "etc/image-name",
-                0o644,
-                format!("nginx:{tag}\n").into_bytes(),
-            ),
+            ("etc/image-name", 0o644, format!("nginx:{tag}\n").into_bytes()),
         ];
         registry.push(
-            &image(
-                &base,
-                &files,
-                &spec(&["/usr/sbin/nginx", "-port", "80"], ""),
-            ),
+            &image(&base, &files, &spec(&["/usr/sbin/nginx", "-port", "80"], "")),
             &format!("{E2E}/nginx"),
             tag,
         );
     }
-    let nnp = image(
-        &base,
-        &[("usr/local/bin/nnp", 0o4755, stand_in("nonewprivs"))],
-        &spec(&["nnp"], ""),
-    );
+    let nnp =
+        image(&base, &[("usr/local/bin/nnp", 0o4755, stand_in("nonewprivs"))], &spec(&["nnp"], ""));
     registry.push(&nnp, &format!("{E2E}/nonewprivs"), "1.4");
-    registry.push(
-        &image(&base, &[], &spec(&["sh"], "1234")),
-        &format!("{E2E}/nonroot"),
-        "1.5",
-    );
-    registry.push(
-        &glibc_dns_image(&base),
-        &format!("{E2E}/glibc-dns-testing"),
-        "2.1.1",
-    );
+    registry.push(&image(&base, &[], &spec(&["sh"], "1234")), &format!("{E2E}/nonroot"), "1.5");
+    registry.push(&glibc_dns_image(&base), &format!("{E2E}/glibc-dns-testing"), "2.1.1");
     let plugin =
         std::fs::read(sample_device_plugin_binary()).expect("the sample device plugin build");
     registry.push(

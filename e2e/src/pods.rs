@@ -1,11 +1,16 @@
 //! Pieces of pod configs as kubelet sends them.
 
-use k8s_cri::v1::{LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption};
+use k8s_cri::v1::{
+    LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption,
+};
 
 /// The namespace options kubelet sends for a pod without `shareProcessNamespace`.
 pub fn own_pid_namespaces() -> Option<LinuxSandboxSecurityContext> {
     Some(LinuxSandboxSecurityContext {
-        namespace_options: Some(NamespaceOption { pid: NamespaceMode::Container as i32, ..Default::default() }),
+        namespace_options: Some(NamespaceOption {
+            pid: NamespaceMode::Container as i32,
+            ..Default::default()
+        }),
         ..Default::default()
     })
 }

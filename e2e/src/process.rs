@@ -13,7 +13,8 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `cmd` with its stdout and stderr appended to `log`.
     pub fn spawn(name: &'static str, mut cmd: Command, log: &Path) -> Daemon {
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("open log");
+        let out =
+            std::fs::OpenOptions::new().create(true).append(true).open(log).expect("open log");
         let err = out.try_clone().expect("clone log handle");
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let child = cmd.spawn().unwrap_or_else(|e| panic!("start {name}: {e}"));
@@ -83,14 +84,27 @@ pub fn wait_for_socket(path: &Path, limit: Duration) -> bool {
 /// Runs a command to completion and returns (success, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// Runs a command with `input` on its stdin to completion: (exit code, stdout, stderr).
 pub fn run_with_input(cmd: &mut Command, input: &str) -> (Option<i32>, String, String) {
     use std::io::Write;
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }

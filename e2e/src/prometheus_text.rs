@@ -21,12 +21,15 @@ fn parse_labels(text: &str) -> Result<BTreeMap<String, String>, String> {
     let mut labels = BTreeMap::new();
     let mut rest = text;
     while !rest.is_empty() {
-        let (key, after) = rest.split_once("=\"").ok_or_else(|| format!("label without =\": {rest:?}"))?;
+        let (key, after) =
+            rest.split_once("=\"").ok_or_else(|| format!("label without =\": {rest:?}"))?;
         let mut value = String::new();
         let mut chars = after.char_indices();
         let end = loop {
             match chars.next() {
-                Some((_, '\\')) => value.push(chars.next().map(|(_, c)| if c == 'n' { '\n' } else { c }).unwrap_or('\\')),
+                Some((_, '\\')) => value.push(
+                    chars.next().map(|(_, c)| if c == 'n' { '\n' } else { c }).unwrap_or('\\'),
+                ),
                 Some((i, '"')) => break i,
                 Some((_, c)) => value.push(c),
                 None => return Err(format!("unterminated label value: {after:?}")),
@@ -57,7 +60,8 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
             continue;
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').ok_or_else(|| format!("bad TYPE line {line:?}"))?;
+            let (name, kind) =
+                rest.split_once(' ').ok_or_else(|| format!("bad TYPE line {line:?}"))?;
             out.types.insert(name.to_string(), kind.to_string());
             continue;
         }
@@ -68,7 +72,14 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
         let (series, value) = split_sample(line).ok_or_else(|| format!("no value in {line:?}"))?;
         let value: f64 = value.parse().map_err(|_| format!("bad value in {line:?}"))?;
         let (name, labels) = match series.split_once('{') {
-            Some((name, labels)) => (name, parse_labels(labels.strip_suffix('}').ok_or_else(|| format!("unclosed labels in {line:?}"))?)?),
+            Some((name, labels)) => (
+                name,
+                parse_labels(
+                    labels
+                        .strip_suffix('}')
+                        .ok_or_else(|| format!("unclosed labels in {line:?}"))?,
+                )?,
+            ),
             None => (series, BTreeMap::new()),
         };
         out.samples.push(Sample { name: name.to_string(), labels, value });
@@ -79,7 +90,13 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
 impl Exposition {
     /// The value of the sample named `name` whose labels include `labels`.
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        self.samples.iter().find(|s| s.name == name && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))).map(|s| s.value)
+        self.samples
+            .iter()
+            .find(|s| {
+                s.name == name
+                    && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|s| s.value)
     }
 }
 

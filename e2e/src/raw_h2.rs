@@ -60,7 +60,12 @@ impl RawH2 {
         sock.set_read_timeout(Some(Duration::from_secs(10)))?;
         sock.write_all(PREFACE)?;
         sock.write_all(&frame(SETTINGS, 0, 0, &[]))?;
-        Ok(RawH2 { sock, encoder: IndexingEncoder::default(), decoder: loona_hpack::Decoder::new(), next_stream: 1 })
+        Ok(RawH2 {
+            sock,
+            encoder: IndexingEncoder::default(),
+            decoder: loona_hpack::Decoder::new(),
+            next_stream: 1,
+        })
     }
 
     /// One unary gRPC call with `extra` metadata; the header block is cut into `pieces` frames.
@@ -117,18 +122,28 @@ impl RawH2 {
         loop {
             let (kind, flags, id, payload) = self.read_frame()?;
             match kind {
-                SETTINGS if flags & ACK == 0 => self.sock.write_all(&frame(SETTINGS, ACK, 0, &[]))?,
+                SETTINGS if flags & ACK == 0 => {
+                    self.sock.write_all(&frame(SETTINGS, ACK, 0, &[]))?
+                }
                 PING if flags & ACK == 0 => self.sock.write_all(&frame(PING, ACK, 0, &payload))?,
                 GOAWAY | RST_STREAM => {
-                    return Err(std::io::Error::other(format!("server sent frame type {kind} (payload {payload:?})")))
+                    return Err(std::io::Error::other(format!(
+                        "server sent frame type {kind} (payload {payload:?})"
+                    )))
                 }
                 HEADERS | CONTINUATION if id == stream => {
                     block.extend_from_slice(&payload);
                     if flags & END_HEADERS != 0 {
-                        let fields = self.decoder.decode(&block).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+                        let fields = self
+                            .decoder
+                            .decode(&block)
+                            .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
                         block.clear();
                         reply.headers.extend(fields.into_iter().map(|(n, v)| {
-                            (String::from_utf8_lossy(&n).into_owned(), String::from_utf8_lossy(&v).into_owned())
+                            (
+                                String::from_utf8_lossy(&n).into_owned(),
+                                String::from_utf8_lossy(&v).into_owned(),
+                            )
                         }));
                     }
                 }

@@ -24,7 +24,10 @@ pub struct Registry {
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("find a free port").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("find a free port")
+        .port()
 }
 
 /// `cmd` run inside `netns` if there is one. Only the network namespace is entered (not
@@ -54,7 +57,10 @@ impl Registry {
             let (ok, out, err) = run(Command::new("htpasswd").args(["-Bbn", user, password]));
             assert!(ok, "htpasswd (apache2-utils): {err}");
             std::fs::write(&file, out).unwrap();
-            yaml.push_str(&format!("auth:\n  htpasswd:\n    realm: cricket-e2e\n    path: {}\n", file.display()));
+            yaml.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: cricket-e2e\n    path: {}\n",
+                file.display()
+            ));
         }
         let config = ws.run("registry.yml");
         std::fs::write(&config, yaml).expect("write registry config");
@@ -64,7 +70,11 @@ impl Registry {
         let daemon = Daemon::spawn("docker-registry", cmd, &log);
         let deadline = Instant::now() + Duration::from_secs(20);
         while !std::fs::read_to_string(&log).unwrap_or_default().contains("listening on") {
-            assert!(Instant::now() < deadline, "docker-registry did not listen on {host}; see {}", log.display());
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry did not listen on {host}; see {}",
+                log.display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Registry {
@@ -80,7 +90,8 @@ impl Registry {
 
     fn skopeo(&self, args: &[&str], layout: &std::path::Path, reference: &str) {
         let mut cmd = in_netns(self.netns.as_deref(), "skopeo");
-        cmd.args(["copy", "--insecure-policy", "--preserve-digests", "--dest-tls-verify=false"]).args(args);
+        cmd.args(["copy", "--insecure-policy", "--preserve-digests", "--dest-tls-verify=false"])
+            .args(args);
         if let Some((u, p)) = &self.auth {
             cmd.arg(format!("--dest-creds={u}:{p}"));
         }
@@ -99,7 +110,13 @@ impl Registry {
     }
 
     /// Pushes an index over `images` as `<repo>:<tag>`; returns the reference.
-    pub fn push_index(&self, images: &[&BuiltImage], index: &Blob, repo: &str, tag: &str) -> String {
+    pub fn push_index(
+        &self,
+        images: &[&BuiltImage],
+        index: &Blob,
+        repo: &str,
+        tag: &str,
+    ) -> String {
         let layout = self.scratch.join(format!("{}-{tag}-index", repo.replace('/', "_")));
         write_dir_layout(&layout, images, index);
         let reference = format!("{}/{repo}:{tag}", self.host);
@@ -122,14 +139,19 @@ impl Registry {
     /// How many `method` requests for paths containing `path` the access log shows.
     pub fn count_requests(&self, method: &str, path: &str) -> usize {
         let needle = format!("\"{method} {path}");
-        std::fs::read_to_string(&self.log).unwrap_or_default().lines().filter(|l| l.contains(&needle)).count()
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&needle))
+            .count()
     }
 
     /// Overwrites a stored blob with other bytes of the same length (the registry serves it
     /// unchecked, as a corrupted disk or a lying mirror would).
     pub fn corrupt_blob(&self, digest: &str) {
         let hex = digest.trim_start_matches("sha256:");
-        let path = self.storage.join(format!("docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]));
+        let path =
+            self.storage.join(format!("docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]));
         let mut data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mid = data.len() / 2;
         data[mid] ^= 0xff;

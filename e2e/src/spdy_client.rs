@@ -109,16 +109,23 @@ impl Client {
             2 => {
                 let mut out = Vec::with_capacity(4096);
                 let before = self.inflate.total_in();
-                if let Err(e) = self.inflate.decompress_vec(&body[4..], &mut out, FlushDecompress::Sync) {
+                if let Err(e) =
+                    self.inflate.decompress_vec(&body[4..], &mut out, FlushDecompress::Sync)
+                {
                     assert!(e.needs_dictionary().is_some(), "header block: {e}");
                     self.inflate.set_dictionary(&cricket::streaming::spdy_dictionary()).unwrap();
                     let used = (self.inflate.total_in() - before) as usize;
-                    self.inflate.decompress_vec(&body[4 + used..], &mut out, FlushDecompress::Sync).unwrap();
+                    self.inflate
+                        .decompress_vec(&body[4 + used..], &mut out, FlushDecompress::Sync)
+                        .unwrap();
                 }
                 Frame::SynReply { id: id() }
             }
             6 => Frame::Ping { id: id() },
-            9 => Frame::WindowUpdate { id: id(), delta: u32::from_be_bytes([body[4], body[5], body[6], body[7]]) },
+            9 => Frame::WindowUpdate {
+                id: id(),
+                delta: u32::from_be_bytes([body[4], body[5], body[6], body[7]]),
+            },
             7 => Frame::GoAway,
             other => Frame::Other(other),
         })

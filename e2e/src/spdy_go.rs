@@ -31,7 +31,14 @@ pub fn exec(url: &str, flags: &[&str]) -> Result<Outcome, String> {
     let mut got = Outcome::new();
     for line in out.lines() {
         let (name, value) = line.split_once(' ').unwrap_or((line, ""));
-        let bytes = if name == "error" || name == "stdout-sha256" { value.as_bytes().to_vec() } else { (0..value.len()).step_by(2).map(|i| u8::from_str_radix(&value[i..i + 2], 16).unwrap()).collect() };
+        let bytes = if name == "error" || name == "stdout-sha256" {
+            value.as_bytes().to_vec()
+        } else {
+            (0..value.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&value[i..i + 2], 16).unwrap())
+                .collect()
+        };
         got.insert(name.to_string(), bytes);
     }
     Ok(got)
@@ -39,8 +46,21 @@ pub fn exec(url: &str, flags: &[&str]) -> Result<Outcome, String> {
 
 /// Port-forwards `connections` connections at once to `port` through `url`, each sending
 /// `send`; per connection, what came back and the error stream's text.
-pub fn forward(url: &str, port: u16, send: &str, connections: usize) -> Result<Vec<(Vec<u8>, String)>, String> {
-    let args = ["-forward".to_string(), port.to_string(), "-send".into(), send.into(), "-connections".into(), connections.to_string(), url.into()];
+pub fn forward(
+    url: &str,
+    port: u16,
+    send: &str,
+    connections: usize,
+) -> Result<Vec<(Vec<u8>, String)>, String> {
+    let args = [
+        "-forward".to_string(),
+        port.to_string(),
+        "-send".into(),
+        send.into(),
+        "-connections".into(),
+        connections.to_string(),
+        url.into(),
+    ];
     let (ok, out, err) = run(Command::new(client_binary()).args(&args));
     if !ok {
         return Err(err);
@@ -48,10 +68,19 @@ pub fn forward(url: &str, port: u16, send: &str, connections: usize) -> Result<V
     let mut got = vec![(Vec::new(), String::new()); connections];
     for line in out.lines() {
         let mut parts = line.splitn(3, ' ');
-        let (kind, i, value) = (parts.next().unwrap_or_default(), parts.next().and_then(|i| i.parse::<usize>().ok()), parts.next().unwrap_or_default());
+        let (kind, i, value) = (
+            parts.next().unwrap_or_default(),
+            parts.next().and_then(|i| i.parse::<usize>().ok()),
+            parts.next().unwrap_or_default(),
+        );
         let Some(i) = i.filter(|i| *i < connections) else { continue };
         match kind {
-            "data" => got[i].0 = (0..value.len()).step_by(2).map(|j| u8::from_str_radix(&value[j..j + 2], 16).unwrap()).collect(),
+            "data" => {
+                got[i].0 = (0..value.len())
+                    .step_by(2)
+                    .map(|j| u8::from_str_radix(&value[j..j + 2], 16).unwrap())
+                    .collect()
+            }
             "error" => got[i].1 = value.to_string(),
             _ => {}
         }
@@ -62,7 +91,14 @@ pub fn forward(url: &str, port: u16, send: &str, connections: usize) -> Result<V
 /// Port-forwards one connection to `port` through `url`, sends `send`, and counts the bytes
 /// the pod sends until it closes.
 pub fn forward_count(url: &str, port: u16, send: &str) -> Result<u64, String> {
-    let args = ["-forward".to_string(), port.to_string(), "-send".into(), send.into(), "-count".into(), url.into()];
+    let args = [
+        "-forward".to_string(),
+        port.to_string(),
+        "-send".into(),
+        send.into(),
+        "-count".into(),
+        url.into(),
+    ];
     let (ok, out, err) = run(Command::new(client_binary()).args(&args));
     if !ok {
         return Err(err);

@@ -6,19 +6,22 @@ use containerd_bridge::oci_image::{build_image, layer_tar, Blob, BuiltImage, Ent
 
 /// Applets linked into the test image's /bin.
 const APPLETS: &[&str] = &[
-    "sh", "cat", "echo", "ls", "sleep", "true", "false", "id", "hostname", "env", "ps", "mkdir", "touch",
-    "head", "tail", "grep", "wc", "nc", "wget", "kill", "mount", "stat", "readlink", "yes", "dd", "top",
-    "umount", "unshare", "pwd", "rm", "stty", "httpd", "tar", "date", "tr", "seq", "tty",
+    "sh", "cat", "echo", "ls", "sleep", "true", "false", "id", "hostname", "env", "ps", "mkdir",
+    "touch", "head", "tail", "grep", "wc", "nc", "wget", "kill", "mount", "stat", "readlink",
+    "yes", "dd", "top", "umount", "unshare", "pwd", "rm", "stty", "httpd", "tar", "date", "tr",
+    "seq", "tty",
 ];
 
 pub const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+const PASSWD: &str =
+    "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
 const GROUP: &str = "root:x:0:\nnogroup:x:65534:\n";
 
 /// A one-layer busybox image: /bin/busybox, its applets, /etc/passwd and /tmp.
 pub fn busybox_image() -> BuiltImage {
-    let spec = ImageSpec { cmd: vec!["/bin/sh".into()], env: vec![PATH_ENV.into()], ..Default::default() };
+    let spec =
+        ImageSpec { cmd: vec!["/bin/sh".into()], env: vec![PATH_ENV.into()], ..Default::default() };
     busybox_with(&spec, PASSWD, GROUP)
 }
 
@@ -40,7 +43,8 @@ pub fn app_image() -> BuiltImage {
 }
 
 fn busybox_with(spec: &ImageSpec, passwd: &str, group: &str) -> BuiltImage {
-    let busybox = std::fs::read("/bin/busybox").expect("read /bin/busybox (install busybox-static)");
+    let busybox =
+        std::fs::read("/bin/busybox").expect("read /bin/busybox (install busybox-static)");
     let mut entries = vec![
         Entry::Dir { path: "bin".into(), mode: 0o755 },
         Entry::File { path: "bin/busybox".into(), mode: 0o755, data: busybox },
@@ -50,7 +54,11 @@ fn busybox_with(spec: &ImageSpec, passwd: &str, group: &str) -> BuiltImage {
         Entry::Dir { path: "tmp".into(), mode: 0o1777 },
         Entry::Dir { path: "mnt".into(), mode: 0o755 },
     ];
-    entries.extend(APPLETS.iter().map(|a| Entry::Symlink { path: format!("bin/{a}"), target: "busybox".into() }));
+    entries.extend(
+        APPLETS
+            .iter()
+            .map(|a| Entry::Symlink { path: format!("bin/{a}"), target: "busybox".into() }),
+    );
     let tar = layer_tar(&entries).expect("tar in memory");
     build_image(spec, vec![tar])
 }
@@ -72,9 +80,14 @@ pub fn write_dir_layout(dir: &Path, images: &[&BuiltImage], top: &Blob) {
             std::fs::write(dir.join(hex(blob)), &blob.data).expect("write blob");
         }
         if image.manifest.digest != top.digest {
-            std::fs::write(dir.join(format!("{}.manifest.json", hex(&image.manifest))), &image.manifest.data).expect("write manifest");
+            std::fs::write(
+                dir.join(format!("{}.manifest.json", hex(&image.manifest))),
+                &image.manifest.data,
+            )
+            .expect("write manifest");
         }
     }
     std::fs::write(dir.join("manifest.json"), &top.data).expect("write manifest.json");
-    std::fs::write(dir.join("version"), "Directory Transport Version: 1.1\n").expect("write version");
+    std::fs::write(dir.join("version"), "Directory Transport Version: 1.1\n")
+        .expect("write version");
 }

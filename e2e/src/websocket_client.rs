@@ -25,9 +25,7 @@ pub async fn connect_offering(
     let host = ws_url.trim_start_matches("ws://").split('/').next().unwrap().to_string();
     let mut request = ws_url.into_client_request()?;
     if let Some(protocol) = protocol {
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+        request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
     }
     let tcp = tokio::net::TcpStream::connect(host)
         .await
@@ -63,12 +61,8 @@ pub async fn collect_base64(ws: &mut Ws) -> std::collections::BTreeMap<u8, Vec<u
             let Some((&first, rest)) = text.as_bytes().split_first() else {
                 continue;
             };
-            let data = base64::engine::general_purpose::STANDARD
-                .decode(rest)
-                .expect("base64 data");
-            got.entry(first - b'0')
-                .or_insert_with(Vec::new)
-                .extend_from_slice(&data);
+            let data = base64::engine::general_purpose::STANDARD.decode(rest).expect("base64 data");
+            got.entry(first - b'0').or_insert_with(Vec::new).extend_from_slice(&data);
         }
     }
     got

@@ -13,7 +13,12 @@ use crate::Node;
 /// node's workspace.
 pub fn pod_config(node: &Node, name: &str) -> PodSandboxConfig {
     PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata { name: name.into(), uid: format!("uid-{name}"), namespace: "e2e".into(), attempt: 0 }),
+        metadata: Some(PodSandboxMetadata {
+            name: name.into(),
+            uid: format!("uid-{name}"),
+            namespace: "e2e".into(),
+            attempt: 0,
+        }),
         hostname: format!("{name}-host"),
         log_directory: node.ws.run("logs").display().to_string(),
         linux: crate::pods::kubelet_linux(),
@@ -48,13 +53,18 @@ impl Pod {
         let mut cri = node.client().await;
         let image = node.registry().push(&busybox_image(), "e2e/busybox", "1");
         cri.pull(&image, None).await.unwrap();
-        let req = RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() };
+        let req =
+            RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() };
         let id = cri.runtime.run_pod_sandbox(req).await.unwrap().into_inner().pod_sandbox_id;
         Pod { cri, image, id, config }
     }
 
     pub fn create_request(&self, c: ContainerConfig) -> CreateContainerRequest {
-        CreateContainerRequest { pod_sandbox_id: self.id.clone(), config: Some(c), sandbox_config: Some(self.config.clone()) }
+        CreateContainerRequest {
+            pod_sandbox_id: self.id.clone(),
+            config: Some(c),
+            sandbox_config: Some(self.config.clone()),
+        }
     }
 
     pub async fn create(&mut self, c: ContainerConfig) -> Result<String, tonic::Status> {
@@ -65,7 +75,11 @@ impl Pod {
     /// Creates and starts; panics on failure.
     pub async fn run(&mut self, c: ContainerConfig) -> String {
         let id = self.create(c).await.unwrap();
-        self.cri.runtime.start_container(StartContainerRequest { container_id: id.clone() }).await.unwrap();
+        self.cri
+            .runtime
+            .start_container(StartContainerRequest { container_id: id.clone() })
+            .await
+            .unwrap();
         id
     }
 
@@ -100,18 +114,34 @@ impl Pod {
 
     /// Runs `c` to its exit and returns its status and its log lines' text (both streams),
     /// waiting (up to 5 s) for at least `lines` lines, as the logger may lag the exit.
-    pub async fn output_of(&mut self, node: &Node, c: ContainerConfig, lines: usize) -> (ContainerStatus, Vec<String>) {
+    pub async fn output_of(
+        &mut self,
+        node: &Node,
+        c: ContainerConfig,
+        lines: usize,
+    ) -> (ContainerStatus, Vec<String>) {
         let log_file = node.ws.run("logs").join(&c.log_path);
         let id = self.run(c).await;
         let status = self.wait_exited(node, &id).await;
-        let lines = crate::eventually(Duration::from_secs(5), || async { read_log_text(&log_file).filter(|l| l.len() >= lines) }).await;
+        let lines = crate::eventually(Duration::from_secs(5), || async {
+            read_log_text(&log_file).filter(|l| l.len() >= lines)
+        })
+        .await;
         (status, lines.unwrap_or_else(|| read_log_text(&log_file).unwrap_or_default()))
     }
 
     /// Stops and removes the pod (and so its containers).
     pub async fn remove(mut self) {
-        self.cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: self.id.clone() }).await.unwrap();
-        self.cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: self.id.clone() }).await.unwrap();
+        self.cri
+            .runtime
+            .stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: self.id.clone() })
+            .await
+            .unwrap();
+        self.cri
+            .runtime
+            .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: self.id.clone() })
+            .await
+            .unwrap();
     }
 }
 
@@ -143,7 +173,9 @@ pub fn remove_cgroups(rel: &str) {
         let _ = std::fs::remove_dir(dir);
     }
     let rel = rel.trim_start_matches('/');
-    let roots = std::fs::read_dir("/sys/fs/cgroup").map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>()).unwrap_or_default();
+    let roots = std::fs::read_dir("/sys/fs/cgroup")
+        .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .unwrap_or_default();
     for root in roots.iter().chain([std::path::PathBuf::from("/sys/fs/cgroup")].iter()) {
         let dir = root.join(rel);
         if dir.is_dir() {

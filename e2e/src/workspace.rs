@@ -22,7 +22,8 @@ impl Workspace {
         let lib_dir = PathBuf::from(format!("/var/lib/cricket-e2e-{id}"));
         for dir in [&run_dir, &lib_dir] {
             let _ = std::fs::remove_dir_all(dir);
-            std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+            std::fs::create_dir_all(dir)
+                .unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
         }
         Workspace { id, run_dir, lib_dir }
     }

@@ -12,7 +12,12 @@ fn the_default_profile_compiles() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("apparmor_parser (package apparmor)");
-    child.stdin.take().unwrap().write_all(cricket::apparmor::default_profile_text().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(cricket::apparmor::default_profile_text().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

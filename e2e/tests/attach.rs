@@ -21,7 +21,9 @@ async fn read_until(ws: &mut e2e::websocket_client::Ws, want: &str) -> String {
     let mut seen = String::new();
     while !seen.contains(want) {
         match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
-            Ok(Some(Ok(Message::Binary(d)))) if d.first() == Some(&1) => seen.push_str(&String::from_utf8_lossy(&d[1..])),
+            Ok(Some(Ok(Message::Binary(d)))) if d.first() == Some(&1) => {
+                seen.push_str(&String::from_utf8_lossy(&d[1..]))
+            }
             Ok(Some(Ok(_))) => {}
             other => panic!("waiting for {want:?}, saw {seen:?}, then {other:?}"),
         }
@@ -50,7 +52,10 @@ async fn attach_over_websocket_and_spdy() {
     let mut seen_by_b = false;
     for _ in 0..20 {
         send(&mut a, 0, b"one\n").await;
-        if tokio::time::timeout(Duration::from_millis(500), read_until(&mut b, "got:one")).await.is_ok() {
+        if tokio::time::timeout(Duration::from_millis(500), read_until(&mut b, "got:one"))
+            .await
+            .is_ok()
+        {
             seen_by_b = true;
             break;
         }
@@ -70,7 +75,9 @@ async fn attach_over_websocket_and_spdy() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     send(&mut ws, 0, b"x\n").await;
     send(&mut ws, 255, &[0]).await;
-    let got = tokio::time::timeout(Duration::from_secs(20), collect(&mut ws)).await.expect("the session ends with the container");
+    let got = tokio::time::timeout(Duration::from_secs(20), collect(&mut ws))
+        .await
+        .expect("the session ends with the container");
     let text = String::from_utf8_lossy(&got[&1]).to_string();
     assert!(text.contains('x') && text.contains("cat-ended"), "{text:?}");
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&got[&3]).unwrap()["status"], "Success");
@@ -81,7 +88,10 @@ async fn attach_over_websocket_and_spdy() {
     let url = pod.cri.runtime.attach(attach(&late, false)).await.unwrap().into_inner().url;
     let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &[])).await.unwrap().unwrap();
     assert_eq!(got["stdout"], b"late\n");
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&got["error"]).unwrap()["status"], "Success");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&got["error"]).unwrap()["status"],
+        "Success"
+    );
 
     // A tty: resize through attach, and the shell sees it.
     let mut c = shell(&image, "term", "while read l; do stty size; done");
@@ -97,7 +107,10 @@ async fn attach_over_websocket_and_spdy() {
     let mut sized = false;
     for _ in 0..20 {
         send(&mut ws, 0, b"\r").await;
-        if tokio::time::timeout(Duration::from_millis(500), read_until(&mut ws, "22 77")).await.is_ok() {
+        if tokio::time::timeout(Duration::from_millis(500), read_until(&mut ws, "22 77"))
+            .await
+            .is_ok()
+        {
             sized = true;
             break;
         }

@@ -18,18 +18,27 @@ async fn escaped_authority_over_continuations_with_a_churning_dynamic_table() {
         let padding = "p".repeat(300);
         for i in 0..60 {
             // Valid first (forwarded as sent), then mostly escaped (re-encoded from then on).
-            let authority = if i < 5 || i % 4 == 3 { "localhost".to_string() } else { escaped.clone() };
+            let authority =
+                if i < 5 || i % 4 == 3 { "localhost".to_string() } else { escaped.clone() };
             // New metadata on every call fills the client's HPACK table and forces evictions.
             let id = format!("{i}-{padding}");
             let extra = [("x-request-id", id.as_str()), ("x-fixed", "same-every-time")];
-            let reply = h2.unary(VERSION_PATH, &authority, &extra, &request, 1 + i % 4).expect("call served");
+            let reply = h2
+                .unary(VERSION_PATH, &authority, &extra, &request, 1 + i % 4)
+                .expect("call served");
             assert_eq!(reply.header(":status"), Some("200"), "call {i}: {reply:?}");
             assert_eq!(reply.header("grpc-status"), Some("0"), "call {i}: {reply:?}");
             let v = VersionResponse::decode(reply.grpc_message()).expect("a VersionResponse");
             assert_eq!(v.runtime_name, "cricket");
         }
-        let reply = h2.unary("/runtime.v1.RuntimeService/CheckpointContainer", &escaped, &[], &[], 2).expect("call served");
-        assert_eq!(reply.header("grpc-status"), Some("12"), "Unimplemented, not a reset: {reply:?}");
+        let reply = h2
+            .unary("/runtime.v1.RuntimeService/CheckpointContainer", &escaped, &[], &[], 2)
+            .expect("call served");
+        assert_eq!(
+            reply.header("grpc-status"),
+            Some("12"),
+            "Unimplemented, not a reset: {reply:?}"
+        );
     })
     .await
     .unwrap();

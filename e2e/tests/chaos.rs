@@ -51,7 +51,10 @@ fn seeds(runs: usize) -> Vec<u64> {
     if let Some(seed) = std::env::var("CHAOS_SEED").ok().and_then(|s| s.parse().ok()) {
         return vec![seed];
     }
-    let base = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let base =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            as u64
+            | 1;
     (0..runs as u64).map(|i| base.wrapping_add(i * 0x9e37_79b9)).collect()
 }
 
@@ -65,7 +68,9 @@ where
     loop {
         match f().await {
             Ok(v) => return v,
-            Err(e) if tokio::time::Instant::now() >= deadline => panic!("{what} kept failing for {RETRY_LIMIT:?}: {e}"),
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                panic!("{what} kept failing for {RETRY_LIMIT:?}: {e}")
+            }
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
@@ -73,7 +78,12 @@ where
 
 fn pod_config(template: &PodSandboxConfig, name: &str, with_pause: bool) -> PodSandboxConfig {
     let mut config = template.clone();
-    config.metadata = Some(PodSandboxMetadata { name: name.into(), uid: format!("uid-{name}"), namespace: "e2e".into(), attempt: 0 });
+    config.metadata = Some(PodSandboxMetadata {
+        name: name.into(),
+        uid: format!("uid-{name}"),
+        namespace: "e2e".into(),
+        attempt: 0,
+    });
     if with_pause {
         config.linux = Some(LinuxPodSandboxConfig::default()); // a shared PID namespace: a pause
     }
@@ -81,28 +91,48 @@ fn pod_config(template: &PodSandboxConfig, name: &str, with_pause: bool) -> PodS
 }
 
 /// One kubelet-like client: runs its pods one after another until told to stop.
-async fn churn(cri: CriClient, template: PodSandboxConfig, client: usize, image: String, done: Arc<AtomicBool>) {
+async fn churn(
+    cri: CriClient,
+    template: PodSandboxConfig,
+    client: usize,
+    image: String,
+    done: Arc<AtomicBool>,
+) {
     for i in 0..PODS_PER_CLIENT {
         if done.load(Ordering::SeqCst) {
             break;
         }
         let config = pod_config(&template, &format!("c{client}-p{i}"), i % 3 == 0);
-        let run = RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() };
+        let run =
+            RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() };
         let pod = retry("RunPodSandbox", || {
             let (mut cri, run) = (cri.clone(), run.clone());
             async move { Ok(cri.runtime.run_pod_sandbox(run).await?.into_inner().pod_sandbox_id) }
         })
         .await;
         let container = retry("CreateContainer", || {
-            let (mut cri, pod, config, image) = (cri.clone(), pod.clone(), config.clone(), image.clone());
+            let (mut cri, pod, config, image) =
+                (cri.clone(), pod.clone(), config.clone(), image.clone());
             async move {
                 // A create cut off by a kill may have finished: look first, as kubelet's relist would.
                 let filter = ContainerFilter { pod_sandbox_id: pod.clone(), ..Default::default() };
-                let listed = cri.runtime.list_containers(ListContainersRequest { filter: Some(filter) }).await?.into_inner().containers;
-                if let Some(c) = listed.into_iter().find(|c| c.metadata.as_ref().is_some_and(|m| m.name == "work")) {
+                let listed = cri
+                    .runtime
+                    .list_containers(ListContainersRequest { filter: Some(filter) })
+                    .await?
+                    .into_inner()
+                    .containers;
+                if let Some(c) = listed
+                    .into_iter()
+                    .find(|c| c.metadata.as_ref().is_some_and(|m| m.name == "work"))
+                {
                     return Ok(c.id);
                 }
-                let req = CreateContainerRequest { pod_sandbox_id: pod, config: Some(shell(&image, "work", "sleep 3600")), sandbox_config: Some(config) };
+                let req = CreateContainerRequest {
+                    pod_sandbox_id: pod,
+                    config: Some(shell(&image, "work", "sleep 3600")),
+                    sandbox_config: Some(config),
+                };
                 Ok(cri.runtime.create_container(req).await?.into_inner().container_id)
             }
         })
@@ -110,7 +140,13 @@ async fn churn(cri: CriClient, template: PodSandboxConfig, client: usize, image:
         retry("StartContainer", || {
             let (mut cri, id) = (cri.clone(), container.clone());
             async move {
-                let status = cri.runtime.container_status(ContainerStatusRequest { container_id: id.clone(), verbose: false }).await?;
+                let status = cri
+                    .runtime
+                    .container_status(ContainerStatusRequest {
+                        container_id: id.clone(),
+                        verbose: false,
+                    })
+                    .await?;
                 let state = status.into_inner().status.map(|s| s.state).unwrap_or_default();
                 if state == ContainerState::ContainerCreated as i32 {
                     cri.runtime.start_container(StartContainerRequest { container_id: id }).await?;
@@ -129,13 +165,20 @@ async fn remove_pod(cri: &CriClient, pod: &str) {
     retry(&format!("StopPodSandbox {pod}"), || {
         let mut cri = cri.clone();
         let pod_sandbox_id = pod.to_string();
-        async move { cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id }).await.map(|_| ()) }
+        async move {
+            cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id }).await.map(|_| ())
+        }
     })
     .await;
     retry(&format!("RemovePodSandbox {pod}"), || {
         let mut cri = cri.clone();
         let pod_sandbox_id = pod.to_string();
-        async move { cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id }).await.map(|_| ()) }
+        async move {
+            cri.runtime
+                .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id })
+                .await
+                .map(|_| ())
+        }
     })
     .await;
 }
@@ -146,7 +189,9 @@ async fn kill_repeatedly(node: &mut Node, victim: Victim, rng: &mut Rng) {
         tokio::time::sleep(rng.between(150, 1200)).await;
         match victim {
             Victim::Cricket => {
-                node.cricket().signal_and_wait(libc::SIGKILL, Duration::from_secs(10)).expect("cricket dies");
+                node.cricket()
+                    .signal_and_wait(libc::SIGKILL, Duration::from_secs(10))
+                    .expect("cricket dies");
                 node.cricket().start_again();
             }
             Victim::Containerd => {
@@ -161,18 +206,25 @@ async fn kill_repeatedly(node: &mut Node, victim: Victim, rng: &mut Rng) {
 /// containerd's tasks: ID to status (RUNNING, STOPPED, CREATED, ...).
 fn tasks(node: &Node) -> HashMap<String, String> {
     let out = node.containerd.ctr_ok(NAMESPACE, &["tasks", "ls"]);
-    out.lines().skip(1).filter_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() >= 3).then(|| (f[0].to_string(), f[2].to_string()))
-    })
-    .collect()
+    out.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 3).then(|| (f[0].to_string(), f[2].to_string()))
+        })
+        .collect()
 }
 
 /// The differences between what cricket says and what containerd's tasks say.
 async fn disagreements(node: &Node, cri: &mut CriClient) -> Result<Vec<String>, tonic::Status> {
     let tasks = tasks(node);
     let mut problems = Vec::new();
-    let pods = cri.runtime.list_pod_sandbox(ListPodSandboxRequest { filter: None }).await?.into_inner().items;
+    let pods = cri
+        .runtime
+        .list_pod_sandbox(ListPodSandboxRequest { filter: None })
+        .await?
+        .into_inner()
+        .items;
     let pod_ids: HashSet<&str> = pods.iter().map(|p| p.id.as_str()).collect();
     let mut ips = HashMap::new();
     for p in &pods {
@@ -185,21 +237,38 @@ async fn disagreements(node: &Node, cri: &mut CriClient) -> Result<Vec<String>, 
                 problems.push(format!("pods {other} and {} share the IP {ip}", p.id));
             }
         }
-        let pause: serde_json::Value = serde_json::from_str(reply.info.get("info").map(String::as_str).unwrap_or("{}")).unwrap_or_default();
+        let pause: serde_json::Value =
+            serde_json::from_str(reply.info.get("info").map(String::as_str).unwrap_or("{}"))
+                .unwrap_or_default();
         if pause["pause"] == true {
             let running = tasks.get(&p.id).is_some_and(|s| s == "RUNNING");
             let ready = status.state == PodSandboxState::SandboxReady as i32;
             if ready != running {
-                problems.push(format!("pod {}: ready {ready}, pause task {:?}", p.id, tasks.get(&p.id)));
+                problems.push(format!(
+                    "pod {}: ready {ready}, pause task {:?}",
+                    p.id,
+                    tasks.get(&p.id)
+                ));
             }
         }
     }
-    let containers = cri.runtime.list_containers(ListContainersRequest { filter: None }).await?.into_inner().containers;
+    let containers = cri
+        .runtime
+        .list_containers(ListContainersRequest { filter: None })
+        .await?
+        .into_inner()
+        .containers;
     for c in &containers {
         if !pod_ids.contains(c.pod_sandbox_id.as_str()) {
             problems.push(format!("container {} lacks its pod {}", c.id, c.pod_sandbox_id));
         }
-        let status = cri.runtime.container_status(ContainerStatusRequest { container_id: c.id.clone(), verbose: false }).await?.into_inner().status.unwrap_or_default();
+        let status = cri
+            .runtime
+            .container_status(ContainerStatusRequest { container_id: c.id.clone(), verbose: false })
+            .await?
+            .into_inner()
+            .status
+            .unwrap_or_default();
         let running = status.state == ContainerState::ContainerRunning as i32;
         let task = tasks.get(&c.id);
         if running != task.is_some_and(|s| s == "RUNNING") {
@@ -211,26 +280,54 @@ async fn disagreements(node: &Node, cri: &mut CriClient) -> Result<Vec<String>, 
 
 /// cricket's log lines above debug that name an ID the problems name.
 fn log_about(node: &Node, problems: &[String]) -> String {
-    let ids: HashSet<&str> = problems.iter().flat_map(|p| p.split([' ', '/'])).filter(|w| w.len() == 64).collect();
+    let ids: HashSet<&str> =
+        problems.iter().flat_map(|p| p.split([' ', '/'])).filter(|w| w.len() == 64).collect();
     let log = std::fs::read_to_string(node.ws.run("cricket.log")).unwrap_or_default();
-    let lines: Vec<&str> = log.lines().filter(|l| !l.contains(" DEBUG ") && !l.contains(" TRACE ") && ids.iter().any(|id| l.contains(id))).collect();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            !l.contains(" DEBUG ") && !l.contains(" TRACE ") && ids.iter().any(|id| l.contains(id))
+        })
+        .collect();
     format!("cricket's log about them:\n{}", lines[lines.len().saturating_sub(80)..].join("\n"))
 }
 
 fn assert_nothing_left(node: &Node) {
     let ctr = |args: &[&str]| node.containerd.ctr_ok(NAMESPACE, args);
-    assert!(ctr(&["containers", "ls", "-q"]).trim().is_empty(), "containerd containers: {}", ctr(&["containers", "ls"]));
-    assert!(ctr(&["tasks", "ls", "-q"]).trim().is_empty(), "containerd tasks: {}", ctr(&["tasks", "ls"]));
-    let active: Vec<String> = ctr(&["snapshots", "ls"]).lines().filter(|l| l.contains("Active")).map(String::from).collect();
+    assert!(
+        ctr(&["containers", "ls", "-q"]).trim().is_empty(),
+        "containerd containers: {}",
+        ctr(&["containers", "ls"])
+    );
+    assert!(
+        ctr(&["tasks", "ls", "-q"]).trim().is_empty(),
+        "containerd tasks: {}",
+        ctr(&["tasks", "ls"])
+    );
+    let active: Vec<String> = ctr(&["snapshots", "ls"])
+        .lines()
+        .filter(|l| l.contains("Active"))
+        .map(String::from)
+        .collect();
     assert!(active.is_empty(), "active snapshots: {active:?}");
     let ips = node.reserved_ips();
     assert!(ips.is_empty(), "reserved IPs: {ips:?}");
-    for dir in [node.ws.lib("cricket").join("sandboxes"), node.ws.lib("cricket").join("containers"), node.ws.run("cricket").join("containers")] {
-        let left: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    for dir in [
+        node.ws.lib("cricket").join("sandboxes"),
+        node.ws.lib("cricket").join("containers"),
+        node.ws.run("cricket").join("containers"),
+    ] {
+        let left: Vec<_> =
+            std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
         assert!(left.is_empty(), "files left under {}: {left:?}", dir.display());
     }
     for kind in ["netns", "ipcns", "utsns"] {
-        let pins: Vec<_> = std::fs::read_dir(node.ws.run("cricket").join(kind)).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        let pins: Vec<_> = std::fs::read_dir(node.ws.run("cricket").join(kind))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         assert!(pins.is_empty(), "{kind} pins: {pins:?}");
     }
 }
@@ -238,7 +335,9 @@ fn assert_nothing_left(node: &Node) {
 async fn chaos(victim: Victim) {
     let runs = std::env::var("CHAOS_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     for seed in seeds(runs) {
-        println!("chaos: {victim:?} killed {KILLS} times, seed {seed} (CHAOS_SEED={seed} replays it)");
+        println!(
+            "chaos: {victim:?} killed {KILLS} times, seed {seed} (CHAOS_SEED={seed} replays it)"
+        );
         one_run(victim, seed).await;
     }
 }
@@ -253,7 +352,9 @@ async fn one_run(victim: Victim, seed: u64) {
 
     let done = Arc::new(AtomicBool::new(false));
     let (cri, template) = (node.client().await, e2e::workload::pod_config(&node, "template"));
-    let clients = futures::future::join_all((0..CLIENTS).map(|c| churn(cri.clone(), template.clone(), c, image.clone(), done.clone())));
+    let clients = futures::future::join_all(
+        (0..CLIENTS).map(|c| churn(cri.clone(), template.clone(), c, image.clone(), done.clone())),
+    );
     let killer = async {
         kill_repeatedly(&mut node, victim, &mut rng).await;
         done.store(true, Ordering::SeqCst);
@@ -269,9 +370,18 @@ async fn one_run(victim: Victim, seed: u64) {
     .await;
     if settled.is_none() {
         let problems = disagreements(&node, &mut cri).await.unwrap_or_else(|e| vec![e.to_string()]);
-        panic!("seed {seed}: cricket and containerd disagree: {problems:?}\n{}", log_about(&node, &problems));
+        panic!(
+            "seed {seed}: cricket and containerd disagree: {problems:?}\n{}",
+            log_about(&node, &problems)
+        );
     }
-    let pods = cri.runtime.list_pod_sandbox(ListPodSandboxRequest { filter: None }).await.unwrap().into_inner().items;
+    let pods = cri
+        .runtime
+        .list_pod_sandbox(ListPodSandboxRequest { filter: None })
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
     assert!(!pods.is_empty(), "seed {seed}: some pods were kept running");
     for p in pods {
         remove_pod(&cri, &p.id).await;
@@ -280,7 +390,10 @@ async fn one_run(victim: Victim, seed: u64) {
     // A shim exits a moment after its last task is deleted; one that cannot (containerd was
     // killed before it shut the shim down) goes at cricket's next sweep.
     let ours = [node.containerd.address.display().to_string()];
-    let gone = e2e::eventually(Duration::from_secs(45), || async { e2e::leaks::find_leaks(&ours).is_empty().then_some(()) }).await;
+    let gone = e2e::eventually(Duration::from_secs(45), || async {
+        e2e::leaks::find_leaks(&ours).is_empty().then_some(())
+    })
+    .await;
     if gone.is_none() {
         let shims = e2e::leaks::find_leaks(&ours);
         panic!("seed {seed}: shims and loggers left: {shims:#?}\n{}", log_about(&node, &shims));

@@ -35,14 +35,17 @@ impl Scene {
     }
 
     fn in_netns(&self, args: &[&str]) -> (bool, String) {
-        let (ok, out, err) = run(Command::new("ip").args(["netns", "exec", &self.netns]).args(args));
+        let (ok, out, err) =
+            run(Command::new("ip").args(["netns", "exec", &self.netns]).args(args));
         (ok, if ok { out } else { err })
     }
 }
 
 impl Drop for Scene {
     fn drop(&mut self) {
-        let quiet = |args: &[&str]| Command::new("ip").args(args).stderr(std::process::Stdio::null()).status();
+        let quiet = |args: &[&str]| {
+            Command::new("ip").args(args).stderr(std::process::Stdio::null()).status()
+        };
         let _ = quiet(&["link", "del", &self.bridge]);
         let _ = quiet(&["netns", "del", &self.netns]);
         let _ = std::fs::remove_dir_all(&self.ws.run_dir);
@@ -51,11 +54,16 @@ impl Drop for Scene {
 }
 
 fn list(doc: serde_json::Value) -> NetworkConfigList {
-    NetworkConfigList::parse_list(Path::new("test.conflist"), &serde_json::to_vec(&doc).unwrap()).unwrap()
+    NetworkConfigList::parse_list(Path::new("test.conflist"), &serde_json::to_vec(&doc).unwrap())
+        .unwrap()
 }
 
 fn runtime(ws: &Workspace) -> CniRuntime {
-    CniRuntime::new(vec![PathBuf::from("/usr/lib/cni")], ws.lib("cni-cache"), Duration::from_secs(20))
+    CniRuntime::new(
+        vec![PathBuf::from("/usr/lib/cni")],
+        ws.lib("cni-cache"),
+        Duration::from_secs(20),
+    )
 }
 
 /// A /24 for this test alone, from its workspace id.
@@ -94,7 +102,10 @@ async fn bridge_host_local_and_portmap_attach_and_detach_completely() {
     let ipam_files = || std::fs::read_dir(ipam_dir.join(&net.name)).map(|d| d.count()).unwrap_or(0);
     assert!(ipam_files() > 0, "host-local recorded the address");
     let (_, rules, _) = run(Command::new("iptables-save").args(["-t", "nat"]));
-    assert!(rules.contains(&container) && rules.contains(&format!("--dport {host_port}")), "hostPort DNAT rules appear");
+    assert!(
+        rules.contains(&container) && rules.contains(&format!("--dport {host_port}")),
+        "hostPort DNAT rules appear"
+    );
     // portmap 1.1.1 fails CHECK for IPv4-only pods (it looks for an ip6tables chain it never
     // made), so CHECK runs through the bridge alone, with the same cached result.
     let mut bridge_only = net.clone();
@@ -107,7 +118,12 @@ async fn bridge_host_local_and_portmap_attach_and_detach_completely() {
     let (_, rules, _) = run(Command::new("iptables-save").args(["-t", "nat"]));
     assert!(!rules.contains(&container), "the pod's iptables rules are gone");
     let leftover: Vec<String> = std::fs::read_dir(ipam_dir.join(&net.name))
-        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains('.')).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains('.'))
+                .collect()
+        })
         .unwrap_or_default();
     assert!(leftover.iter().all(|n| !n.starts_with("10.")), "the IP was released: {leftover:?}");
     cni.del(&net, &rc).await.expect("a second DEL succeeds");
@@ -117,7 +133,8 @@ async fn bridge_host_local_and_portmap_attach_and_detach_completely() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loopback_brings_lo_up() {
     let scene = Scene::new();
-    let net = list(json!({ "cniVersion": "1.0.0", "name": "lo", "plugins": [{ "type": "loopback" }] }));
+    let net =
+        list(json!({ "cniVersion": "1.0.0", "name": "lo", "plugins": [{ "type": "loopback" }] }));
     let rc = RuntimeConf::for_pod("lo-test", &scene.netns_path(), "default", "web", "uid-1");
     let (_, before) = scene.in_netns(&["ip", "-o", "link", "show", "lo"]);
     assert!(!before.contains(",UP"), "{before}");

@@ -43,9 +43,17 @@ async fn an_oom_kill_reads_oomkilled_with_137_and_a_clean_exit_completed() {
 
 /// A container limited to 32 MiB that asks for 256 MiB after `delay` seconds.
 fn hog(image: &str, delay: u32) -> ContainerConfig {
-    let mut hog = shell(image, "hog", &format!("sleep {delay}; exec dd if=/dev/zero of=/dev/null bs=256M count=1"));
+    let mut hog = shell(
+        image,
+        "hog",
+        &format!("sleep {delay}; exec dd if=/dev/zero of=/dev/null bs=256M count=1"),
+    );
     hog.linux = Some(LinuxContainerConfig {
-        resources: Some(LinuxContainerResources { memory_limit_in_bytes: 32 << 20, memory_swap_limit_in_bytes: 32 << 20, ..Default::default() }),
+        resources: Some(LinuxContainerResources {
+            memory_limit_in_bytes: 32 << 20,
+            memory_swap_limit_in_bytes: 32 << 20,
+            ..Default::default()
+        }),
         ..Default::default()
     });
     hog
@@ -104,9 +112,17 @@ async fn an_exit_while_containerd_is_down_is_recorded_when_it_returns() {
         Backend::Built2 => (255, "Unknown"),
     };
     assert_eq!((s.exit_code, s.reason.as_str()), expected, "the exit, after the resync");
-    assert_eq!(pod.status(&survivor).await.state, ContainerState::ContainerRunning as i32, "a running container stays running");
+    assert_eq!(
+        pod.status(&survivor).await.state,
+        ContainerState::ContainerRunning as i32,
+        "a running container stays running"
+    );
     // And the subscription is live again: a new exit is heard.
-    pod.cri.runtime.stop_container(StopContainerRequest { container_id: survivor.clone(), timeout: 0 }).await.unwrap();
+    pod.cri
+        .runtime
+        .stop_container(StopContainerRequest { container_id: survivor.clone(), timeout: 0 })
+        .await
+        .unwrap();
     assert_eq!(pod.status(&survivor).await.exit_code, 137);
     pod.remove().await;
     node.finish();
@@ -133,7 +149,11 @@ async fn a_pod_whose_pause_dies_becomes_not_ready() {
         }
     })
     .await;
-    assert!(not_ready.is_some(), "the pod is NotReady after its pause died; cricket's log ends:\n{}", node.cricket_log_tail(30));
+    assert!(
+        not_ready.is_some(),
+        "the pod is NotReady after its pause died; cricket's log ends:\n{}",
+        node.cricket_log_tail(30)
+    );
     pod.remove().await;
     node.finish();
 }
@@ -157,8 +177,14 @@ async fn a_pod_whose_pause_is_killed_as_it_is_stopped_stops_cleanly() {
         // Staggered, so that some kills land before the stop and some during it.
         tokio::time::sleep(Duration::from_millis(5 * i)).await;
         unsafe { libc::kill(pause as i32, libc::SIGKILL) };
-        cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await.expect("the pod stops");
-        cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }).await.expect("and goes");
+        cri.runtime
+            .stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() })
+            .await
+            .expect("the pod stops");
+        cri.runtime
+            .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id })
+            .await
+            .expect("and goes");
     }
     // The pod's shim dies (and the pause with it): containerd answers for the task with
     // "ttrpc: closed" or not at all; the stop must still succeed and leave nothing.
@@ -174,8 +200,14 @@ async fn a_pod_whose_pause_is_killed_as_it_is_stopped_stops_cleanly() {
         assert_eq!(shims.len(), 1, "one shim serves the pod: {shims:?}");
         unsafe { libc::kill(shims[0], libc::SIGKILL) };
         tokio::time::sleep(Duration::from_millis(50 * i)).await;
-        cri.runtime.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await.expect("a pod whose shim died stops");
-        cri.runtime.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }).await.expect("and goes");
+        cri.runtime
+            .stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() })
+            .await
+            .expect("a pod whose shim died stops");
+        cri.runtime
+            .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id })
+            .await
+            .expect("and goes");
     }
     let (_, tasks, _) = node.containerd.ctr(e2e::node::NAMESPACE, &["tasks", "ls", "-q"]);
     assert!(tasks.trim().is_empty(), "no task left: {tasks}");

@@ -35,41 +35,47 @@ async fn a_long_line_is_split_and_rotation_loses_nothing() {
     let mut pod = Pod::start(&node, pod_config(&node, "logs")).await;
     let image = pod.image.clone();
 
-    let (s, _) = pod.output_of(&node, shell(&image, "long", "printf '%40000s\\n' x; echo after"), 4).await;
+    let (s, _) =
+        pod.output_of(&node, shell(&image, "long", "printf '%40000s\\n' x; echo after"), 4).await;
     assert_eq!(s.exit_code, 0);
     let got = records(&node.ws.run("logs/long/0.log"));
-    let shape: Vec<(&str, &str, usize)> = got.iter().map(|(s, t, x)| (s.as_str(), t.as_str(), x.len())).collect();
-    assert_eq!(shape, [("stdout", "P", 16384), ("stdout", "P", 16384), ("stdout", "F", 7232), ("stdout", "F", 5)]);
+    let shape: Vec<(&str, &str, usize)> =
+        got.iter().map(|(s, t, x)| (s.as_str(), t.as_str(), x.len())).collect();
+    assert_eq!(
+        shape,
+        [("stdout", "P", 16384), ("stdout", "P", 16384), ("stdout", "F", 7232), ("stdout", "F", 5)]
+    );
     assert!(got[2].2.ends_with('x') && got[0].2.trim().is_empty());
 
     // Rotation as kubelet does it: rename, then ReopenContainerLog.
-    let ticker = pod.run(shell(&image, "ticker", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done")).await;
+    let ticker = pod
+        .run(shell(
+            &image,
+            "ticker",
+            "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done",
+        ))
+        .await;
     let log = node.ws.run("logs/ticker/0.log");
     let rotated = node.ws.run("logs/ticker/0.log.1");
-    e2e::eventually(Duration::from_secs(5), || async { (records(&log).len() >= 5).then_some(()) }).await.unwrap();
+    e2e::eventually(Duration::from_secs(5), || async { (records(&log).len() >= 5).then_some(()) })
+        .await
+        .unwrap();
     std::fs::rename(&log, &rotated).unwrap();
     pod.cri
         .runtime
-        .reopen_container_log(ReopenContainerLogRequest {
-            container_id: ticker.clone(),
-        })
+        .reopen_container_log(ReopenContainerLogRequest { container_id: ticker.clone() })
         .await
         .unwrap();
     assert!(
         log.exists(),
         "the new log file exists when ReopenContainerLog returns (kubelet's rotation relies on it)"
     );
-    e2e::eventually(Duration::from_secs(5), || async {
-        (records(&log).len() >= 5).then_some(())
-    })
-    .await
-    .expect("the new file fills");
+    e2e::eventually(Duration::from_secs(5), || async { (records(&log).len() >= 5).then_some(()) })
+        .await
+        .expect("the new file fills");
     pod.cri
         .runtime
-        .stop_container(StopContainerRequest {
-            container_id: ticker.clone(),
-            timeout: 0,
-        })
+        .stop_container(StopContainerRequest { container_id: ticker.clone(), timeout: 0 })
         .await
         .unwrap();
     let ticks: Vec<u64> = records(&rotated)
@@ -83,8 +89,17 @@ async fn a_long_line_is_split_and_rotation_loses_nothing() {
     );
     assert!(!records(&rotated).is_empty());
 
-    let err = pod.cri.runtime.reopen_container_log(ReopenContainerLogRequest { container_id: ticker }).await.unwrap_err();
-    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "a stopped container has no log to reopen");
+    let err = pod
+        .cri
+        .runtime
+        .reopen_container_log(ReopenContainerLogRequest { container_id: ticker })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        tonic::Code::FailedPrecondition,
+        "a stopped container has no log to reopen"
+    );
     pod.remove().await;
     node.finish();
 }
@@ -102,17 +117,28 @@ async fn plain_stdin_stays_open_across_a_restart_and_streams_stay_apart() {
 async fn stdin_stays_open_across_a_restart(tty: bool) {
     let mut node = node().await;
     let mut pod = Pod::start(&node, pod_config(&node, "tty")).await;
-    let mut c = shell(&pod.image.clone(), "console", "echo to-stderr >&2; read a; echo got:$a; read b; echo got:$b");
+    let mut c = shell(
+        &pod.image.clone(),
+        "console",
+        "echo to-stderr >&2; read a; echo got:$a; read b; echo got:$b",
+    );
     c.tty = tty;
     c.stdin = true;
     let stderr_line = if tty { "stdout:to-stderr" } else { "stderr:to-stderr" };
     let id = pod.run(c).await;
     let log = node.ws.run("logs/console/0.log");
     let fifo = node.ws.run(&format!("cricket/containers/{id}/stdin"));
-    let text = |log: &Path| records(log).into_iter().map(|(s, _, t)| format!("{s}:{}", t.trim_end_matches('\r'))).collect::<Vec<_>>();
-    e2e::eventually(Duration::from_secs(5), || async { text(&log).contains(&stderr_line.to_string()).then_some(()) })
-        .await
-        .unwrap_or_else(|| panic!("{stderr_line} (a tty has only stdout): {:?}", text(&log)));
+    let text = |log: &Path| {
+        records(log)
+            .into_iter()
+            .map(|(s, _, t)| format!("{s}:{}", t.trim_end_matches('\r')))
+            .collect::<Vec<_>>()
+    };
+    e2e::eventually(Duration::from_secs(5), || async {
+        text(&log).contains(&stderr_line.to_string()).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("{stderr_line} (a tty has only stdout): {:?}", text(&log)));
 
     // Nobody writes yet: stdin stays open, so `read` waits rather than seeing EOF.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -122,9 +148,11 @@ async fn stdin_stays_open_across_a_restart(tty: bool) {
         w.write_all(line.as_bytes()).unwrap();
     };
     send("one\n");
-    e2e::eventually(Duration::from_secs(5), || async { text(&log).contains(&"stdout:got:one".to_string()).then_some(()) })
-        .await
-        .unwrap_or_else(|| panic!("input reached the process: {:?}", text(&log)));
+    e2e::eventually(Duration::from_secs(5), || async {
+        text(&log).contains(&"stdout:got:one".to_string()).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("input reached the process: {:?}", text(&log)));
 
     node.cricket().signal_and_wait(libc::SIGKILL, Duration::from_secs(10)).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -17,7 +17,9 @@ fn c(path: &Path) -> CString {
 }
 
 fn mount_tmpfs(at: &Path) {
-    let rc = unsafe { libc::mount(c"tmpfs".as_ptr(), c(at).as_ptr(), c"tmpfs".as_ptr(), 0, std::ptr::null()) };
+    let rc = unsafe {
+        libc::mount(c"tmpfs".as_ptr(), c(at).as_ptr(), c"tmpfs".as_ptr(), 0, std::ptr::null())
+    };
     assert_eq!(rc, 0, "mount tmpfs at {}: {}", at.display(), std::io::Error::last_os_error());
 }
 
@@ -50,7 +52,12 @@ async fn host_paths_read_only_symlinks_and_propagation() {
     mount_tmpfs(&root);
     let _detach = HostDir(root.clone());
     let mut config = pod_config(&node, "mounts");
-    config.linux.get_or_insert_with(Default::default).security_context.get_or_insert_with(Default::default).privileged = true;
+    config
+        .linux
+        .get_or_insert_with(Default::default)
+        .security_context
+        .get_or_insert_with(Default::default)
+        .privileged = true;
     let mut pod = Pod::start(&node, config).await;
     let image = pod.image.clone();
     let data = root.join("data");
@@ -71,18 +78,24 @@ async fn host_paths_read_only_symlinks_and_propagation() {
     let (s, out) = pod.output_of(&node, app, 5).await;
     assert_eq!(s.exit_code, 0, "{out:?}");
     // stdout in order; the error is on stderr, which the log interleaves anywhere.
-    let (errors, stdout): (Vec<&String>, Vec<&String>) = out.iter().partition(|l| l.contains("Read-only file system"));
+    let (errors, stdout): (Vec<&String>, Vec<&String>) =
+        out.iter().partition(|l| l.contains("Read-only file system"));
     assert_eq!(stdout, ["host", "0", "host", "1"], "readable, writable, readable, not writable");
     assert_eq!(errors.len(), 1, "read-only: {out:?}");
     assert_eq!(std::fs::read_to_string(data.join("from-container")).unwrap(), "c\n");
-    assert_eq!(std::fs::read_to_string(data.join("via-link")).unwrap(), "l\n", "the symlink was followed to its target");
+    assert_eq!(
+        std::fs::read_to_string(data.join("via-link")).unwrap(),
+        "l\n",
+        "the symlink was followed to its target"
+    );
     assert!(root.join("new/sub/made").exists(), "a missing host path is created");
 
     // Read-only is not recursive unless asked: a submount stays writable under a plain one.
     let layered = root.join("layered");
     std::fs::create_dir_all(layered.join("inner")).unwrap();
     mount_tmpfs(&layered.join("inner"));
-    let mut ro = shell(&image, "recursive", "touch /plain/inner/x; echo $?; touch /rro/inner/y; echo $?");
+    let mut ro =
+        shell(&image, "recursive", "touch /plain/inner/x; echo $?; touch /rro/inner/y; echo $?");
     let mut rro = mount("/rro", &layered, true, PropagationPrivate);
     rro.recursive_read_only = true;
     ro.mounts = vec![mount("/plain", &layered, true, PropagationPrivate), rro];
@@ -120,13 +133,22 @@ async fn host_paths_read_only_symlinks_and_propagation() {
     let mut bi = shell(&image, "bidirectional", script);
     bi.mounts = vec![mount("/bi", &root.join("bi"), false, PropagationBidirectional)];
     bi.linux = Some(LinuxContainerConfig {
-        security_context: Some(LinuxContainerSecurityContext { privileged: true, ..Default::default() }),
+        security_context: Some(LinuxContainerSecurityContext {
+            privileged: true,
+            ..Default::default()
+        }),
         resources: None,
     });
     pod.run(bi).await;
     let flag = root.join("bi/inner/flag");
-    let up = e2e::eventually(Duration::from_secs(5), || async { std::fs::read_to_string(&flag).ok() }).await;
-    assert_eq!(up.as_deref(), Some("up\n"), "bidirectional: the container's mount is seen on the host");
+    let up =
+        e2e::eventually(Duration::from_secs(5), || async { std::fs::read_to_string(&flag).ok() })
+            .await;
+    assert_eq!(
+        up.as_deref(),
+        Some("up\n"),
+        "bidirectional: the container's mount is seen on the host"
+    );
     pod.remove().await;
     drop(_detach);
     node.finish();

@@ -23,13 +23,32 @@ async fn containers_reach_each_other_over_localhost_and_across_pods() {
     alpha.run(shell(&image, "server", "exec nc -ll -p 8080 -e hostname")).await;
 
     let (s, out) = alpha.output_of(&node, client(&image, "local", "127.0.0.1", 50), 1).await;
-    assert_eq!((s.exit_code, out.as_slice()), (0, &["alpha-host".to_string()][..]), "over localhost in the pod");
+    assert_eq!(
+        (s.exit_code, out.as_slice()),
+        (0, &["alpha-host".to_string()][..]),
+        "over localhost in the pod"
+    );
 
     let req = PodSandboxStatusRequest { pod_sandbox_id: alpha.id.clone(), verbose: false };
-    let ip = alpha.cri.runtime.pod_sandbox_status(req).await.unwrap().into_inner().status.unwrap().network.unwrap().ip;
+    let ip = alpha
+        .cri
+        .runtime
+        .pod_sandbox_status(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .status
+        .unwrap()
+        .network
+        .unwrap()
+        .ip;
     let mut beta = Pod::start(&node, pod_config(&node, "beta")).await;
     let (s, out) = beta.output_of(&node, client(&image, "remote", &ip, 50), 1).await;
-    assert_eq!((s.exit_code, out.as_slice()), (0, &["alpha-host".to_string()][..]), "from another pod to {ip}");
+    assert_eq!(
+        (s.exit_code, out.as_slice()),
+        (0, &["alpha-host".to_string()][..]),
+        "from another pod to {ip}"
+    );
     let (s, _) = beta.output_of(&node, client(&image, "not-here", "127.0.0.1", 1), 0).await;
     assert_ne!(s.exit_code, 0, "beta's localhost is its own: nothing listens there");
     beta.remove().await;

@@ -42,8 +42,14 @@ async fn command_args_env_workdir_and_identity_merge_with_the_image() {
     let (s, out) = pod.output_of(&node, container(&image, "plain"), 9).await;
     assert_eq!(s.exit_code, 0, "{out:?}");
     assert_eq!(out[..2], ["image-cmd", "/work"]);
-    assert!(out[2].starts_with("uid=1001(app) gid=1001(app) groups=1001(app),2000(extra)"), "{out:?}");
-    assert!(out.contains(&"FROM_IMAGE=1".to_string()) && out.contains(&"OVERRIDE=image".to_string()), "{out:?}");
+    assert!(
+        out[2].starts_with("uid=1001(app) gid=1001(app) groups=1001(app),2000(extra)"),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&"FROM_IMAGE=1".to_string()) && out.contains(&"OVERRIDE=image".to_string()),
+        "{out:?}"
+    );
 
     // args only: they replace cmd and follow the entrypoint; env and working dir overridden.
     let mut c = container(&image, "args");
@@ -76,7 +82,11 @@ async fn command_args_env_workdir_and_identity_merge_with_the_image() {
             }),
             ["1001", "65534", "65534 2000"],
         ),
-        ("merge", security(|s| s.supplemental_groups = vec![3000]), ["1001", "1001", "1001 2000 3000"]),
+        (
+            "merge",
+            security(|s| s.supplemental_groups = vec![3000]),
+            ["1001", "1001", "1001 2000 3000"],
+        ),
         (
             "strict",
             security(|s| {
@@ -101,9 +111,18 @@ async fn command_args_env_workdir_and_identity_merge_with_the_image() {
     let target = pod.run(target).await;
     let mut debugger = container(&image, "debugger");
     debugger.command = vec!["ps".into()];
-    debugger.linux = security(|s| s.namespace_options = Some(NamespaceOption { pid: NamespaceMode::Target as i32, target_id: target.clone(), ..Default::default() }));
+    debugger.linux = security(|s| {
+        s.namespace_options = Some(NamespaceOption {
+            pid: NamespaceMode::Target as i32,
+            target_id: target.clone(),
+            ..Default::default()
+        })
+    });
     let (_, out) = pod.output_of(&node, debugger, 3).await;
-    assert!(out.iter().any(|l| l.trim_end().ends_with("sleep 1000")), "the target's process is seen: {out:?}");
+    assert!(
+        out.iter().any(|l| l.trim_end().ends_with("sleep 1000")),
+        "the target's process is seen: {out:?}"
+    );
     let mut own = container(&image, "own-pid");
     own.command = vec!["ps".into()];
     let (_, out) = pod.output_of(&node, own, 2).await;
@@ -116,7 +135,10 @@ async fn command_args_env_workdir_and_identity_merge_with_the_image() {
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().contains("run_as_group"), "{err}");
     let mut c = container(&image, "bad-cap");
-    c.linux = security(|s| s.capabilities = Some(Capability { add_capabilities: vec!["CAP_NOPE".into()], ..Default::default() }));
+    c.linux = security(|s| {
+        s.capabilities =
+            Some(Capability { add_capabilities: vec!["CAP_NOPE".into()], ..Default::default() })
+    });
     let err = pod.create(c).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().contains("CAP_NOPE"), "{err}");

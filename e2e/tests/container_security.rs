@@ -8,7 +8,12 @@ use k8s_cri::v1::security_profile::ProfileType;
 use k8s_cri::v1::*;
 use tonic::Code;
 
-fn container(image: &str, name: &str, script: &str, f: impl FnOnce(&mut LinuxContainerSecurityContext)) -> ContainerConfig {
+fn container(
+    image: &str,
+    name: &str,
+    script: &str,
+    f: impl FnOnce(&mut LinuxContainerSecurityContext),
+) -> ContainerConfig {
     let mut sc = LinuxContainerSecurityContext::default();
     f(&mut sc);
     ContainerConfig {
@@ -23,7 +28,11 @@ fn container(image: &str, name: &str, script: &str, f: impl FnOnce(&mut LinuxCon
 
 fn caps(add: &[&str], drop: &[&str]) -> Option<Capability> {
     let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
-    Some(Capability { add_capabilities: v(add), drop_capabilities: v(drop), add_ambient_capabilities: vec![] })
+    Some(Capability {
+        add_capabilities: v(add),
+        drop_capabilities: v(drop),
+        add_ambient_capabilities: vec![],
+    })
 }
 
 fn profile(t: ProfileType, localhost_ref: &str) -> Option<SecurityProfile> {
@@ -46,7 +55,8 @@ async fn run(pod: &mut Pod, node: &Node, c: ContainerConfig, lines: usize) -> (i
 const CAP_EFF: &str = "grep CapEff /proc/self/status";
 
 fn cap_eff(out: &[String]) -> u64 {
-    let hex = out.iter().find_map(|l| l.strip_prefix("CapEff:")).unwrap_or_else(|| panic!("{out:?}"));
+    let hex =
+        out.iter().find_map(|l| l.strip_prefix("CapEff:")).unwrap_or_else(|| panic!("{out:?}"));
     u64::from_str_radix(hex.trim(), 16).unwrap()
 }
 
@@ -60,14 +70,38 @@ async fn rootfs_privilege_capabilities_and_paths() {
     let img = image.as_str();
 
     assert_eq!(run(&mut pod, &node, container(img, "rw", "touch /x", |_| {}), 0).await.0, 0);
-    assert_ne!(run(&mut pod, &node, container(img, "ro", "touch /x", |s| s.readonly_rootfs = true), 0).await.0, 0, "read-only rootfs");
+    assert_ne!(
+        run(&mut pod, &node, container(img, "ro", "touch /x", |s| s.readonly_rootfs = true), 0)
+            .await
+            .0,
+        0,
+        "read-only rootfs"
+    );
 
     let mount = "mount -t tmpfs none /mnt";
-    assert_ne!(run(&mut pod, &node, container(img, "mount", mount, |_| {}), 0).await.0, 0, "no mount without privilege");
-    assert_eq!(run(&mut pod, &node, container(img, "mount-priv", mount, |s| s.privileged = true), 0).await.0, 0);
+    assert_ne!(
+        run(&mut pod, &node, container(img, "mount", mount, |_| {}), 0).await.0,
+        0,
+        "no mount without privilege"
+    );
+    assert_eq!(
+        run(&mut pod, &node, container(img, "mount-priv", mount, |s| s.privileged = true), 0)
+            .await
+            .0,
+        0
+    );
     let devices = "ls /dev | wc -l";
-    let plain: usize = run(&mut pod, &node, container(img, "dev", devices, |_| {}), 1).await.1[0].trim().parse().unwrap();
-    let all: usize = run(&mut pod, &node, container(img, "dev-priv", devices, |s| s.privileged = true), 1).await.1[0].trim().parse().unwrap();
+    let plain: usize = run(&mut pod, &node, container(img, "dev", devices, |_| {}), 1).await.1[0]
+        .trim()
+        .parse()
+        .unwrap();
+    let all: usize =
+        run(&mut pod, &node, container(img, "dev-priv", devices, |s| s.privileged = true), 1)
+            .await
+            .1[0]
+            .trim()
+            .parse()
+            .unwrap();
     assert!(all > plain + 5, "a privileged container sees the host's devices: {all} vs {plain}");
 
     // A requested device, with its cgroup permissions. The node is made here, with the
@@ -76,8 +110,17 @@ async fn rootfs_privilege_capabilities_and_paths() {
     // the fuse driver, fails otherwise).
     let node_path = node.ws.run("mydev");
     let c_path = std::ffi::CString::new(node_path.display().to_string()).unwrap();
-    assert_eq!(unsafe { libc::mknod(c_path.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(10, 229)) }, 0);
-    let device = |perms: &str| vec![Device { container_path: "/dev/mydev".into(), host_path: node_path.display().to_string(), permissions: perms.into() }];
+    assert_eq!(
+        unsafe { libc::mknod(c_path.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(10, 229)) },
+        0
+    );
+    let device = |perms: &str| {
+        vec![Device {
+            container_path: "/dev/mydev".into(),
+            host_path: node_path.display().to_string(),
+            permissions: perms.into(),
+        }]
+    };
     let open = "exec 3< /dev/mydev 2>&1 && echo opened";
     let mut c = container(img, "device-r", open, |_| {});
     c.devices = device("r");
@@ -90,19 +133,68 @@ async fn rootfs_privilege_capabilities_and_paths() {
     let mut c = container(img, "device-bad", open, |_| {});
     c.devices = device("rwx");
     let err = pod.create(c).await.unwrap_err();
-    assert!(err.code() == Code::InvalidArgument && err.message().contains("config.devices[0].permissions"), "{err}");
+    assert!(
+        err.code() == Code::InvalidArgument
+            && err.message().contains("config.devices[0].permissions"),
+        "{err}"
+    );
 
-    let default = cap_eff(&run(&mut pod, &node, container(img, "caps", CAP_EFF, |_| {}), 1).await.1);
+    let default =
+        cap_eff(&run(&mut pod, &node, container(img, "caps", CAP_EFF, |_| {}), 1).await.1);
     assert_eq!(default, 0xa80425fb, "the default set (containerd's): {default:#x}");
-    let added = cap_eff(&run(&mut pod, &node, container(img, "caps-add", CAP_EFF, |s| s.capabilities = caps(&["NET_ADMIN"], &["CHOWN"])), 1).await.1);
+    let added = cap_eff(
+        &run(
+            &mut pod,
+            &node,
+            container(img, "caps-add", CAP_EFF, |s| {
+                s.capabilities = caps(&["NET_ADMIN"], &["CHOWN"])
+            }),
+            1,
+        )
+        .await
+        .1,
+    );
     assert_eq!(added, (default | 1 << 12) & !1, "NET_ADMIN added, CHOWN dropped");
-    let none = cap_eff(&run(&mut pod, &node, container(img, "caps-none", CAP_EFF, |s| s.capabilities = caps(&[], &["ALL"])), 1).await.1);
+    let none = cap_eff(
+        &run(
+            &mut pod,
+            &node,
+            container(img, "caps-none", CAP_EFF, |s| s.capabilities = caps(&[], &["ALL"])),
+            1,
+        )
+        .await
+        .1,
+    );
     assert_eq!(none, 0);
-    let one = cap_eff(&run(&mut pod, &node, container(img, "caps-one", CAP_EFF, |s| s.capabilities = caps(&["CAP_NET_BIND_SERVICE"], &["ALL"])), 1).await.1);
+    let one = cap_eff(
+        &run(
+            &mut pod,
+            &node,
+            container(img, "caps-one", CAP_EFF, |s| {
+                s.capabilities = caps(&["CAP_NET_BIND_SERVICE"], &["ALL"])
+            }),
+            1,
+        )
+        .await
+        .1,
+    );
     assert_eq!(one, 1 << 10, "drop ALL, then add one");
-    let every = cap_eff(&run(&mut pod, &node, container(img, "caps-all", CAP_EFF, |s| s.capabilities = caps(&["ALL"], &[])), 1).await.1);
+    let every = cap_eff(
+        &run(
+            &mut pod,
+            &node,
+            container(img, "caps-all", CAP_EFF, |s| s.capabilities = caps(&["ALL"], &[])),
+            1,
+        )
+        .await
+        .1,
+    );
     let own = std::fs::read_to_string("/proc/self/status").unwrap();
-    let own = u64::from_str_radix(own.lines().find_map(|l| l.strip_prefix("CapBnd:")).unwrap().trim(), 16).unwrap();
+    let own = u64::from_str_radix(
+        own.lines().find_map(|l| l.strip_prefix("CapBnd:")).unwrap().trim(),
+        16,
+    )
+    .unwrap();
     assert_eq!(every, own, "add ALL: every capability this node's root holds");
 
     // Masked paths read as empty, /proc/sys is read-only; privileged lifts both.
@@ -111,7 +203,8 @@ async fn rootfs_privilege_capabilities_and_paths() {
     let words: Vec<&str> = out[0].split(' ').collect();
     assert_eq!((words[0], out[1].as_str()), ("0", "1"), "{out:?}");
     assert_ne!(words[1], "0");
-    let (_, out) = run(&mut pod, &node, container(img, "paths-priv", paths, |s| s.privileged = true), 2).await;
+    let (_, out) =
+        run(&mut pod, &node, container(img, "paths-priv", paths, |s| s.privileged = true), 2).await;
     assert_ne!(out[0].split(' ').next(), Some("0"), "privileged: nothing masked: {out:?}");
     assert_eq!(out[1], "0", "privileged: /proc/sys writable");
     // kubelet's own lists replace the defaults.
@@ -142,9 +235,21 @@ async fn seccomp_runtime_default_unconfined_and_localhost() {
 
     // A user namespace needs no capability, only the unshare syscall the default profile denies.
     let userns = "unshare -U true";
-    let (code, _) = run(&mut pod, &node, container(img, "default", userns, |s| s.seccomp = profile(ProfileType::RuntimeDefault, "")), 0).await;
+    let (code, _) = run(
+        &mut pod,
+        &node,
+        container(img, "default", userns, |s| s.seccomp = profile(ProfileType::RuntimeDefault, "")),
+        0,
+    )
+    .await;
     assert_ne!(code, 0, "RuntimeDefault denies unshare");
-    let (code, _) = run(&mut pod, &node, container(img, "unconfined", userns, |s| s.seccomp = profile(ProfileType::Unconfined, "")), 0).await;
+    let (code, _) = run(
+        &mut pod,
+        &node,
+        container(img, "unconfined", userns, |s| s.seccomp = profile(ProfileType::Unconfined, "")),
+        0,
+    )
+    .await;
     assert_eq!(code, 0, "Unconfined allows it");
 
     let file = node.ws.run("no-mkdir.json");
@@ -154,22 +259,41 @@ async fn seccomp_runtime_default_unconfined_and_localhost() {
     });
     std::fs::write(&file, deny.to_string()).unwrap();
     let local = profile(ProfileType::Localhost, &file.display().to_string());
-    let (code, _) = run(&mut pod, &node, container(img, "local", "mkdir /tmp/d", |s| s.seccomp = local.clone()), 0).await;
+    let (code, _) = run(
+        &mut pod,
+        &node,
+        container(img, "local", "mkdir /tmp/d", |s| s.seccomp = local.clone()),
+        0,
+    )
+    .await;
     assert_ne!(code, 0, "the Localhost profile denies mkdir");
-    let (code, _) = run(&mut pod, &node, container(img, "local-touch", "touch /tmp/f", |s| s.seccomp = local), 0).await;
+    let (code, _) = run(
+        &mut pod,
+        &node,
+        container(img, "local-touch", "touch /tmp/f", |s| s.seccomp = local),
+        0,
+    )
+    .await;
     assert_eq!(code, 0, "and allows the rest");
 
     let missing = profile(ProfileType::Localhost, "/nonexistent/profile.json");
-    let err = pod.create(container(img, "missing", "true", |s| s.seccomp = missing)).await.unwrap_err();
+    let err =
+        pod.create(container(img, "missing", "true", |s| s.seccomp = missing)).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().contains("seccomp.localhost_ref"), "{err}");
     // This node has no AppArmor: a Localhost profile is refused, not silently dropped.
-    if std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").map_or(true, |v| v.trim() != "Y") {
+    if std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .map_or(true, |v| v.trim() != "Y")
+    {
         let profile = profile(ProfileType::Localhost, "k8s-nginx");
-        let err = pod.create(container(img, "armored", "true", |s| s.apparmor = profile)).await.unwrap_err();
+        let err = pod
+            .create(container(img, "armored", "true", |s| s.apparmor = profile))
+            .await
+            .unwrap_err();
         assert!(err.code() == Code::InvalidArgument && err.message().contains("apparmor"), "{err}");
     }
-    let err = pod.create(container(img, "priv", "true", |s| s.privileged = true)).await.unwrap_err();
+    let err =
+        pod.create(container(img, "priv", "true", |s| s.privileged = true)).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "a privileged container needs a privileged pod");
     assert!(err.message().contains("privileged"), "{err}");
     pod.remove().await;

@@ -40,25 +40,15 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cpu_memory_filters_and_missing_containers() {
-    let node = Node::start(NodeOptions {
-        registry: true,
-        ..Default::default()
-    });
+    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
     node.write_cni_config();
     node.wait_ready().await;
     let mut pod = Pod::start(&node, pod_config(&node, "stats")).await;
     let image = pod.image.clone();
-    let busy = pod
-        .run(labelled(&image, "busy", "while true; do :; done", "cpu"))
-        .await;
+    let busy = pod.run(labelled(&image, "busy", "while true; do :; done", "cpu")).await;
     // dd fills a 64 MiB buffer, then blocks writing it to a pipe nobody reads: 64 MiB held.
     let hog = pod
-        .run(labelled(
-            &image,
-            "hog",
-            "dd if=/dev/zero bs=64M count=1 | sleep 1000",
-            "memory",
-        ))
+        .run(labelled(&image, "hog", "dd if=/dev/zero bs=64M count=1 | sleep 1000", "memory"))
         .await;
 
     let rt = pod.cri.runtime.clone();
@@ -92,50 +82,27 @@ async fn cpu_memory_filters_and_missing_containers() {
     let mut rt_w = rt.clone();
     let write = ExecSyncRequest {
         container_id: busy.clone(),
-        cmd: vec![
-            "/bin/sh".into(),
-            "-c".into(),
-            "head -c 5000000 /dev/zero > /big".into(),
-        ],
+        cmd: vec!["/bin/sh".into(), "-c".into(), "head -c 5000000 /dev/zero > /big".into()],
         timeout: 10,
     };
-    assert_eq!(
-        rt_w.exec_sync(write).await.unwrap().into_inner().exit_code,
-        0
-    );
+    assert_eq!(rt_w.exec_sync(write).await.unwrap().into_inner().exit_code, 0);
     let layer = e2e::eventually(Duration::from_secs(20), || {
         let f = stats(busy.clone());
         async move {
-            f.await
-                .ok()?
-                .writable_layer?
-                .used_bytes
-                .map(|v| v.value)
-                .filter(|v| *v >= 5_000_000)
+            f.await.ok()?.writable_layer?.used_bytes.map(|v| v.value).filter(|v| *v >= 5_000_000)
         }
     })
     .await;
-    assert!(
-        layer.is_some(),
-        "the 5 MB file is in the writable layer's usage"
-    );
+    assert!(layer.is_some(), "the 5 MB file is in the writable layer's usage");
 
     let working_set = e2e::eventually(Duration::from_secs(10), || {
         let f = stats(hog.clone());
         async move {
-            f.await
-                .ok()?
-                .memory?
-                .working_set_bytes
-                .map(|v| v.value)
-                .filter(|v| *v >= 64 << 20)
+            f.await.ok()?.memory?.working_set_bytes.map(|v| v.value).filter(|v| *v >= 64 << 20)
         }
     })
     .await;
-    assert!(
-        working_set.is_some(),
-        "the hog's 64 MiB are in its working set"
-    );
+    assert!(working_set.is_some(), "the hog's 64 MiB are in its working set");
 
     let list = |f: ContainerStatsFilter| {
         let mut rt = rt.clone();
@@ -157,20 +124,12 @@ async fn cpu_memory_filters_and_missing_containers() {
     both.sort();
     assert_eq!(list(ContainerStatsFilter::default()).await, both);
     assert_eq!(
-        list(ContainerStatsFilter {
-            id: busy[..12].into(),
-            ..Default::default()
-        })
-        .await,
+        list(ContainerStatsFilter { id: busy[..12].into(), ..Default::default() }).await,
         std::slice::from_ref(&busy),
         "by ID prefix"
     );
     assert_eq!(
-        list(ContainerStatsFilter {
-            pod_sandbox_id: pod.id.clone(),
-            ..Default::default()
-        })
-        .await,
+        list(ContainerStatsFilter { pod_sandbox_id: pod.id.clone(), ..Default::default() }).await,
         both
     );
     let by_label = ContainerStatsFilter {
@@ -182,10 +141,7 @@ async fn cpu_memory_filters_and_missing_containers() {
     let err = stats("nope".into()).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     rt.clone()
-        .stop_container(StopContainerRequest {
-            container_id: busy.clone(),
-            timeout: 0,
-        })
+        .stop_container(StopContainerRequest { container_id: busy.clone(), timeout: 0 })
         .await
         .unwrap();
     assert_eq!(
@@ -193,17 +149,10 @@ async fn cpu_memory_filters_and_missing_containers() {
         both,
         "a stopped container stays in the list"
     );
-    let stopped = stats(busy.clone())
-        .await
-        .expect("a stopped container has stats");
+    let stopped = stats(busy.clone()).await.expect("a stopped container has stats");
     assert_eq!(stopped.attributes.unwrap().id, busy);
     assert_eq!(
-        stopped
-            .cpu
-            .unwrap()
-            .usage_nano_cores
-            .map(|v| v.value)
-            .unwrap_or_default(),
+        stopped.cpu.unwrap().usage_nano_cores.map(|v| v.value).unwrap_or_default(),
         0,
         "no usage once stopped"
     );
@@ -213,10 +162,7 @@ async fn cpu_memory_filters_and_missing_containers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_have_stats_from_the_moment_they_are_created_or_started() {
-    let node = Node::start(NodeOptions {
-        registry: true,
-        ..Default::default()
-    });
+    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
     node.write_cni_config();
     node.wait_ready().await;
     let mut pod = Pod::start(&node, pod_config(&node, "fresh-stats")).await;
@@ -224,11 +170,7 @@ async fn containers_have_stats_from_the_moment_they_are_created_or_started() {
     let mut rt = pod.cri.runtime.clone();
     let mut created = Vec::new();
     for name in ["one", "two", "three"] {
-        created.push(
-            pod.create(labelled(&image, name, "sleep 1000", "fresh"))
-                .await
-                .unwrap(),
-        );
+        created.push(pod.create(labelled(&image, name, "sleep 1000", "fresh")).await.unwrap());
     }
     created.sort();
     let by_label = ContainerStatsFilter {
@@ -236,55 +178,34 @@ async fn containers_have_stats_from_the_moment_they_are_created_or_started() {
         ..Default::default()
     };
     let listed = rt
-        .list_container_stats(ListContainerStatsRequest {
-            filter: Some(by_label),
-        })
+        .list_container_stats(ListContainerStatsRequest { filter: Some(by_label) })
         .await
         .unwrap()
         .into_inner()
         .stats;
-    let mut ids: Vec<String> = listed
-        .iter()
-        .map(|s| s.attributes.clone().unwrap().id)
-        .collect();
+    let mut ids: Vec<String> = listed.iter().map(|s| s.attributes.clone().unwrap().id).collect();
     ids.sort();
     assert_eq!(ids, created, "created containers are listed at once");
     assert!(
-        listed
-            .iter()
-            .all(|s| s.cpu.as_ref().is_some_and(|c| c.timestamp > 0)),
+        listed.iter().all(|s| s.cpu.as_ref().is_some_and(|c| c.timestamp > 0)),
         "with a timestamped CPU reading: {listed:?}"
     );
 
     // Started, and asked at once: read on demand, before any sampler round could see it.
     let first = created[0].clone();
-    rt.start_container(StartContainerRequest {
-        container_id: first.clone(),
-    })
-    .await
-    .unwrap();
+    rt.start_container(StartContainerRequest { container_id: first.clone() }).await.unwrap();
     let s = rt
-        .container_stats(ContainerStatsRequest {
-            container_id: first.clone(),
-        })
+        .container_stats(ContainerStatsRequest { container_id: first.clone() })
         .await
         .expect("stats right after start")
         .into_inner()
         .stats
         .unwrap();
     assert!(
-        s.memory
-            .unwrap()
-            .usage_bytes
-            .map(|v| v.value)
-            .unwrap_or_default()
-            > 0,
+        s.memory.unwrap().usage_bytes.map(|v| v.value).unwrap_or_default() > 0,
         "the running container's cgroup was read"
     );
-    let only = ContainerStatsFilter {
-        id: first.clone(),
-        ..Default::default()
-    };
+    let only = ContainerStatsFilter { id: first.clone(), ..Default::default() };
     let listed = rt
         .list_container_stats(ListContainerStatsRequest { filter: Some(only) })
         .await

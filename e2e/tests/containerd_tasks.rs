@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use containerd_bridge::{chain_ids, Containerd, ContainerdConfig, NewContainer, RuncOptions, TaskIo};
+use containerd_bridge::{
+    chain_ids, Containerd, ContainerdConfig, NewContainer, RuncOptions, TaskIo,
+};
 use cricket::pod_namespaces::{LinuxPinner, NamespacePinner};
 use e2e::node::NAMESPACE;
 use e2e::{Node, NodeOptions};
@@ -12,7 +14,12 @@ use e2e::{Node, NodeOptions};
 fn pause_spec(id: &str, netns: &std::path::Path) -> Vec<u8> {
     use k8s_cri::v1::{LinuxPodSandboxConfig, PodSandboxConfig, PodSandboxMetadata};
     let config = PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata { name: "web".into(), uid: "uid-1".into(), namespace: "default".into(), attempt: 0 }),
+        metadata: Some(PodSandboxMetadata {
+            name: "web".into(),
+            uid: "uid-1".into(),
+            namespace: "default".into(),
+            attempt: 0,
+        }),
         hostname: "e2e-pod".into(),
         linux: Some(LinuxPodSandboxConfig {
             sysctls: [("net.ipv4.ip_unprivileged_port_start".to_string(), "80".to_string())].into(),
@@ -20,7 +27,8 @@ fn pause_spec(id: &str, netns: &std::path::Path) -> Vec<u8> {
         }),
         ..Default::default()
     };
-    let own_oom = std::fs::read_to_string("/proc/self/oom_score_adj").unwrap().trim().parse().unwrap();
+    let own_oom =
+        std::fs::read_to_string("/proc/self/oom_score_adj").unwrap().trim().parse().unwrap();
     let options = cricket::spec::SandboxSpecOptions {
         id,
         netns: Some(netns),
@@ -47,7 +55,9 @@ async fn the_pause_image_runs_as_a_task_in_a_pinned_netns_and_leaves_nothing() {
     })
     .unwrap();
     let pause = cricket::pause_image::build();
-    let parent = chain_ids(&pause.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()).pop().unwrap();
+    let parent = chain_ids(&pause.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>())
+        .pop()
+        .unwrap();
     let netns = LinuxPinner::new(node.ws.run("pins"));
     let pin = netns.create_netns("sandbox-1").unwrap();
     let id = format!("e2e-sandbox-{}", node.ws.id);
@@ -79,13 +89,25 @@ async fn the_pause_image_runs_as_a_task_in_a_pinned_netns_and_leaves_nothing() {
     assert!(exec_done.is_some(), "the task runs /pause");
     let task_netns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
     let pinned = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&pin).unwrap());
-    assert_eq!(task_netns.display().to_string(), format!("net:[{pinned}]"), "the task joined the pinned netns");
+    assert_eq!(
+        task_netns.display().to_string(),
+        format!("net:[{pinned}]"),
+        "the task joined the pinned netns"
+    );
     let in_task = |ns: &str, args: &[&str]| {
-        let out = std::process::Command::new("nsenter").args(["-t", &pid.to_string(), ns]).args(args).output().unwrap();
+        let out = std::process::Command::new("nsenter")
+            .args(["-t", &pid.to_string(), ns])
+            .args(args)
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     assert_eq!(in_task("-u", &["hostname"]), "e2e-pod", "the pod's hostname");
-    assert_eq!(in_task("-n", &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]), "80", "the namespaced sysctl");
+    assert_eq!(
+        in_task("-n", &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]),
+        "80",
+        "the namespaced sysctl"
+    );
 
     let waiter = {
         let containerd = containerd.clone();
@@ -94,7 +116,11 @@ async fn the_pause_image_runs_as_a_task_in_a_pinned_netns_and_leaves_nothing() {
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     containerd.kill_task(&id, libc::SIGTERM as u32, false).await.unwrap();
-    let exit = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("exits on SIGTERM").unwrap().unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("exits on SIGTERM")
+        .unwrap()
+        .unwrap();
     assert_eq!(exit.code, 0, "pause exits 0 on SIGTERM");
     assert!(exit.exited_at_ns > 0);
 

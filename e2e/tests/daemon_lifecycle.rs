@@ -17,9 +17,11 @@ async fn runtime_ready(node: &Node) -> Option<RuntimeCondition> {
 }
 
 async fn wait_ready(node: &Node, want: bool) -> RuntimeCondition {
-    eventually(Duration::from_secs(20), || async { runtime_ready(node).await.filter(|c| c.status == want) })
-        .await
-        .unwrap_or_else(|| panic!("RuntimeReady never became {want}"))
+    eventually(Duration::from_secs(20), || async {
+        runtime_ready(node).await.filter(|c| c.status == want)
+    })
+    .await
+    .unwrap_or_else(|| panic!("RuntimeReady never became {want}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,16 +78,23 @@ async fn sigterm_exits_zero_and_a_new_cricket_serves_the_same_socket() {
     let (ok, _, err) = node.containerd.ctr(NAMESPACE, &["run", "-d", &pause, &id]);
     assert!(ok, "ctr run: {err}");
 
-    let status = node.cricket().signal_and_wait(libc::SIGTERM, Duration::from_secs(15)).expect("exits after SIGTERM");
+    let status = node
+        .cricket()
+        .signal_and_wait(libc::SIGTERM, Duration::from_secs(15))
+        .expect("exits after SIGTERM");
     assert_eq!(status.code(), Some(0), "{}", node.cricket().log_text());
     let (_, tasks, _) = node.containerd.ctr(NAMESPACE, &["tasks", "ls"]);
     assert!(tasks.lines().any(|l| l.starts_with(&id) && l.contains("RUNNING")), "{tasks}");
 
     node.cricket().start_again();
     let mut cri = node.client().await;
-    let v = cri.runtime.version(VersionRequest { version: "v1".into() }).await.unwrap().into_inner();
+    let v =
+        cri.runtime.version(VersionRequest { version: "v1".into() }).await.unwrap().into_inner();
     assert_eq!(v.runtime_name, "cricket");
-    let status = node.cricket().signal_and_wait(libc::SIGINT, Duration::from_secs(15)).expect("exits after SIGINT");
+    let status = node
+        .cricket()
+        .signal_and_wait(libc::SIGINT, Duration::from_secs(15))
+        .expect("exits after SIGINT");
     assert_eq!(status.code(), Some(0));
     node.finish();
 }
@@ -104,10 +113,17 @@ async fn after_kill_9_the_stale_socket_is_replaced_by_the_next_cricket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_log_format_writes_one_json_object_per_line() {
-    let mut node = Node::start(NodeOptions { extra_config: String::new(), without_cricket: true, registry: true, ..Default::default() });
+    let mut node = Node::start(NodeOptions {
+        extra_config: String::new(),
+        without_cricket: true,
+        registry: true,
+        ..Default::default()
+    });
     let insecure = format!("[images.registries.\"{}\"]\ninsecure = true\n", node.registry().host);
     let config = write_config(&node.ws, &node.containerd.address, &insecure);
-    let text = std::fs::read_to_string(&config).unwrap().replace("log_level = \"debug\"", "log_level = \"info\"\nlog_format = \"json\"");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("log_level = \"debug\"", "log_level = \"info\"\nlog_format = \"json\"");
     std::fs::write(&config, text).unwrap();
     node.cricket = Some(Cricket::start(&node.ws, config));
     node.write_cni_config();
@@ -115,15 +131,32 @@ async fn json_log_format_writes_one_json_object_per_line() {
     let mut pod = Pod::start(&node, pod_config(&node, "logged")).await;
     let container = pod.run(shell(&pod.image.clone(), "app", "sleep 30")).await;
     let log = node.cricket().log_text();
-    let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect();
-    assert!(lines.iter().all(|v| v.get("level").is_some() && v.get("timestamp").is_some()), "{log}");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    assert!(
+        lines.iter().all(|v| v.get("level").is_some() && v.get("timestamp").is_some()),
+        "{log}"
+    );
     assert!(log.contains("cricket is serving"));
     // The RPC's span names the pod and the container, whatever the event itself says.
-    let in_span = |rpc: &str| lines.iter().find(|v| v["span"]["rpc"].as_str().is_some_and(|r| r.ends_with(rpc))).map(|v| v["span"].clone());
-    let run = in_span("/RunPodSandbox").unwrap_or_else(|| panic!("a line logged in RunPodSandbox: {log}"));
+    let in_span = |rpc: &str| {
+        lines
+            .iter()
+            .find(|v| v["span"]["rpc"].as_str().is_some_and(|r| r.ends_with(rpc)))
+            .map(|v| v["span"].clone())
+    };
+    let run = in_span("/RunPodSandbox")
+        .unwrap_or_else(|| panic!("a line logged in RunPodSandbox: {log}"));
     assert_eq!(run["pod"], pod.id.as_str(), "{run}");
-    let start = in_span("/StartContainer").unwrap_or_else(|| panic!("a line logged in StartContainer: {log}"));
-    assert_eq!((start["pod"].as_str(), start["container"].as_str()), (Some(pod.id.as_str()), Some(container.as_str())), "{start}");
+    let start = in_span("/StartContainer")
+        .unwrap_or_else(|| panic!("a line logged in StartContainer: {log}"));
+    assert_eq!(
+        (start["pod"].as_str(), start["container"].as_str()),
+        (Some(pod.id.as_str()), Some(container.as_str())),
+        "{start}"
+    );
     pod.remove().await;
     node.finish();
 }
@@ -145,7 +178,10 @@ fn bad_config_exits_2_naming_the_key() {
     let cases = [
         (format!("{listen}lisen = \"/x\""), "lisen"),
         (format!("{listen}[containerd]\nnamespace = 5"), "containerd.namespace"),
-        (format!("{listen}[images]\nmax_concurrent_downloads = \"3\""), "images.max_concurrent_downloads"),
+        (
+            format!("{listen}[images]\nmax_concurrent_downloads = \"3\""),
+            "images.max_concurrent_downloads",
+        ),
         (format!("{listen}root_dir = \"relative/dir\""), "root_dir"),
         (format!("{listen}root_dir = \"{}/sub\"", blocker.display()), "root_dir"),
         (format!("{listen}[containerd]\ndefault_runtime = \"kata\""), "containerd.default_runtime"),
@@ -157,7 +193,8 @@ fn bad_config_exits_2_naming_the_key() {
         assert_eq!(code, Some(2), "{toml:?} -> {err}");
         assert!(err.contains(key), "{toml:?}: message should name {key}: {err}");
     }
-    let (code, _, err) = run_cricket(&["serve", "--config", &ws.run("missing.toml").display().to_string()]);
+    let (code, _, err) =
+        run_cricket(&["serve", "--config", &ws.run("missing.toml").display().to_string()]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("missing.toml"), "{err}");
     assert!(!ws.run("c.sock").exists(), "nothing was served");
@@ -172,7 +209,12 @@ fn cli_prints_its_version_and_the_default_config() {
     assert!(out.contains(cricket::VERSION), "{out}");
     let (code, out, _) = run_cricket(&["config", "default"]);
     assert_eq!(code, Some(0));
-    for key in ["listen = \"/run/cricket/cricket.sock\"", "[containerd.runtimes.runc]", "sandbox_image = \"\"", "[streaming]"] {
+    for key in [
+        "listen = \"/run/cricket/cricket.sock\"",
+        "[containerd.runtimes.runc]",
+        "sandbox_image = \"\"",
+        "[streaming]",
+    ] {
         assert!(out.contains(key), "default config lacks {key}");
     }
     let parsed = cricket::config::load_str(&out, std::path::Path::new("printed")).unwrap();
@@ -206,7 +248,10 @@ fn systemd_hears_ready_once_the_socket_answers_and_stopping_at_sigterm() {
     let mut buf = [0u8; 64];
     let n = notify.recv(&mut buf).expect("READY=1 within 20 s");
     assert_eq!(&buf[..n], b"READY=1");
-    assert!(UnixStream::connect(ws.run("cricket.sock")).is_ok(), "the socket answers when systemd hears READY");
+    assert!(
+        UnixStream::connect(ws.run("cricket.sock")).is_ok(),
+        "the socket answers when systemd hears READY"
+    );
     unsafe { libc::kill(cricket.id() as i32, libc::SIGTERM) };
     let n = notify.recv(&mut buf).expect("STOPPING=1 after SIGTERM");
     assert_eq!(&buf[..n], b"STOPPING=1");

@@ -8,7 +8,12 @@ use e2e::{Node, NodeOptions};
 use k8s_cri::v1::*;
 
 fn exec(id: &str, script: &str, f: impl FnOnce(&mut ExecRequest)) -> ExecRequest {
-    let mut r = ExecRequest { container_id: id.into(), cmd: vec!["/bin/sh".into(), "-c".into(), script.into()], stdout: true, ..Default::default() };
+    let mut r = ExecRequest {
+        container_id: id.into(),
+        cmd: vec!["/bin/sh".into(), "-c".into(), script.into()],
+        stdout: true,
+        ..Default::default()
+    };
     f(&mut r);
     r
 }
@@ -23,24 +28,69 @@ async fn exec_over_spdy_with_the_go_peer() {
     let rt = &mut pod.cri.runtime;
     spdy_go::client_binary();
 
-    let url = rt.exec(exec(&id, "echo out; echo err >&2; exit 3", |r| r.stderr = true)).await.unwrap().into_inner().url;
-    let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &["-stderr"])).await.unwrap().unwrap();
-    assert_eq!((got["stdout"].as_slice(), got["stderr"].as_slice()), (&b"out\n"[..], &b"err\n"[..]));
+    let url = rt
+        .exec(exec(&id, "echo out; echo err >&2; exit 3", |r| r.stderr = true))
+        .await
+        .unwrap()
+        .into_inner()
+        .url;
+    let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &["-stderr"]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got["stdout"].as_slice(), got["stderr"].as_slice()),
+        (&b"out\n"[..], &b"err\n"[..])
+    );
     let status: serde_json::Value = serde_json::from_slice(&got["error"]).unwrap();
-    assert_eq!((status["reason"].as_str(), status["details"]["causes"][0]["message"].as_str()), (Some("NonZeroExitCode"), Some("3")));
+    assert_eq!(
+        (status["reason"].as_str(), status["details"]["causes"][0]["message"].as_str()),
+        (Some("NonZeroExitCode"), Some("3"))
+    );
 
     let url = rt.exec(exec(&id, "cat", |r| r.stdin = true)).await.unwrap().into_inner().url;
-    let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &["-stdin", "hello spdy\n"])).await.unwrap().unwrap();
+    let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &["-stdin", "hello spdy\n"]))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got["stdout"], b"hello spdy\n", "stdin came back, and its close ended cat");
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&got["error"]).unwrap()["status"], "Success");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&got["error"]).unwrap()["status"],
+        "Success"
+    );
 
-    let url = rt.exec(exec(&id, "read go; stty size", |r| { r.stdin = true; r.tty = true })).await.unwrap().into_inner().url;
-    let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &["-tty", "-resize", "111x33", "-stdin", "go\r"])).await.unwrap().unwrap();
-    assert!(String::from_utf8_lossy(&got["stdout"]).contains("33 111"), "{:?}", String::from_utf8_lossy(&got["stdout"]));
+    let url = rt
+        .exec(exec(&id, "read go; stty size", |r| {
+            r.stdin = true;
+            r.tty = true
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .url;
+    let got = tokio::task::spawn_blocking(move || {
+        spdy_go::exec(&url, &["-tty", "-resize", "111x33", "-stdin", "go\r"])
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&got["stdout"]).contains("33 111"),
+        "{:?}",
+        String::from_utf8_lossy(&got["stdout"])
+    );
 
     let url = rt.exec(exec(&id, "exit 5", |_| {})).await.unwrap().into_inner().url;
-    let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &["-protocol", "v2.channel.k8s.io"])).await.unwrap().unwrap();
-    assert!(String::from_utf8_lossy(&got["error"]).contains("exit status 5"), "v2: a plain message");
+    let got = tokio::task::spawn_blocking(move || {
+        spdy_go::exec(&url, &["-protocol", "v2.channel.k8s.io"])
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&got["error"]).contains("exit status 5"),
+        "v2: a plain message"
+    );
 
     // 20 MiB through `cat`: byte-exact (digest and length).
     let payload: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
@@ -48,7 +98,12 @@ async fn exec_over_spdy_with_the_go_peer() {
     std::fs::write(&file, &payload).unwrap();
     let url = rt.exec(exec(&id, "cat", |r| r.stdin = true)).await.unwrap().into_inner().url;
     let path = file.display().to_string();
-    let got = tokio::task::spawn_blocking(move || spdy_go::exec(&url, &["-stdin-file", &path, "-digest"])).await.unwrap().unwrap();
+    let got = tokio::task::spawn_blocking(move || {
+        spdy_go::exec(&url, &["-stdin-file", &path, "-digest"])
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let want = format!("{} {}", sha256_hex(&payload), payload.len());
     assert_eq!(String::from_utf8_lossy(&got["stdout-sha256"]), want);
 
@@ -56,7 +111,8 @@ async fn exec_over_spdy_with_the_go_peer() {
     for i in 0..20 {
         urls.push(rt.exec(exec(&id, &format!("echo {i}"), |_| {})).await.unwrap().into_inner().url);
     }
-    let runs = urls.into_iter().map(|u| tokio::task::spawn_blocking(move || spdy_go::exec(&u, &[])));
+    let runs =
+        urls.into_iter().map(|u| tokio::task::spawn_blocking(move || spdy_go::exec(&u, &[])));
     for (i, got) in futures::future::join_all(runs).await.into_iter().enumerate() {
         assert_eq!(got.unwrap().unwrap()["stdout"], format!("{i}\n").into_bytes());
     }

@@ -10,12 +10,20 @@ use k8s_cri::v1::*;
 use tonic::Code;
 
 fn exec(id: &str, script: &str, timeout: i64) -> ExecSyncRequest {
-    ExecSyncRequest { container_id: id.into(), cmd: vec!["/bin/sh".into(), "-c".into(), script.into()], timeout }
+    ExecSyncRequest {
+        container_id: id.into(),
+        cmd: vec!["/bin/sh".into(), "-c".into(), script.into()],
+        timeout,
+    }
 }
 
 fn rss_kib(pid: i32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,14 +35,25 @@ async fn exec_sync_output_exit_timeouts_caps_and_concurrency() {
     let mut c = shell(&pod.image.clone(), "app", "sleep 1000");
     c.envs.push(KeyValue { key: "FROM_CONFIG".into(), value: "yes".into() });
     c.linux = Some(LinuxContainerConfig {
-        security_context: Some(LinuxContainerSecurityContext { run_as_user: Some(Int64Value { value: 1000 }), ..Default::default() }),
+        security_context: Some(LinuxContainerSecurityContext {
+            run_as_user: Some(Int64Value { value: 1000 }),
+            ..Default::default()
+        }),
         resources: None,
     });
     let id = pod.run(c).await;
     let rt = &mut pod.cri.runtime;
 
-    let r = rt.exec_sync(exec(&id, "echo out; echo err >&2; id -u; echo $FROM_CONFIG; exit 3", 10)).await.unwrap().into_inner();
-    assert_eq!((r.stdout.as_slice(), r.stderr.as_slice(), r.exit_code), (&b"out\n1000\nyes\n"[..], &b"err\n"[..], 3), "the container's user and env");
+    let r = rt
+        .exec_sync(exec(&id, "echo out; echo err >&2; id -u; echo $FROM_CONFIG; exit 3", 10))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (r.stdout.as_slice(), r.stderr.as_slice(), r.exit_code),
+        (&b"out\n1000\nyes\n"[..], &b"err\n"[..], 3),
+        "the container's user and env"
+    );
 
     // The timeout holds: the process is killed and the call answers DeadlineExceeded.
     let t0 = Instant::now();
@@ -44,12 +63,20 @@ async fn exec_sync_output_exit_timeouts_caps_and_concurrency() {
     // for a loaded machine.
     assert!(t0.elapsed() < Duration::from_secs(5), "answered at the timeout: {:?}", t0.elapsed());
     let ps = rt.exec_sync(exec(&id, "ps", 10)).await.unwrap().into_inner();
-    assert!(!String::from_utf8_lossy(&ps.stdout).contains("sleep 17"), "the timed-out process is gone: {}", String::from_utf8_lossy(&ps.stdout));
+    assert!(
+        !String::from_utf8_lossy(&ps.stdout).contains("sleep 17"),
+        "the timed-out process is gone: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
 
     // A background child keeps the pipes open: the answer still comes at the timeout at the latest.
     let t0 = Instant::now();
     let r = rt.exec_sync(exec(&id, "sleep 30 & echo started", 2)).await.unwrap().into_inner();
-    assert!(t0.elapsed() < Duration::from_secs(8), "at the timeout, not when the 30 s child ends: {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(8),
+        "at the timeout, not when the 30 s child ends: {:?}",
+        t0.elapsed()
+    );
     assert_eq!((r.stdout.as_slice(), r.exit_code), (&b"started\n"[..], 0));
 
     // 20 MiB on stdout: what fits in one 16 MiB reply is kept, cricket's memory back afterwards.
@@ -60,7 +87,10 @@ async fn exec_sync_output_exit_timeouts_caps_and_concurrency() {
     assert!(r.stdout.iter().all(|b| *b == 0));
     drop(r);
     let after = rss_kib(cricket);
-    assert!(after < before + 24 * 1024, "cricket's RSS after a 20 MiB exec: {before} KiB -> {after} KiB");
+    assert!(
+        after < before + 24 * 1024,
+        "cricket's RSS after a 20 MiB exec: {before} KiB -> {after} KiB"
+    );
 
     // 20 at once, each with its own answer.
     let calls = (0..20).map(|i| {
@@ -76,7 +106,10 @@ async fn exec_sync_output_exit_timeouts_caps_and_concurrency() {
     // Bad input.
     let err = rt.exec_sync(exec("nope", "true", 1)).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    let err = rt.exec_sync(ExecSyncRequest { container_id: id.clone(), cmd: vec![], timeout: 1 }).await.unwrap_err();
+    let err = rt
+        .exec_sync(ExecSyncRequest { container_id: id.clone(), cmd: vec![], timeout: 1 })
+        .await
+        .unwrap_err();
     assert!(err.code() == Code::InvalidArgument && err.message().contains("cmd"), "{err}");
     rt.stop_container(StopContainerRequest { container_id: id.clone(), timeout: 0 }).await.unwrap();
     let err = rt.exec_sync(exec(&id, "true", 1)).await.unwrap_err();
@@ -84,7 +117,10 @@ async fn exec_sync_output_exit_timeouts_caps_and_concurrency() {
 
     // Nothing left: no exec FIFOs.
     let dir = node.ws.run("cricket/exec");
-    let empty = e2e::eventually(Duration::from_secs(5), || async { std::fs::read_dir(&dir).map_or(true, |d| d.count() == 0).then_some(()) }).await;
+    let empty = e2e::eventually(Duration::from_secs(5), || async {
+        std::fs::read_dir(&dir).map_or(true, |d| d.count() == 0).then_some(())
+    })
+    .await;
     assert!(empty.is_some(), "exec directories removed");
     pod.remove().await;
     node.finish();

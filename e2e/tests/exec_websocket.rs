@@ -13,7 +13,12 @@ use k8s_cri::v1::*;
 use tokio_tungstenite::tungstenite::Message;
 
 fn exec(id: &str, script: &str, f: impl FnOnce(&mut ExecRequest)) -> ExecRequest {
-    let mut r = ExecRequest { container_id: id.into(), cmd: vec!["/bin/sh".into(), "-c".into(), script.into()], stdout: true, ..Default::default() };
+    let mut r = ExecRequest {
+        container_id: id.into(),
+        cmd: vec!["/bin/sh".into(), "-c".into(), script.into()],
+        stdout: true,
+        ..Default::default()
+    };
     f(&mut r);
     r
 }
@@ -33,12 +38,20 @@ async fn exec_over_websocket() {
     let limit = Duration::from_secs(20);
 
     // Both streams and a non-zero exit, v5.
-    let url = rt.exec(exec(&id, "echo out; echo err >&2; exit 3", |r| r.stderr = true)).await.unwrap().into_inner().url;
+    let url = rt
+        .exec(exec(&id, "echo out; echo err >&2; exit 3", |r| r.stderr = true))
+        .await
+        .unwrap()
+        .into_inner()
+        .url;
     let mut ws = connect(&url, "v5.channel.k8s.io").await.unwrap();
     let got = tokio::time::timeout(limit, collect(&mut ws)).await.unwrap();
     assert_eq!((got[&1].as_slice(), got[&2].as_slice()), (&b"out\n"[..], &b"err\n"[..]));
     let end = status(&got[&3]);
-    assert_eq!((end["status"].as_str(), end["reason"].as_str()), (Some("Failure"), Some("NonZeroExitCode")));
+    assert_eq!(
+        (end["status"].as_str(), end["reason"].as_str()),
+        (Some("Failure"), Some("NonZeroExitCode"))
+    );
     assert_eq!(end["details"]["causes"][0]["message"], "3");
 
     // stdin echoed back by cat; v5's close channel ends it; then Success.
@@ -47,19 +60,34 @@ async fn exec_over_websocket() {
     send(&mut ws, 0, b"hello\n").await;
     send(&mut ws, 255, &[0]).await;
     let got = tokio::time::timeout(limit, collect(&mut ws)).await.unwrap();
-    assert_eq!(got.get(&1).map(Vec::as_slice), Some(&b"hello\n"[..]), "error channel: {}", String::from_utf8_lossy(got.get(&3).map(Vec::as_slice).unwrap_or_default()));
+    assert_eq!(
+        got.get(&1).map(Vec::as_slice),
+        Some(&b"hello\n"[..]),
+        "error channel: {}",
+        String::from_utf8_lossy(got.get(&3).map(Vec::as_slice).unwrap_or_default())
+    );
     assert_eq!(status(&got[&3])["status"], "Success");
 
     // A tty with a resize: the size reaches the terminal (v4).
     // The size is applied next to the input: ask until the answer has it, then end.
     let script = "while read l; do [ \"$l\" = end ] && exit 0; stty size; done";
-    let url = rt.exec(exec(&id, script, |r| { r.stdin = true; r.tty = true })).await.unwrap().into_inner().url;
+    let url = rt
+        .exec(exec(&id, script, |r| {
+            r.stdin = true;
+            r.tty = true
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .url;
     let mut ws = connect(&url, "v4.channel.k8s.io").await.unwrap();
     send(&mut ws, 4, br#"{"Width":123,"Height":45}"#).await;
     let mut seen = String::new();
     for _ in 0..20 {
         send(&mut ws, 0, b"\r").await;
-        while let Ok(Some(Ok(Message::Binary(d)))) = tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+        while let Ok(Some(Ok(Message::Binary(d)))) =
+            tokio::time::timeout(Duration::from_millis(300), ws.next()).await
+        {
             if d.first() == Some(&1) {
                 seen.push_str(&String::from_utf8_lossy(&d[1..]));
             }
@@ -71,7 +99,8 @@ async fn exec_over_websocket() {
     send(&mut ws, 0, b"end\r").await;
     let mut got = tokio::time::timeout(limit, collect(&mut ws)).await.unwrap();
     got.entry(1).or_default().splice(0..0, seen.into_bytes());
-    let text = String::from_utf8_lossy(got.get(&1).unwrap_or_else(|| panic!("{got:?}"))).to_string();
+    let text =
+        String::from_utf8_lossy(got.get(&1).unwrap_or_else(|| panic!("{got:?}"))).to_string();
     assert!(text.contains("45 123"), "rows and columns as sent: {text:?}");
     assert!(!got.contains_key(&2), "a tty has no stderr");
 
@@ -84,7 +113,11 @@ async fn exec_over_websocket() {
             texts.push(t.to_string());
         }
     }
-    let stdout: Vec<u8> = texts.iter().filter_map(|t| t.strip_prefix('1')).flat_map(|b| base64::engine::general_purpose::STANDARD.decode(b).unwrap()).collect();
+    let stdout: Vec<u8> = texts
+        .iter()
+        .filter_map(|t| t.strip_prefix('1'))
+        .flat_map(|b| base64::engine::general_purpose::STANDARD.decode(b).unwrap())
+        .collect();
     assert_eq!(stdout, b"b64\n");
 
     // 20 at once.
@@ -117,7 +150,9 @@ async fn exec_over_websocket() {
     });
     let mut echoed = Vec::with_capacity(payload.len());
     let mut end = Vec::new();
-    while let Some(Ok(m)) = tokio::time::timeout(Duration::from_secs(60), stream.next()).await.unwrap() {
+    while let Some(Ok(m)) =
+        tokio::time::timeout(Duration::from_secs(60), stream.next()).await.unwrap()
+    {
         if let Message::Binary(d) = m {
             match d.split_first() {
                 Some((1, rest)) => echoed.extend_from_slice(rest),

@@ -9,7 +9,8 @@ use e2e::{Node, NodeOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_serves_a_pushed_test_image_with_its_digest() {
-    let node = Node::start(NodeOptions { registry: true, without_cricket: true, ..Default::default() });
+    let node =
+        Node::start(NodeOptions { registry: true, without_cricket: true, ..Default::default() });
     let registry = node.registry.as_ref().unwrap();
     let image = busybox_image();
     registry.push(&image, "e2e/busybox", "1");
@@ -25,7 +26,8 @@ fn the_leak_check_finds_a_mount_left_behind() {
     let needle = format!("cricket-e2e-{}", ws.id);
     let target = ws.run("leak");
     std::fs::create_dir_all(&target).unwrap();
-    let (ok, _, err) = e2e::process::run(Command::new("mount").args(["-t", "tmpfs", "tmpfs"]).arg(&target));
+    let (ok, _, err) =
+        e2e::process::run(Command::new("mount").args(["-t", "tmpfs", "tmpfs"]).arg(&target));
     assert!(ok, "{err}");
     let leaks = find_leaks(std::slice::from_ref(&needle));
     e2e::leaks::unmount_below(&ws.run_dir.display().to_string());

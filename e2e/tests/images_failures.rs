@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use e2e::image_builder::{build, busybox_layer, random_layer, ImageOptions};
 use e2e::node::NAMESPACE;
+use e2e::raw_h2::RawH2;
 use e2e::registry::free_port;
 use e2e::test_images::busybox_image;
 use e2e::{eventually, Node, NodeOptions};
-use e2e::raw_h2::RawH2;
 use k8s_cri::v1::{ImageSpec, PullImageRequest};
 use prost::Message;
 use tonic::Code;
@@ -73,7 +73,8 @@ async fn a_corrupted_layer_is_data_loss_and_leaves_nothing() {
 async fn a_pull_killed_midway_leaves_nothing_after_the_restart() {
     // Every host plain HTTP: the pull goes through a slow proxy on another port.
     let extra = "[images.registries.\"*\"]\ninsecure = true\n".to_string();
-    let mut node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
+    let mut node =
+        Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
     node.wait_ready().await;
     let image = build(&[busybox_layer(), random_layer(11, 8, 1 << 20)], &ImageOptions::default());
     node.registry().push(&image, "e2e/slow", "1");
@@ -91,7 +92,10 @@ async fn a_pull_killed_midway_leaves_nothing_after_the_restart() {
     assert!(writing.is_some(), "the pull should be writing a layer by now");
     node.cricket().signal_and_wait(libc::SIGKILL, Duration::from_secs(10)).expect("killed");
     assert!(pull.await.unwrap().is_err(), "the caller sees the pull fail");
-    assert!(!node.containerd.lease_ids(NAMESPACE).is_empty(), "the dead pull's lease is still there");
+    assert!(
+        !node.containerd.lease_ids(NAMESPACE).is_empty(),
+        "the dead pull's lease is still there"
+    );
 
     node.cricket().start_again();
     node.wait_ready().await;
@@ -102,7 +106,8 @@ async fn a_pull_killed_midway_leaves_nothing_after_the_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pull_without_progress_fails_after_the_progress_timeout() {
     let extra = "[images]\nimage_pull_progress_timeout = \"2s\"\n[images.registries.\"*\"]\ninsecure = true\n".to_string();
-    let node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
+    let node =
+        Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
     node.wait_ready().await;
     let image = build(&[busybox_layer(), random_layer(12, 4, 1 << 20)], &ImageOptions::default());
     node.registry().push(&image, "e2e/hang", "1");
@@ -120,9 +125,13 @@ async fn a_pull_without_progress_fails_after_the_progress_timeout() {
 
 /// A node whose registry has an 8 MiB image as `repository:1`, served through a proxy at
 /// 1 MiB/s; the proxy's address and what the node held before.
-async fn node_with_a_slow_image(seed: u64, repository: &str) -> (Node, String, (Vec<String>, Vec<String>)) {
+async fn node_with_a_slow_image(
+    seed: u64,
+    repository: &str,
+) -> (Node, String, (Vec<String>, Vec<String>)) {
     let extra = "[images.registries.\"*\"]\ninsecure = true\n".to_string();
-    let node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
+    let node =
+        Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
     node.wait_ready().await;
     let image = build(&[busybox_layer(), random_layer(seed, 8, 1 << 20)], &ImageOptions::default());
     node.registry().push(&image, repository, "1");
@@ -145,7 +154,11 @@ async fn a_pull_cancelled_by_its_only_caller_leaves_nothing() {
     let (node, proxy, before) = node_with_a_slow_image(13, "e2e/cancel").await;
 
     let mut cri = node.client().await;
-    let gave_up = tokio::time::timeout(Duration::from_millis(1500), cri.pull(&format!("{proxy}/e2e/cancel:1"), None)).await;
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(1500),
+        cri.pull(&format!("{proxy}/e2e/cancel:1"), None),
+    )
+    .await;
     assert!(gave_up.is_err(), "the pull takes longer than the caller waits");
     let clean = rolled_back(&node, &before).await;
     assert!(clean.is_some(), "the cancelled pull was rolled back");
@@ -161,10 +174,18 @@ async fn a_pull_past_its_grpc_deadline_is_deadline_exceeded_and_leaves_nothing()
     // answer to check is the server's.
     let socket = node.ws.run("cricket.sock");
     let spec = ImageSpec { image: format!("{proxy}/e2e/deadline:1"), ..Default::default() };
-    let request = PullImageRequest { image: Some(spec), auth: None, sandbox_config: None }.encode_to_vec();
+    let request =
+        PullImageRequest { image: Some(spec), auth: None, sandbox_config: None }.encode_to_vec();
     let reply = tokio::task::spawn_blocking(move || {
         let mut h2 = RawH2::connect(&socket).expect("connect");
-        h2.unary("/runtime.v1.ImageService/PullImage", "localhost", &[("grpc-timeout", "800m")], &request, 1).expect("call answered")
+        h2.unary(
+            "/runtime.v1.ImageService/PullImage",
+            "localhost",
+            &[("grpc-timeout", "800m")],
+            &request,
+            1,
+        )
+        .expect("call answered")
     })
     .await
     .unwrap();

@@ -7,7 +7,9 @@ use e2e::image_builder::{build, busybox_layer, ImageOptions};
 use e2e::node::NAMESPACE;
 use e2e::test_images::busybox_image;
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::{ImageFilter, ImageFsInfoRequest, ImageSpec, ImageStatusRequest, ListImagesRequest};
+use k8s_cri::v1::{
+    ImageFilter, ImageFsInfoRequest, ImageSpec, ImageStatusRequest, ListImagesRequest,
+};
 
 fn registry_node() -> Node {
     Node::start(NodeOptions { registry: true, ..Default::default() })
@@ -23,7 +25,8 @@ async fn two_tags_are_one_image_removing_one_removes_all_and_a_restart_keeps_the
     let mut cri = node.client().await;
     assert_eq!(cri.pull(&one, None).await.unwrap(), cri.pull(&two, None).await.unwrap());
 
-    let listed: Vec<_> = cri.list_images().await.into_iter().filter(|i| i.id == image.config.digest).collect();
+    let listed: Vec<_> =
+        cri.list_images().await.into_iter().filter(|i| i.id == image.config.digest).collect();
     assert_eq!(listed.len(), 1, "one entry for both tags");
     assert_eq!(listed[0].repo_tags, [one.clone(), two.clone()]);
 
@@ -51,8 +54,16 @@ async fn two_tags_are_one_image_removing_one_removes_all_and_a_restart_keeps_the
 async fn image_status_finds_any_reference_and_reports_user_pinned_and_verbose_config() {
     let node = registry_node();
     node.wait_ready().await;
-    let numeric = build(&[busybox_layer()], &ImageOptions { user: "1000:1000".into(), ..Default::default() });
-    let named = build(&[busybox_layer()], &ImageOptions { user: "nobody".into(), cmd: vec!["/bin/true".into()], ..Default::default() });
+    let numeric =
+        build(&[busybox_layer()], &ImageOptions { user: "1000:1000".into(), ..Default::default() });
+    let named = build(
+        &[busybox_layer()],
+        &ImageOptions {
+            user: "nobody".into(),
+            cmd: vec!["/bin/true".into()],
+            ..Default::default()
+        },
+    );
     let numeric_ref = node.registry().push(&numeric, "e2e/users", "numeric");
     let named_ref = node.registry().push(&named, "e2e/users", "named");
     let mut cri = node.client().await;
@@ -62,7 +73,11 @@ async fn image_status_finds_any_reference_and_reports_user_pinned_and_verbose_co
     let digest_ref = format!("{}/e2e/users@{}", node.registry().host, numeric.manifest.digest);
     let short_id = id.trim_start_matches("sha256:")[..12].to_string();
     for reference in [numeric_ref.as_str(), digest_ref.as_str(), id.as_str(), short_id.as_str()] {
-        let found = cri.image_status(reference).await.unwrap().unwrap_or_else(|| panic!("{reference} not found"));
+        let found = cri
+            .image_status(reference)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{reference} not found"));
         assert_eq!(found.id, id, "{reference}");
     }
     let status = cri.image_status(&numeric_ref).await.unwrap().unwrap();
@@ -70,20 +85,35 @@ async fn image_status_finds_any_reference_and_reports_user_pinned_and_verbose_co
     assert!(!status.pinned);
     let status = cri.image_status(&named_ref).await.unwrap().unwrap();
     assert_eq!((status.uid, status.username.as_str()), (None, "nobody"));
-    let pause = cri.image_status(&format!("localhost/cricket/pause:{}", cricket::VERSION)).await.unwrap().unwrap();
+    let pause = cri
+        .image_status(&format!("localhost/cricket/pause:{}", cricket::VERSION))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(pause.pinned, "the sandbox image is pinned");
 
-    assert!(cri.image_status(&format!("{}/e2e/users:absent", node.registry().host)).await.unwrap().is_none());
+    assert!(cri
+        .image_status(&format!("{}/e2e/users:absent", node.registry().host))
+        .await
+        .unwrap()
+        .is_none());
     let verbose = cri
         .image
-        .image_status(ImageStatusRequest { image: Some(ImageSpec { image: named_ref.clone(), ..Default::default() }), verbose: true })
+        .image_status(ImageStatusRequest {
+            image: Some(ImageSpec { image: named_ref.clone(), ..Default::default() }),
+            verbose: true,
+        })
         .await
         .unwrap()
         .into_inner();
     let info: serde_json::Value = serde_json::from_str(&verbose.info["info"]).unwrap();
     assert_eq!(info["imageSpec"]["config"]["Cmd"][0], "/bin/true");
 
-    let filter = ListImagesRequest { filter: Some(ImageFilter { image: Some(ImageSpec { image: named_ref.clone(), ..Default::default() }) }) };
+    let filter = ListImagesRequest {
+        filter: Some(ImageFilter {
+            image: Some(ImageSpec { image: named_ref.clone(), ..Default::default() }),
+        }),
+    };
     let filtered = cri.image.list_images(filter).await.unwrap().into_inner().images;
     let ids: Vec<&str> = filtered.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(ids, [named.config.digest.as_str()]);
@@ -108,7 +138,8 @@ async fn image_fs_info_reports_the_snapshotters_directory_and_usage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configured_sandbox_image_is_pulled_at_start_and_pinned() {
-    let mut node = Node::start(NodeOptions { registry: true, without_cricket: true, ..Default::default() });
+    let mut node =
+        Node::start(NodeOptions { registry: true, without_cricket: true, ..Default::default() });
     let image = busybox_image();
     let reference = node.registry().push(&image, "e2e/sandbox", "3.9");
     let extra = format!(
@@ -123,7 +154,10 @@ async fn a_configured_sandbox_image_is_pulled_at_start_and_pinned() {
     assert!(status.pinned);
     assert_eq!(status.id, image.config.digest);
     let builtin = format!("localhost/cricket/pause:{}", cricket::VERSION);
-    assert!(!node.containerd.image_names(NAMESPACE).contains(&builtin), "no built-in pause image when one is configured");
+    assert!(
+        !node.containerd.image_names(NAMESPACE).contains(&builtin),
+        "no built-in pause image when one is configured"
+    );
     node.finish();
 }
 
@@ -161,8 +195,10 @@ async fn images_other_clients_add_and_remove_are_seen_without_a_restart() {
     assert_eq!(tagged.repo_tags, [reference.clone(), other.clone()]);
 
     // It runs: a pod and a container from the image cricket never pulled itself.
-    let mut pod = e2e::workload::Pod::start(&node, e2e::workload::pod_config(&node, "ctr-image")).await;
-    let (status, lines) = pod.output_of(&node, e2e::workload::shell(&other, "hello", "echo from ctr"), 1).await;
+    let mut pod =
+        e2e::workload::Pod::start(&node, e2e::workload::pod_config(&node, "ctr-image")).await;
+    let (status, lines) =
+        pod.output_of(&node, e2e::workload::shell(&other, "hello", "echo from ctr"), 1).await;
     assert_eq!((status.exit_code, lines), (0, vec!["from ctr".to_string()]));
     pod.remove().await;
 

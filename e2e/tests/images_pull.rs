@@ -1,7 +1,9 @@
 //! PullImage against Debian's docker-registry: references, media types, compressions,
 //! platform selection, one download for concurrent pulls, authentication and mirrors.
 
-use e2e::image_builder::{build, busybox_layer, index, random_layer, Compression, Flavour, ImageOptions};
+use e2e::image_builder::{
+    build, busybox_layer, index, random_layer, Compression, Flavour, ImageOptions,
+};
 use e2e::node::NAMESPACE;
 use e2e::test_images::busybox_image;
 use e2e::{Node, NodeOptions};
@@ -35,7 +37,10 @@ async fn pull_by_tag_and_by_digest_records_both_names_in_containerd() {
     let (_, check, _) = node.containerd.ctr(NAMESPACE, &["images", "check"]);
     let line = check.lines().find(|l| l.starts_with(&format!("{reference} "))).unwrap();
     assert!(line.trim_end().ends_with("true"), "unpacked: {line}");
-    assert!(node.containerd.snapshot_keys(NAMESPACE).contains(&image.layers[0].diff_id), "the layer's snapshot is committed");
+    assert!(
+        node.containerd.snapshot_keys(NAMESPACE).contains(&image.layers[0].diff_id),
+        "the layer's snapshot is committed"
+    );
     assert!(node.containerd.lease_ids(NAMESPACE).is_empty(), "no lease outlives the pull");
     node.finish();
 }
@@ -58,7 +63,11 @@ async fn docker_and_oci_media_types_with_gzip_zstd_and_plain_layers() {
         let id = cri.pull(&reference, None).await.unwrap_or_else(|e| panic!("{tag}: {e}"));
         assert_eq!(id, image.config.digest, "{tag}");
         let snapshots = node.containerd.snapshot_keys(NAMESPACE);
-        let top = containerd_bridge::chain_ids(&image.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()).pop().unwrap();
+        let top = containerd_bridge::chain_ids(
+            &image.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>(),
+        )
+        .pop()
+        .unwrap();
         assert!(snapshots.contains(&top), "{tag}: top layer unpacked to its chain ID");
     }
     node.finish();
@@ -70,15 +79,24 @@ async fn an_index_with_two_platforms_yields_this_hosts_image() {
     node.wait_ready().await;
     let host = containerd_bridge::oci_image::host_architecture();
     let other = if host == "amd64" { "arm64" } else { "amd64" };
-    let native = build(&[busybox_layer()], &ImageOptions { architecture: host.into(), ..Default::default() });
-    let foreign = build(&[random_layer(7, 1, 1024)], &ImageOptions { architecture: other.into(), ..Default::default() });
+    let native = build(
+        &[busybox_layer()],
+        &ImageOptions { architecture: host.into(), ..Default::default() },
+    );
+    let foreign = build(
+        &[random_layer(7, 1, 1024)],
+        &ImageOptions { architecture: other.into(), ..Default::default() },
+    );
     for (tag, flavour) in [("oci", Flavour::Oci), ("docker", Flavour::Docker)] {
         let idx = index(&[(&foreign, other), (&native, host)], flavour);
         let reference = node.registry().push_index(&[&foreign, &native], &idx, "e2e/multi", tag);
         let mut cri = node.client().await;
         assert_eq!(cri.pull(&reference, None).await.unwrap(), native.config.digest, "{tag}");
         let digest_name = format!("{}/e2e/multi@{}", node.registry().host, idx.digest);
-        assert!(node.containerd.image_names(NAMESPACE).contains(&digest_name), "recorded by the index digest");
+        assert!(
+            node.containerd.image_names(NAMESPACE).contains(&digest_name),
+            "recorded by the index digest"
+        );
     }
     node.finish();
 }
@@ -87,7 +105,10 @@ async fn an_index_with_two_platforms_yields_this_hosts_image() {
 async fn concurrent_pulls_of_one_image_download_each_blob_once() {
     let node = registry_node();
     node.wait_ready().await;
-    let image = build(&[busybox_layer(), random_layer(1, 4, 256 * 1024), random_layer(2, 4, 256 * 1024)], &ImageOptions::default());
+    let image = build(
+        &[busybox_layer(), random_layer(1, 4, 256 * 1024), random_layer(2, 4, 256 * 1024)],
+        &ImageOptions::default(),
+    );
     let reference = node.registry().push(&image, "e2e/shared", "1");
     let pulls = (0..8).map(|_| {
         let reference = reference.clone();
@@ -108,8 +129,19 @@ async fn different_images_sharing_layers_pull_concurrently() {
     let node = registry_node();
     node.wait_ready().await;
     let shared = random_layer(99, 4, 256 * 1024);
-    let images: Vec<_> = (0..6u64).map(|i| build(&[busybox_layer(), shared.clone(), random_layer(i, 1, 1024)], &ImageOptions::default())).collect();
-    let references: Vec<String> = images.iter().enumerate().map(|(i, img)| node.registry().push(img, "e2e/family", &i.to_string())).collect();
+    let images: Vec<_> = (0..6u64)
+        .map(|i| {
+            build(
+                &[busybox_layer(), shared.clone(), random_layer(i, 1, 1024)],
+                &ImageOptions::default(),
+            )
+        })
+        .collect();
+    let references: Vec<String> = images
+        .iter()
+        .enumerate()
+        .map(|(i, img)| node.registry().push(img, "e2e/family", &i.to_string()))
+        .collect();
     let pulls = references.iter().map(|reference| {
         let client = node.client();
         async move { client.await.pull(reference, None).await }
@@ -126,7 +158,11 @@ async fn different_images_sharing_layers_pull_concurrently() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registry_with_htpasswd_refuses_without_credentials_and_accepts_them() {
     let auth = ("alice".to_string(), "s3cret-pass".to_string());
-    let node = Node::start(NodeOptions { registry: true, registry_auth: Some(auth.clone()), ..Default::default() });
+    let node = Node::start(NodeOptions {
+        registry: true,
+        registry_auth: Some(auth.clone()),
+        ..Default::default()
+    });
     node.wait_ready().await;
     let image = busybox_image();
     let reference = node.registry().push(&image, "e2e/private", "1");
@@ -134,16 +170,19 @@ async fn a_registry_with_htpasswd_refuses_without_credentials_and_accepts_them()
 
     let err = cri.pull(&reference, None).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unauthenticated, "{err}");
-    let wrong = AuthConfig { username: auth.0.clone(), password: "wrong".into(), ..Default::default() };
+    let wrong =
+        AuthConfig { username: auth.0.clone(), password: "wrong".into(), ..Default::default() };
     let err = cri.pull(&reference, Some(wrong)).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unauthenticated, "{err}");
     assert!(node.containerd.image_names(NAMESPACE).iter().all(|n| !n.contains("e2e/private")));
 
-    let right = AuthConfig { username: auth.0.clone(), password: auth.1.clone(), ..Default::default() };
+    let right =
+        AuthConfig { username: auth.0.clone(), password: auth.1.clone(), ..Default::default() };
     assert_eq!(cri.pull(&reference, Some(right)).await.unwrap(), image.config.digest);
     cri.remove_image(&reference).await.unwrap();
     // The base64 `auth` form works too, with a client of its own (no cached credentials).
-    let encoded = AuthConfig { auth: base64_encode(&format!("{}:{}", auth.0, auth.1)), ..Default::default() };
+    let encoded =
+        AuthConfig { auth: base64_encode(&format!("{}:{}", auth.0, auth.1)), ..Default::default() };
     assert_eq!(cri.pull(&reference, Some(encoded)).await.unwrap(), image.config.digest);
 
     let log = std::fs::read_to_string(&node.cricket.as_ref().unwrap().log).unwrap();
@@ -154,7 +193,12 @@ async fn a_registry_with_htpasswd_refuses_without_credentials_and_accepts_them()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outside_name_is_served_through_a_star_mirror_and_recorded_under_that_name() {
     // Isolated: should the mirror fail, the fallback to the real host cannot leave the machine.
-    let mut node = Node::start(NodeOptions { registry: true, isolated_network: true, without_cricket: true, ..Default::default() });
+    let mut node = Node::start(NodeOptions {
+        registry: true,
+        isolated_network: true,
+        without_cricket: true,
+        ..Default::default()
+    });
     let mirror = format!("http://{}", node.registry().host);
     let extra = format!("\n[images.registries.\"{}\"]\ninsecure = true\n[images.registries.\"*\"]\nmirrors = [\"{mirror}\"]\n", node.registry().host);
     let config = e2e::cricket::write_config(&node.ws, &node.containerd.address, &extra);
@@ -169,7 +213,10 @@ async fn an_outside_name_is_served_through_a_star_mirror_and_recorded_under_that
     let status = cri.image_status(outside).await.unwrap().unwrap();
     assert_eq!(status.repo_tags, [outside]);
     assert!(node.containerd.image_names(NAMESPACE).contains(&outside.to_string()));
-    assert!(node.registry().count_requests("GET", "/v2/e2e/mirrored/manifests/1") >= 1, "served by the mirror");
+    assert!(
+        node.registry().count_requests("GET", "/v2/e2e/mirrored/manifests/1") >= 1,
+        "served by the mirror"
+    );
     node.finish();
 }
 
@@ -191,16 +238,12 @@ async fn a_registry_on_the_node_itself_needs_no_config() {
     let port = node.registry().host.rsplit(':').next().unwrap().to_string();
     let mut cri = node.client().await;
     assert_eq!(
-        cri.pull(&by_ip, None)
-            .await
-            .expect("127.0.0.1 over plain HTTP"),
+        cri.pull(&by_ip, None).await.expect("127.0.0.1 over plain HTTP"),
         image.config.digest
     );
     let by_name = format!("localhost:{port}/e2e/local:1");
     assert_eq!(
-        cri.pull(&by_name, None)
-            .await
-            .expect("localhost over plain HTTP"),
+        cri.pull(&by_name, None).await.expect("localhost over plain HTTP"),
         image.config.digest
     );
 
@@ -208,10 +251,6 @@ async fn a_registry_on_the_node_itself_needs_no_config() {
     let nowhere = format!("127.0.0.1:{}/e2e/local:1", e2e::registry::free_port());
     let err = cri.pull(&nowhere, None).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unavailable, "{err}");
-    assert!(
-        err.message().contains("connection refused"),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().contains("connection refused"), "{}", err.message());
     node.finish();
 }

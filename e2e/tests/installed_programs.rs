@@ -36,19 +36,15 @@ const PROGRAMS: &[(&str, &str)] = &[
 ];
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// The packages a script's `packages=(...)` array names.
 fn packages_of(script: &str) -> Vec<String> {
     let text = std::fs::read_to_string(repo().join(script)).unwrap();
-    let start = text
-        .find("packages=(")
-        .unwrap_or_else(|| panic!("{script} has a packages=(...) list"))
-        + "packages=(".len();
+    let start =
+        text.find("packages=(").unwrap_or_else(|| panic!("{script} has a packages=(...) list"))
+            + "packages=(".len();
     let list = &text[start..start + text[start..].find(')').unwrap()];
     list.lines()
         .map(|l| l.split('#').next().unwrap())
@@ -59,10 +55,7 @@ fn packages_of(script: &str) -> Vec<String> {
 
 /// Whether Debian marks the package required (present on every Debian system).
 fn required_by_debian(package: &str) -> bool {
-    let out = Command::new("dpkg-query")
-        .args(["-W", "-f=${Priority}", package])
-        .output()
-        .unwrap();
+    let out = Command::new("dpkg-query").args(["-W", "-f=${Priority}", package]).output().unwrap();
     String::from_utf8_lossy(&out.stdout) == "required"
 }
 
@@ -82,14 +75,10 @@ fn every_program_the_tests_run_comes_from_a_package_the_scripts_install() {
     let mut problems = Vec::new();
     for (program, package) in PROGRAMS {
         if !packages.contains(&package.to_string()) && !required_by_debian(package) {
-            problems.push(format!(
-                "{program}: add {package} to the packages in e2e/run-all.sh"
-            ));
+            problems.push(format!("{program}: add {package} to the packages in e2e/run-all.sh"));
         }
         if !installed(program) {
-            problems.push(format!(
-                "{program} is not installed: apt-get install {package}"
-            ));
+            problems.push(format!("{program} is not installed: apt-get install {package}"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -98,13 +87,7 @@ fn every_program_the_tests_run_comes_from_a_package_the_scripts_install() {
 #[test]
 fn the_node_set_up_installs_what_it_runs() {
     let packages = packages_of("manifests/setup-node.sh");
-    for needed in [
-        "containerd",
-        "runc",
-        "containernetworking-plugins",
-        "iptables",
-        "curl",
-    ] {
+    for needed in ["containerd", "runc", "containernetworking-plugins", "iptables", "curl"] {
         assert!(
             packages.contains(&needed.to_string()),
             "manifests/setup-node.sh installs {needed}"
@@ -144,21 +127,14 @@ fn programs_run_under(dir: &Path, found: &mut Vec<(String, String)>) {
 #[test]
 fn every_program_the_code_runs_is_in_the_table() {
     let mut found = Vec::new();
-    for dir in [
-        "e2e/src",
-        "e2e/tests",
-        "e2e/benches",
-        "cri/src",
-        "cni/src",
-        "containerd-bridge/src",
-    ] {
+    for dir in
+        ["e2e/src", "e2e/tests", "e2e/benches", "cri/src", "cni/src", "containerd-bridge/src"]
+    {
         programs_run_under(&repo().join(dir), &mut found);
     }
     assert!(found.len() >= 10, "the scan finds the programs: {found:?}");
-    let missing: Vec<_> = found
-        .iter()
-        .filter(|(name, _)| !PROGRAMS.iter().any(|(p, _)| p == name))
-        .collect();
+    let missing: Vec<_> =
+        found.iter().filter(|(name, _)| !PROGRAMS.iter().any(|(p, _)| p == name)).collect();
     assert!(
         missing.is_empty(),
         "programs run but not in PROGRAMS (add each with its package): {missing:?}"

@@ -10,11 +10,8 @@ fn every_kubernetes_binary_builds_at_the_pinned_release() {
     assert!(version.starts_with("v1.37."), "{version}");
     for program in PROGRAMS {
         let path = binary(program);
-        let args: &[&str] = if program == "kubectl" {
-            &["version", "--client"]
-        } else {
-            &["--version"]
-        };
+        let args: &[&str] =
+            if program == "kubectl" { &["version", "--client"] } else { &["--version"] };
         let out = Command::new(&path)
             .args(args)
             .output()

@@ -7,10 +7,7 @@ mod kube_scenarios;
 use e2e::cluster::ClusterOptions;
 
 fn options() -> ClusterOptions {
-    ClusterOptions {
-        feature_gates: vec![("EventedPLEG".into(), true)],
-        ..Default::default()
-    }
+    ClusterOptions { feature_gates: vec![("EventedPLEG".into(), true)], ..Default::default() }
 }
 
 workload_tests!(options());
@@ -18,10 +15,8 @@ workload_tests!(options());
 #[test]
 fn kubelet_subscribes_to_cricket_s_container_events() {
     let cluster = shared(options());
-    let subscribed = cluster
-        .node
-        .cricket_log_tail(usize::MAX)
-        .contains("a container events subscriber joined");
+    let subscribed =
+        cluster.node.cricket_log_tail(usize::MAX).contains("a container events subscriber joined");
     assert!(subscribed, "kubelet never called GetContainerEvents");
     let log = std::fs::read_to_string(cluster.log("kubelet")).unwrap();
     assert!(

@@ -12,10 +12,7 @@ use kube_scenarios::shell_pod;
 use serde_json::json;
 
 fn options() -> ClusterOptions {
-    ClusterOptions {
-        eager_image_gc: true,
-        ..Default::default()
-    }
+    ClusterOptions { eager_image_gc: true, ..Default::default() }
 }
 
 #[test]
@@ -30,10 +27,7 @@ fn the_node_reports_cricket_its_cgroup_driver_and_its_runtime_handlers() {
     ]);
     assert_eq!(version, format!("cricket://{}", env!("CARGO_PKG_VERSION")));
     let node = cluster.get_json(&["get", "node", NODE_NAME]);
-    let handlers = node["status"]["runtimeHandlers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let handlers = node["status"]["runtimeHandlers"].as_array().cloned().unwrap_or_default();
     let runc = handlers
         .iter()
         .find(|h| h["name"] == "runc")
@@ -71,22 +65,13 @@ fn a_runtime_class_of_runc_runs_its_pod_and_an_unknown_handler_fails_clearly() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let failure = loop {
         let events = cluster.events(&ns, "with-ghost");
-        if let Some(e) = events
-            .iter()
-            .find(|e| e.starts_with("FailedCreatePodSandBox"))
-        {
+        if let Some(e) = events.iter().find(|e| e.starts_with("FailedCreatePodSandBox")) {
             break e.clone();
         }
-        assert!(
-            Instant::now() < deadline,
-            "no FailedCreatePodSandBox event: {events:?}"
-        );
+        assert!(Instant::now() < deadline, "no FailedCreatePodSandBox event: {events:?}");
         std::thread::sleep(Duration::from_millis(500));
     };
-    assert!(
-        failure.contains("no-such-handler"),
-        "the event does not name the handler: {failure}"
-    );
+    assert!(failure.contains("no-such-handler"), "the event does not name the handler: {failure}");
     assert_eq!(cluster.pod(&ns, "with-ghost")["status"]["phase"], "Pending");
     for class in ["runc-class", "ghost-class"] {
         cluster.kubectl_ok(&["delete", "runtimeclass", class]);
@@ -95,20 +80,14 @@ fn a_runtime_class_of_runc_runs_its_pod_and_an_unknown_handler_fails_clearly() {
 
 /// How many times the registry was asked for a manifest of `repo`.
 fn manifest_requests(cluster: &Cluster, repo: &str) -> usize {
-    cluster
-        .node
-        .registry()
-        .count_requests("GET", &format!("/v2/{repo}/manifests/"))
+    cluster.node.registry().count_requests("GET", &format!("/v2/{repo}/manifests/"))
 }
 
 #[test]
 fn pull_policies_always_and_if_not_present_are_kept() {
     let cluster = shared(options());
     let ns = cluster.namespace("policies");
-    let image = cluster
-        .node
-        .registry()
-        .push(&e2e::test_images::app_image(), "e2e/policy", "1");
+    let image = cluster.node.registry().push(&e2e::test_images::app_image(), "e2e/policy", "1");
     let pod = |name: &str, policy: &str| {
         let mut p = shell_pod(&cluster, &ns, name, "exec sleep 3600");
         p["spec"]["containers"][0]["image"] = json!(image);
@@ -124,10 +103,7 @@ fn pull_policies_always_and_if_not_present_are_kept() {
         first,
         "IfNotPresent asked the registry for an image the node holds"
     );
-    assert!(
-        pod("always-2", "Always") > first,
-        "Always did not ask the registry again"
-    );
+    assert!(pod("always-2", "Always") > first, "Always did not ask the registry again");
 }
 
 #[test]
@@ -136,10 +112,7 @@ fn kubelets_image_gc_removes_an_unused_image_through_cricket() {
     let ns = cluster.namespace("image-gc");
     // An image of its own (busybox and a layer no other image has), so no other pod uses it.
     use e2e::image_builder::{build, busybox_layer, random_layer, ImageOptions};
-    let victim = build(
-        &[busybox_layer(), random_layer(7, 1, 1000)],
-        &ImageOptions::default(),
-    );
+    let victim = build(&[busybox_layer(), random_layer(7, 1, 1000)], &ImageOptions::default());
     let image = cluster.node.registry().push(&victim, "e2e/gc-victim", "1");
     let mut p = shell_pod(&cluster, &ns, "user", "");
     p["spec"]["containers"][0]["image"] = json!(image);
@@ -156,15 +129,10 @@ fn kubelets_image_gc_removes_an_unused_image_through_cricket() {
     assert!(held(&cluster));
     cluster.kubectl_ok(&["-n", &ns, "delete", "pod", "user", "--wait=true"]);
     // kubelet's image GC passes come 5 minutes apart, the first after its start.
-    cluster.wait(
-        "kubelet's image GC to remove the unused image",
-        Duration::from_secs(400),
-        |c| !held(c),
-    );
+    cluster.wait("kubelet's image GC to remove the unused image", Duration::from_secs(400), |c| {
+        !held(c)
+    });
     let log = cluster.node.cricket_log_tail(usize::MAX);
-    assert!(
-        log.contains("RemoveImage"),
-        "cricket never served RemoveImage"
-    );
+    assert!(log.contains("RemoveImage"), "cricket never served RemoveImage");
     assert!(!held(&cluster), "the image is back");
 }

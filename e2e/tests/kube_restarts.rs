@@ -36,9 +36,7 @@ fn assert_untouched(cluster: &Cluster, ns: &str, pod: &str, before: &(String, u6
     assert_eq!(&after, before, "the pod was restarted");
     let events = cluster.events(ns, pod);
     assert!(
-        !events
-            .iter()
-            .any(|e| e.starts_with("SandboxChanged") || e.starts_with("Killing")),
+        !events.iter().any(|e| e.starts_with("SandboxChanged") || e.starts_with("Killing")),
         "{events:?}"
     );
     let phase = cluster.pod(ns, pod)["status"]["phase"].clone();
@@ -48,15 +46,10 @@ fn assert_untouched(cluster: &Cluster, ns: &str, pod: &str, before: &(String, u6
 /// logs, exec and port-forward reach the pod.
 fn assert_streaming_works(cluster: &Cluster, ns: &str, pod: &str) {
     cluster.wait("new log lines", Duration::from_secs(20), |c| {
-        c.kubectl(&["-n", ns, "logs", "--tail=1", pod])
-            .1
-            .starts_with("tick-")
+        c.kubectl(&["-n", ns, "logs", "--tail=1", pod]).1.starts_with("tick-")
     });
     assert_eq!(cluster.sh(ns, pod, "echo exec-ok").trim(), "exec-ok");
-    assert_eq!(
-        port_forward_fetch(cluster, Transport::WebSocket, ns, pod, 18090, 8080),
-        "served\n"
-    );
+    assert_eq!(port_forward_fetch(cluster, Transport::WebSocket, ns, pod, 18090, 8080), "served\n");
 }
 
 #[test]
@@ -82,9 +75,7 @@ fn kubelet_sees_no_pod_restart_when_cricket_restarts_after_sigterm_or_sigkill() 
     for signal in [libc::SIGTERM, libc::SIGKILL] {
         let cricket = cluster.node.cricket();
         assert!(
-            cricket
-                .signal_and_wait(signal, Duration::from_secs(20))
-                .is_some(),
+            cricket.signal_and_wait(signal, Duration::from_secs(20)).is_some(),
             "cricket did not exit on signal {signal}"
         );
         cricket.start_again();
@@ -101,10 +92,7 @@ fn a_pod_deleted_while_cricket_is_down_is_cleaned_up_once_it_returns() {
     let mut cluster = Cluster::start(ClusterOptions::default());
     let ns = cluster.namespace("deleted-while-down");
     running_pod(&cluster, &ns, "doomed");
-    let uid = cluster.pod(&ns, "doomed")["metadata"]["uid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let uid = cluster.pod(&ns, "doomed")["metadata"]["uid"].as_str().unwrap().to_string();
     assert!(cluster
         .node
         .cricket()
@@ -117,17 +105,9 @@ fn a_pod_deleted_while_cricket_is_down_is_cleaned_up_once_it_returns() {
         !c.kubectl(&["-n", &ns, "get", "pod", "doomed"]).0
     });
     // Its sandbox, containers, address and cgroup go too.
-    cluster.wait(
-        "cricket to remove the pod's containers",
-        Duration::from_secs(60),
-        |c| {
-            c.node
-                .containerd
-                .ctr_ok("k8s.io", &["containers", "ls", "-q"])
-                .trim()
-                .is_empty()
-        },
-    );
+    cluster.wait("cricket to remove the pod's containers", Duration::from_secs(60), |c| {
+        c.node.containerd.ctr_ok("k8s.io", &["containers", "ls", "-q"]).trim().is_empty()
+    });
     assert!(
         cluster.node.reserved_ips().is_empty(),
         "addresses still reserved: {:?}",

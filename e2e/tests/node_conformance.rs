@@ -29,11 +29,8 @@ fn the_focused_node_conformance_specs_pass_on_cricket() {
         procs: 4,
     };
     let specs = run(&opts);
-    let failed: Vec<&str> = specs
-        .iter()
-        .filter(|s| s.outcome == Outcome::Failed)
-        .map(|s| s.name.as_str())
-        .collect();
+    let failed: Vec<&str> =
+        specs.iter().filter(|s| s.outcome == Outcome::Failed).map(|s| s.name.as_str()).collect();
     let passed = count(&specs, Outcome::Passed);
     assert!(
         passed >= 20,

@@ -9,7 +9,8 @@ use e2e::process::run;
 use e2e::workspace::Workspace;
 
 fn in_netns(pin: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let (ok, out, err) = run(Command::new("nsenter").arg(format!("--net={}", pin.display())).args(args));
+    let (ok, out, err) =
+        run(Command::new("nsenter").arg(format!("--net={}", pin.display())).args(args));
     (ok, if ok { out } else { err })
 }
 
@@ -20,7 +21,11 @@ fn a_pinned_namespace_is_new_has_lo_up_and_goes_away_completely() {
     let pin = netns.create_netns("pod-a").unwrap();
     let host = std::fs::metadata("/proc/self/ns/net").unwrap().ino();
     assert_ne!(std::fs::metadata(&pin).unwrap().ino(), host, "a namespace of its own");
-    assert_ne!(std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino(), std::fs::metadata(&pin).unwrap().ino(), "this thread stayed home");
+    assert_ne!(
+        std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino(),
+        std::fs::metadata(&pin).unwrap().ino(),
+        "this thread stayed home"
+    );
     let (ok, links) = in_netns(&pin, &["ip", "-o", "link"]);
     assert!(ok, "{links}");
     assert_eq!(links.lines().count(), 1, "only lo: {links}");
@@ -73,7 +78,10 @@ fn ipc_and_uts_pins_carry_the_hostname_and_sysctls_of_a_pod_without_pause() {
     let want = PodNamespaces {
         kinds: vec![Kind::Net, Kind::Ipc, Kind::Uts],
         hostname: Some("pinned-host".into()),
-        sysctls: vec![("kernel.shmmni".into(), "1234".into()), ("net.ipv4.ip_unprivileged_port_start".into(), "81".into())],
+        sysctls: vec![
+            ("kernel.shmmni".into(), "1234".into()),
+            ("net.ipv4.ip_unprivileged_port_start".into(), "81".into()),
+        ],
     };
     let pins = pinner.create("pod-b", &want).unwrap();
     assert_eq!(pins, [Kind::Net, Kind::Ipc, Kind::Uts].map(|k| pinner.pin_path(k, "pod-b")));
@@ -81,7 +89,13 @@ fn ipc_and_uts_pins_carry_the_hostname_and_sysctls_of_a_pod_without_pause() {
     let [net, ipc, uts] = [0, 1, 2].map(|i| pins[i].display().to_string());
     assert_eq!(nsenter(&[format!("--uts={uts}")], &["hostname"]), "pinned-host");
     assert_eq!(nsenter(&[format!("--ipc={ipc}")], &["cat", "/proc/sys/kernel/shmmni"]), "1234");
-    assert_eq!(nsenter(&[format!("--net={net}")], &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]), "81");
+    assert_eq!(
+        nsenter(
+            &[format!("--net={net}")],
+            &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]
+        ),
+        "81"
+    );
     let host = std::fs::read_to_string("/proc/sys/kernel/shmmni").unwrap();
     assert_ne!(host.trim(), "1234", "the node's IPC namespace is untouched");
 
@@ -92,7 +106,11 @@ fn ipc_and_uts_pins_carry_the_hostname_and_sysctls_of_a_pod_without_pause() {
     let bad = PodNamespaces { sysctls: vec![("net.no.such.sysctl".into(), "1".into())], ..want };
     let err = pinner.create("pod-c", &bad).unwrap_err();
     assert!(err.to_string().contains("net.no.such.sysctl"), "{err}");
-    assert!(!pinner.pin_path(Kind::Net, "pod-c").exists() && !pinner.pin_path(Kind::Uts, "pod-c").exists(), "a failed create leaves no pin");
+    assert!(
+        !pinner.pin_path(Kind::Net, "pod-c").exists()
+            && !pinner.pin_path(Kind::Uts, "pod-c").exists(),
+        "a failed create leaves no pin"
+    );
     assert!(find_leaks(&[format!("cricket-e2e-{}", ws.id)]).is_empty(), "no mount left");
     let _ = std::fs::remove_dir_all(&ws.run_dir);
     let _ = std::fs::remove_dir_all(&ws.lib_dir);

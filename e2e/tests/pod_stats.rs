@@ -19,7 +19,16 @@ async fn rx_bytes(mut rt: Runtime, pod_id: String) -> Option<(u64, PodSandboxSta
     if stats.linux.as_ref()?.containers.is_empty() {
         return None;
     }
-    let rx = stats.linux.as_ref()?.network.as_ref()?.default_interface.as_ref()?.rx_bytes.as_ref()?.value;
+    let rx = stats
+        .linux
+        .as_ref()?
+        .network
+        .as_ref()?
+        .default_interface
+        .as_ref()?
+        .rx_bytes
+        .as_ref()?
+        .value;
     Some((rx, stats))
 }
 
@@ -37,25 +46,45 @@ async fn pod_network_counters_rise_with_traffic() {
     let image = server.image.clone();
     let script = "mkdir -p /tmp/www && head -c 1000000 /dev/zero > /tmp/www/blob && exec httpd -f -p 8080 -h /tmp/www";
     let httpd = server.run(shell(&image, "httpd", script)).await;
-    let (before, _) = e2e::eventually(Duration::from_secs(10), || rx_bytes(server.cri.runtime.clone(), server.id.clone())).await.expect("network counters of the pod");
+    let (before, _) = e2e::eventually(Duration::from_secs(10), || {
+        rx_bytes(server.cri.runtime.clone(), server.id.clone())
+    })
+    .await
+    .expect("network counters of the pod");
     // A container that burns about half a second of CPU and exits: its use stays in the pod's.
     let burn = "i=0; while [ $i -lt 600000 ]; do i=$((i+1)); done";
     let (burnt, _) = server.output_of(&node, shell(&image, "burn", burn), 0).await;
     assert_eq!(burnt.exit_code, 0);
 
     let req = PodSandboxStatusRequest { pod_sandbox_id: server.id.clone(), verbose: false };
-    let ip = server.cri.runtime.pod_sandbox_status(req).await.unwrap().into_inner().status.unwrap().network.unwrap().ip;
+    let ip = server
+        .cri
+        .runtime
+        .pod_sandbox_status(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .status
+        .unwrap()
+        .network
+        .unwrap()
+        .ip;
     let mut client = Pod::start(&node, pod_config(&node, "client")).await;
     let fetch = format!("i=0; while [ $i -lt 50 ]; do wget -q -O /dev/null http://{ip}:8080/blob && exit 0; i=$((i+1)); sleep 0.1; done; exit 1");
     let (s, _) = client.output_of(&node, shell(&image, "fetch", &fetch), 0).await;
     assert_eq!(s.exit_code, 0, "the client fetched the blob");
 
-    let (after, stats) = e2e::eventually(Duration::from_secs(5), || rx_bytes(server.cri.runtime.clone(), server.id.clone())).await.unwrap();
+    let (after, stats) = e2e::eventually(Duration::from_secs(5), || {
+        rx_bytes(server.cri.runtime.clone(), server.id.clone())
+    })
+    .await
+    .unwrap();
     let linux = stats.linux.unwrap();
     let tx = linux.network.unwrap().default_interface.unwrap().tx_bytes.unwrap().value;
     assert!(tx >= 1_000_000, "the megabyte went out of the server pod: tx {tx}");
     assert!(after > before, "requests came in: rx {before} -> {after}");
-    let ids: Vec<String> = linux.containers.iter().map(|c| c.attributes.as_ref().unwrap().id.clone()).collect();
+    let ids: Vec<String> =
+        linux.containers.iter().map(|c| c.attributes.as_ref().unwrap().id.clone()).collect();
     let the_server = std::slice::from_ref(&httpd);
     assert_eq!(ids, the_server, "its container's stats are in the pod's");
     assert!(linux.memory.unwrap().working_set_bytes.unwrap().value > 0);
@@ -63,29 +92,57 @@ async fn pod_network_counters_rise_with_traffic() {
     // Once the sampler has read the pod since the burner ran, the pod's CPU holds it.
     let cpu_of = |stats: &PodSandboxStats| {
         let linux = stats.linux.as_ref().unwrap();
-        let httpd = linux.containers[0].cpu.as_ref().unwrap().usage_core_nano_seconds.as_ref().unwrap().value;
+        let httpd = linux.containers[0]
+            .cpu
+            .as_ref()
+            .unwrap()
+            .usage_core_nano_seconds
+            .as_ref()
+            .unwrap()
+            .value;
         (linux.cpu.as_ref().unwrap().usage_core_nano_seconds.as_ref().unwrap().value, httpd)
     };
     let burnt_in_pod = e2e::eventually(Duration::from_secs(5), || {
         let rt = server.cri.runtime.clone();
         let id = server.id.clone();
-        async move { rx_bytes(rt, id).await.map(|(_, s)| cpu_of(&s)).filter(|(pod, httpd)| *pod >= httpd + 250_000_000) }
+        async move {
+            rx_bytes(rt, id)
+                .await
+                .map(|(_, s)| cpu_of(&s))
+                .filter(|(pod, httpd)| *pod >= httpd + 250_000_000)
+        }
     })
     .await;
-    let (pod_cpu, httpd_cpu) = cpu_of(&rx_bytes(server.cri.runtime.clone(), server.id.clone()).await.unwrap().1);
-    assert!(burnt_in_pod.is_some(), "the pod's cgroup holds the exited burner's CPU: pod {pod_cpu} ns, httpd {httpd_cpu} ns");
+    let (pod_cpu, httpd_cpu) =
+        cpu_of(&rx_bytes(server.cri.runtime.clone(), server.id.clone()).await.unwrap().1);
+    assert!(
+        burnt_in_pod.is_some(),
+        "the pod's cgroup holds the exited burner's CPU: pod {pod_cpu} ns, httpd {httpd_cpu} ns"
+    );
     check_metrics(server.cri.runtime.clone(), &server.id, &httpd).await;
 
     let list = |f: PodSandboxStatsFilter| {
         let mut rt = server.cri.runtime.clone();
         async move {
-            let reply = rt.list_pod_sandbox_stats(ListPodSandboxStatsRequest { filter: Some(f) }).await.unwrap().into_inner();
+            let reply = rt
+                .list_pod_sandbox_stats(ListPodSandboxStatsRequest { filter: Some(f) })
+                .await
+                .unwrap()
+                .into_inner();
             reply.stats.into_iter().map(|s| s.attributes.unwrap().id).collect::<Vec<_>>()
         }
     };
     assert_eq!(list(PodSandboxStatsFilter::default()).await.len(), 2);
-    assert_eq!(list(PodSandboxStatsFilter { id: server.id[..10].into(), ..Default::default() }).await, std::slice::from_ref(&server.id));
-    let err = server.cri.runtime.pod_sandbox_stats(PodSandboxStatsRequest { pod_sandbox_id: "nope".into() }).await.unwrap_err();
+    assert_eq!(
+        list(PodSandboxStatsFilter { id: server.id[..10].into(), ..Default::default() }).await,
+        std::slice::from_ref(&server.id)
+    );
+    let err = server
+        .cri
+        .runtime
+        .pod_sandbox_stats(PodSandboxStatsRequest { pod_sandbox_id: "nope".into() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     client.remove().await;
     server.remove().await;
@@ -94,16 +151,31 @@ async fn pod_network_counters_rise_with_traffic() {
 }
 
 fn value_of<'a>(metrics: &'a [Metric], name: &str, last_label: Option<&str>) -> &'a Metric {
-    let found = metrics.iter().find(|m| m.name == name && last_label.is_none_or(|l| m.label_values.last().map(String::as_str) == Some(l)));
-    found.unwrap_or_else(|| panic!("{name} {last_label:?} in {:?}", metrics.iter().map(|m| &m.name).collect::<Vec<_>>()))
+    let found = metrics.iter().find(|m| {
+        m.name == name
+            && last_label.is_none_or(|l| m.label_values.last().map(String::as_str) == Some(l))
+    });
+    found.unwrap_or_else(|| {
+        panic!("{name} {last_label:?} in {:?}", metrics.iter().map(|m| &m.name).collect::<Vec<_>>())
+    })
 }
 
 /// The server pod's metrics: its traffic, its httpd's listening socket, and every described
 /// metric present once with as many label values as the descriptor has keys.
 async fn check_metrics(mut rt: Runtime, pod_id: &str, httpd: &str) {
-    let descriptors = rt.list_metric_descriptors(ListMetricDescriptorsRequest {}).await.unwrap().into_inner().descriptors;
+    let descriptors = rt
+        .list_metric_descriptors(ListMetricDescriptorsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .descriptors;
     assert!(descriptors.len() >= 40, "{}", descriptors.len());
-    let all = rt.list_pod_sandbox_metrics(ListPodSandboxMetricsRequest {}).await.unwrap().into_inner().pod_metrics;
+    let all = rt
+        .list_pod_sandbox_metrics(ListPodSandboxMetricsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .pod_metrics;
     assert_eq!(all.len(), 2, "both pods");
     let pod = all.iter().find(|p| p.pod_sandbox_id == pod_id).expect("the server pod's metrics");
     let tx = value_of(&pod.metrics, "container_network_transmit_bytes_total", Some("eth0"));
@@ -123,15 +195,33 @@ async fn check_metrics(mut rt: Runtime, pod_id: &str, httpd: &str) {
     let fs_size = value_of(&c.metrics, "container_fs_limit_bytes", None);
     let fs_inodes = value_of(&c.metrics, "container_fs_inodes_total", None).value.unwrap().value;
     let fs_free = value_of(&c.metrics, "container_fs_inodes_free", None).value.unwrap().value;
-    assert!(fs_size.value.unwrap().value > 1 << 20 && fs_inodes > 0 && fs_free > 0 && fs_free <= fs_inodes, "{fs_size:?} {fs_inodes} {fs_free}");
-    assert!(fs_size.label_values.last().unwrap().starts_with('/'), "the device label is its mount point: {fs_size:?}");
-    let limit = value_of(&c.metrics, "container_ulimits_soft", Some("max_open_files")).value.unwrap().value;
+    assert!(
+        fs_size.value.unwrap().value > 1 << 20
+            && fs_inodes > 0
+            && fs_free > 0
+            && fs_free <= fs_inodes,
+        "{fs_size:?} {fs_inodes} {fs_free}"
+    );
+    assert!(
+        fs_size.label_values.last().unwrap().starts_with('/'),
+        "the device label is its mount point: {fs_size:?}"
+    );
+    let limit =
+        value_of(&c.metrics, "container_ulimits_soft", Some("max_open_files")).value.unwrap().value;
     assert!(limit > 0 && limit < u64::MAX, "{limit}");
     let emitted: Vec<&Metric> = pod.metrics.iter().chain(c.metrics.iter()).collect();
     for d in &descriptors {
         let of_it: Vec<_> = emitted.iter().filter(|m| m.name == d.name).collect();
         assert!(!of_it.is_empty(), "{} is reported", d.name);
-        assert!(of_it.iter().all(|m| m.label_values.len() == d.label_keys.len()), "{}: labels {:?}", d.name, d.label_keys);
+        assert!(
+            of_it.iter().all(|m| m.label_values.len() == d.label_keys.len()),
+            "{}: labels {:?}",
+            d.name,
+            d.label_keys
+        );
     }
-    assert!(emitted.iter().all(|m| descriptors.iter().any(|d| d.name == m.name)), "every metric is described");
+    assert!(
+        emitted.iter().all(|m| descriptors.iter().any(|d| d.name == m.name)),
+        "every metric is described"
+    );
 }

@@ -32,22 +32,42 @@ async fn all_green_on_a_working_node_and_the_fix_named_when_not() {
     let config = node.cricket().config_file.clone();
     let (code, report) = check(&config);
     assert_eq!(code, Some(0), "{report}");
-    assert!(report.lines().filter(|l| !l.starts_with("      ")).all(|l| l.starts_with("ok ") || l == "all requirements met"), "{report}");
+    assert!(
+        report
+            .lines()
+            .filter(|l| !l.starts_with("      "))
+            .all(|l| l.starts_with("ok ") || l == "all requirements met"),
+        "{report}"
+    );
     let containerd = format!("containerd: {}", e2e::backend::Backend::current().version_prefix());
-    for expected in [containerd.as_str(), ": supported", "served by a live cricket", "runtime handler \"runc\"", "CNI network: \""] {
+    for expected in [
+        containerd.as_str(),
+        ": supported",
+        "served by a live cricket",
+        "runtime handler \"runc\"",
+        "CNI network: \"",
+    ] {
         assert!(report.contains(expected), "{expected:?} in\n{report}");
     }
 
     let empty = node.ws.run("empty-net.d");
     std::fs::create_dir_all(&empty).unwrap();
     let net_d = node.ws.run("net.d").display().to_string();
-    let (code, report) = check(&variant(&mut node, "no-network.toml", &net_d, &empty.display().to_string()));
+    let (code, report) =
+        check(&variant(&mut node, "no-network.toml", &net_d, &empty.display().to_string()));
     assert_eq!(code, Some(1), "{report}");
-    assert!(report.contains(&format!("FAIL  CNI network: no network config in {}", empty.display())), "{report}");
-    assert!(report.contains("fix: install one: cp manifests/cni/10-cricket-bridge.conflist"), "{report}");
+    assert!(
+        report.contains(&format!("FAIL  CNI network: no network config in {}", empty.display())),
+        "{report}"
+    );
+    assert!(
+        report.contains("fix: install one: cp manifests/cni/10-cricket-bridge.conflist"),
+        "{report}"
+    );
 
     let address = node.containerd.address.display().to_string();
-    let (code, report) = check(&variant(&mut node, "no-containerd.toml", &address, &format!("{address}.gone")));
+    let (code, report) =
+        check(&variant(&mut node, "no-containerd.toml", &address, &format!("{address}.gone")));
     assert_eq!(code, Some(1), "{report}");
     assert!(report.contains("FAIL  containerd: no answer at"), "{report}");
     assert!(report.contains("fix: start containerd"), "{report}");

@@ -14,7 +14,8 @@ async fn version_status_and_runtime_config_answer() {
     let mut node = Node::start(NodeOptions::default());
     let mut cri = node.client().await;
 
-    let v = cri.runtime.version(VersionRequest { version: "v1".into() }).await.unwrap().into_inner();
+    let v =
+        cri.runtime.version(VersionRequest { version: "v1".into() }).await.unwrap().into_inner();
     assert_eq!(v.runtime_name, "cricket");
     assert_eq!(v.runtime_api_version, "v1");
     assert_eq!(v.runtime_version, cricket::VERSION);
@@ -40,20 +41,28 @@ async fn version_status_and_runtime_config_answer() {
 
     node.write_cni_config();
     let s = cri.runtime.status(StatusRequest { verbose: true }).await.unwrap().into_inner();
-    assert!(condition(&s, "NetworkReady").status, "a conflist in the conf dir makes the network ready");
+    assert!(
+        condition(&s, "NetworkReady").status,
+        "a conflist in the conf dir makes the network ready"
+    );
     let config: serde_json::Value = serde_json::from_str(&s.info["config"]).unwrap();
     assert_eq!(config["listen"], node.ws.run("cricket.sock").display().to_string());
 
     // kubelet hands over the node's pod CIDRs; a bad one is named.
     let update = |cidr: &str| UpdateRuntimeConfigRequest {
-        runtime_config: Some(RuntimeConfig { network_config: Some(NetworkConfig { pod_cidr: cidr.into() }) }),
+        runtime_config: Some(RuntimeConfig {
+            network_config: Some(NetworkConfig { pod_cidr: cidr.into() }),
+        }),
     };
     cri.runtime.update_runtime_config(update("10.244.1.0/24,fd00:10:244:1::/64")).await.unwrap();
     let err = cri.runtime.update_runtime_config(update("10.244.1.0")).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(err.message().contains("runtime_config.network_config.pod_cidr"), "{err}");
     let s = cri.runtime.status(StatusRequest { verbose: true }).await.unwrap().into_inner();
-    assert_eq!(s.info["podCIDRs"], "10.244.1.0/24,fd00:10:244:1::/64", "the bad one changed nothing");
+    assert_eq!(
+        s.info["podCIDRs"], "10.244.1.0/24,fd00:10:244:1::/64",
+        "the bad one changed nothing"
+    );
     // kubelet sends them only when they change: a cricket killed and restarted still knows them.
     node.cricket().signal_and_wait(libc::SIGKILL, Duration::from_secs(10)).unwrap();
     node.cricket().start_again();
@@ -61,7 +70,8 @@ async fn version_status_and_runtime_config_answer() {
     let s = cri.runtime.status(StatusRequest { verbose: true }).await.unwrap().into_inner();
     assert_eq!(s.info["podCIDRs"], "10.244.1.0/24,fd00:10:244:1::/64", "kept across kill -9");
 
-    let err = cri.runtime.checkpoint_container(CheckpointContainerRequest::default()).await.unwrap_err();
+    let err =
+        cri.runtime.checkpoint_container(CheckpointContainerRequest::default()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unimplemented);
     node.finish();
 }

@@ -12,9 +12,13 @@ use k8s_cri::v1::*;
 
 #[test]
 fn the_dictionary_is_spdystreams() {
-    let go = std::fs::read_to_string("/usr/share/gocode/src/github.com/moby/spdystream/spdy/dictionary.go").expect("golang-github-docker-spdystream-dev");
+    let go = std::fs::read_to_string(
+        "/usr/share/gocode/src/github.com/moby/spdystream/spdy/dictionary.go",
+    )
+    .expect("golang-github-docker-spdystream-dev");
     let body = &go[go.find("[]byte{").expect("the dictionary literal")..];
-    let theirs: Vec<u8> = body.split("0x").skip(1).map(|h| u8::from_str_radix(&h[..2], 16).unwrap()).collect();
+    let theirs: Vec<u8> =
+        body.split("0x").skip(1).map(|h| u8::from_str_radix(&h[..2], 16).unwrap()).collect();
     assert_eq!(cricket::streaming::spdy_dictionary(), theirs);
 }
 
@@ -25,12 +29,21 @@ async fn frame_order_ping_and_the_end_of_a_session() {
     node.wait_ready().await;
     let mut pod = Pod::start(&node, pod_config(&node, "frames")).await;
     let id = pod.run(shell(&pod.image.clone(), "app", "sleep 1000")).await;
-    let req = ExecRequest { container_id: id, cmd: vec!["cat".into()], stdin: true, stdout: true, ..Default::default() };
+    let req = ExecRequest {
+        container_id: id,
+        cmd: vec!["cat".into()],
+        stdin: true,
+        stdout: true,
+        ..Default::default()
+    };
     let url = pod.cri.runtime.exec(req).await.unwrap().into_inner().url;
 
     let frames = tokio::task::spawn_blocking(move || {
         let mut c = Client::connect(&url, "v4.channel.k8s.io").unwrap();
-        assert!(!c.anything_within(Duration::from_millis(300)), "nothing before the client's first frame");
+        assert!(
+            !c.anything_within(Duration::from_millis(300)),
+            "nothing before the client's first frame"
+        );
         c.ping(7);
         assert_eq!(c.read().unwrap(), Frame::Ping { id: 7 }, "PING echoed");
         for (sid, kind) in [(1, "error"), (3, "stdin"), (5, "stdout")] {
@@ -50,10 +63,16 @@ async fn frame_order_ping_and_the_end_of_a_session() {
     .await
     .unwrap();
 
-    let replies: Vec<u32> = frames.iter().filter_map(|f| if let Frame::SynReply { id } = f { Some(*id) } else { None }).collect();
+    let replies: Vec<u32> = frames
+        .iter()
+        .filter_map(|f| if let Frame::SynReply { id } = f { Some(*id) } else { None })
+        .collect();
     assert_eq!(replies, [1, 3, 5], "a reply per stream, in order");
     let first_data = frames.iter().position(|f| matches!(f, Frame::Data { .. })).unwrap();
-    assert!(frames[..first_data].iter().filter(|f| matches!(f, Frame::SynReply { .. })).count() == 3, "replies before any data");
+    assert!(
+        frames[..first_data].iter().filter(|f| matches!(f, Frame::SynReply { .. })).count() == 3,
+        "replies before any data"
+    );
     let on = |sid: u32| -> (Vec<u8>, bool) {
         frames.iter().fold((Vec::new(), false), |(mut d, fin), f| match f {
             Frame::Data { id, data, fin: f } if *id == sid => {
@@ -65,8 +84,15 @@ async fn frame_order_ping_and_the_end_of_a_session() {
     };
     assert_eq!(on(5), (b"abc\n".to_vec(), true), "stdout, then FIN");
     let (status, fin) = on(1);
-    assert!(fin && String::from_utf8_lossy(&status).contains("Success"), "{:?}", String::from_utf8_lossy(&status));
-    assert!(frames.contains(&Frame::WindowUpdate { id: 3, delta: 4 }), "the 4 bytes of stdin are credited back");
+    assert!(
+        fin && String::from_utf8_lossy(&status).contains("Success"),
+        "{:?}",
+        String::from_utf8_lossy(&status)
+    );
+    assert!(
+        frames.contains(&Frame::WindowUpdate { id: 3, delta: 4 }),
+        "the 4 bytes of stdin are credited back"
+    );
     assert_eq!(frames.last(), Some(&Frame::GoAway));
     pod.remove().await;
     node.finish();
@@ -74,13 +100,23 @@ async fn frame_order_ping_and_the_end_of_a_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_does_not_open_its_streams_in_time_is_let_go() {
-    let extra = "[streaming]\naddress = \"127.0.0.1\"\nport = 0\nstream_creation_timeout = \"1s\"\n";
-    let node = Node::start(NodeOptions { registry: true, extra_config: extra.into(), ..Default::default() });
+    let extra =
+        "[streaming]\naddress = \"127.0.0.1\"\nport = 0\nstream_creation_timeout = \"1s\"\n";
+    let node = Node::start(NodeOptions {
+        registry: true,
+        extra_config: extra.into(),
+        ..Default::default()
+    });
     node.write_cni_config();
     node.wait_ready().await;
     let mut pod = Pod::start(&node, pod_config(&node, "slow")).await;
     let id = pod.run(shell(&pod.image.clone(), "app", "sleep 1000")).await;
-    let req = ExecRequest { container_id: id, cmd: vec!["true".into()], stdout: true, ..Default::default() };
+    let req = ExecRequest {
+        container_id: id,
+        cmd: vec!["true".into()],
+        stdout: true,
+        ..Default::default()
+    };
     let url = pod.cri.runtime.exec(req).await.unwrap().into_inner().url;
     let frames = tokio::task::spawn_blocking(move || {
         // Before connecting: the server's clock starts when the connection is upgraded.

@@ -20,7 +20,12 @@ fn get_status(url: &str) -> u16 {
 }
 
 fn exec_req(id: &str, f: impl FnOnce(&mut ExecRequest)) -> ExecRequest {
-    let mut r = ExecRequest { container_id: id.into(), cmd: vec!["true".into()], stdout: true, ..Default::default() };
+    let mut r = ExecRequest {
+        container_id: id.into(),
+        cmd: vec!["true".into()],
+        stdout: true,
+        ..Default::default()
+    };
     f(&mut r);
     r
 }
@@ -38,12 +43,19 @@ async fn urls_carry_single_use_tokens_and_bad_requests_are_named() {
     let url = rt.exec(exec_req(&id, |_| {})).await.unwrap().into_inner().url;
     let token = url.rsplit('/').next().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:") && url.contains("/exec/"), "{url}");
-    assert!(token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()), "128 random bits: {token}");
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "128 random bits: {token}"
+    );
     let other = rt.exec(exec_req(&id, |_| {})).await.unwrap().into_inner().url;
     assert_ne!(url, other);
     assert_ne!(get_status(&url), 404, "a fresh token is accepted");
     assert_eq!(get_status(&url), 404, "a used token is not");
-    assert_eq!(get_status(&other.replace("/exec/", "/attach/")), 404, "a token is for its kind only");
+    assert_eq!(
+        get_status(&other.replace("/exec/", "/attach/")),
+        404,
+        "a token is for its kind only"
+    );
     assert_eq!(get_status(&url.replace(&token, "00000000000000000000000000000000")), 404);
 
     let attach = AttachRequest { container_id: id.clone(), stdout: true, ..Default::default() };
@@ -55,18 +67,31 @@ async fn urls_carry_single_use_tokens_and_bad_requests_are_named() {
         (exec_req("nope", |_| {}), Code::NotFound, "nope"),
         (exec_req(&id, |r| r.cmd.clear()), Code::InvalidArgument, "cmd"),
         (exec_req(&id, |r| r.stdout = false), Code::InvalidArgument, "stream"),
-        (exec_req(&id, |r| { r.tty = true; r.stderr = true }), Code::InvalidArgument, "tty"),
+        (
+            exec_req(&id, |r| {
+                r.tty = true;
+                r.stderr = true
+            }),
+            Code::InvalidArgument,
+            "tty",
+        ),
     ];
     for (req, code, names) in cases {
         let err = rt.exec(req).await.unwrap_err();
         assert!(err.code() == code && err.message().contains(names), "{err}");
     }
-    let err = rt.port_forward(PortForwardRequest { pod_sandbox_id: "nope".into(), port: vec![80] }).await.unwrap_err();
+    let err = rt
+        .port_forward(PortForwardRequest { pod_sandbox_id: "nope".into(), port: vec![80] })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     rt.stop_container(StopContainerRequest { container_id: id.clone(), timeout: 0 }).await.unwrap();
     let err = rt.exec(exec_req(&id, |_| {})).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
-    let err = rt.attach(AttachRequest { container_id: id.clone(), stdout: true, ..Default::default() }).await.unwrap_err();
+    let err = rt
+        .attach(AttachRequest { container_id: id.clone(), stdout: true, ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
     pod.remove().await;
     node.finish();
@@ -75,7 +100,11 @@ async fn urls_carry_single_use_tokens_and_bad_requests_are_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_session_is_closed_after_the_idle_timeout() {
     let extra = "[streaming]\naddress = \"127.0.0.1\"\nport = 0\nstream_idle_timeout = \"2s\"\n";
-    let node = Node::start(NodeOptions { registry: true, extra_config: extra.into(), ..Default::default() });
+    let node = Node::start(NodeOptions {
+        registry: true,
+        extra_config: extra.into(),
+        ..Default::default()
+    });
     node.write_cni_config();
     node.wait_ready().await;
     let mut pod = Pod::start(&node, pod_config(&node, "idle")).await;
@@ -88,9 +117,17 @@ async fn an_idle_session_is_closed_after_the_idle_timeout() {
     // Before connecting: the server's idle clock starts while the handshake is answered.
     let t0 = std::time::Instant::now();
     let mut ws = e2e::websocket_client::connect(&url, "v5.channel.k8s.io").await.unwrap();
-    let ended = tokio::time::timeout(std::time::Duration::from_secs(30), e2e::websocket_client::collect(&mut ws)).await;
+    let ended = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        e2e::websocket_client::collect(&mut ws),
+    )
+    .await;
     assert!(ended.is_ok(), "the server closed the idle session");
-    assert!(t0.elapsed() >= std::time::Duration::from_secs(2), "not before the idle timeout: {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= std::time::Duration::from_secs(2),
+        "not before the idle timeout: {:?}",
+        t0.elapsed()
+    );
     pod.remove().await;
     node.finish();
 }
@@ -105,23 +142,78 @@ async fn with_a_certificate_the_server_speaks_https() {
     let dir = ws.run("tls");
     std::fs::create_dir_all(&dir).unwrap();
     let (ca, cert, key) = (dir.join("ca.crt"), dir.join("tls.crt"), dir.join("tls.key"));
-    std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+    std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+        .unwrap();
     let steps: [&[&str]; 3] = [
-        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=e2e-ca", "-keyout", "ca.key", "-out", "ca.crt"],
-        &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=cricket", "-keyout", "tls.key", "-out", "tls.csr"],
-        &["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "ext", "-out", "tls.crt"],
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=e2e-ca",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=cricket",
+            "-keyout",
+            "tls.key",
+            "-out",
+            "tls.csr",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "tls.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "ext",
+            "-out",
+            "tls.crt",
+        ],
     ];
     for args in steps {
-        let made = std::process::Command::new("openssl").args(args).current_dir(&dir).output().unwrap();
-        assert!(made.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&made.stderr));
+        let made =
+            std::process::Command::new("openssl").args(args).current_dir(&dir).output().unwrap();
+        assert!(
+            made.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
     }
     let extra = format!("[streaming]\naddress = \"127.0.0.1\"\nport = 0\ntls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n", cert.display(), key.display());
-    let node = Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
+    let node =
+        Node::start(NodeOptions { registry: true, extra_config: extra, ..Default::default() });
     node.write_cni_config();
     node.wait_ready().await;
     let mut pod = Pod::start(&node, pod_config(&node, "tls")).await;
     let id = pod.run(shell(&pod.image.clone(), "app", "sleep 1000")).await;
-    let url = pod.cri.runtime.exec(exec_req(&id, |r| r.cmd = vec!["echo".into(), "over-tls".into()])).await.unwrap().into_inner().url;
+    let url = pod
+        .cri
+        .runtime
+        .exec(exec_req(&id, |r| r.cmd = vec!["echo".into(), "over-tls".into()]))
+        .await
+        .unwrap()
+        .into_inner()
+        .url;
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
 
     let mut roots = RootCertStore::empty();

@@ -3,7 +3,10 @@
 pub enum Credentials {
     #[default]
     Anonymous,
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     /// A registry token sent as `Authorization: Bearer`.
     Bearer(String),
 }
@@ -23,7 +26,9 @@ impl Credentials {
         use oci_client::secrets::RegistryAuth;
         match self {
             Credentials::Anonymous => RegistryAuth::Anonymous,
-            Credentials::Basic { username, password } => RegistryAuth::Basic(username.clone(), password.clone()),
+            Credentials::Basic { username, password } => {
+                RegistryAuth::Basic(username.clone(), password.clone())
+            }
             Credentials::Bearer(token) => RegistryAuth::Bearer(token.clone()),
         }
     }

@@ -30,9 +30,8 @@ impl PullError {
     pub(crate) fn from_registry(what: &str, e: OciDistributionError) -> PullError {
         let msg = format!("{what}: {e}");
         match &e {
-            OciDistributionError::AuthenticationFailure(_) | OciDistributionError::UnauthorizedError { .. } => {
-                PullError::Unauthenticated(msg)
-            }
+            OciDistributionError::AuthenticationFailure(_)
+            | OciDistributionError::UnauthorizedError { .. } => PullError::Unauthenticated(msg),
             OciDistributionError::ImageManifestNotFoundError(_) => PullError::NotFound(msg),
             OciDistributionError::DigestError(_) => PullError::DataLoss(msg),
             OciDistributionError::RequestError(r)
@@ -43,12 +42,17 @@ impl PullError {
             OciDistributionError::RegistryError { envelope, .. } => {
                 let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
                 match codes.first() {
-                    Some(OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::BlobUnknown | OciErrorCode::NotFound) => {
-                        PullError::NotFound(msg)
-                    }
+                    Some(
+                        OciErrorCode::ManifestUnknown
+                        | OciErrorCode::NameUnknown
+                        | OciErrorCode::BlobUnknown
+                        | OciErrorCode::NotFound,
+                    ) => PullError::NotFound(msg),
                     Some(OciErrorCode::Unauthorized) => PullError::Unauthenticated(msg),
                     Some(OciErrorCode::Denied) => PullError::PermissionDenied(msg),
-                    Some(OciErrorCode::DigestInvalid | OciErrorCode::SizeInvalid) => PullError::DataLoss(msg),
+                    Some(OciErrorCode::DigestInvalid | OciErrorCode::SizeInvalid) => {
+                        PullError::DataLoss(msg)
+                    }
                     _ => PullError::Other(msg),
                 }
             }
@@ -59,9 +63,8 @@ impl PullError {
                 500..=599 => PullError::Unavailable(msg),
                 _ => PullError::Other(msg),
             },
-            OciDistributionError::UnsupportedMediaTypeError(_) | OciDistributionError::UnsupportedSchemaVersionError(_) => {
-                PullError::Unsupported(msg)
-            }
+            OciDistributionError::UnsupportedMediaTypeError(_)
+            | OciDistributionError::UnsupportedSchemaVersionError(_) => PullError::Unsupported(msg),
             _ => PullError::Other(msg),
         }
     }
@@ -154,35 +157,22 @@ mod tests {
     #[test]
     fn transport_failures_say_what_failed() {
         let top = "error sending request for url (https://127.0.0.1:5099/v2/)";
-        let refused = transport_failure(&chain(
-            top,
-            "tcp connect error: Connection refused (os error 111)",
-        ));
+        let refused =
+            transport_failure(&chain(top, "tcp connect error: Connection refused (os error 111)"));
         assert!(
             refused.starts_with("connection refused: no registry listens at 127.0.0.1:5099"),
             "{refused}"
         );
-        let tls = transport_failure(&chain(
-            top,
-            "received corrupt message of type InvalidContentType",
-        ));
+        let tls =
+            transport_failure(&chain(top, "received corrupt message of type InvalidContentType"));
         assert!(tls.starts_with("TLS with 127.0.0.1:5099 failed"), "{tls}");
-        assert!(
-            tls.contains("[images.registries.\"127.0.0.1:5099\"]"),
-            "{tls}"
-        );
+        assert!(tls.contains("[images.registries.\"127.0.0.1:5099\"]"), "{tls}");
         let dns = transport_failure(&chain(
             "error sending request for url (https://nowhere.invalid/v2/)",
             "dns error: failed to lookup address information",
         ));
-        assert!(
-            dns.starts_with("DNS lookup of nowhere.invalid failed"),
-            "{dns}"
-        );
-        assert!(
-            dns.contains("failed to lookup address"),
-            "the client's own words follow: {dns}"
-        );
+        assert!(dns.starts_with("DNS lookup of nowhere.invalid failed"), "{dns}");
+        assert!(dns.contains("failed to lookup address"), "the client's own words follow: {dns}");
         assert_eq!(url_host("no url"), "the registry");
     }
 }

@@ -88,15 +88,24 @@ impl Document {
         let bad = |e: serde_json::Error| PullError::Unsupported(format!("malformed manifest: {e}"));
         let shape: Shape = serde_json::from_slice(bytes).map_err(bad)?;
         if shape.schema_version != 2 {
-            return Err(PullError::Unsupported(format!("manifest schema version {} (only 2 is supported)", shape.schema_version)));
+            return Err(PullError::Unsupported(format!(
+                "manifest schema version {} (only 2 is supported)",
+                shape.schema_version
+            )));
         }
-        let is_index = matches!(shape.media_type.as_str(), OCI_INDEX | DOCKER_LIST) || shape.manifests.is_some();
+        let is_index = matches!(shape.media_type.as_str(), OCI_INDEX | DOCKER_LIST)
+            || shape.manifests.is_some();
         if is_index {
             return Ok(Document::Index(serde_json::from_slice(bytes).map_err(bad)?));
         }
         let manifest: ImageManifest = serde_json::from_slice(bytes).map_err(bad)?;
-        if let Some(layer) = manifest.layers.iter().find(|l| !LAYER_TYPES.contains(&l.media_type.as_str())) {
-            return Err(PullError::Unsupported(format!("layer {} has media type {:?}", layer.digest, layer.media_type)));
+        if let Some(layer) =
+            manifest.layers.iter().find(|l| !LAYER_TYPES.contains(&l.media_type.as_str()))
+        {
+            return Err(PullError::Unsupported(format!(
+                "layer {} has media type {:?}",
+                layer.digest, layer.media_type
+            )));
         }
         Ok(Document::Manifest(manifest))
     }
@@ -131,10 +140,13 @@ impl HostPlatform {
     pub fn select<'a>(&self, index: &'a ImageIndex) -> Option<(usize, &'a Descriptor)> {
         let candidates = || {
             index.manifests.iter().enumerate().filter(|(_, d)| {
-                d.platform.as_ref().is_some_and(|p| p.os == self.os && p.architecture == self.architecture)
+                d.platform
+                    .as_ref()
+                    .is_some_and(|p| p.os == self.os && p.architecture == self.architecture)
             })
         };
-        let variant = |d: &Descriptor| d.platform.as_ref().map(|p| p.variant.clone()).unwrap_or_default();
+        let variant =
+            |d: &Descriptor| d.platform.as_ref().map(|p| p.variant.clone()).unwrap_or_default();
         candidates()
             .find(|(_, d)| variant(d) == self.variant)
             .or_else(|| candidates().find(|(_, d)| variant(d).is_empty()))
@@ -154,7 +166,11 @@ mod tests {
                 media_type: OCI_MANIFEST.into(),
                 digest: format!("sha256:{i}"),
                 size: 1,
-                platform: Some(Platform { os: os.to_string(), architecture: arch.to_string(), variant: variant.to_string() }),
+                platform: Some(Platform {
+                    os: os.to_string(),
+                    architecture: arch.to_string(),
+                    variant: variant.to_string(),
+                }),
                 annotations: HashMap::new(),
             })
             .collect();
@@ -163,12 +179,21 @@ mod tests {
 
     #[test]
     fn selects_this_hosts_platform() {
-        let host = HostPlatform { os: "linux".into(), architecture: "amd64".into(), variant: String::new() };
-        let idx = index(&[("linux", "arm64", "v8"), ("windows", "amd64", ""), ("linux", "amd64", "")]);
+        let host = HostPlatform {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: String::new(),
+        };
+        let idx =
+            index(&[("linux", "arm64", "v8"), ("windows", "amd64", ""), ("linux", "amd64", "")]);
         assert_eq!(host.select(&idx).unwrap().0, 2);
         assert!(host.select(&index(&[("linux", "arm64", "v8")])).is_none());
-        let arm = HostPlatform { os: "linux".into(), architecture: "arm64".into(), variant: "v8".into() };
-        assert_eq!(arm.select(&index(&[("linux", "arm64", ""), ("linux", "arm64", "v8")])).unwrap().0, 1);
+        let arm =
+            HostPlatform { os: "linux".into(), architecture: "arm64".into(), variant: "v8".into() };
+        assert_eq!(
+            arm.select(&index(&[("linux", "arm64", ""), ("linux", "arm64", "v8")])).unwrap().0,
+            1
+        );
     }
 
     #[test]
@@ -186,7 +211,10 @@ mod tests {
 
     #[test]
     fn refuses_schema_1_and_unknown_layer_types() {
-        assert!(matches!(Document::parse(br#"{"schemaVersion":1,"fsLayers":[]}"#), Err(PullError::Unsupported(_))));
+        assert!(matches!(
+            Document::parse(br#"{"schemaVersion":1,"fsLayers":[]}"#),
+            Err(PullError::Unsupported(_))
+        ));
         let odd = br#"{"schemaVersion":2,"config":{"digest":"sha256:c","size":2},"layers":[{"mediaType":"application/x-wasm","digest":"sha256:l","size":3}]}"#;
         let err = Document::parse(odd).unwrap_err().to_string();
         assert!(err.contains("application/x-wasm"), "{err}");

@@ -83,7 +83,8 @@ impl Puller {
     ) -> Result<PulledImage, PullError> {
         let reference = normalize(reference)?;
         let lease = self.containerd.create_lease("pull", PULL_LEASE_TTL).await?;
-        let mut guard = DroppedPull { containerd: self.containerd.clone(), lease: Some(lease.clone()) };
+        let mut guard =
+            DroppedPull { containerd: self.containerd.clone(), lease: Some(lease.clone()) };
         let result = self.pull_under_lease(&lease, &reference, credentials, labels).await;
         guard.lease = None;
         // A finished pull's content is held by its image records from now on; a failed one's
@@ -101,13 +102,17 @@ impl Puller {
         credentials: &Credentials,
         labels: &HashMap<String, String>,
     ) -> Result<PulledImage, PullError> {
-        let (source, top_bytes, top_digest) = Source::resolve(&self.registries, reference, credentials).await?;
+        let (source, top_bytes, top_digest) =
+            Source::resolve(&self.registries, reference, credentials).await?;
         let top = Document::parse(&top_bytes)?;
         let (manifest_bytes, manifest_digest, child) = match &top {
             Document::Manifest(_) => (top_bytes.clone(), top_digest.clone(), None),
             Document::Index(index) => {
                 let (i, entry) = self.platform.select(index).ok_or_else(|| {
-                    PullError::NotFound(format!("{reference}: no manifest for {}/{} in its index", self.platform.os, self.platform.architecture))
+                    PullError::NotFound(format!(
+                        "{reference}: no manifest for {}/{} in its index",
+                        self.platform.os, self.platform.architecture
+                    ))
                 })?;
                 let (bytes, digest) = source.document(Some(&entry.digest)).await?;
                 (bytes, digest, Some(i))
@@ -118,8 +123,17 @@ impl Puller {
         };
         let config = source.blob(&manifest.config).await?;
         let diff_ids = diff_ids(&config, manifest.layers.len())?;
-        let downloaded_bytes = self.fetch_and_unpack(&source, lease, &manifest.layers, &diff_ids).await?;
-        self.store_documents(lease, &manifest, &config, &diff_ids, &manifest_bytes, &manifest_digest).await?;
+        let downloaded_bytes =
+            self.fetch_and_unpack(&source, lease, &manifest.layers, &diff_ids).await?;
+        self.store_documents(
+            lease,
+            &manifest,
+            &config,
+            &diff_ids,
+            &manifest_bytes,
+            &manifest_digest,
+        )
+        .await?;
         if let Some(i) = child {
             let labels = HashMap::from([(gc_labels::ref_manifest(i), manifest_digest.clone())]);
             self.containerd.ensure_blob(lease, &top_digest, &top_bytes, labels).await?;
@@ -131,12 +145,20 @@ impl Puller {
             size: top_bytes.len() as i64,
             annotations: HashMap::new(),
         };
-        let names: Vec<String> = tag_name(reference).into_iter().chain([digest_name(reference, &top_digest)]).collect();
+        let names: Vec<String> =
+            tag_name(reference).into_iter().chain([digest_name(reference, &top_digest)]).collect();
         for name in &names {
-            let record = ImageRecord { name: name.clone(), target: target.clone(), labels: labels.clone() };
+            let record =
+                ImageRecord { name: name.clone(), target: target.clone(), labels: labels.clone() };
             self.containerd.put_image(&record).await?;
         }
-        Ok(PulledImage { names, target, manifest_digest, config_digest: manifest.config.digest, downloaded_bytes })
+        Ok(PulledImage {
+            names,
+            target,
+            manifest_digest,
+            config_digest: manifest.config.digest,
+            downloaded_bytes,
+        })
     }
 
     /// Downloads the layers, at most `max_concurrent_downloads` at a time, and unpacks each
@@ -150,14 +172,16 @@ impl Puller {
         diff_ids: &[String],
     ) -> Result<u64, PullError> {
         let chain = chain_ids(diff_ids);
-        let (arrived, arrivals): (Vec<_>, Vec<_>) = layers.iter().map(|_| oneshot::channel::<()>()).unzip();
+        let (arrived, arrivals): (Vec<_>, Vec<_>) =
+            layers.iter().map(|_| oneshot::channel::<()>()).unzip();
         let permits = tokio::sync::Semaphore::new(self.settings.max_concurrent_downloads.max(1));
         let stall = self.settings.progress_timeout;
         let mut downloads = Vec::with_capacity(layers.len());
         for (layer, arrived) in layers.iter().zip(arrived) {
             let permits = &permits;
             downloads.push(async move {
-                let _permit = permits.acquire().await.map_err(|e| PullError::Other(e.to_string()))?;
+                let _permit =
+                    permits.acquire().await.map_err(|e| PullError::Other(e.to_string()))?;
                 let fetched = source.blob_into(&self.containerd, lease, layer, stall).await?;
                 let _ = arrived.send(());
                 Ok::<u64, PullError>(fetched)
@@ -168,13 +192,15 @@ impl Puller {
                 if arrival.await.is_err() {
                     return Ok(()); // that download failed; the downloads report why
                 }
-                let layer = LayerToUnpack { blob: to_containerd(&layers[i]), diff_id: diff_ids[i].clone() };
+                let layer =
+                    LayerToUnpack { blob: to_containerd(&layers[i]), diff_id: diff_ids[i].clone() };
                 let parent = if i == 0 { "" } else { chain[i - 1].as_str() };
                 self.containerd.unpack_one(lease, &layer, parent, &chain[i]).await?;
             }
             Ok::<(), PullError>(())
         };
-        let (fetched, ()) = futures::future::try_join(futures::future::try_join_all(downloads), unpacking).await?;
+        let (fetched, ()) =
+            futures::future::try_join(futures::future::try_join_all(downloads), unpacking).await?;
         Ok(fetched.into_iter().sum())
     }
 
@@ -189,9 +215,11 @@ impl Puller {
         manifest_digest: &str,
     ) -> Result<(), PullError> {
         let top_chain = chain_ids(diff_ids).pop().unwrap_or_default();
-        let config_labels = HashMap::from([(gc_labels::ref_snapshot(self.containerd.snapshotter()), top_chain)]);
+        let config_labels =
+            HashMap::from([(gc_labels::ref_snapshot(self.containerd.snapshotter()), top_chain)]);
         self.containerd.ensure_blob(lease, &manifest.config.digest, config, config_labels).await?;
-        let mut labels = HashMap::from([(gc_labels::REF_CONFIG.to_string(), manifest.config.digest.clone())]);
+        let mut labels =
+            HashMap::from([(gc_labels::REF_CONFIG.to_string(), manifest.config.digest.clone())]);
         for (i, layer) in manifest.layers.iter().enumerate() {
             labels.insert(gc_labels::ref_layer(i), layer.digest.clone());
         }
@@ -209,7 +237,10 @@ struct DroppedPull {
 
 impl Drop for DroppedPull {
     fn drop(&mut self) {
-        let (Some(lease), Ok(runtime)) = (self.lease.take(), tokio::runtime::Handle::try_current()) else { return };
+        let (Some(lease), Ok(runtime)) = (self.lease.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
         let containerd = self.containerd.clone();
         runtime.spawn(async move {
             if let Err(e) = containerd.delete_lease(&lease, true).await {
@@ -220,19 +251,27 @@ impl Drop for DroppedPull {
 }
 
 fn to_containerd(d: &Descriptor) -> ContainerdDescriptor {
-    ContainerdDescriptor { media_type: d.media_type.clone(), digest: d.digest.clone(), size: d.size, annotations: HashMap::new() }
+    ContainerdDescriptor {
+        media_type: d.media_type.clone(),
+        digest: d.digest.clone(),
+        size: d.size,
+        annotations: HashMap::new(),
+    }
 }
 
 /// The uncompressed layer digests from an image config; there must be one per layer.
 pub fn diff_ids(config: &[u8], layers: usize) -> Result<Vec<String>, PullError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(config).map_err(|e| PullError::Unsupported(format!("image config: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(config)
+        .map_err(|e| PullError::Unsupported(format!("image config: {e}")))?;
     let ids: Vec<String> = value["rootfs"]["diff_ids"]
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
     if ids.len() != layers {
-        return Err(PullError::DataLoss(format!("image config lists {} layers, the manifest {layers}", ids.len())));
+        return Err(PullError::DataLoss(format!(
+            "image config lists {} layers, the manifest {layers}",
+            ids.len()
+        )));
     }
     Ok(ids)
 }
@@ -243,7 +282,15 @@ pub fn diff_ids(config: &[u8], layers: usize) -> Result<Vec<String>, PullError> 
 mod send_check {
     fn is_send<T: Send>(_: &T) {}
     #[allow(dead_code)]
-    async fn check(p: &super::Puller, c: &super::Credentials, l: &std::collections::HashMap<String, String>, s: &super::Source, cd: &crate::Containerd, lease: &crate::Lease, d: &super::Descriptor) {
+    async fn check(
+        p: &super::Puller,
+        c: &super::Credentials,
+        l: &std::collections::HashMap<String, String>,
+        s: &super::Source,
+        cd: &crate::Containerd,
+        lease: &crate::Lease,
+        d: &super::Descriptor,
+    ) {
         is_send(&p.pull("x", c, l));
         is_send(&s.blob_into(cd, lease, d, std::time::Duration::from_secs(1)));
         is_send(&super::Source::resolve(&p.registries, &"x".parse().unwrap(), c));

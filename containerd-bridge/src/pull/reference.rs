@@ -16,7 +16,9 @@ const NAME_MAX: usize = 255;
 fn path_component(c: &str) -> bool {
     let mut rest = c;
     loop {
-        let end = rest.find(|ch: char| !(ch.is_ascii_lowercase() || ch.is_ascii_digit())).unwrap_or(rest.len());
+        let end = rest
+            .find(|ch: char| !(ch.is_ascii_lowercase() || ch.is_ascii_digit()))
+            .unwrap_or(rest.len());
         if end == 0 {
             return false;
         }
@@ -24,9 +26,15 @@ fn path_component(c: &str) -> bool {
         if rest.is_empty() {
             return true;
         }
-        let sep = rest.find(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit()).unwrap_or(rest.len());
+        let sep = rest
+            .find(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+            .unwrap_or(rest.len());
         let separator = &rest[..sep];
-        if !(separator == "." || separator == "_" || separator == "__" || separator.bytes().all(|b| b == b'-')) {
+        if !(separator == "."
+            || separator == "_"
+            || separator == "__"
+            || separator.bytes().all(|b| b == b'-'))
+        {
             return false;
         }
         rest = &rest[sep..];
@@ -36,13 +44,21 @@ fn path_component(c: &str) -> bool {
 /// `host[:port]`, each host label alphanumeric with inner dashes.
 fn domain(d: &str) -> bool {
     let (host, port) = d.split_once(':').unwrap_or((d, ""));
-    let label = |l: &str| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    host.split('.').all(label) && (d.find(':').is_none() || (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())))
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    host.split('.').all(label)
+        && (d.find(':').is_none() || (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())))
 }
 
 fn tag(t: &str) -> bool {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    t.len() <= 128 && t.bytes().next().is_some_and(word) && t.bytes().all(|b| word(b) || b == b'.' || b == b'-')
+    t.len() <= 128
+        && t.bytes().next().is_some_and(word)
+        && t.bytes().all(|b| word(b) || b == b'.' || b == b'-')
 }
 
 fn digest(d: &str) -> Result<(), String> {
@@ -61,7 +77,10 @@ fn digest(d: &str) -> Result<(), String> {
 
 /// Parses and normalises `input`.
 pub fn normalize(input: &str) -> Result<Reference, PullError> {
-    let invalid = |detail: &str| PullError::InvalidReference { reference: input.to_string(), detail: detail.to_string() };
+    let invalid = |detail: &str| PullError::InvalidReference {
+        reference: input.to_string(),
+        detail: detail.to_string(),
+    };
     if input.trim().is_empty() {
         return Err(invalid("empty"));
     }
@@ -92,7 +111,9 @@ pub fn normalize(input: &str) -> Result<Reference, PullError> {
         registry = DOCKER_HUB.to_string();
     }
     if !repository.split('/').all(path_component) {
-        return Err(invalid("repository path components are lowercase [a-z0-9] joined by . _ __ or -"));
+        return Err(invalid(
+            "repository path components are lowercase [a-z0-9] joined by . _ __ or -",
+        ));
     }
     if registry == DOCKER_HUB && !repository.contains('/') {
         repository = format!("library/{repository}");
@@ -101,7 +122,9 @@ pub fn normalize(input: &str) -> Result<Reference, PullError> {
         return Err(invalid("the repository name is longer than 255"));
     }
     Ok(match (tag_part, digest_part) {
-        (Some(t), Some(d)) => Reference::with_tag_and_digest(registry, repository, t.into(), d.into()),
+        (Some(t), Some(d)) => {
+            Reference::with_tag_and_digest(registry, repository, t.into(), d.into())
+        }
         (None, Some(d)) => Reference::with_digest(registry, repository, d.into()),
         (t, None) => Reference::with_tag(registry, repository, t.unwrap_or("latest").into()),
     })
@@ -141,7 +164,10 @@ mod tests {
             ("index.docker.io/user/app", "docker.io/user/app:latest"),
             ("localhost/app", "localhost/app:latest"),
             ("localhost:5000/a/b-c__d.e:v1_2.3-x", "localhost:5000/a/b-c__d.e:v1_2.3-x"),
-            ("my-registry.example.com:443/team/app:tag", "my-registry.example.com:443/team/app:tag"),
+            (
+                "my-registry.example.com:443/team/app:tag",
+                "my-registry.example.com:443/team/app:tag",
+            ),
         ];
         for (input, whole) in cases {
             assert_eq!(normalize(input).unwrap().whole(), whole, "{input}");
@@ -149,20 +175,45 @@ mod tests {
         let both = normalize(&format!("quay.io/a/b:1@{d}")).unwrap();
         assert_eq!((both.tag(), both.digest()), (Some("1"), Some(d.as_str())));
         let only = normalize(&format!("b@{d}")).unwrap();
-        assert_eq!((only.registry(), only.repository(), only.tag()), ("docker.io", "library/b", None));
+        assert_eq!(
+            (only.registry(), only.repository(), only.tag()),
+            ("docker.io", "library/b", None)
+        );
     }
 
     #[test]
     fn agrees_with_the_regex_parser_of_oci_spec() {
         let d = "a".repeat(64);
         let corpus = [
-            "a__b", "a___b", "a--b", "a.-b", "a..b", "a_b.c-d", "Ab/c", "EXAMPLE.com/x", "ex-.com/x", "1.2.3.4:5/x", "x/y/z:t",
-            "x:", "x@", ":t", "a/B", "a:t@sha256:", "localhost:99/a", "a.b/c/d/e:f", "host:5000", "host:5000/x:_t",
+            "a__b",
+            "a___b",
+            "a--b",
+            "a.-b",
+            "a..b",
+            "a_b.c-d",
+            "Ab/c",
+            "EXAMPLE.com/x",
+            "ex-.com/x",
+            "1.2.3.4:5/x",
+            "x/y/z:t",
+            "x:",
+            "x@",
+            ":t",
+            "a/B",
+            "a:t@sha256:",
+            "localhost:99/a",
+            "a.b/c/d/e:f",
+            "host:5000",
+            "host:5000/x:_t",
         ];
         let extra = [format!("a@sha256:{d}"), format!("a:1@sha512:{d}{d}"), format!("a@md5:{d}")];
         for input in corpus.iter().map(|s| s.to_string()).chain(extra) {
             let ours = normalize(&input).map(|r| r.whole()).ok();
-            let theirs = input.parse::<Reference>().ok().filter(|r| !r.repository().chars().any(|c| c.is_ascii_uppercase())).map(|r| r.whole());
+            let theirs = input
+                .parse::<Reference>()
+                .ok()
+                .filter(|r| !r.repository().chars().any(|c| c.is_ascii_uppercase()))
+                .map(|r| r.whole());
             assert_eq!(ours, theirs, "{input}");
         }
     }
@@ -175,7 +226,19 @@ mod tests {
 
     #[test]
     fn malformed_references_are_named() {
-        for bad in ["", "  ", "a b", "UPPER/case", "x:tag:more", "registry.k8s.io/pause@sha256:short", "a//b", "a/-b", "host.io:port/x", "x:.tag", "-x.io/y"] {
+        for bad in [
+            "",
+            "  ",
+            "a b",
+            "UPPER/case",
+            "x:tag:more",
+            "registry.k8s.io/pause@sha256:short",
+            "a//b",
+            "a/-b",
+            "host.io:port/x",
+            "x:.tag",
+            "-x.io/y",
+        ] {
             match normalize(bad) {
                 Err(PullError::InvalidReference { reference, .. }) => assert_eq!(reference, bad),
                 other => panic!("{bad:?} -> {other:?}"),

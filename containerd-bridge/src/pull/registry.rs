@@ -50,9 +50,7 @@ pub fn is_local(host: &str) -> bool {
         None => host.split(':').next().unwrap_or_default(),
     };
     name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn strip_scheme(endpoint: &str) -> (&str, bool) {
@@ -65,11 +63,23 @@ impl Registries {
     /// `read_timeout` bounds how long a download may go without receiving a byte.
     pub fn new(hosts: BTreeMap<String, HostConfig>, read_timeout: Duration) -> Registries {
         let everything_plain = hosts.get("*").is_some_and(|h| h.insecure);
-        let mut plain: Vec<String> = hosts.iter().filter(|(h, c)| c.insecure && *h != "*").map(|(h, _)| h.clone()).collect();
+        let mut plain: Vec<String> =
+            hosts.iter().filter(|(h, c)| c.insecure && *h != "*").map(|(h, _)| h.clone()).collect();
         for config in hosts.values() {
-            plain.extend(config.mirrors.iter().map(|m| strip_scheme(m)).filter(|(_, http)| *http).map(|(h, _)| h.to_string()));
+            plain.extend(
+                config
+                    .mirrors
+                    .iter()
+                    .map(|m| strip_scheme(m))
+                    .filter(|(_, http)| *http)
+                    .map(|(h, _)| h.to_string()),
+            );
         }
-        let protocol = if everything_plain { ClientProtocol::Http } else { ClientProtocol::HttpsExcept(plain) };
+        let protocol = if everything_plain {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::HttpsExcept(plain)
+        };
         Registries { hosts, protocol, read_timeout, clients: Mutex::new(HashMap::new()) }
     }
 
@@ -77,7 +87,12 @@ impl Registries {
     pub fn endpoints(&self, registry: &str) -> Vec<Endpoint> {
         let config = self.hosts.get(registry).or_else(|| self.hosts.get("*"));
         let mut list: Vec<Endpoint> = config
-            .map(|c| c.mirrors.iter().map(|m| Endpoint { host: strip_scheme(m).0.to_string(), is_mirror: true }).collect())
+            .map(|c| {
+                c.mirrors
+                    .iter()
+                    .map(|m| Endpoint { host: strip_scheme(m).0.to_string(), is_mirror: true })
+                    .collect()
+            })
             .unwrap_or_default();
         list.push(Endpoint { host: registry.to_string(), is_mirror: false });
         list
@@ -138,7 +153,13 @@ mod tests {
         let hosts = entries
             .iter()
             .map(|(h, insecure, mirrors)| {
-                (h.to_string(), HostConfig { insecure: *insecure, mirrors: mirrors.iter().map(|m| m.to_string()).collect() })
+                (
+                    h.to_string(),
+                    HostConfig {
+                        insecure: *insecure,
+                        mirrors: mirrors.iter().map(|m| m.to_string()).collect(),
+                    },
+                )
             })
             .collect();
         Registries::new(hosts, Duration::from_secs(60))
@@ -147,14 +168,18 @@ mod tests {
     #[test]
     fn mirrors_come_first_then_the_host_and_star_matches_the_rest() {
         let r = registries(&[("*", false, &["http://127.0.0.1:5000"]), ("quay.io", false, &[])]);
-        let hosts: Vec<String> = r.endpoints("registry.k8s.io").into_iter().map(|e| e.host).collect();
+        let hosts: Vec<String> =
+            r.endpoints("registry.k8s.io").into_iter().map(|e| e.host).collect();
         assert_eq!(hosts, ["127.0.0.1:5000", "registry.k8s.io"]);
         assert_eq!(r.endpoints("quay.io"), [Endpoint { host: "quay.io".into(), is_mirror: false }]);
     }
 
     #[test]
     fn plain_http_for_insecure_hosts_and_http_mirrors_only() {
-        let r = registries(&[("127.0.0.1:5000", true, &[]), ("docker.io", false, &["http://10.0.0.1:5000/", "https://m.example"])]);
+        let r = registries(&[
+            ("127.0.0.1:5000", true, &[]),
+            ("docker.io", false, &["http://10.0.0.1:5000/", "https://m.example"]),
+        ]);
         let ClientProtocol::HttpsExcept(plain) = &r.protocol else { panic!("{:?}", r.protocol) };
         assert!(plain.contains(&"127.0.0.1:5000".to_string()));
         assert!(plain.contains(&"10.0.0.1:5000".to_string()));
@@ -164,23 +189,14 @@ mod tests {
 
     #[test]
     fn the_node_itself_is_local_and_nothing_else_is() {
-        for local in [
-            "localhost",
-            "localhost:5000",
-            "127.0.0.1:5099",
-            "127.3.4.5",
-            "[::1]:5000",
-            "::1",
-        ] {
+        for local in
+            ["localhost", "localhost:5000", "127.0.0.1:5099", "127.3.4.5", "[::1]:5000", "::1"]
+        {
             assert!(is_local(local), "{local}");
         }
-        for remote in [
-            "docker.io",
-            "10.0.0.1:5000",
-            "localhost.example.com",
-            "[fe80::1]:5000",
-            "128.0.0.1",
-        ] {
+        for remote in
+            ["docker.io", "10.0.0.1:5000", "localhost.example.com", "[fe80::1]:5000", "128.0.0.1"]
+        {
             assert!(!is_local(remote), "{remote}");
         }
     }
@@ -191,10 +207,7 @@ mod tests {
         assert!(!r.is_plain("127.0.0.1:5000"));
         let plain = r.plain_client(&Credentials::Anonymous, "127.0.0.1:5000");
         assert!(!Arc::ptr_eq(&plain, &r.client(&Credentials::Anonymous)));
-        assert!(Arc::ptr_eq(
-            &plain,
-            &r.plain_client(&Credentials::Anonymous, "127.0.0.1:5000")
-        ));
+        assert!(Arc::ptr_eq(&plain, &r.plain_client(&Credentials::Anonymous, "127.0.0.1:5000")));
         assert!(registries(&[("127.0.0.1:5000", true, &[])]).is_plain("127.0.0.1:5000"));
     }
 

@@ -39,10 +39,7 @@ impl Source {
                 reference: at_endpoint(reference, &endpoint),
                 auth: auth.clone(),
             };
-            let mut result = source
-                .document(reference.digest())
-                .await
-                .map(|found| (source, found));
+            let mut result = source.document(reference.digest()).await.map(|found| (source, found));
             // A registry on the node itself that does not answer HTTPS: plain HTTP.
             if matches!(result, Err(PullError::Unavailable(_)))
                 && is_local(&endpoint.host)
@@ -84,7 +81,9 @@ impl Source {
         let actual = sha256_digest(&bytes);
         if let Some(want) = digest {
             if actual != want {
-                return Err(PullError::DataLoss(format!("manifest of {at}: got {actual}, wanted {want}")));
+                return Err(PullError::DataLoss(format!(
+                    "manifest of {at}: got {actual}, wanted {want}"
+                )));
             }
         }
         Ok((bytes.to_vec(), actual))
@@ -98,7 +97,10 @@ impl Source {
             .await
             .map_err(|e| PullError::from_registry(&format!("blob {}", d.digest), e))?;
         if sha256_digest(&out) != d.digest {
-            return Err(PullError::DataLoss(format!("blob {} does not match its digest", d.digest)));
+            return Err(PullError::DataLoss(format!(
+                "blob {} does not match its digest",
+                d.digest
+            )));
         }
         Ok(out)
     }
@@ -106,7 +108,13 @@ impl Source {
     /// Streams a layer into containerd's content store (skipped if it is there already);
     /// fails if no byte arrives for `stall`.
     /// Returns the bytes fetched: 0 when containerd had the blob already.
-    pub async fn blob_into(&self, containerd: &Containerd, lease: &Lease, d: &Descriptor, stall: Duration) -> Result<u64, PullError> {
+    pub async fn blob_into(
+        &self,
+        containerd: &Containerd,
+        lease: &Lease,
+        d: &Descriptor,
+        stall: Duration,
+    ) -> Result<u64, PullError> {
         if containerd.blob_labels(&d.digest).await?.is_some() {
             containerd.lease_existing(lease, "content", &d.digest).await?;
             return Ok(0);
@@ -123,13 +131,17 @@ impl Source {
             let chunk = match tokio::time::timeout(stall, stream.next()).await {
                 Err(_) => Err(PullError::Stalled(stall)),
                 Ok(None) => break,
-                Ok(Some(Err(e))) if is_digest_mismatch(&e) => Err(PullError::DataLoss(format!("{what}: {e}"))),
+                Ok(Some(Err(e))) if is_digest_mismatch(&e) => {
+                    Err(PullError::DataLoss(format!("{what}: {e}")))
+                }
                 Ok(Some(Err(e))) => Err(PullError::Unavailable(format!("{what}: {e}"))),
                 Ok(Some(Ok(bytes))) => Ok(bytes),
             };
             fetched += chunk.as_ref().map_or(0, |b| b.len() as u64);
             let written = match chunk {
-                Ok(bytes) => writer.write(&bytes).await.map_err(|e| PullError::from_content(&what, e)),
+                Ok(bytes) => {
+                    writer.write(&bytes).await.map_err(|e| PullError::from_content(&what, e))
+                }
                 Err(e) => Err(e),
             };
             if let Err(e) = written {
@@ -153,14 +165,18 @@ fn at_endpoint(reference: &Reference, endpoint: &Endpoint) -> Reference {
 
 /// The registry client verifies as it streams and reports a mismatch as an I/O error.
 fn is_digest_mismatch(e: &std::io::Error) -> bool {
-    e.get_ref().is_some_and(|inner| inner.downcast_ref::<oci_client::errors::DigestError>().is_some())
+    e.get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<oci_client::errors::DigestError>().is_some())
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn a_verification_failure_from_the_registry_client_is_a_digest_mismatch() {
-        let e = std::io::Error::other(oci_client::errors::DigestError::VerificationError { expected: "a".into(), actual: "b".into() });
+        let e = std::io::Error::other(oci_client::errors::DigestError::VerificationError {
+            expected: "a".into(),
+            actual: "b".into(),
+        });
         assert!(super::is_digest_mismatch(&e));
         assert!(!super::is_digest_mismatch(&std::io::Error::other("connection reset")));
     }

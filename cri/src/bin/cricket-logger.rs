@@ -49,7 +49,12 @@ fn open(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).mode(0o640).open(path)
 }
 
-fn pump(source: Source, stream: &'static str, file: Arc<Mutex<Option<File>>>, attachers: Option<Arc<Attachers>>) {
+fn pump(
+    source: Source,
+    stream: &'static str,
+    file: Arc<Mutex<Option<File>>>,
+    attachers: Option<Arc<Attachers>>,
+) {
     let channel = if stream == "stdout" { 1 } else { 2 };
     let Ok(mut pipe) = source.open() else { return };
     let mut splitter = LineSplitter::new(stream);
@@ -113,23 +118,40 @@ impl Logger {
         let file = open(&args.path).map_err(|e| format!("open {}: {e}", args.path.display()))?;
         // Read-write: never blocks, and this end never reads, so input reaches only the shim.
         let stdin = match &args.stdin {
-            Some(p) => Some(OpenOptions::new().read(true).write(true).open(p).map_err(|e| format!("open {}: {e}", p.display()))?),
+            Some(p) => Some(
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(p)
+                    .map_err(|e| format!("open {}: {e}", p.display()))?,
+            ),
             None => None,
         };
         let attachers = match &args.attach {
-            Some(p) => Some(Attachers::listen(p).map_err(|e| format!("attach socket {}: {e}", p.display()))?),
+            Some(p) => Some(
+                Attachers::listen(p).map_err(|e| format!("attach socket {}: {e}", p.display()))?,
+            ),
             None => None,
         };
-        std::fs::write(&args.pidfile, std::process::id().to_string()).map_err(|e| format!("write {}: {e}", args.pidfile.display()))?;
+        std::fs::write(&args.pidfile, std::process::id().to_string())
+            .map_err(|e| format!("write {}: {e}", args.pidfile.display()))?;
         let stdin = Arc::new(Mutex::new(stdin));
-        Ok(Logger { path: args.path, file: Arc::new(Mutex::new(Some(file))), stdout, stderr, stdin, attachers })
+        Ok(Logger {
+            path: args.path,
+            file: Arc::new(Mutex::new(Some(file))),
+            stdout,
+            stderr,
+            stdin,
+            attachers,
+        })
     }
 }
 
 /// `cricket-logger fifos ...`: started by cricket, detached, before the task exists.
 fn run_on_fifos() -> Result<(), String> {
     let args = LoggerArgs::parse(std::env::args().skip(2))?;
-    let (stdout, stderr) = (args.stdout.clone().ok_or("no stdout")?, args.stderr.clone().ok_or("no stderr")?);
+    let (stdout, stderr) =
+        (args.stdout.clone().ok_or("no stdout")?, args.stderr.clone().ok_or("no stderr")?);
     Logger::start(args, Source::Fifo(stdout), Source::Fifo(stderr))?.run()
 }
 

@@ -12,18 +12,37 @@ pub fn network(conf_dir: &Path, bin_dirs: &[PathBuf]) -> Vec<Finding> {
     let dirs: Vec<String> = bin_dirs.iter().map(|d| d.display().to_string()).collect();
     let present: Vec<&PathBuf> = bin_dirs.iter().filter(|d| d.is_dir()).collect();
     let bins = if present.is_empty() {
-        Finding::fail("CNI plugins", format!("none of {} exists", dirs.join(", ")), "apt-get install containernetworking-plugins (into /usr/lib/cni)")
+        Finding::fail(
+            "CNI plugins",
+            format!("none of {} exists", dirs.join(", ")),
+            "apt-get install containernetworking-plugins (into /usr/lib/cni)",
+        )
     } else {
-        Finding::ok("CNI plugins", present.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "))
+        Finding::ok(
+            "CNI plugins",
+            present.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
+        )
     };
     let what = "CNI network";
     let conf = conf_dir.display();
     let net = match cni::load_default_network(conf_dir) {
         Ok(Some(list)) => {
-            let missing: Vec<&str> =
-                list.plugins.iter().map(|p| p.plugin_type.as_str()).filter(|t| find_executable(t, bin_dirs).is_none()).collect();
+            let missing: Vec<&str> = list
+                .plugins
+                .iter()
+                .map(|p| p.plugin_type.as_str())
+                .filter(|t| find_executable(t, bin_dirs).is_none())
+                .collect();
             if missing.is_empty() {
-                Finding::ok(what, format!("{:?} from {conf} ({} plugin(s), cniVersion {})", list.name, list.plugins.len(), list.cni_version))
+                Finding::ok(
+                    what,
+                    format!(
+                        "{:?} from {conf} ({} plugin(s), cniVersion {})",
+                        list.name,
+                        list.plugins.len(),
+                        list.cni_version
+                    ),
+                )
             } else {
                 Finding::fail(
                     what,
@@ -32,8 +51,16 @@ pub fn network(conf_dir: &Path, bin_dirs: &[PathBuf]) -> Vec<Finding> {
                 )
             }
         }
-        Ok(None) => Finding::fail(what, format!("no network config in {conf}"), format!("install one: {DEFAULT_NETWORK} {conf}/")),
-        Err(e) => Finding::fail(what, format!("no valid network config in {conf}: {e}"), format!("fix that file, or install the default: {DEFAULT_NETWORK} {conf}/")),
+        Ok(None) => Finding::fail(
+            what,
+            format!("no network config in {conf}"),
+            format!("install one: {DEFAULT_NETWORK} {conf}/"),
+        ),
+        Err(e) => Finding::fail(
+            what,
+            format!("no valid network config in {conf}: {e}"),
+            format!("fix that file, or install the default: {DEFAULT_NETWORK} {conf}/"),
+        ),
     };
     vec![bins, net]
 }
@@ -51,7 +78,12 @@ mod tests {
         std::fs::create_dir_all(&bin).unwrap();
         let found = network(&conf, std::slice::from_ref(&bin));
         assert!(found[0].passed());
-        assert!(found[1].detail.contains("no network config") && found[1].fix.as_ref().unwrap().contains("10-cricket-bridge.conflist"), "{:?}", found[1]);
+        assert!(
+            found[1].detail.contains("no network config")
+                && found[1].fix.as_ref().unwrap().contains("10-cricket-bridge.conflist"),
+            "{:?}",
+            found[1]
+        );
 
         std::fs::write(conf.join("10-a.conflist"), br#"{"name":"a","cniVersion":"1.0.0","plugins":[{"type":"bridge"},{"type":"portmap"}]}"#).unwrap();
         let found = network(&conf, std::slice::from_ref(&bin));

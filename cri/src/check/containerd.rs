@@ -17,7 +17,11 @@ pub async fn reachable(config: &Config) -> Finding {
     if let Err(e) = tokio::net::UnixStream::connect(&c.address).await {
         return unreachable(&address.to_string(), &e.to_string());
     }
-    let containerd = Containerd::new(ContainerdConfig { address: c.address.clone(), namespace: c.namespace.clone(), snapshotter: c.snapshotter.clone() });
+    let containerd = Containerd::new(ContainerdConfig {
+        address: c.address.clone(),
+        namespace: c.namespace.clone(),
+        snapshotter: c.snapshotter.clone(),
+    });
     let version = match containerd {
         Ok(cd) => cd.version(Duration::from_secs(3)).await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
@@ -32,7 +36,10 @@ pub async fn reachable(config: &Config) -> Finding {
 fn supported(reported: &str, address: &str) -> Finding {
     let found = format!("{reported} at {address}");
     let Some(version) = ContainerdVersion::parse(reported) else {
-        return Finding::ok("containerd", format!("{found} (version not recognised; cricket is tested on 1.6 and 2.x)"));
+        return Finding::ok(
+            "containerd",
+            format!("{found} (version not recognised; cricket is tested on 1.6 and 2.x)"),
+        );
     };
     let line = format!("{}.{}", version.major, version.minor);
     match version.support() {
@@ -59,7 +66,9 @@ pub fn shim_binary(runtime_type: &str) -> Option<String> {
     }
     let parts: Vec<&str> = runtime_type.split('.').collect();
     match parts.as_slice() {
-        [.., name, version] if parts.len() >= 3 => Some(format!("containerd-shim-{name}-{version}")),
+        [.., name, version] if parts.len() >= 3 => {
+            Some(format!("containerd-shim-{name}-{version}"))
+        }
         _ => None,
     }
 }
@@ -86,7 +95,9 @@ fn install_hint(binary: &str) -> String {
         "containerd-shim-runc-v2" => "apt-get install containerd",
         "runc" => "apt-get install runc",
         "containerd-shim-kata-v2" => "install Kata Containers (https://katacontainers.io)",
-        "containerd-shim-runsc-v1" | "runsc" => "install gVisor (https://gvisor.dev/docs/user_guide/install/)",
+        "containerd-shim-runsc-v1" | "runsc" => {
+            "install gVisor (https://gvisor.dev/docs/user_guide/install/)"
+        }
         _ => "install it",
     };
     format!("{package}, or remove the handler's table from the config")
@@ -98,7 +109,11 @@ pub fn handlers_in(config: &Config, path: &[PathBuf]) -> Vec<Finding> {
     for (name, handler) in &config.containerd.runtimes {
         let what = format!("runtime handler {name:?}");
         let Some(shim) = shim_binary(&handler.runtime_type) else {
-            out.push(Finding::fail(what, format!("runtime_type {:?} is not a containerd shim name", handler.runtime_type), "use a name such as io.containerd.runc.v2"));
+            out.push(Finding::fail(
+                what,
+                format!("runtime_type {:?} is not a containerd shim name", handler.runtime_type),
+                "use a name such as io.containerd.runc.v2",
+            ));
             continue;
         };
         let wanted: Vec<String> = std::iter::once(shim).chain(runtime_binary(handler)).collect();
@@ -121,9 +136,18 @@ mod tests {
 
     #[test]
     fn shim_names_follow_containerds_rule() {
-        assert_eq!(shim_binary("io.containerd.runc.v2").as_deref(), Some("containerd-shim-runc-v2"));
-        assert_eq!(shim_binary("io.containerd.kata.v2").as_deref(), Some("containerd-shim-kata-v2"));
-        assert_eq!(shim_binary("io.containerd.runsc.v1").as_deref(), Some("containerd-shim-runsc-v1"));
+        assert_eq!(
+            shim_binary("io.containerd.runc.v2").as_deref(),
+            Some("containerd-shim-runc-v2")
+        );
+        assert_eq!(
+            shim_binary("io.containerd.kata.v2").as_deref(),
+            Some("containerd-shim-kata-v2")
+        );
+        assert_eq!(
+            shim_binary("io.containerd.runsc.v1").as_deref(),
+            Some("containerd-shim-runsc-v1")
+        );
         assert_eq!(shim_binary("/opt/shim").as_deref(), Some("/opt/shim"));
         assert_eq!(shim_binary("runc"), None);
     }
@@ -132,12 +156,21 @@ mod tests {
     fn a_missing_shim_is_named_with_its_fix() {
         let tmp = tempfile::tempdir().unwrap();
         let mut config = Config::default();
-        let kata = RuntimeHandler { runtime_type: "io.containerd.kata.v2".into(), options: Default::default(), pause: Default::default() };
+        let kata = RuntimeHandler {
+            runtime_type: "io.containerd.kata.v2".into(),
+            options: Default::default(),
+            pause: Default::default(),
+        };
         config.containerd.runtimes.insert("kata".into(), kata);
         let found = handlers_in(&config, &[tmp.path().to_path_buf()]);
         assert_eq!(found.len(), 2);
         assert!(found.iter().all(|f| !f.passed()));
-        assert!(found[0].detail.contains("containerd-shim-kata-v2") && found[0].fix.as_ref().unwrap().contains("Kata"), "{:?}", found[0]);
+        assert!(
+            found[0].detail.contains("containerd-shim-kata-v2")
+                && found[0].fix.as_ref().unwrap().contains("Kata"),
+            "{:?}",
+            found[0]
+        );
         assert!(found[1].detail.contains("containerd-shim-runc-v2"), "{:?}", found[1]);
     }
 }

@@ -8,14 +8,17 @@ use crate::config::Config;
 
 /// The directories of `PATH`, with the usual system ones when it is unset.
 pub fn search_path() -> Vec<PathBuf> {
-    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    let path = std::env::var("PATH")
+        .unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     std::env::split_paths(&path).collect()
 }
 
 /// The first executable file named `name` in `dirs`.
 pub fn find_executable(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    dirs.iter().map(|d| d.join(name)).find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+    dirs.iter()
+        .map(|d| d.join(name))
+        .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
 pub fn snapshotter(snapshotter: &str, proc_filesystems: &str) -> Finding {
@@ -26,7 +29,11 @@ pub fn snapshotter(snapshotter: &str, proc_filesystems: &str) -> Finding {
     if proc_filesystems.lines().any(|l| l.split_whitespace().last() == Some("overlay")) {
         Finding::ok(what, "overlayfs (the kernel has overlay)")
     } else {
-        Finding::fail(what, "the kernel has no overlay file system loaded", "modprobe overlay (and add \"overlay\" to /etc/modules-load.d/)")
+        Finding::fail(
+            what,
+            "the kernel has no overlay file system loaded",
+            "modprobe overlay (and add \"overlay\" to /etc/modules-load.d/)",
+        )
     }
 }
 
@@ -44,7 +51,10 @@ pub fn cgroups(config: &Config, cgroup_root: &Path, systemd_marker: &Path) -> Fi
             "set options = { SystemdCgroup = false } on the runc handler, and cgroupDriver: cgroupfs in the kubelet's config",
         );
     }
-    Finding::ok(what, format!("cgroup {version}, driver {driver} (kubelet's cgroupDriver must be {driver})"))
+    Finding::ok(
+        what,
+        format!("cgroup {version}, driver {driver} (kubelet's cgroupDriver must be {driver})"),
+    )
 }
 
 pub fn ip_forward(value: &str) -> Finding {
@@ -62,7 +72,11 @@ pub fn ip_forward(value: &str) -> Finding {
 pub fn iptables(path: &[PathBuf]) -> Finding {
     match find_executable("iptables", path) {
         Some(p) => Finding::ok("iptables", p.display().to_string()),
-        None => Finding::fail("iptables", "not found in PATH (the bridge and portmap plugins use it)", "apt-get install iptables"),
+        None => Finding::fail(
+            "iptables",
+            "not found in PATH (the bridge and portmap plugins use it)",
+            "apt-get install iptables",
+        ),
     }
 }
 
@@ -76,7 +90,11 @@ pub fn writable(key: &str, dir: &Path) -> Finding {
             let how = if existing == dir { "writable" } else { "will be created" };
             Finding::ok(key, format!("{} ({how})", dir.display()))
         }
-        Err(e) => Finding::fail(key, format!("{}: cannot write in {}: {e}", dir.display(), existing.display()), format!("run cricket as root, or set {key} to a writable directory")),
+        Err(e) => Finding::fail(
+            key,
+            format!("{}: cannot write in {}: {e}", dir.display(), existing.display()),
+            format!("run cricket as root, or set {key} to a writable directory"),
+        ),
     }
 }
 
@@ -96,13 +114,25 @@ mod tests {
     fn the_systemd_driver_needs_systemd() {
         let tmp = tempfile::tempdir().unwrap();
         let mut config = Config::default();
-        assert!(cgroups(&config, tmp.path(), &tmp.path().join("absent")).detail.contains("cgroup v1, driver cgroupfs"));
-        config.containerd.runtimes.get_mut("runc").unwrap().options.insert("SystemdCgroup".into(), toml::Value::Boolean(true));
+        assert!(cgroups(&config, tmp.path(), &tmp.path().join("absent"))
+            .detail
+            .contains("cgroup v1, driver cgroupfs"));
+        config
+            .containerd
+            .runtimes
+            .get_mut("runc")
+            .unwrap()
+            .options
+            .insert("SystemdCgroup".into(), toml::Value::Boolean(true));
         let no_systemd = cgroups(&config, tmp.path(), &tmp.path().join("absent"));
         assert!(no_systemd.fix.unwrap().contains("SystemdCgroup = false"));
         std::fs::write(tmp.path().join("cgroup.controllers"), "cpu memory").unwrap();
         let fine = cgroups(&config, tmp.path(), tmp.path());
-        assert_eq!((fine.passed(), fine.detail.contains("cgroup v2, driver systemd")), (true, true), "{fine:?}");
+        assert_eq!(
+            (fine.passed(), fine.detail.contains("cgroup v2, driver systemd")),
+            (true, true),
+            "{fine:?}"
+        );
     }
 
     #[test]

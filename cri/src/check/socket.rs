@@ -23,14 +23,28 @@ pub async fn listen(socket: &Path) -> Finding {
         Err(_) => return Finding::ok(what, format!("{path} is free")),
     };
     if !meta.file_type().is_socket() {
-        return Finding::fail(what, format!("{path} exists and is not a socket"), format!("remove {path}, or set listen to another path"));
+        return Finding::fail(
+            what,
+            format!("{path} exists and is not a socket"),
+            format!("remove {path}, or set listen to another path"),
+        );
     }
     let answers = tokio::net::UnixStream::connect(socket).await.is_ok();
     match (answers, lock_held(socket)) {
         (true, true) => Finding::ok(what, format!("{path} is served by a live cricket")),
-        (false, false) => Finding::ok(what, format!("{path} is a stale socket (cricket replaces it at start)")),
-        (true, false) => Finding::fail(what, format!("{path} is served by something other than cricket"), "stop that server, or set listen to another path"),
-        (false, true) => Finding::fail(what, format!("a cricket holds the lock of {path} but does not answer"), "wait for it to start, or stop it"),
+        (false, false) => {
+            Finding::ok(what, format!("{path} is a stale socket (cricket replaces it at start)"))
+        }
+        (true, false) => Finding::fail(
+            what,
+            format!("{path} is served by something other than cricket"),
+            "stop that server, or set listen to another path",
+        ),
+        (false, true) => Finding::fail(
+            what,
+            format!("a cricket holds the lock of {path} but does not answer"),
+            "wait for it to start, or stop it",
+        ),
     }
 }
 

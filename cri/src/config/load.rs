@@ -22,23 +22,32 @@ pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
     let file = path.map_or_else(|| PathBuf::from(DEFAULT_PATH), Path::to_path_buf);
     match std::fs::read_to_string(&file) {
         Ok(text) => load_str(&text, &file),
-        Err(e) if path.is_none() && e.kind() == std::io::ErrorKind::NotFound => {
-            load_str("", &file)
-        }
+        Err(e) if path.is_none() && e.kind() == std::io::ErrorKind::NotFound => load_str("", &file),
         Err(source) => Err(ConfigError::Read { file, source }),
     }
 }
 
 /// Parses and validates TOML text; `file` only names the source in errors.
 pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
-    let table: toml::Table =
-        text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax { file: file.into(), detail: e.to_string() })?;
-    let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-        let key = e.path().to_string();
-        let detail = e.into_inner().to_string();
-        ConfigError::Key { file: file.into(), key: if key == "." { "(top level)".into() } else { key }, detail }
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
+        file: file.into(),
+        detail: e.to_string(),
     })?;
-    validate(&config).map_err(|(key, detail)| ConfigError::Key { file: file.into(), key, detail })?;
+    let config: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            let detail = e.into_inner().to_string();
+            ConfigError::Key {
+                file: file.into(),
+                key: if key == "." { "(top level)".into() } else { key },
+                detail,
+            }
+        })?;
+    validate(&config).map_err(|(key, detail)| ConfigError::Key {
+        file: file.into(),
+        key,
+        detail,
+    })?;
     Ok(config)
 }
 
@@ -59,7 +68,11 @@ mod tests {
 
     #[test]
     fn the_shipped_manifest_config_is_the_default() {
-        assert_eq!(include_str!("../../../manifests/config.toml"), DEFAULT_TOML, "run: cp cri/src/config/default.toml manifests/config.toml");
+        assert_eq!(
+            include_str!("../../../manifests/config.toml"),
+            DEFAULT_TOML,
+            "run: cp cri/src/config/default.toml manifests/config.toml"
+        );
     }
 
     #[test]
@@ -93,7 +106,11 @@ mod tests {
 
     #[test]
     fn overrides_apply_and_other_keys_keep_defaults() {
-        let c = load_str("listen = \"/tmp/x.sock\"\n[containerd]\nnamespace = \"test\"", Path::new("t")).unwrap();
+        let c = load_str(
+            "listen = \"/tmp/x.sock\"\n[containerd]\nnamespace = \"test\"",
+            Path::new("t"),
+        )
+        .unwrap();
         assert_eq!(c.listen, PathBuf::from("/tmp/x.sock"));
         assert_eq!(c.containerd.namespace, "test");
         assert_eq!(c.containerd.snapshotter, "overlayfs");

@@ -194,9 +194,7 @@ impl Default for StreamingSection {
 impl Config {
     /// The handler used when a pod names none.
     pub fn default_handler(&self) -> Option<&RuntimeHandler> {
-        self.containerd
-            .runtimes
-            .get(&self.containerd.default_runtime)
+        self.containerd.runtimes.get(&self.containerd.default_runtime)
     }
 
     /// Whether the default runtime puts containers in systemd-managed cgroups.

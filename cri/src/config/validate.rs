@@ -20,10 +20,7 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
         return Err(bad("cni.plugin_timeout", "must be more than zero"));
     }
     tracing_subscriber::EnvFilter::try_new(&c.log_level).map_err(|e| {
-        bad(
-            "log_level",
-            format!("{:?} is not a log level or filter: {e}", c.log_level),
-        )
+        bad("log_level", format!("{:?} is not a log level or filter: {e}", c.log_level))
     })?;
     not_empty("containerd.namespace", &c.containerd.namespace)?;
     not_empty("containerd.snapshotter", &c.containerd.snapshotter)?;
@@ -39,31 +36,46 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
             }
         }
     }
-    c.streaming
-        .address
-        .parse::<IpAddr>()
-        .map_err(|_| bad("streaming.address", format!("{:?} is not an IP address", c.streaming.address)))?;
+    c.streaming.address.parse::<IpAddr>().map_err(|_| {
+        bad("streaming.address", format!("{:?} is not an IP address", c.streaming.address))
+    })?;
     let (cert, key) = (&c.streaming.tls_cert_file, &c.streaming.tls_key_file);
     if cert.as_os_str().is_empty() != key.as_os_str().is_empty() {
-        let missing = if cert.as_os_str().is_empty() { "streaming.tls_cert_file" } else { "streaming.tls_key_file" };
+        let missing = if cert.as_os_str().is_empty() {
+            "streaming.tls_cert_file"
+        } else {
+            "streaming.tls_key_file"
+        };
         return Err(bad(missing, "TLS needs both the certificate and the key"));
     }
     if !c.metrics.address.is_empty() && c.metrics.address.parse::<std::net::SocketAddr>().is_err() {
-        return Err(bad("metrics.address", format!("{:?} is not an IP address and port, such as 127.0.0.1:9090", c.metrics.address)));
+        return Err(bad(
+            "metrics.address",
+            format!(
+                "{:?} is not an IP address and port, such as 127.0.0.1:9090",
+                c.metrics.address
+            ),
+        ));
     }
     Ok(())
 }
 
 fn validate_runtimes(c: &Config) -> Result<(), Invalid> {
     if !c.containerd.runtimes.contains_key(&c.containerd.default_runtime) {
-        let detail = format!("{:?} has no [containerd.runtimes.{}] table", c.containerd.default_runtime, c.containerd.default_runtime);
+        let detail = format!(
+            "{:?} has no [containerd.runtimes.{}] table",
+            c.containerd.default_runtime, c.containerd.default_runtime
+        );
         return Err(bad("containerd.default_runtime", detail));
     }
     for (name, handler) in &c.containerd.runtimes {
         not_empty(&format!("containerd.runtimes.{name}.runtime_type"), &handler.runtime_type)?;
         if let Some(v) = handler.options.get("SystemdCgroup") {
             if !v.is_bool() {
-                return Err(bad(&format!("containerd.runtimes.{name}.options.SystemdCgroup"), "must be true or false"));
+                return Err(bad(
+                    &format!("containerd.runtimes.{name}.options.SystemdCgroup"),
+                    "must be true or false",
+                ));
             }
         }
     }
@@ -119,7 +131,8 @@ mod tests {
         assert!(err("[streaming]\naddress = \"localhost:1\"").contains("`streaming.address`"));
         assert!(err("[streaming]\ntls_cert_file = \"/c.pem\"").contains("`streaming.tls_key_file`"));
         assert!(err("[metrics]\naddress = \"localhost\"").contains("`metrics.address`"));
-        assert!(err("[images]\nmax_concurrent_downloads = 0").contains("`images.max_concurrent_downloads`"));
+        assert!(err("[images]\nmax_concurrent_downloads = 0")
+            .contains("`images.max_concurrent_downloads`"));
         let e = err("[images.registries.\"*\"]\nmirrors = [\"127.0.0.1:5000\"]");
         assert!(e.contains("mirrors[0]"), "{e}");
     }

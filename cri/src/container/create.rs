@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use base64::Engine;
 use containerd_bridge::NewContainer;
-use k8s_cri::v1::{ContainerConfig, ContainerEventType, CreateContainerRequest, CreateContainerResponse};
+use k8s_cri::v1::{
+    ContainerConfig, ContainerEventType, CreateContainerRequest, CreateContainerResponse,
+};
 use prost::Message;
 use tonic::Status;
 
@@ -27,16 +29,28 @@ fn log_file(dir: &str, path: &str) -> Result<String, Status> {
         return Ok(String::new());
     }
     let rel = Path::new(path);
-    if rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
-        return Err(Status::invalid_argument(format!("config.log_path: {path:?} leaves the pod's log directory")));
+    if rel.is_absolute()
+        || rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(Status::invalid_argument(format!(
+            "config.log_path: {path:?} leaves the pod's log directory"
+        )));
     }
     Ok(Path::new(dir).join(rel).display().to_string())
 }
 
-fn validate(ctx: &Context, req: &CreateContainerRequest) -> Result<(Sandbox, ContainerConfig, ImageEntry), Status> {
-    let sandbox = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
+fn validate(
+    ctx: &Context,
+    req: &CreateContainerRequest,
+) -> Result<(Sandbox, ContainerConfig, ImageEntry), Status> {
+    let sandbox = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| {
+        Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id))
+    })?;
     if sandbox.status.state != SandboxState::Ready {
-        return Err(Status::failed_precondition(format!("pod sandbox {} is not ready", sandbox.meta.id)));
+        return Err(Status::failed_precondition(format!(
+            "pod sandbox {} is not ready",
+            sandbox.meta.id
+        )));
     }
     let config = req.config.clone().ok_or_else(|| Status::invalid_argument("config: missing"))?;
     let name = config.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default();
@@ -48,18 +62,34 @@ fn validate(ctx: &Context, req: &CreateContainerRequest) -> Result<(Sandbox, Con
         return Err(Status::invalid_argument("config.image.image: empty"));
     }
     let privileged = |sc: Option<bool>| sc.unwrap_or(false);
-    let wants = privileged(config.linux.as_ref().and_then(|l| l.security_context.as_ref()).map(|s| s.privileged));
-    let pod_allows = privileged(sandbox.config.linux.as_ref().and_then(|l| l.security_context.as_ref()).map(|s| s.privileged));
+    let wants = privileged(
+        config.linux.as_ref().and_then(|l| l.security_context.as_ref()).map(|s| s.privileged),
+    );
+    let pod_allows = privileged(
+        sandbox
+            .config
+            .linux
+            .as_ref()
+            .and_then(|l| l.security_context.as_ref())
+            .map(|s| s.privileged),
+    );
     if wants && !pod_allows {
-        return Err(Status::invalid_argument("config.linux.security_context.privileged: the pod sandbox is not privileged"));
+        return Err(Status::invalid_argument(
+            "config.linux.security_context.privileged: the pod sandbox is not privileged",
+        ));
     }
     if let Some(i) = config.mounts.iter().position(|m| m.recursive_read_only) {
-        let runc = crate::sandbox::runtime_type(ctx, &sandbox.meta.runtime_handler) == crate::sandbox::RUNC_SHIM;
+        let runc = crate::sandbox::runtime_type(ctx, &sandbox.meta.runtime_handler)
+            == crate::sandbox::RUNC_SHIM;
         if !(runc && crate::runtime::runc_features::recursive_read_only()) {
-            return Err(Status::invalid_argument(format!("config.mounts[{i}].recursive_read_only: not supported by this runtime handler")));
+            return Err(Status::invalid_argument(format!(
+                "config.mounts[{i}].recursive_read_only: not supported by this runtime handler"
+            )));
         }
     }
-    let image = ctx.images.resolve(reference).ok_or_else(|| Status::not_found(format!("image {reference:?} is not present; pull it first")))?;
+    let image = ctx.images.resolve(reference).ok_or_else(|| {
+        Status::not_found(format!("image {reference:?} is not present; pull it first"))
+    })?;
     Ok((sandbox, config, image))
 }
 
@@ -67,10 +97,17 @@ fn validate(ctx: &Context, req: &CreateContainerRequest) -> Result<(Sandbox, Con
 /// beside it).
 fn named_image(config: &ContainerConfig) -> String {
     let spec = config.image.clone().unwrap_or_default();
-    if spec.user_specified_image.is_empty() { spec.image } else { spec.user_specified_image }
+    if spec.user_specified_image.is_empty() {
+        spec.image
+    } else {
+        spec.user_specified_image
+    }
 }
 
-pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest) -> Result<CreateContainerResponse, Status> {
+pub(crate) async fn create_container(
+    ctx: &Context,
+    req: CreateContainerRequest,
+) -> Result<CreateContainerResponse, Status> {
     let (sandbox, config, image) = validate(ctx, &req)?;
     let m = config.metadata.clone().unwrap_or_default();
     let log_path = log_file(&sandbox.config.log_directory, &config.log_path)?;
@@ -78,7 +115,10 @@ pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest)
     crate::rpc_ids::record_new("container", &id);
     let key = name_key(&sandbox.meta.id, &m.name, m.attempt);
     if let Err(holder) = ctx.containers.reserve_name(&key, &id) {
-        return Err(Status::already_exists(format!("container name {:?} is reserved for {holder}", key)));
+        return Err(Status::already_exists(format!(
+            "container name {:?} is reserved for {holder}",
+            key
+        )));
     }
     let mut meta = ContainerMetadata {
         id: id.clone(),
@@ -97,7 +137,12 @@ pub(crate) async fn create_container(ctx: &Context, req: CreateContainerRequest)
         Ok(()) => {
             let status = ContainerStatus::created();
             ctx.containers.insert(Container { meta, config: Arc::new(config), status });
-            crate::container_events::emit(ctx, &id, &sandbox.meta.id, ContainerEventType::ContainerCreatedEvent);
+            crate::container_events::emit(
+                ctx,
+                &id,
+                &sandbox.meta.id,
+                ContainerEventType::ContainerCreatedEvent,
+            );
             tracing::info!(pod = %sandbox.meta.id, container = %id, "container created");
             Ok(CreateContainerResponse { container_id: id })
         }
@@ -116,19 +161,32 @@ async fn node_lsm(ctx: &Context) -> crate::spec::lsm::NodeLsm {
     if !ctx.lsm.apparmor {
         return ctx.lsm;
     }
-    let apparmor_default = tokio::task::spawn_blocking(crate::apparmor::default_profile).await.unwrap_or(None);
+    let apparmor_default =
+        tokio::task::spawn_blocking(crate::apparmor::default_profile).await.unwrap_or(None);
     crate::spec::lsm::NodeLsm { apparmor_default, ..ctx.lsm }
 }
 
-async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, image: &ImageEntry, meta: &mut ContainerMetadata) -> Result<(), Status> {
+async fn create(
+    ctx: &Context,
+    sandbox: &Sandbox,
+    config: &ContainerConfig,
+    image: &ImageEntry,
+    meta: &mut ContainerMetadata,
+) -> Result<(), Status> {
     let c = &ctx.containerd;
     let lsm = node_lsm(ctx).await;
     let id = &meta.id.clone();
     let namespaces = pod_namespace_paths(ctx, sandbox, config)?;
     let config = super::host_paths::prepared(config)?;
-    let lease = c.create_lease("container", std::time::Duration::from_secs(600)).await.map_err(|e| from_bridge("lease", e))?;
+    let lease = c
+        .create_lease("container", std::time::Duration::from_secs(600))
+        .await
+        .map_err(|e| from_bridge("lease", e))?;
     let result = async {
-        let mounts = c.prepare_rootfs(&lease, id, &rootfs::top_chain_id(&image.config)?).await.map_err(|e| from_bridge("prepare rootfs", e))?;
+        let mounts = c
+            .prepare_rootfs(&lease, id, &rootfs::top_chain_id(&image.config)?)
+            .await
+            .map_err(|e| from_bridge("prepare rootfs", e))?;
         let image_process = ImageProcess::from_config(&image.config);
         let users = rootfs::image_users(&mounts);
         let sandbox_dir = crate::sandbox::persist::dir(ctx, &sandbox.meta.id);
@@ -148,10 +206,15 @@ async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, imag
             daemon_oom_score_adj: crate::sandbox::own_oom_score_adj(),
             lsm,
         };
-        let spec = container_spec(&config, &options).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let spec = container_spec(&config, &options)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
         meta.user = spec.process().as_ref().map(|p| {
             let u = p.user();
-            UserIds { uid: u.uid(), gid: u.gid(), groups: u.additional_gids().clone().unwrap_or_default() }
+            UserIds {
+                uid: u.uid(),
+                gid: u.gid(),
+                groups: u.additional_gids().clone().unwrap_or_default(),
+            }
         });
         let record = NewContainer {
             id: id.clone(),
@@ -165,10 +228,16 @@ async fn create(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig, imag
             runtime_options: crate::sandbox::runtime_options(ctx, &sandbox.meta.runtime_handler),
             spec: serde_json::to_vec(&spec).expect("serialisable"),
             snapshot_key: id.clone(),
-            extensions: HashMap::from([(labels::METADATA_EXTENSION.to_string(), persist::metadata_extension(meta))]),
+            extensions: HashMap::from([(
+                labels::METADATA_EXTENSION.to_string(),
+                persist::metadata_extension(meta),
+            )]),
         };
-        c.create_container(Some(&lease), &record).await.map_err(|e| from_bridge("create container", e))?;
-        persist::save_status(ctx, id, &ContainerStatus::created()).map_err(|e| Status::internal(format!("persist status: {e}")))
+        c.create_container(Some(&lease), &record)
+            .await
+            .map_err(|e| from_bridge("create container", e))?;
+        persist::save_status(ctx, id, &ContainerStatus::created())
+            .map_err(|e| Status::internal(format!("persist status: {e}")))
     }
     .await;
     let _ = c.delete_lease(&lease, false).await;
@@ -184,7 +253,10 @@ mod tests {
         assert_eq!(log_file("/var/log/pods/p", "app/0.log").unwrap(), "/var/log/pods/p/app/0.log");
         assert_eq!(log_file("", "app/0.log").unwrap(), "");
         for bad in ["../x.log", "/etc/passwd", "a/../../b"] {
-            assert!(log_file("/var/log/pods/p", bad).unwrap_err().message().contains("config.log_path"), "{bad}");
+            assert!(
+                log_file("/var/log/pods/p", bad).unwrap_err().message().contains("config.log_path"),
+                "{bad}"
+            );
         }
     }
 }

@@ -57,10 +57,24 @@ pub fn record_if_running(ctx: &Context, id: &str, code: i32, at_ns: i64) -> bool
 /// Records that a running container's task vanished with its exit code (cricket was killed
 /// between the exit and its record, and containerd restarted since): 255, Unknown.
 pub fn record_lost(ctx: &Context, id: &str) -> bool {
-    finish_running(ctx, id, 255, super::now_ns(), |_| "Unknown", "the task was gone after a restart")
+    finish_running(
+        ctx,
+        id,
+        255,
+        super::now_ns(),
+        |_| "Unknown",
+        "the task was gone after a restart",
+    )
 }
 
-fn finish_running(ctx: &Context, id: &str, code: i32, at_ns: i64, reason: impl FnOnce(bool) -> &'static str, message: &str) -> bool {
+fn finish_running(
+    ctx: &Context,
+    id: &str,
+    code: i32,
+    at_ns: i64,
+    reason: impl FnOnce(bool) -> &'static str,
+    message: &str,
+) -> bool {
     let status = ctx.containers.modify(id, |c| {
         let s = &mut c.status;
         if s.state != ContainerState::Running {
@@ -137,7 +151,9 @@ pub async fn reconcile(ctx: &Context, id: &str) {
     match ctx.containerd.task_state(id).await {
         Ok(Some((_, TaskState::Stopped))) => match ctx.containerd.wait_task(id).await {
             Ok(exit) => container_exited(ctx, id, exit.code, exit.exited_at_ns).await,
-            Err(e) => tracing::warn!(container = %id, error = %e, "could not read a stopped task's exit"),
+            Err(e) => {
+                tracing::warn!(container = %id, error = %e, "could not read a stopped task's exit")
+            }
         },
         Ok(None) => {
             if record_lost(ctx, id) {
@@ -145,7 +161,9 @@ pub async fn reconcile(ctx: &Context, id: &str) {
             }
         }
         Ok(Some(_)) => {}
-        Err(e) => tracing::debug!(container = %id, error = %e, "cannot ask containerd about the task now; its state stays"),
+        Err(e) => {
+            tracing::debug!(container = %id, error = %e, "cannot ask containerd about the task now; its state stays")
+        }
     }
 }
 

@@ -56,8 +56,19 @@ pub fn prepare(ctx: &Context, c: &Container) -> Result<ContainerIo, Status> {
     if let Some(dir) = attach.parent() {
         std::fs::create_dir_all(dir).map_err(|e| internal("create", dir, e))?;
     }
-    let mut args = LoggerArgs { path: log_file(c)?, pidfile: persist::logger_pidfile(ctx, id), stdin, stdout: None, stderr: None, attach: Some(attach) };
-    let mut task = TaskIo { terminal: c.config.tty, stdin: args.stdin.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), ..Default::default() };
+    let mut args = LoggerArgs {
+        path: log_file(c)?,
+        pidfile: persist::logger_pidfile(ctx, id),
+        stdin,
+        stdout: None,
+        stderr: None,
+        attach: Some(attach),
+    };
+    let mut task = TaskIo {
+        terminal: c.config.tty,
+        stdin: args.stdin.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        ..Default::default()
+    };
     if c.config.stdin && !c.config.tty {
         let (stdout, stderr) = (fifo(ctx, id, "stdout")?, fifo(ctx, id, "stderr")?);
         task.stdout = stdout.display().to_string();
@@ -76,9 +87,18 @@ pub fn prepare(ctx: &Context, c: &Container) -> Result<ContainerIo, Status> {
 /// process group reaches it.
 fn spawn_logger(args: &LoggerArgs) -> Result<tokio::process::Child, Status> {
     let mut cmd = tokio::process::Command::new(logger_binary());
-    cmd.args(fifo_logger_args(args)).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    cmd.args(fifo_logger_args(args))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     unsafe {
-        cmd.pre_exec(|| if libc::setsid() < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) });
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        });
     }
     cmd.spawn().map_err(|e| internal("start", &logger_binary(), e))
 }

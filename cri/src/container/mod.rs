@@ -18,8 +18,8 @@ mod stop;
 mod task_removal;
 mod update;
 
-pub use recover::recover;
 pub(crate) use create::create_container;
+pub use recover::recover;
 pub(crate) use remove::{remove_container, remove_containers_of};
 pub(crate) use rootfs::top_chain_id;
 pub(crate) use start::start_container;
@@ -34,5 +34,8 @@ pub(crate) fn container_filter() -> String {
 }
 
 pub(crate) fn now_ns() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as i64
 }

@@ -18,10 +18,25 @@ fn pinned(path: &str) -> Option<PathBuf> {
     (!path.is_empty()).then(|| PathBuf::from(path))
 }
 
-pub fn pod_namespace_paths(ctx: &Context, sandbox: &Sandbox, config: &ContainerConfig) -> Result<PodNamespacePaths, Status> {
-    let pod_ns = sandbox.config.linux.as_ref().and_then(|l| l.security_context.as_ref()).and_then(|s| s.namespace_options.clone()).unwrap_or_default();
+pub fn pod_namespace_paths(
+    ctx: &Context,
+    sandbox: &Sandbox,
+    config: &ContainerConfig,
+) -> Result<PodNamespacePaths, Status> {
+    let pod_ns = sandbox
+        .config
+        .linux
+        .as_ref()
+        .and_then(|l| l.security_context.as_ref())
+        .and_then(|s| s.namespace_options.clone())
+        .unwrap_or_default();
     // A config without options (crictl's samples) takes the pod's, as kubelet would send.
-    let own_ns = config.linux.as_ref().and_then(|l| l.security_context.as_ref()).and_then(|s| s.namespace_options.clone()).unwrap_or_else(|| pod_ns.clone());
+    let own_ns = config
+        .linux
+        .as_ref()
+        .and_then(|l| l.security_context.as_ref())
+        .and_then(|s| s.namespace_options.clone())
+        .unwrap_or_else(|| pod_ns.clone());
     let m = &sandbox.meta;
     let pause = m.pause.then_some(sandbox.status.pid).filter(|p| *p > 0);
     let (ipc, uts) = match pause {

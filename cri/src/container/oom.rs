@@ -18,12 +18,7 @@ pub(crate) fn cgroup_saw_oom_kill(ctx: &Context, id: &str) -> bool {
     let Some(pod) = ctx.sandboxes.get(&container.meta.sandbox_id) else {
         return false;
     };
-    let parent = pod
-        .config
-        .linux
-        .as_ref()
-        .map(|l| l.cgroup_parent.as_str())
-        .unwrap_or_default();
+    let parent = pod.config.linux.as_ref().map(|l| l.cgroup_parent.as_str()).unwrap_or_default();
     let Some(dir) = container_cgroup(parent, id, ctx.config.systemd_cgroup()) else {
         return false;
     };
@@ -36,10 +31,7 @@ pub(crate) fn cgroup_saw_oom_kill(ctx: &Context, id: &str) -> bool {
 fn container_cgroup(parent: &str, id: &str, systemd: bool) -> Option<String> {
     let path = crate::spec::cgroups_path(parent, id, systemd).ok()??;
     if systemd {
-        return Some(format!(
-            "{}/cricket-{id}.scope",
-            slice_dir(parent)?.trim_end_matches('/')
-        ));
+        return Some(format!("{}/cricket-{id}.scope", slice_dir(parent)?.trim_end_matches('/')));
     }
     Some(path)
 }
@@ -74,24 +66,12 @@ mod tests {
             "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
         )
         .unwrap();
-        std::fs::write(
-            unified.join("memory.events"),
-            "low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n",
-        )
-        .unwrap();
-        let v1 = CgroupPaths::V1 {
-            cpuacct: dir.clone(),
-            memory,
-            pids: None,
-            cpu: None,
-            blkio: None,
-        };
+        std::fs::write(unified.join("memory.events"), "low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n")
+            .unwrap();
+        let v1 =
+            CgroupPaths::V1 { cpuacct: dir.clone(), memory, pids: None, cpu: None, blkio: None };
         assert_eq!(v1.oom_kills(), 1);
-        assert_eq!(
-            CgroupPaths::V2(unified).oom_kills(),
-            0,
-            "an OOM without a kill is not one"
-        );
+        assert_eq!(CgroupPaths::V2(unified).oom_kills(), 0, "an OOM without a kill is not one");
         assert_eq!(CgroupPaths::V2(dir.join("gone")).oom_kills(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -38,11 +38,7 @@ pub fn stdin_fifo(ctx: &Context, id: &str) -> PathBuf {
 /// Persists the container's status: the store's, once the container is in it (whichever
 /// writer comes last writes the newest), else `status`.
 pub fn save_status(ctx: &Context, id: &str, status: &ContainerStatus) -> std::io::Result<()> {
-    let newest = || {
-        ctx.containers
-            .read(id, |c| c.status.clone())
-            .unwrap_or_else(|| status.clone())
-    };
+    let newest = || ctx.containers.read(id, |c| c.status.clone()).unwrap_or_else(|| status.clone());
     status_file::save(&dir(ctx, id).join("status.json"), id, newest)
 }
 
@@ -51,7 +47,10 @@ pub fn load_status(ctx: &Context, id: &str) -> Option<ContainerStatus> {
 }
 
 pub fn metadata_extension(meta: &ContainerMetadata) -> Any {
-    Any { type_url: METADATA_TYPE_URL.into(), value: serde_json::to_vec(meta).expect("serialisable") }
+    Any {
+        type_url: METADATA_TYPE_URL.into(),
+        value: serde_json::to_vec(meta).expect("serialisable"),
+    }
 }
 
 pub fn decode_metadata(any: &Any) -> Option<ContainerMetadata> {

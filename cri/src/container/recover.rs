@@ -20,7 +20,11 @@ pub async fn recover(ctx: &Arc<Context>) -> containerd_bridge::Result<usize> {
     let records = ctx.containerd.list_containers(vec![super::container_filter()]).await?;
     let mut count = 0;
     for record in records {
-        let Some(meta) = record.extensions.get(labels::METADATA_EXTENSION).and_then(persist::decode_metadata) else { continue };
+        let Some(meta) =
+            record.extensions.get(labels::METADATA_EXTENSION).and_then(persist::decode_metadata)
+        else {
+            continue;
+        };
         let Some(mut status) = persist::load_status(ctx, &meta.id) else {
             crate::janitor::remove_or_leave(ctx, &meta.id).await;
             let _ = persist::remove_dirs(ctx, &meta.id);
@@ -29,8 +33,14 @@ pub async fn recover(ctx: &Arc<Context>) -> containerd_bridge::Result<usize> {
         if status.state == ContainerState::Created {
             settle_cut_off_start(ctx, &meta.id, meta.created_at_ns, &mut status).await?;
         }
-        let config = base64::engine::general_purpose::STANDARD.decode(&meta.config).ok().and_then(|b| ContainerConfig::decode(b.as_slice()).ok()).unwrap_or_default();
-        let _ = ctx.containers.reserve_name(&name_key(&meta.sandbox_id, &meta.name, meta.attempt), &meta.id);
+        let config = base64::engine::general_purpose::STANDARD
+            .decode(&meta.config)
+            .ok()
+            .and_then(|b| ContainerConfig::decode(b.as_slice()).ok())
+            .unwrap_or_default();
+        let _ = ctx
+            .containers
+            .reserve_name(&name_key(&meta.sandbox_id, &meta.name, meta.attempt), &meta.id);
         ctx.containers.insert(Container { meta, config: Arc::new(config), status });
         count += 1;
     }

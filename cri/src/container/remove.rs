@@ -18,15 +18,24 @@ async fn remove(ctx: &Context, c: &Container) -> Result<(), Status> {
     super::remove_task(ctx, id).await.map_err(|e| from_bridge("delete task", e))?;
     cd.delete_container(id).await.map_err(|e| from_bridge("delete container", e))?;
     cd.remove_snapshot(id).await.map_err(|e| from_bridge("remove snapshot", e))?;
-    persist::remove_dirs(ctx, id).map_err(|e| Status::internal(format!("remove the container's files: {e}")))?;
+    persist::remove_dirs(ctx, id)
+        .map_err(|e| Status::internal(format!("remove the container's files: {e}")))?;
     ctx.containers.release_name(&name_key(&c.meta.sandbox_id, &c.meta.name, c.meta.attempt), id);
     ctx.containers.remove(id);
-    crate::container_events::emit(ctx, id, &c.meta.sandbox_id, k8s_cri::v1::ContainerEventType::ContainerDeletedEvent);
+    crate::container_events::emit(
+        ctx,
+        id,
+        &c.meta.sandbox_id,
+        k8s_cri::v1::ContainerEventType::ContainerDeletedEvent,
+    );
     tracing::info!(pod = %c.meta.sandbox_id, container = %id, "container removed");
     Ok(())
 }
 
-pub(crate) async fn remove_container(ctx: &Context, req: RemoveContainerRequest) -> Result<RemoveContainerResponse, Status> {
+pub(crate) async fn remove_container(
+    ctx: &Context,
+    req: RemoveContainerRequest,
+) -> Result<RemoveContainerResponse, Status> {
     if let Some(c) = ctx.containers.get(&req.container_id) {
         remove(ctx, &c).await?;
     }

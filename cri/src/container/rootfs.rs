@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use containerd_bridge::{chain_ids, Mount};
 use containerd_bridge::pull::diff_ids;
+use containerd_bridge::{chain_ids, Mount};
 use tonic::Status;
 
 use crate::spec::ImageUsers;
@@ -13,7 +13,8 @@ use crate::spec::ImageUsers;
 pub fn top_chain_id(image_config: &[u8]) -> Result<String, Status> {
     let v: serde_json::Value = serde_json::from_slice(image_config).unwrap_or_default();
     let layers = v["rootfs"]["diff_ids"].as_array().map_or(0, Vec::len);
-    let ids = diff_ids(image_config, layers).map_err(|e| Status::internal(format!("image config: {e}")))?;
+    let ids = diff_ids(image_config, layers)
+        .map_err(|e| Status::internal(format!("image config: {e}")))?;
     Ok(chain_ids(&ids).pop().unwrap_or_default())
 }
 
@@ -59,7 +60,12 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(layer_dirs(&[overlay]), ["/u", "/l2", "/l1"].map(PathBuf::from));
-        let bind = Mount { r#type: "bind".into(), source: "/s".into(), options: vec!["ro".into()], ..Default::default() };
+        let bind = Mount {
+            r#type: "bind".into(),
+            source: "/s".into(),
+            options: vec!["ro".into()],
+            ..Default::default()
+        };
         assert_eq!(layer_dirs(&[bind]), [PathBuf::from("/s")]);
     }
 }

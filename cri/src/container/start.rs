@@ -13,7 +13,10 @@ use crate::store::containers::{Container, ContainerState};
 fn claim(ctx: &Context, id: &str) -> Result<Container, Status> {
     let claimed = ctx.containers.modify(id, |c| {
         if c.status.state != ContainerState::Created || c.status.starting {
-            return Err(Status::failed_precondition(format!("container {id} is {:?}, not created", c.status.state)));
+            return Err(Status::failed_precondition(format!(
+                "container {id} is {:?}, not created",
+                c.status.state
+            )));
         }
         c.status.starting = true;
         Ok(c.clone())
@@ -21,7 +24,10 @@ fn claim(ctx: &Context, id: &str) -> Result<Container, Status> {
     claimed.unwrap_or_else(|| Err(Status::not_found(format!("container {id:?} not found"))))
 }
 
-pub(crate) async fn start_container(ctx: &std::sync::Arc<Context>, req: StartContainerRequest) -> Result<StartContainerResponse, Status> {
+pub(crate) async fn start_container(
+    ctx: &std::sync::Arc<Context>,
+    req: StartContainerRequest,
+) -> Result<StartContainerResponse, Status> {
     let c = claim(ctx, &req.container_id)?;
     let result = start(ctx, &c).await;
     // Only now may an exit that overtook the start be recorded (`exits::settled_state`), so
@@ -79,9 +85,15 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
         s.started_at_ns = started;
     });
     if let Some(status) = status {
-        persist::save_status(ctx, &id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
+        persist::save_status(ctx, &id, &status)
+            .map_err(|e| Status::internal(format!("persist status: {e}")))?;
     }
-    crate::container_events::emit(ctx, &id, &c.meta.sandbox_id, k8s_cri::v1::ContainerEventType::ContainerStartedEvent);
+    crate::container_events::emit(
+        ctx,
+        &id,
+        &c.meta.sandbox_id,
+        k8s_cri::v1::ContainerEventType::ContainerStartedEvent,
+    );
     tracing::info!(pod = %c.meta.sandbox_id, container = %id, pid, "container started");
     Ok(())
 }

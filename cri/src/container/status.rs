@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 
 use k8s_cri::v1::{
-    ContainerMetadata as CriMetadata, ContainerResources, ContainerState as CriState, ContainerUser, LinuxContainerUser, ContainerStatus as CriStatus, ContainerStatusRequest, ContainerStatusResponse,
-    ImageSpec, ListContainersRequest, ListContainersResponse, ReopenContainerLogRequest, ReopenContainerLogResponse,
+    ContainerMetadata as CriMetadata, ContainerResources, ContainerState as CriState,
+    ContainerStatus as CriStatus, ContainerStatusRequest, ContainerStatusResponse, ContainerUser,
+    ImageSpec, LinuxContainerUser, ListContainersRequest, ListContainersResponse,
+    ReopenContainerLogRequest, ReopenContainerLogResponse,
 };
 use tonic::Status;
 
@@ -28,9 +30,15 @@ fn metadata(c: &Container) -> CriMetadata {
 /// The image by its tag, as containerd answers (kubelet creates containers by image ID and
 /// shows this as the pod's container image); by the created-with reference when untagged.
 fn image(c: &Container) -> ImageSpec {
-    let image = if c.meta.image_name.is_empty() { c.meta.image_ref.clone() } else { c.meta.image_name.clone() };
+    let image = if c.meta.image_name.is_empty() {
+        c.meta.image_ref.clone()
+    } else {
+        c.meta.image_name.clone()
+    };
     // Field by field: the configured reference is replaced, so it is not cloned.
-    let Some(configured) = c.config.image.as_ref() else { return ImageSpec { image, ..Default::default() } };
+    let Some(configured) = c.config.image.as_ref() else {
+        return ImageSpec { image, ..Default::default() };
+    };
     ImageSpec {
         image,
         annotations: configured.annotations.clone(),
@@ -59,16 +67,28 @@ pub(crate) fn cri_status(c: &Container) -> CriStatus {
         annotations: c.config.annotations.clone(),
         mounts: c.config.mounts.clone(),
         log_path: c.meta.log_path.clone(),
-        resources: c.resources().map(|linux| ContainerResources { linux: Some(linux), windows: None }),
+        resources: c
+            .resources()
+            .map(|linux| ContainerResources { linux: Some(linux), windows: None }),
         user: c.meta.user.as_ref().map(|u| ContainerUser {
-            linux: Some(LinuxContainerUser { uid: i64::from(u.uid), gid: i64::from(u.gid), supplemental_groups: u.groups.iter().map(|g| i64::from(*g)).collect() }),
+            linux: Some(LinuxContainerUser {
+                uid: i64::from(u.uid),
+                gid: i64::from(u.gid),
+                supplemental_groups: u.groups.iter().map(|g| i64::from(*g)).collect(),
+            }),
         }),
     }
 }
 
 /// From memory; only `verbose` asks containerd (for the OCI spec).
-pub(crate) async fn container_status(ctx: &Context, req: ContainerStatusRequest) -> Result<ContainerStatusResponse, Status> {
-    let c = ctx.containers.get(&req.container_id).ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+pub(crate) async fn container_status(
+    ctx: &Context,
+    req: ContainerStatusRequest,
+) -> Result<ContainerStatusResponse, Status> {
+    let c = ctx
+        .containers
+        .get(&req.container_id)
+        .ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
     let s = &c.status;
     let status = cri_status(&c);
     let mut info = HashMap::new();

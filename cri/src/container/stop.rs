@@ -32,7 +32,11 @@ fn signal_number(name: &str) -> Option<i32> {
 }
 
 fn stop_signal(ctx: &Context, c: &Container) -> i32 {
-    let image_signal = ctx.images.resolve(&c.meta.image_id).map(|i| ImageProcess::from_config(&i.config).stop_signal).unwrap_or_default();
+    let image_signal = ctx
+        .images
+        .resolve(&c.meta.image_id)
+        .map(|i| ImageProcess::from_config(&i.config).stop_signal)
+        .unwrap_or_default();
     signal_number(&image_signal).unwrap_or(libc::SIGTERM)
 }
 

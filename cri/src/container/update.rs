@@ -15,31 +15,59 @@ use crate::errors::from_bridge;
 use crate::spec::resources::{merge, set_resources};
 use crate::store::containers::ContainerState;
 
-pub(crate) async fn update_container_resources(ctx: &Context, req: UpdateContainerResourcesRequest) -> Result<UpdateContainerResourcesResponse, Status> {
+pub(crate) async fn update_container_resources(
+    ctx: &Context,
+    req: UpdateContainerResourcesRequest,
+) -> Result<UpdateContainerResourcesResponse, Status> {
     let id = &req.container_id;
-    let c = ctx.containers.get(id).ok_or_else(|| Status::not_found(format!("container {id:?} not found")))?;
-    let update = req.linux.ok_or_else(|| Status::invalid_argument("linux: missing (only Linux resources are supported)"))?;
+    let c = ctx
+        .containers
+        .get(id)
+        .ok_or_else(|| Status::not_found(format!("container {id:?} not found")))?;
+    let update = req.linux.ok_or_else(|| {
+        Status::invalid_argument("linux: missing (only Linux resources are supported)")
+    })?;
     if !matches!(c.status.state, ContainerState::Created | ContainerState::Running) {
-        return Err(Status::failed_precondition(format!("container {id} is {:?}; only created or running containers can be updated", c.status.state)));
+        return Err(Status::failed_precondition(format!(
+            "container {id} is {:?}; only created or running containers can be updated",
+            c.status.state
+        )));
     }
     let merged = merge(&c.resources().unwrap_or_default(), &update);
 
     let cd = &ctx.containerd;
-    let record = cd.get_container(id).await.map_err(|e| from_bridge("get container", e))?.ok_or_else(|| Status::not_found(format!("container {id} has no containerd record")))?;
+    let record = cd
+        .get_container(id)
+        .await
+        .map_err(|e| from_bridge("get container", e))?
+        .ok_or_else(|| Status::not_found(format!("container {id} has no containerd record")))?;
     let old_spec = record.spec.map(|any| any.value).unwrap_or_default();
-    let mut spec: Spec = serde_json::from_slice(&old_spec).map_err(|e| Status::internal(format!("the recorded spec of {id}: {e}")))?;
-    set_resources(&mut spec, &merged, ctx.hugetlb).map_err(|e| Status::invalid_argument(format!("linux: {e}")))?;
+    let mut spec: Spec = serde_json::from_slice(&old_spec)
+        .map_err(|e| Status::internal(format!("the recorded spec of {id}: {e}")))?;
+    set_resources(&mut spec, &merged, ctx.hugetlb)
+        .map_err(|e| Status::invalid_argument(format!("linux: {e}")))?;
     let resources = spec.linux().as_ref().and_then(|l| l.resources().clone()).unwrap_or_default();
-    cd.update_container_spec(id, serde_json::to_vec(&spec).expect("serialisable")).await.map_err(|e| from_bridge("update container", e))?;
-    if cd.task_status(id).await.map_err(|e| from_bridge("task status", e))?.is_some_and(|(_, running)| running) {
-        if let Err(e) = cd.update_task_resources(id, serde_json::to_vec(&resources).expect("serialisable")).await {
+    cd.update_container_spec(id, serde_json::to_vec(&spec).expect("serialisable"))
+        .await
+        .map_err(|e| from_bridge("update container", e))?;
+    if cd
+        .task_status(id)
+        .await
+        .map_err(|e| from_bridge("task status", e))?
+        .is_some_and(|(_, running)| running)
+    {
+        if let Err(e) = cd
+            .update_task_resources(id, serde_json::to_vec(&resources).expect("serialisable"))
+            .await
+        {
             let _ = cd.update_container_spec(id, old_spec).await;
             return Err(from_bridge("update the task's resources", e));
         }
     }
     let encoded = base64::engine::general_purpose::STANDARD.encode(merged.encode_to_vec());
     if let Some(status) = ctx.containers.update(id, |s| s.resources = encoded) {
-        persist::save_status(ctx, id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
+        persist::save_status(ctx, id, &status)
+            .map_err(|e| Status::internal(format!("persist status: {e}")))?;
     }
     tracing::info!(pod = %c.meta.sandbox_id, container = %id, "container resources updated");
     Ok(UpdateContainerResourcesResponse {})

@@ -38,14 +38,19 @@ pub struct Launched {
 }
 
 async fn container_spec(ctx: &Context, id: &str) -> Result<Spec, Status> {
-    let record = ctx.containerd.get_container(id).await.map_err(|e| from_bridge("get container", e))?;
-    let spec = record.and_then(|r| r.spec).ok_or_else(|| Status::not_found(format!("container {id} has no containerd record")))?;
-    serde_json::from_slice(&spec.value).map_err(|e| Status::internal(format!("the recorded spec of {id}: {e}")))
+    let record =
+        ctx.containerd.get_container(id).await.map_err(|e| from_bridge("get container", e))?;
+    let spec = record
+        .and_then(|r| r.spec)
+        .ok_or_else(|| Status::not_found(format!("container {id} has no containerd record")))?;
+    serde_json::from_slice(&spec.value)
+        .map_err(|e| Status::internal(format!("the recorded spec of {id}: {e}")))
 }
 
 fn fifo(dir: &std::path::Path, name: &str) -> Result<PathBuf, Status> {
     let path = dir.join(name);
-    crate::fifo::make(&path).map_err(|e| Status::internal(format!("exec fifo {}: {e}", path.display())))?;
+    crate::fifo::make(&path)
+        .map_err(|e| Status::internal(format!("exec fifo {}: {e}", path.display())))?;
     Ok(path)
 }
 
@@ -54,17 +59,36 @@ fn internal(path: &std::path::Path, e: std::io::Error) -> Status {
 }
 
 /// Starts `cmd` in container `container_id` (which must run) with `streams`.
-pub async fn launch(ctx: &Context, container_id: &str, cmd: &[String], streams: Streams) -> Result<Launched, Status> {
-    let c = ctx.containers.get(container_id).ok_or_else(|| Status::not_found(format!("container {container_id:?} not found")))?;
+pub async fn launch(
+    ctx: &Context,
+    container_id: &str,
+    cmd: &[String],
+    streams: Streams,
+) -> Result<Launched, Status> {
+    let c = ctx
+        .containers
+        .get(container_id)
+        .ok_or_else(|| Status::not_found(format!("container {container_id:?} not found")))?;
     if c.status.state != ContainerState::Running {
         return Err(Status::failed_precondition(format!("container {} is not running", c.meta.id)));
     }
     let id = c.meta.id.clone();
-    let process = exec_process(&container_spec(ctx, &id).await?, cmd, streams.tty).map_err(|e| Status::invalid_argument(e.to_string()))?;
+    let process = exec_process(&container_spec(ctx, &id).await?, cmd, streams.tty)
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
     let exec_id = crate::sandbox::new_id()[..32].to_string();
     let dir = ctx.config.state_dir.join("exec").join(&exec_id);
-    std::fs::create_dir_all(&dir).map_err(|e| Status::internal(format!("create {}: {e}", dir.display())))?;
-    let mut launched = Launched { container_id: id, exec_id, pid: 0, stdin: None, stdout: None, stderr: None, containerd: ctx.containerd.clone(), dir };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Status::internal(format!("create {}: {e}", dir.display())))?;
+    let mut launched = Launched {
+        container_id: id,
+        exec_id,
+        pid: 0,
+        stdin: None,
+        stdout: None,
+        stderr: None,
+        containerd: ctx.containerd.clone(),
+        dir,
+    };
     let result = open_and_start(&mut launched, process, streams).await;
     match result {
         Ok(()) => Ok(launched),
@@ -75,12 +99,21 @@ pub async fn launch(ctx: &Context, container_id: &str, cmd: &[String], streams: 
     }
 }
 
-async fn open_and_start(l: &mut Launched, process: oci_spec::runtime::Process, streams: Streams) -> Result<(), Status> {
+async fn open_and_start(
+    l: &mut Launched,
+    process: oci_spec::runtime::Process,
+    streams: Streams,
+) -> Result<(), Status> {
     let mut io = TaskIo { terminal: streams.tty, ..Default::default() };
     if streams.stdin {
         let path = fifo(&l.dir, "stdin")?;
         // Read-write, so the open never waits for the shim and input is not lost before it reads.
-        l.stdin = Some(pipe::OpenOptions::new().read_write(true).open_sender(&path).map_err(|e| internal(&path, e))?);
+        l.stdin = Some(
+            pipe::OpenOptions::new()
+                .read_write(true)
+                .open_sender(&path)
+                .map_err(|e| internal(&path, e))?,
+        );
         io.stdin = path.display().to_string();
     }
     // Both output FIFOs always: the runc shim opens a path for each, even for a stream nobody
@@ -96,8 +129,18 @@ async fn open_and_start(l: &mut Launched, process: oci_spec::runtime::Process, s
         }
     }
     let cd = &l.containerd;
-    cd.exec_process(&l.container_id, &l.exec_id, serde_json::to_vec(&process).expect("serialisable"), &io).await.map_err(|e| from_bridge("exec", e))?;
-    l.pid = cd.start_process(&l.container_id, &l.exec_id).await.map_err(|e| from_bridge("exec start", e))?;
+    cd.exec_process(
+        &l.container_id,
+        &l.exec_id,
+        serde_json::to_vec(&process).expect("serialisable"),
+        &io,
+    )
+    .await
+    .map_err(|e| from_bridge("exec", e))?;
+    l.pid = cd
+        .start_process(&l.container_id, &l.exec_id)
+        .await
+        .map_err(|e| from_bridge("exec start", e))?;
     tracing::debug!(container = %l.container_id, exec = %l.exec_id, pid = l.pid, "exec started");
     Ok(())
 }
@@ -105,18 +148,25 @@ async fn open_and_start(l: &mut Launched, process: oci_spec::runtime::Process, s
 impl Launched {
     /// Waits for the process to exit (at once if it already has).
     pub async fn wait(&self) -> Result<TaskExit, Status> {
-        self.containerd.wait_process(&self.container_id, &self.exec_id).await.map_err(|e| from_bridge("exec wait", e))
+        self.containerd
+            .wait_process(&self.container_id, &self.exec_id)
+            .await
+            .map_err(|e| from_bridge("exec wait", e))
     }
 
     /// Resizes the exec's terminal.
     pub async fn resize(&self, width: u32, height: u32) -> Result<(), Status> {
-        self.containerd.resize_process(&self.container_id, &self.exec_id, width, height).await.map_err(|e| from_bridge("exec resize", e))
+        self.containerd
+            .resize_process(&self.container_id, &self.exec_id, width, height)
+            .await
+            .map_err(|e| from_bridge("exec resize", e))
     }
 
     /// What ends the process's input once cricket's end of stdin is closed (the shim holds
     /// the FIFO open too, until told).
     pub fn stdin_closer(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let (cd, id, exec_id) = (self.containerd.clone(), self.container_id.clone(), self.exec_id.clone());
+        let (cd, id, exec_id) =
+            (self.containerd.clone(), self.container_id.clone(), self.exec_id.clone());
         async move {
             if let Err(e) = cd.close_stdin(&id, &exec_id).await {
                 tracing::debug!(error = %e, "close stdin");
@@ -127,7 +177,10 @@ impl Launched {
     /// Kills the process and every descendant (a shell's children too).
     pub async fn kill(&self) {
         super::process_tree::kill_tree(self.pid as i32);
-        let _ = self.containerd.kill_process(&self.container_id, &self.exec_id, libc::SIGKILL as u32, false).await;
+        let _ = self
+            .containerd
+            .kill_process(&self.container_id, &self.exec_id, libc::SIGKILL as u32, false)
+            .await;
     }
 
     /// Once it exits: deletes the process from the shim and removes its FIFOs (in the
@@ -140,7 +193,12 @@ impl Launched {
 
 impl Drop for Launched {
     fn drop(&mut self) {
-        let (containerd, container_id, exec_id, dir) = (self.containerd.clone(), self.container_id.clone(), self.exec_id.clone(), self.dir.clone());
+        let (containerd, container_id, exec_id, dir) = (
+            self.containerd.clone(),
+            self.container_id.clone(),
+            self.exec_id.clone(),
+            self.dir.clone(),
+        );
         let cleanup = async move {
             let _ = containerd.wait_process(&container_id, &exec_id).await;
             let _ = containerd.delete_process(&container_id, &exec_id).await;

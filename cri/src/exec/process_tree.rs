@@ -18,7 +18,11 @@ pub fn tree(pid: i32, parents: &HashMap<i32, i32>) -> Vec<i32> {
 
 /// Every process's parent, from /proc/<pid>/stat.
 pub fn parents() -> HashMap<i32, i32> {
-    let pids = std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
+    let pids = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
     pids.filter_map(|pid| {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // The command name may hold spaces and parentheses: the fields follow the last ')'.

@@ -19,9 +19,19 @@ use crate::context::Context;
 /// How long output may still arrive after the process exited.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
-pub(crate) async fn exec_sync(ctx: &Context, req: ExecSyncRequest) -> Result<ExecSyncResponse, Status> {
-    let deadline = (req.timeout > 0).then(|| Instant::now() + Duration::from_secs(req.timeout as u64));
-    let mut launched = launch(ctx, &req.container_id, &req.cmd, Streams { stdout: true, stderr: true, ..Default::default() }).await?;
+pub(crate) async fn exec_sync(
+    ctx: &Context,
+    req: ExecSyncRequest,
+) -> Result<ExecSyncResponse, Status> {
+    let deadline =
+        (req.timeout > 0).then(|| Instant::now() + Duration::from_secs(req.timeout as u64));
+    let mut launched = launch(
+        ctx,
+        &req.container_id,
+        &req.cmd,
+        Streams { stdout: true, stderr: true, ..Default::default() },
+    )
+    .await?;
     let result = collect(&mut launched, deadline).await;
     if result.is_err() {
         // Killed, with its children, before the answer, so that a caller finds them gone.
@@ -33,10 +43,14 @@ pub(crate) async fn exec_sync(ctx: &Context, req: ExecSyncRequest) -> Result<Exe
 
 async fn collect(l: &mut Launched, deadline: Option<Instant>) -> Result<ExecSyncResponse, Status> {
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let (out_rx, err_rx) = (l.stdout.take().expect("stdout asked for"), l.stderr.take().expect("stderr asked for"));
+    let (out_rx, err_rx) =
+        (l.stdout.take().expect("stdout asked for"), l.stderr.take().expect("stderr asked for"));
     let exit = {
         let drained = async {
-            tokio::join!(output::drain(out_rx, &mut stdout, MAX_OUTPUT), output::drain(err_rx, &mut stderr, MAX_OUTPUT));
+            tokio::join!(
+                output::drain(out_rx, &mut stdout, MAX_OUTPUT),
+                output::drain(err_rx, &mut stderr, MAX_OUTPUT)
+            );
         };
         let wait = l.wait();
         tokio::pin!(drained, wait);
@@ -51,7 +65,8 @@ async fn collect(l: &mut Launched, deadline: Option<Instant>) -> Result<ExecSync
         if !drained_done {
             // A background child may hold the pipes open: wait briefly, never past the deadline.
             let grace = Instant::now() + DRAIN_GRACE;
-            let _ = tokio::time::timeout_at(deadline.map_or(grace, |d| d.min(grace)), &mut drained).await;
+            let _ = tokio::time::timeout_at(deadline.map_or(grace, |d| d.min(grace)), &mut drained)
+                .await;
         }
         exit
     };

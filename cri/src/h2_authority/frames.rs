@@ -35,7 +35,13 @@ impl FrameHeader {
 
     pub fn write(&self, out: &mut Vec<u8>) {
         let len = self.len as u32;
-        out.extend_from_slice(&[(len >> 16) as u8, (len >> 8) as u8, len as u8, self.kind, self.flags]);
+        out.extend_from_slice(&[
+            (len >> 16) as u8,
+            (len >> 8) as u8,
+            len as u8,
+            self.kind,
+            self.flags,
+        ]);
         out.extend_from_slice(&self.stream_id.to_be_bytes());
     }
 }
@@ -46,7 +52,12 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_ignores_the_reserved_bit() {
-        let h = FrameHeader { len: 0x01_02_03, kind: TYPE_HEADERS, flags: FLAG_END_HEADERS, stream_id: 7 };
+        let h = FrameHeader {
+            len: 0x01_02_03,
+            kind: TYPE_HEADERS,
+            flags: FLAG_END_HEADERS,
+            stream_id: 7,
+        };
         let mut out = Vec::new();
         h.write(&mut out);
         assert_eq!(out.len(), HEADER_LEN);

@@ -5,7 +5,9 @@ use super::{MAX_HEADER_BLOCK, MAX_TABLE_SIZE, REPLACEMENT_AUTHORITY};
 /// Why a client's byte stream cannot be passed on; the connection is then closed.
 #[derive(Debug, thiserror::Error)]
 pub enum RewriteError {
-    #[error("frame type {kind:#x} on stream {stream} inside the header block of stream {block_stream}")]
+    #[error(
+        "frame type {kind:#x} on stream {stream} inside the header block of stream {block_stream}"
+    )]
     Interleaved { kind: u8, stream: u32, block_stream: u32 },
     #[error("CONTINUATION on stream {0} with no header block open")]
     StrayContinuation(u32),
@@ -55,7 +57,14 @@ pub struct AuthorityRewriter {
 impl Default for AuthorityRewriter {
     fn default() -> Self {
         let decoder = Decoder::new(MAX_TABLE_SIZE);
-        AuthorityRewriter { phase: Phase::Preface, pending: Vec::new(), block: None, decoder, rewritten: 0, diverged: false }
+        AuthorityRewriter {
+            phase: Phase::Preface,
+            pending: Vec::new(),
+            block: None,
+            decoder,
+            rewritten: 0,
+            diverged: false,
+        }
     }
 }
 
@@ -76,7 +85,12 @@ impl AuthorityRewriter {
         result
     }
 
-    fn drain(&mut self, buf: &[u8], pos: &mut usize, out: &mut Vec<u8>) -> Result<(), RewriteError> {
+    fn drain(
+        &mut self,
+        buf: &[u8],
+        pos: &mut usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RewriteError> {
         loop {
             let avail = &buf[*pos..];
             match self.phase {
@@ -105,7 +119,11 @@ impl AuthorityRewriter {
                     }
                     out.extend_from_slice(&avail[..n]);
                     *pos += n;
-                    self.phase = if n == remaining { Phase::Frames } else { Phase::Passthrough(remaining - n) };
+                    self.phase = if n == remaining {
+                        Phase::Frames
+                    } else {
+                        Phase::Passthrough(remaining - n)
+                    };
                 }
                 Phase::Frames => {
                     if avail.len() < HEADER_LEN {
@@ -121,10 +139,20 @@ impl AuthorityRewriter {
     }
 
     /// Handles the frame starting at `avail`; false when more input is needed first.
-    fn frame(&mut self, h: FrameHeader, avail: &[u8], pos: &mut usize, out: &mut Vec<u8>) -> Result<bool, RewriteError> {
+    fn frame(
+        &mut self,
+        h: FrameHeader,
+        avail: &[u8],
+        pos: &mut usize,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, RewriteError> {
         if let Some(block) = &self.block {
             if h.kind != TYPE_CONTINUATION || h.stream_id != block.stream_id {
-                return Err(RewriteError::Interleaved { kind: h.kind, stream: h.stream_id, block_stream: block.stream_id });
+                return Err(RewriteError::Interleaved {
+                    kind: h.kind,
+                    stream: h.stream_id,
+                    block_stream: block.stream_id,
+                });
             }
         }
         match h.kind {
@@ -149,7 +177,12 @@ impl AuthorityRewriter {
         Ok(true)
     }
 
-    fn header_frame(&mut self, h: FrameHeader, payload: &[u8], out: &mut Vec<u8>) -> Result<(), RewriteError> {
+    fn header_frame(
+        &mut self,
+        h: FrameHeader,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), RewriteError> {
         if h.kind == TYPE_HEADERS {
             self.block = Some(open_block(h, payload)?);
         } else {
@@ -204,7 +237,10 @@ fn open_block(h: FrameHeader, payload: &[u8]) -> Result<HeaderBlock, RewriteErro
     }
     let mut priority = None;
     if h.flags & FLAG_PRIORITY != 0 {
-        let fields: [u8; 5] = p.get(..5).and_then(|s| s.try_into().ok()).ok_or(RewriteError::Malformed(h.stream_id))?;
+        let fields: [u8; 5] = p
+            .get(..5)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(RewriteError::Malformed(h.stream_id))?;
         priority = Some(fields);
         p = &p[5..];
     }
@@ -234,7 +270,8 @@ fn write_header_frames(block: &HeaderBlock, encoded: &[u8], out: &mut Vec<u8>) {
     if first == encoded.len() {
         flags |= FLAG_END_HEADERS;
     }
-    FrameHeader { len: prio_len + first, kind: TYPE_HEADERS, flags, stream_id: block.stream_id }.write(out);
+    FrameHeader { len: prio_len + first, kind: TYPE_HEADERS, flags, stream_id: block.stream_id }
+        .write(out);
     if let Some(p) = block.priority {
         out.extend_from_slice(&p);
     }
@@ -243,7 +280,8 @@ fn write_header_frames(block: &HeaderBlock, encoded: &[u8], out: &mut Vec<u8>) {
     while !rest.is_empty() {
         let n = rest.len().min(SAFE_FRAME_PAYLOAD);
         let flags = if n == rest.len() { FLAG_END_HEADERS } else { 0 };
-        FrameHeader { len: n, kind: TYPE_CONTINUATION, flags, stream_id: block.stream_id }.write(out);
+        FrameHeader { len: n, kind: TYPE_CONTINUATION, flags, stream_id: block.stream_id }
+            .write(out);
         out.extend_from_slice(&rest[..n]);
         rest = &rest[n..];
     }

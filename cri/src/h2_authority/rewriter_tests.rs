@@ -1,8 +1,8 @@
 use proptest::prelude::*;
 
+use super::super::frames::*;
 use super::super::hpack::encode_field;
 use super::super::IndexingEncoder;
-use super::super::frames::*;
 use super::*;
 
 const ESCAPED: &[u8] = b"%2Frun%2Fcricket%2Fcricket.sock";
@@ -15,7 +15,13 @@ fn frame(kind: u8, flags: u8, stream_id: u32, payload: &[u8]) -> Vec<u8> {
 }
 
 /// A header block as HEADERS + CONTINUATION frames cut at `cuts` (fractions of the block).
-fn header_frames(stream_id: u32, block: &[u8], cuts: usize, padded: bool, priority: bool) -> Vec<u8> {
+fn header_frames(
+    stream_id: u32,
+    block: &[u8],
+    cuts: usize,
+    padded: bool,
+    priority: bool,
+) -> Vec<u8> {
     let piece = (block.len() / (cuts + 1)).max(1);
     let chunks: Vec<&[u8]> = block.chunks(piece).collect();
     let mut out = Vec::new();
@@ -56,7 +62,10 @@ fn request(authority: &[u8], extra: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
         (b"te".to_vec(), b"trailers".to_vec()),
     ];
     for i in 0..extra {
-        fields.push((format!("x-churn-{}", i % 7).into_bytes(), format!("value-{extra}-{i}").into_bytes()));
+        fields.push((
+            format!("x-churn-{}", i % 7).into_bytes(),
+            format!("value-{extra}-{i}").into_bytes(),
+        ));
     }
     fields
 }
@@ -86,11 +95,19 @@ fn server_view(out: &[u8]) -> Vec<Seen> {
         rest = &rest[HEADER_LEN + h.len..];
         match h.kind {
             TYPE_HEADERS => {
-                let (pad, mut p) = if h.flags & FLAG_PADDED != 0 { (usize::from(payload[0]), &payload[1..]) } else { (0, payload) };
+                let (pad, mut p) = if h.flags & FLAG_PADDED != 0 {
+                    (usize::from(payload[0]), &payload[1..])
+                } else {
+                    (0, payload)
+                };
                 if h.flags & FLAG_PRIORITY != 0 {
                     p = &p[5..];
                 }
-                block = Some((h.stream_id, h.flags & FLAG_END_STREAM != 0, p[..p.len() - pad].to_vec()));
+                block = Some((
+                    h.stream_id,
+                    h.flags & FLAG_END_STREAM != 0,
+                    p[..p.len() - pad].to_vec(),
+                ));
             }
             TYPE_CONTINUATION => block.as_mut().unwrap().2.extend_from_slice(payload),
             kind => seen.push(Seen::Other { kind, payload: payload.to_vec() }),
@@ -158,7 +175,10 @@ fn escaped_authority_is_replaced_and_every_other_field_kept() {
     let mut out = Vec::new();
     rw.process(&input, &mut out).unwrap();
     assert_eq!(rw.rewritten(), 1);
-    assert_eq!(server_view(&out), vec![Seen::Headers { stream: 1, end_stream: true, fields: replaced(&fields) }]);
+    assert_eq!(
+        server_view(&out),
+        vec![Seen::Headers { stream: 1, end_stream: true, fields: replaced(&fields) }]
+    );
 }
 
 #[test]
@@ -167,12 +187,20 @@ fn blocks_pass_byte_for_byte_until_the_first_rewrite_then_are_reencoded() {
     let mut input = PREFACE.to_vec();
     let mut want = Vec::new();
     // Valid, valid (padded, split), escaped, then valid ones that lean on the table.
-    for (i, authority) in [&b"localhost:10250"[..], b"localhost", ESCAPED, b"localhost", b"localhost:10250"].iter().enumerate() {
+    for (i, authority) in
+        [&b"localhost:10250"[..], b"localhost", ESCAPED, b"localhost", b"localhost:10250"]
+            .iter()
+            .enumerate()
+    {
         let fields = request(authority, i);
         let mut block = Vec::new();
         enc.encode(&as_refs(&fields), &mut block);
         input.extend(header_frames(2 * i as u32 + 1, &block, i % 2, i == 1, false));
-        want.push(Seen::Headers { stream: 2 * i as u32 + 1, end_stream: true, fields: replaced(&fields) });
+        want.push(Seen::Headers {
+            stream: 2 * i as u32 + 1,
+            end_stream: true,
+            fields: replaced(&fields),
+        });
         if i == 1 {
             assert_eq!(run(&input).unwrap(), input, "no rewrite yet: the bytes are untouched");
         }
@@ -185,7 +213,10 @@ fn blocks_pass_byte_for_byte_until_the_first_rewrite_then_are_reencoded() {
 #[test]
 fn huffman_coded_fields_and_dynamic_references_follow_rfc_7541_c4() {
     // C.4.1 then C.4.2: the second request names :authority by dynamic index 62.
-    let first = [0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff];
+    let first = [
+        0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90,
+        0xf4, 0xff,
+    ];
     let second = [0x82, 0x86, 0x84, 0xbe, 0x58, 0x86, 0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf];
     let mut input = PREFACE.to_vec();
     input.extend(header_frames(1, &first, 0, false, false));
@@ -225,7 +256,10 @@ fn a_block_larger_than_one_frame_is_split_into_continuations() {
     IndexingEncoder::default().encode(&as_refs(&fields), &mut block);
     let mut input = PREFACE.to_vec();
     input.extend(header_frames(1, &block, 5, false, true));
-    assert_eq!(server_view(&run(&input).unwrap()), vec![Seen::Headers { stream: 1, end_stream: true, fields: replaced(&fields) }]);
+    assert_eq!(
+        server_view(&run(&input).unwrap()),
+        vec![Seen::Headers { stream: 1, end_stream: true, fields: replaced(&fields) }]
+    );
 }
 
 #[test]
@@ -235,7 +269,10 @@ fn protocol_violations_are_refused() {
     let open = frame(TYPE_HEADERS, 0, 1, &block);
     let cases: Vec<(Vec<u8>, &str)> = vec![
         ([open.clone(), frame(0x0, 0, 1, b"x")].concat(), "inside the header block"),
-        ([open.clone(), frame(TYPE_CONTINUATION, FLAG_END_HEADERS, 3, b"")].concat(), "inside the header block"),
+        (
+            [open.clone(), frame(TYPE_CONTINUATION, FLAG_END_HEADERS, 3, b"")].concat(),
+            "inside the header block",
+        ),
         (frame(TYPE_CONTINUATION, FLAG_END_HEADERS, 1, &block), "no header block open"),
         (frame(TYPE_PUSH_PROMISE, 0, 1, &[0, 0, 0, 2]), "PUSH_PROMISE"),
         (frame(TYPE_HEADERS, FLAG_END_HEADERS | FLAG_PADDED, 1, &[9, 0x82]), "malformed"),

@@ -17,14 +17,18 @@ pub(super) async fn image_fs_info(ctx: &Context) -> Result<ImageFsInfoResponse, 
         Some(u) => u,
         None => sample(ctx).await.map_err(|e| from_bridge("snapshotter usage", e))?,
     };
-    Ok(ImageFsInfoResponse { image_filesystems: vec![usage.clone()], container_filesystems: vec![usage] })
+    Ok(ImageFsInfoResponse {
+        image_filesystems: vec![usage.clone()],
+        container_filesystems: vec![usage],
+    })
 }
 
 async fn sample(ctx: &Context) -> containerd_bridge::Result<FilesystemUsage> {
     let root = ctx.containerd.snapshotter_root().await?;
     let used = ctx.containerd.snapshot_usage().await?;
     let usage = FilesystemUsage {
-        timestamp: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as i64,
+        timestamp: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos()
+            as i64,
         fs_id: Some(FilesystemIdentifier { mountpoint: root }),
         used_bytes: Some(UInt64Value { value: used.bytes }),
         inodes_used: Some(UInt64Value { value: used.inodes }),

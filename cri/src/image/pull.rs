@@ -14,7 +14,10 @@ use crate::context::Context;
 use crate::errors::{from_bridge, from_pull};
 use crate::labels;
 
-pub(super) async fn pull_image(ctx: &Arc<Context>, req: PullImageRequest) -> Result<PullImageResponse, Status> {
+pub(super) async fn pull_image(
+    ctx: &Arc<Context>,
+    req: PullImageRequest,
+) -> Result<PullImageResponse, Status> {
     let reference = req.image.map(|i| i.image).unwrap_or_default();
     if reference.trim().is_empty() {
         return Err(Status::invalid_argument("image.image: the image reference is empty"));
@@ -38,9 +41,13 @@ pub(crate) async fn pull_and_record(
     credentials: &Credentials,
     pinned: bool,
 ) -> Result<String, Status> {
-    let mut record_labels = HashMap::from([(labels::IMAGE_MANAGED.to_string(), labels::IMAGE_MANAGED_VALUE.to_string())]);
+    let mut record_labels = HashMap::from([(
+        labels::IMAGE_MANAGED.to_string(),
+        labels::IMAGE_MANAGED_VALUE.to_string(),
+    )]);
     if pinned {
-        record_labels.insert(labels::IMAGE_PINNED.to_string(), labels::IMAGE_PINNED_VALUE.to_string());
+        record_labels
+            .insert(labels::IMAGE_PINNED.to_string(), labels::IMAGE_PINNED_VALUE.to_string());
     }
     let started = std::time::Instant::now();
     let pulled = ctx.puller.pull(reference, credentials, &record_labels).await;
@@ -48,8 +55,16 @@ pub(crate) async fn pull_and_record(
     crate::memory::release_free_memory();
     let pulled = pulled.map_err(|e| from_pull(reference, e))?;
     ctx.metrics.record_pull(pulled.downloaded_bytes, started.elapsed());
-    let record = ImageRecord { name: pulled.names[0].clone(), target: pulled.target.clone(), labels: record_labels };
-    let details = ctx.containerd.image_details(&record).await.map_err(|e| from_bridge("read the pulled image", e))?;
+    let record = ImageRecord {
+        name: pulled.names[0].clone(),
+        target: pulled.target.clone(),
+        labels: record_labels,
+    };
+    let details = ctx
+        .containerd
+        .image_details(&record)
+        .await
+        .map_err(|e| from_bridge("read the pulled image", e))?;
     for name in &pulled.names {
         ctx.images.add_record(name, &details, pinned || ctx.is_sandbox_image(name));
     }
@@ -64,11 +79,16 @@ pub(crate) fn credentials(auth: Option<&AuthConfig>) -> Result<Credentials, Stat
         return Ok(Credentials::Bearer(auth.registry_token.clone()));
     }
     if !auth.username.is_empty() || !auth.password.is_empty() {
-        return Ok(Credentials::Basic { username: auth.username.clone(), password: auth.password.clone() });
+        return Ok(Credentials::Basic {
+            username: auth.username.clone(),
+            password: auth.password.clone(),
+        });
     }
     if !auth.auth.is_empty() {
         let bad = || Status::invalid_argument("auth.auth: not the base64 of \"username:password\"");
-        let decoded = base64::engine::general_purpose::STANDARD.decode(auth.auth.trim()).map_err(|_| bad())?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(auth.auth.trim())
+            .map_err(|_| bad())?;
         let text = String::from_utf8(decoded).map_err(|_| bad())?;
         let (username, password) = text.split_once(':').ok_or_else(bad)?;
         return Ok(Credentials::Basic { username: username.into(), password: password.into() });
@@ -100,9 +120,15 @@ mod tests {
         assert_eq!(credentials(None).unwrap(), Credentials::Anonymous);
         assert_eq!(credentials(Some(&auth())).unwrap(), Credentials::Anonymous);
         let basic = AuthConfig { username: "u".into(), password: "p".into(), ..auth() };
-        assert_eq!(credentials(Some(&basic)).unwrap(), Credentials::Basic { username: "u".into(), password: "p".into() });
+        assert_eq!(
+            credentials(Some(&basic)).unwrap(),
+            Credentials::Basic { username: "u".into(), password: "p".into() }
+        );
         let encoded = AuthConfig { auth: "dTpwOnE=".into(), ..auth() }; // "u:p:q"
-        assert_eq!(credentials(Some(&encoded)).unwrap(), Credentials::Basic { username: "u".into(), password: "p:q".into() });
+        assert_eq!(
+            credentials(Some(&encoded)).unwrap(),
+            Credentials::Basic { username: "u".into(), password: "p:q".into() }
+        );
         let token = AuthConfig { registry_token: "t".into(), ..auth() };
         assert_eq!(credentials(Some(&token)).unwrap(), Credentials::Bearer("t".into()));
     }
@@ -112,7 +138,8 @@ mod tests {
         let e = credentials(Some(&AuthConfig { auth: "***".into(), ..auth() })).unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
         assert!(e.message().starts_with("auth.auth"));
-        let e = credentials(Some(&AuthConfig { identity_token: "x".into(), ..auth() })).unwrap_err();
+        let e =
+            credentials(Some(&AuthConfig { identity_token: "x".into(), ..auth() })).unwrap_err();
         assert!(e.message().starts_with("auth.identity_token"));
     }
 }

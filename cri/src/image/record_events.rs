@@ -24,7 +24,9 @@ pub(crate) async fn record_changed(ctx: &Context, name: &str, created: bool) {
             tracing::info!(image = %name, id = %details.config_digest, "image record added by another client");
         }
         // Not for this platform, or its content is not all there (yet): not usable.
-        Err(e) => tracing::debug!(image = %name, error = %e, "skipping an image record that cannot be read"),
+        Err(e) => {
+            tracing::debug!(image = %name, error = %e, "skipping an image record that cannot be read")
+        }
     }
 }
 

@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use k8s_cri::v1::{Image, ImageSpec, ImageStatusRequest, ImageStatusResponse, Int64Value, ListImagesRequest, ListImagesResponse};
+use k8s_cri::v1::{
+    Image, ImageSpec, ImageStatusRequest, ImageStatusResponse, Int64Value, ListImagesRequest,
+    ListImagesResponse,
+};
 use tonic::Status;
 
 use crate::context::Context;
@@ -30,13 +33,18 @@ pub(super) fn list_images(ctx: &Context, req: ListImagesRequest) -> ListImagesRe
     ListImagesResponse { images }
 }
 
-pub(super) fn image_status(ctx: &Context, req: ImageStatusRequest) -> Result<ImageStatusResponse, Status> {
+pub(super) fn image_status(
+    ctx: &Context,
+    req: ImageStatusRequest,
+) -> Result<ImageStatusResponse, Status> {
     let reference = req.image.map(|i| i.image).unwrap_or_default();
     if reference.trim().is_empty() {
         return Err(Status::invalid_argument("image.image: the image reference is empty"));
     }
     // An absent image is an empty answer, not an error (api.proto).
-    let Some(entry) = ctx.images.resolve(&reference) else { return Ok(ImageStatusResponse::default()) };
+    let Some(entry) = ctx.images.resolve(&reference) else {
+        return Ok(ImageStatusResponse::default());
+    };
     let mut info = HashMap::new();
     if req.verbose {
         let spec: serde_json::Value = serde_json::from_slice(&entry.config).unwrap_or_default();

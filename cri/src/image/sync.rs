@@ -57,5 +57,6 @@ async fn keep_late_records(ctx: &Context, fresh: &ImageStore) {
 
 /// Pinned: labelled so by cricket, or the configured sandbox image.
 pub(super) fn is_pinned(ctx: &Context, record: &ImageRecord) -> bool {
-    record.labels.get(labels::IMAGE_PINNED).map(String::as_str) == Some(labels::IMAGE_PINNED_VALUE) || ctx.is_sandbox_image(&record.name)
+    record.labels.get(labels::IMAGE_PINNED).map(String::as_str) == Some(labels::IMAGE_PINNED_VALUE)
+        || ctx.is_sandbox_image(&record.name)
 }

@@ -72,7 +72,11 @@ mod tests {
     fn lines_across_chunks_become_full_records() {
         assert_eq!(
             records(&[b"hel", b"lo\nwor", b"ld\n\n"]),
-            ["1970-01-01T00:00:01.500000001Z stdout F hello", "1970-01-01T00:00:01.500000001Z stdout F world", "1970-01-01T00:00:01.500000001Z stdout F "]
+            [
+                "1970-01-01T00:00:01.500000001Z stdout F hello",
+                "1970-01-01T00:00:01.500000001Z stdout F world",
+                "1970-01-01T00:00:01.500000001Z stdout F "
+            ]
         );
     }
 
@@ -81,13 +85,19 @@ mod tests {
         let mut line = vec![b'x'; 40_000];
         line.push(b'\n');
         let r = records(&[&line[..7000], &line[7000..]]);
-        let tags: Vec<(&str, usize)> = r.iter().map(|l| (l.split(' ').nth(2).unwrap(), l.splitn(4, ' ').nth(3).unwrap().len())).collect();
+        let tags: Vec<(&str, usize)> = r
+            .iter()
+            .map(|l| (l.split(' ').nth(2).unwrap(), l.splitn(4, ' ').nth(3).unwrap().len()))
+            .collect();
         assert_eq!(tags, [("P", MAX_LINE), ("P", MAX_LINE), ("F", 40_000 - 2 * MAX_LINE)]);
     }
 
     #[test]
     fn output_left_without_a_newline_is_partial() {
-        assert_eq!(records(&[b"a\nno newline"]).last().unwrap(), "1970-01-01T00:00:01.500000001Z stdout P no newline");
+        assert_eq!(
+            records(&[b"a\nno newline"]).last().unwrap(),
+            "1970-01-01T00:00:01.500000001Z stdout P no newline"
+        );
         assert!(records(&[]).is_empty());
     }
 }

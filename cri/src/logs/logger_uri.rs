@@ -23,7 +23,8 @@ pub struct LoggerArgs {
 impl LoggerArgs {
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<LoggerArgs, String> {
         let args: Vec<String> = args.into_iter().collect();
-        let (mut path, mut pidfile, mut stdin, mut stdout, mut stderr, mut attach) = (None, None, None, None, None, None);
+        let (mut path, mut pidfile, mut stdin, mut stdout, mut stderr, mut attach) =
+            (None, None, None, None, None, None);
         for pair in args.chunks(2) {
             match pair {
                 [k, v] if k == "path" => path = Some(PathBuf::from(v)),
@@ -35,17 +36,38 @@ impl LoggerArgs {
                 other => return Err(format!("unexpected arguments {other:?}")),
             }
         }
-        Ok(LoggerArgs { path: path.ok_or("no path")?, pidfile: pidfile.ok_or("no pidfile")?, stdin, stdout, stderr, attach })
+        Ok(LoggerArgs {
+            path: path.ok_or("no path")?,
+            pidfile: pidfile.ok_or("no pidfile")?,
+            stdin,
+            stdout,
+            stderr,
+            attach,
+        })
     }
 }
 
 fn encode(p: &Path) -> String {
-    p.to_string_lossy().bytes().map(|b| if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    p.to_string_lossy()
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// The `binary://` stdout/stderr URI that makes the shim start `logger` for a container.
 pub fn logger_uri(logger: &Path, args: &LoggerArgs) -> String {
-    let mut uri = format!("binary://{}?path={}&pidfile={}", encode(logger), encode(&args.path), encode(&args.pidfile));
+    let mut uri = format!(
+        "binary://{}?path={}&pidfile={}",
+        encode(logger),
+        encode(&args.path),
+        encode(&args.pidfile)
+    );
     for (key, value) in [("stdin", &args.stdin), ("attach", &args.attach)] {
         if let Some(v) = value {
             uri.push_str(&format!("&{key}={}", encode(v)));
@@ -60,7 +82,12 @@ pub fn fifo_logger_args(args: &LoggerArgs) -> Vec<String> {
     let mut pair = |k: &str, v: &Path| out.extend([k.to_string(), v.display().to_string()]);
     pair("path", &args.path);
     pair("pidfile", &args.pidfile);
-    for (k, v) in [("stdin", &args.stdin), ("stdout", &args.stdout), ("stderr", &args.stderr), ("attach", &args.attach)] {
+    for (k, v) in [
+        ("stdin", &args.stdin),
+        ("stdout", &args.stdout),
+        ("stderr", &args.stderr),
+        ("attach", &args.attach),
+    ] {
         if let Some(v) = v {
             pair(k, v);
         }
@@ -78,20 +105,16 @@ pub fn logger_binary() -> PathBuf {
 /// and returns once the logger holds the file now at `log` open: kubelet's rotation, and
 /// critest, expect the new file the moment ReopenContainerLog returns.
 pub async fn reopen(pidfile: &Path, log: &Path, within: Duration) -> std::io::Result<()> {
-    let pid: i32 = std::fs::read_to_string(pidfile)?
-        .trim()
-        .parse()
-        .map_err(std::io::Error::other)?;
+    let pid: i32 =
+        std::fs::read_to_string(pidfile)?.trim().parse().map_err(std::io::Error::other)?;
     if unsafe { libc::kill(pid, libc::SIGUSR1) } < 0 {
         return Err(std::io::Error::last_os_error());
     }
     let deadline = tokio::time::Instant::now() + within;
     while !holds_open(pid, log) {
         if tokio::time::Instant::now() >= deadline {
-            let what = format!(
-                "the logger (pid {pid}) did not open {} within {within:?}",
-                log.display()
-            );
+            let what =
+                format!("the logger (pid {pid}) did not open {} within {within:?}", log.display());
             return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, what));
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -105,10 +128,7 @@ fn holds_open(pid: i32, path: &Path) -> bool {
     let Ok(want) = std::fs::metadata(path) else {
         return false;
     };
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .into_iter()
-        .flatten()
-        .flatten();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten();
     fds.filter_map(|fd| std::fs::metadata(fd.path()).ok())
         .any(|m| m.dev() == want.dev() && m.ino() == want.ino())
 }
@@ -119,16 +139,32 @@ mod tests {
 
     #[test]
     fn the_uri_round_trips_through_the_shims_pairs() {
-        let args = LoggerArgs { path: "/var/log/pods/a b/c/0.log".into(), pidfile: "/run/x/logger.pid".into(), stdin: None, stdout: None, stderr: None, attach: None };
+        let args = LoggerArgs {
+            path: "/var/log/pods/a b/c/0.log".into(),
+            pidfile: "/run/x/logger.pid".into(),
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            attach: None,
+        };
         let uri = logger_uri(Path::new("/usr/bin/cricket-logger"), &args);
         assert_eq!(uri, "binary:///usr/bin/cricket-logger?path=/var/log/pods/a%20b/c/0.log&pidfile=/run/x/logger.pid");
-        let shuffled = ["pidfile", "/run/x/logger.pid", "path", "/var/log/pods/a b/c/0.log"].map(String::from);
+        let shuffled =
+            ["pidfile", "/run/x/logger.pid", "path", "/var/log/pods/a b/c/0.log"].map(String::from);
         assert_eq!(LoggerArgs::parse(shuffled).unwrap(), args);
         assert!(LoggerArgs::parse(["path".to_string()]).is_err());
         let with_stdin = LoggerArgs { stdin: Some("/run/x/stdin".into()), ..args };
         let uri = logger_uri(Path::new("/l"), &with_stdin);
         assert!(uri.ends_with("&stdin=/run/x/stdin"), "{uri}");
-        let pairs = ["path", "/var/log/pods/a b/c/0.log", "pidfile", "/run/x/logger.pid", "stdin", "/run/x/stdin"].map(String::from);
+        let pairs = [
+            "path",
+            "/var/log/pods/a b/c/0.log",
+            "pidfile",
+            "/run/x/logger.pid",
+            "stdin",
+            "/run/x/stdin",
+        ]
+        .map(String::from);
         assert_eq!(LoggerArgs::parse(pairs).unwrap(), with_stdin);
     }
 }

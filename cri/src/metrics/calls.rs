@@ -33,7 +33,11 @@ fn method_of(path: &str) -> String {
 }
 
 fn code_of(headers: &http::HeaderMap) -> tonic::Code {
-    headers.get("grpc-status").and_then(|v| v.to_str().ok()?.parse::<i32>().ok()).map(tonic::Code::from_i32).unwrap_or(tonic::Code::Ok)
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok()?.parse::<i32>().ok())
+        .map(tonic::Code::from_i32)
+        .unwrap_or(tonic::Code::Ok)
 }
 
 impl<S, B, R> tower::Service<http::Request<B>> for CallMetrics<S>

@@ -22,7 +22,8 @@ fn answer(metrics: &Metrics, req: &Request<Incoming>) -> Response<String> {
     };
     let mut r = Response::new(body);
     *r.status_mut() = code;
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(kind));
+    r.headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(kind));
     r
 }
 
@@ -46,7 +47,9 @@ pub async fn serve(address: &str, metrics: Arc<Metrics>) -> std::io::Result<std:
                     let reply = answer(&metrics, &req);
                     async move { Ok::<_, Infallible>(reply) }
                 });
-                if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                if let Err(e) =
+                    http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
+                {
                     tracing::debug!(error = %e, "metrics endpoint: connection ended");
                 }
             });

@@ -63,12 +63,42 @@ impl Default for Metrics {
         };
         let r = &mut m.registry;
         r.register("cri_requests", "CRI calls by method and gRPC status code", m.calls.clone());
-        r.register_with_unit("cri_request_duration", "CRI call latency by method and gRPC status code", Unit::Seconds, m.call_seconds.clone());
-        r.register_with_unit("pod_start_duration", "RunPodSandbox calls that succeeded: their duration", Unit::Seconds, m.pod_start_seconds.clone());
-        r.register_with_unit("cni_duration", "CNI plugin calls by operation (ADD, DEL) and result", Unit::Seconds, m.cni_seconds.clone());
-        r.register_with_unit("image_pull_duration", "Image pulls that succeeded: their duration", Unit::Seconds, m.pull_seconds.clone());
-        r.register_with_unit("image_pull", "Layer bytes downloaded by image pulls", Unit::Bytes, m.pull_bytes.clone());
-        r.register_with_unit("stats_sampler_lag", "How late the last stats sampling round started and ran", Unit::Seconds, m.sampler_lag.clone());
+        r.register_with_unit(
+            "cri_request_duration",
+            "CRI call latency by method and gRPC status code",
+            Unit::Seconds,
+            m.call_seconds.clone(),
+        );
+        r.register_with_unit(
+            "pod_start_duration",
+            "RunPodSandbox calls that succeeded: their duration",
+            Unit::Seconds,
+            m.pod_start_seconds.clone(),
+        );
+        r.register_with_unit(
+            "cni_duration",
+            "CNI plugin calls by operation (ADD, DEL) and result",
+            Unit::Seconds,
+            m.cni_seconds.clone(),
+        );
+        r.register_with_unit(
+            "image_pull_duration",
+            "Image pulls that succeeded: their duration",
+            Unit::Seconds,
+            m.pull_seconds.clone(),
+        );
+        r.register_with_unit(
+            "image_pull",
+            "Layer bytes downloaded by image pulls",
+            Unit::Bytes,
+            m.pull_bytes.clone(),
+        );
+        r.register_with_unit(
+            "stats_sampler_lag",
+            "How late the last stats sampling round started and ran",
+            Unit::Seconds,
+            m.sampler_lag.clone(),
+        );
         m
     }
 }
@@ -85,7 +115,10 @@ impl Metrics {
     }
 
     pub fn record_cni(&self, operation: &str, ok: bool, took: Duration) {
-        let labels = CniLabels { operation: operation.into(), result: if ok { "success" } else { "failure" }.into() };
+        let labels = CniLabels {
+            operation: operation.into(),
+            result: if ok { "success" } else { "failure" }.into(),
+        };
         self.cni_seconds.get_or_create(&labels).observe(took.as_secs_f64());
     }
 
@@ -119,8 +152,16 @@ mod tests {
         m.record_pull(1234, Duration::from_secs(1));
         m.record_cni("ADD", true, Duration::from_millis(20));
         let text = m.encode();
-        assert!(text.contains("cricket_cri_requests_total{method=\"RunPodSandbox\",code=\"Ok\"} 1"), "{text}");
-        assert!(text.contains("cricket_cri_requests_total{method=\"RunPodSandbox\",code=\"NotFound\"} 1"), "{text}");
+        assert!(
+            text.contains("cricket_cri_requests_total{method=\"RunPodSandbox\",code=\"Ok\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "cricket_cri_requests_total{method=\"RunPodSandbox\",code=\"NotFound\"} 1"
+            ),
+            "{text}"
+        );
         assert!(text.contains("cricket_cri_request_duration_seconds_count{method=\"RunPodSandbox\",code=\"Ok\"} 1"), "{text}");
         assert!(text.contains("cricket_image_pull_bytes_total 1234"), "{text}");
         assert!(text.contains("cricket_cni_duration_seconds_bucket{le=\"0.032\",operation=\"ADD\",result=\"success\"} 1"), "{text}");

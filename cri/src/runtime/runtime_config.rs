@@ -1,7 +1,10 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use k8s_cri::v1::{CgroupDriver, LinuxRuntimeConfiguration, RuntimeConfigResponse, UpdateRuntimeConfigRequest, UpdateRuntimeConfigResponse};
+use k8s_cri::v1::{
+    CgroupDriver, LinuxRuntimeConfiguration, RuntimeConfigResponse, UpdateRuntimeConfigRequest,
+    UpdateRuntimeConfigResponse,
+};
 use tonic::Status;
 
 use crate::config::Config;
@@ -10,8 +13,11 @@ use crate::context::Context;
 /// The cgroup driver follows the default runtime's `SystemdCgroup` option; kubelet reads it
 /// once at start, and the config cannot change while cricket runs.
 pub(super) fn runtime_config(config: &Config) -> RuntimeConfigResponse {
-    let driver = if config.systemd_cgroup() { CgroupDriver::Systemd } else { CgroupDriver::Cgroupfs };
-    RuntimeConfigResponse { linux: Some(LinuxRuntimeConfiguration { cgroup_driver: driver as i32 }) }
+    let driver =
+        if config.systemd_cgroup() { CgroupDriver::Systemd } else { CgroupDriver::Cgroupfs };
+    RuntimeConfigResponse {
+        linux: Some(LinuxRuntimeConfiguration { cgroup_driver: driver as i32 }),
+    }
 }
 
 /// `a.b.c.d/n` or `x::/n`.
@@ -40,11 +46,18 @@ pub fn load_pod_cidrs(root_dir: &Path) -> Vec<String> {
 /// for dual stack). The pod network's own config assigns addresses, so cricket records them
 /// (Status verbose info `podCIDRs`, kept in `root_dir/pod-cidrs`) and logs a change; as CRI-O
 /// does, it writes no CNI config.
-pub(super) fn update_runtime_config(ctx: &Context, req: UpdateRuntimeConfigRequest) -> Result<UpdateRuntimeConfigResponse, Status> {
-    let cidr = req.runtime_config.and_then(|c| c.network_config).map(|n| n.pod_cidr).unwrap_or_default();
-    let cidrs: Vec<String> = cidr.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect();
+pub(super) fn update_runtime_config(
+    ctx: &Context,
+    req: UpdateRuntimeConfigRequest,
+) -> Result<UpdateRuntimeConfigResponse, Status> {
+    let cidr =
+        req.runtime_config.and_then(|c| c.network_config).map(|n| n.pod_cidr).unwrap_or_default();
+    let cidrs: Vec<String> =
+        cidr.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect();
     if let Some(bad) = cidrs.iter().find(|c| !valid_cidr(c)) {
-        return Err(Status::invalid_argument(format!("runtime_config.network_config.pod_cidr: {bad:?} is not a CIDR")));
+        return Err(Status::invalid_argument(format!(
+            "runtime_config.network_config.pod_cidr: {bad:?} is not a CIDR"
+        )));
     }
     if cidrs.is_empty() {
         return Ok(UpdateRuntimeConfigResponse {});
@@ -77,9 +90,15 @@ mod tests {
     #[test]
     fn driver_follows_systemd_cgroup() {
         let mut config = Config::default();
-        assert_eq!(runtime_config(&config).linux.unwrap().cgroup_driver, CgroupDriver::Cgroupfs as i32);
+        assert_eq!(
+            runtime_config(&config).linux.unwrap().cgroup_driver,
+            CgroupDriver::Cgroupfs as i32
+        );
         let runc = config.containerd.runtimes.get_mut("runc").unwrap();
         runc.options.insert("SystemdCgroup".into(), toml::Value::Boolean(true));
-        assert_eq!(runtime_config(&config).linux.unwrap().cgroup_driver, CgroupDriver::Systemd as i32);
+        assert_eq!(
+            runtime_config(&config).linux.unwrap().cgroup_driver,
+            CgroupDriver::Systemd as i32
+        );
     }
 }

@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 
 use k8s_cri::v1::{
-    RuntimeCondition, RuntimeFeatures, RuntimeHandler, RuntimeHandlerFeatures, RuntimeStatus, StatusResponse,
+    RuntimeCondition, RuntimeFeatures, RuntimeHandler, RuntimeHandlerFeatures, RuntimeStatus,
+    StatusResponse,
 };
 
 use crate::config::Config;
@@ -16,7 +17,10 @@ pub(super) fn status(ctx: &Context, verbose: bool) -> StatusResponse {
     let mut reply = build(&ctx.config, &ctx.runtime_readiness(), &network, verbose);
     reply.runtime_handlers = handlers(&ctx.config, super::runc_features::recursive_read_only());
     if verbose {
-        reply.info.insert("containerEventsDropped".to_string(), ctx.container_events.dropped().to_string());
+        reply.info.insert(
+            "containerEventsDropped".to_string(),
+            ctx.container_events.dropped().to_string(),
+        );
         let cidrs = ctx.pod_cidrs.read().unwrap_or_else(|e| e.into_inner()).join(",");
         reply.info.insert("podCIDRs".to_string(), cidrs);
     }
@@ -29,24 +33,42 @@ fn network_readiness(networks: &cni::NetworkConfigs, config: &Config) -> Readine
         Ok(Some(_)) => Readiness::ready(),
         Ok(None) => Readiness::not_ready(
             "NetworkPluginNotReady",
-            format!("cni config not loaded: no network config found in {}", config.cni.conf_dir.display()),
+            format!(
+                "cni config not loaded: no network config found in {}",
+                config.cni.conf_dir.display()
+            ),
         ),
-        Err(e) => Readiness::not_ready("NetworkPluginNotReady", format!("cni config not loaded: {e}")),
+        Err(e) => {
+            Readiness::not_ready("NetworkPluginNotReady", format!("cni config not loaded: {e}"))
+        }
     }
 }
 
 fn condition(kind: &str, r: &Readiness) -> RuntimeCondition {
-    RuntimeCondition { r#type: kind.into(), status: r.ready, reason: r.reason.clone(), message: r.message.clone() }
+    RuntimeCondition {
+        r#type: kind.into(),
+        status: r.ready,
+        reason: r.reason.clone(),
+        message: r.message.clone(),
+    }
 }
 
-pub(super) fn build(config: &Config, runtime: &Readiness, network: &Readiness, verbose: bool) -> StatusResponse {
+pub(super) fn build(
+    config: &Config,
+    runtime: &Readiness,
+    network: &Readiness,
+    verbose: bool,
+) -> StatusResponse {
     let mut info = HashMap::new();
     if verbose {
-        let json = serde_json::to_string(config).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        let json =
+            serde_json::to_string(config).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         info.insert("config".to_string(), json);
     }
     StatusResponse {
-        status: Some(RuntimeStatus { conditions: vec![condition(RUNTIME_READY, runtime), condition(NETWORK_READY, network)] }),
+        status: Some(RuntimeStatus {
+            conditions: vec![condition(RUNTIME_READY, runtime), condition(NETWORK_READY, network)],
+        }),
         info,
         runtime_handlers: handlers(config, false),
         features: Some(RuntimeFeatures { supplemental_groups_policy: true }),
@@ -57,12 +79,23 @@ pub(super) fn build(config: &Config, runtime: &Readiness, network: &Readiness, v
 /// default). Recursive read-only mounts where the handler is the `runc` on PATH and `runc_rro`.
 fn handlers(config: &Config, runc_rro: bool) -> Vec<RuntimeHandler> {
     let features = |name: &str| {
-        let runc = config.containerd.runtimes.get(name).is_some_and(|r| r.runtime_type == crate::sandbox::RUNC_SHIM && !r.options.contains_key("BinaryName"));
-        Some(RuntimeHandlerFeatures { recursive_read_only_mounts: runc && runc_rro, user_namespaces: false })
+        let runc = config.containerd.runtimes.get(name).is_some_and(|r| {
+            r.runtime_type == crate::sandbox::RUNC_SHIM && !r.options.contains_key("BinaryName")
+        });
+        Some(RuntimeHandlerFeatures {
+            recursive_read_only_mounts: runc && runc_rro,
+            user_namespaces: false,
+        })
     };
     let default = &config.containerd.default_runtime;
     let mut list = vec![RuntimeHandler { name: String::new(), features: features(default) }];
-    list.extend(config.containerd.runtimes.keys().map(|name| RuntimeHandler { name: name.clone(), features: features(name) }));
+    list.extend(
+        config
+            .containerd
+            .runtimes
+            .keys()
+            .map(|name| RuntimeHandler { name: name.clone(), features: features(name) }),
+    );
     list
 }
 
@@ -96,8 +129,13 @@ mod tests {
         let listed = handlers(&Config::default(), true);
         let names: Vec<&str> = listed.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, ["", "runc"]);
-        assert!(listed.iter().all(|h| h.features.unwrap().recursive_read_only_mounts), "runc with rro");
-        assert!(handlers(&Config::default(), false).iter().all(|h| !h.features.unwrap().recursive_read_only_mounts));
+        assert!(
+            listed.iter().all(|h| h.features.unwrap().recursive_read_only_mounts),
+            "runc with rro"
+        );
+        assert!(handlers(&Config::default(), false)
+            .iter()
+            .all(|h| !h.features.unwrap().recursive_read_only_mounts));
     }
 
     #[test]
@@ -109,7 +147,11 @@ mod tests {
         let r = network_readiness(&networks, &config);
         assert!(!r.ready);
         assert!(r.message.contains(&dir.path().display().to_string()));
-        std::fs::write(dir.path().join("10-pods.conflist"), br#"{"cniVersion":"1.0.0","name":"pods","plugins":[{"type":"bridge"}]}"#).unwrap();
+        std::fs::write(
+            dir.path().join("10-pods.conflist"),
+            br#"{"cniVersion":"1.0.0","name":"pods","plugins":[{"type":"bridge"}]}"#,
+        )
+        .unwrap();
         assert!(network_readiness(&networks, &config).ready);
     }
 }

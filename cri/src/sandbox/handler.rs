@@ -12,13 +12,22 @@ pub const RUNC_SHIM: &str = "io.containerd.runc.v2";
 /// The handler configured for `name`; unknown is `InvalidArgument`.
 pub fn handler<'a>(ctx: &'a Context, name: &str) -> Result<&'a RuntimeHandler, Status> {
     let key = if name.is_empty() { ctx.config.containerd.default_runtime.as_str() } else { name };
-    ctx.config.containerd.runtimes.get(key).ok_or_else(|| Status::invalid_argument(format!("runtime_handler: {name:?} is not configured")))
+    ctx.config.containerd.runtimes.get(key).ok_or_else(|| {
+        Status::invalid_argument(format!("runtime_handler: {name:?} is not configured"))
+    })
 }
 
 /// The shim options (runc's only; other shims read their own config).
 pub fn runtime_options(ctx: &Context, handler: &RuntimeHandler) -> Option<prost_types::Any> {
-    let option = |k: &str| handler.options.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let option =
+        |k: &str| handler.options.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
     (handler.runtime_type == RUNC_SHIM).then(|| {
-        RuncOptions { binary_name: option("BinaryName"), root: option("Root"), systemd_cgroup: ctx.config.systemd_cgroup(), ..Default::default() }.to_any()
+        RuncOptions {
+            binary_name: option("BinaryName"),
+            root: option("Root"),
+            systemd_cgroup: ctx.config.systemd_cgroup(),
+            ..Default::default()
+        }
+        .to_any()
     })
 }

@@ -30,16 +30,29 @@ pub(crate) fn etc_file_paths(sandbox_dir: &std::path::Path) -> crate::spec::EtcF
 }
 
 /// The pod's own /dev/shm, unless it uses the node's IPC namespace.
-pub(crate) fn pod_shm(sandbox_dir: &std::path::Path, config: &k8s_cri::v1::PodSandboxConfig) -> Option<std::path::PathBuf> {
-    let ns = config.linux.as_ref().and_then(|l| l.security_context.as_ref()).and_then(|s| s.namespace_options.clone()).unwrap_or_default();
+pub(crate) fn pod_shm(
+    sandbox_dir: &std::path::Path,
+    config: &k8s_cri::v1::PodSandboxConfig,
+) -> Option<std::path::PathBuf> {
+    let ns = config
+        .linux
+        .as_ref()
+        .and_then(|l| l.security_context.as_ref())
+        .and_then(|s| s.namespace_options.clone())
+        .unwrap_or_default();
     (ns.ipc != k8s_cri::v1::NamespaceMode::Node as i32).then(|| shm::path(sandbox_dir))
 }
 
 /// The shim type and options of the pod's handler, for its containers.
 pub(crate) fn runtime_type(ctx: &crate::context::Context, handler_name: &str) -> String {
-    handler::handler(ctx, handler_name).map(|h| h.runtime_type.clone()).unwrap_or_else(|_| handler::RUNC_SHIM.into())
+    handler::handler(ctx, handler_name)
+        .map(|h| h.runtime_type.clone())
+        .unwrap_or_else(|_| handler::RUNC_SHIM.into())
 }
 
-pub(crate) fn runtime_options(ctx: &crate::context::Context, handler_name: &str) -> Option<prost_types::Any> {
+pub(crate) fn runtime_options(
+    ctx: &crate::context::Context,
+    handler_name: &str,
+) -> Option<prost_types::Any> {
     handler::handler(ctx, handler_name).ok().and_then(|h| handler::runtime_options(ctx, h))
 }

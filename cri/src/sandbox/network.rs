@@ -32,11 +32,14 @@ pub fn runtime_conf(id: &str, netns: &str, config: &PodSandboxConfig) -> Runtime
 /// DEL with the configuration cached by the ADD (the conf dir may have changed since), retried
 /// with backoff; an error means kubelet must call Stop again.
 pub async fn detach(ctx: &Context, network: &str, rc: &RuntimeConf) -> Result<(), String> {
-    let Some(cached) = ctx.cni.cache().load(network, &rc.container_id, &rc.ifname).map_err(|e| e.to_string())? else {
+    let Some(cached) =
+        ctx.cni.cache().load(network, &rc.container_id, &rc.ifname).map_err(|e| e.to_string())?
+    else {
         return Ok(()); // never attached, or already detached
     };
     let bytes = serde_json::to_vec(&cached.config).unwrap_or_default();
-    let net = NetworkConfigList::parse_list(Path::new("cached"), &bytes).map_err(|e| e.to_string())?;
+    let net =
+        NetworkConfigList::parse_list(Path::new("cached"), &bytes).map_err(|e| e.to_string())?;
     let mut delay = Duration::from_millis(100);
     let mut last = String::new();
     for _ in 0..4 {

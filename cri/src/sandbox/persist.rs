@@ -19,11 +19,7 @@ pub fn dir(ctx: &Context, id: &str) -> PathBuf {
 /// Persists the pod's status: the store's, once the pod is in it (whichever writer comes last
 /// writes the newest), else `status`.
 pub fn save_status(ctx: &Context, id: &str, status: &SandboxStatus) -> std::io::Result<()> {
-    let newest = || {
-        ctx.sandboxes
-            .read(id, |s| s.status.clone())
-            .unwrap_or_else(|| status.clone())
-    };
+    let newest = || ctx.sandboxes.read(id, |s| s.status.clone()).unwrap_or_else(|| status.clone());
     status_file::save(&dir(ctx, id).join("status.json"), id, newest)
 }
 
@@ -33,7 +29,10 @@ pub fn load_status(ctx: &Context, id: &str) -> Option<SandboxStatus> {
 }
 
 pub fn metadata_extension(meta: &SandboxMetadata) -> Any {
-    Any { type_url: METADATA_TYPE_URL.into(), value: serde_json::to_vec(meta).expect("serialisable") }
+    Any {
+        type_url: METADATA_TYPE_URL.into(),
+        value: serde_json::to_vec(meta).expect("serialisable"),
+    }
 }
 
 pub fn decode_metadata(any: &Any) -> Option<SandboxMetadata> {

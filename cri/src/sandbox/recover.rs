@@ -20,7 +20,11 @@ pub async fn recover(ctx: &Context) -> containerd_bridge::Result<usize> {
     let containers = ctx.containerd.list_containers(vec![super::sandbox_filter()]).await?;
     let mut count = 0;
     for container in containers {
-        let Some(meta) = container.extensions.get(labels::METADATA_EXTENSION).and_then(persist::decode_metadata) else { continue };
+        let Some(meta) =
+            container.extensions.get(labels::METADATA_EXTENSION).and_then(persist::decode_metadata)
+        else {
+            continue;
+        };
         let config = base64::engine::general_purpose::STANDARD
             .decode(&meta.config)
             .ok()
@@ -56,8 +60,12 @@ async fn sweep_orphans(ctx: &Context) {
         let netns = if pin.exists() { pin.display().to_string() } else { String::new() };
         let rc = cni::RuntimeConf::from_cached(&cached, &netns);
         match detach(ctx, &cached.network_name, &rc).await {
-            Ok(()) => tracing::info!(pod = %cached.container_id, "released the network of a sandbox that never finished"),
-            Err(e) => tracing::warn!(pod = %cached.container_id, error = %e, "CNI DEL of an orphaned attachment failed"),
+            Ok(()) => {
+                tracing::info!(pod = %cached.container_id, "released the network of a sandbox that never finished")
+            }
+            Err(e) => {
+                tracing::warn!(pod = %cached.container_id, error = %e, "CNI DEL of an orphaned attachment failed")
+            }
         }
     }
     for kind in [Kind::Net, Kind::Ipc, Kind::Uts] {
@@ -68,7 +76,9 @@ async fn sweep_orphans(ctx: &Context) {
             }
         }
     }
-    for entry in std::fs::read_dir(ctx.config.root_dir.join("sandboxes")).into_iter().flatten().flatten() {
+    for entry in
+        std::fs::read_dir(ctx.config.root_dir.join("sandboxes")).into_iter().flatten().flatten()
+    {
         if !known(&entry.file_name().to_string_lossy()) {
             let _ = super::shm::unmount(&super::shm::path(&entry.path()));
             let _ = std::fs::remove_dir_all(entry.path());

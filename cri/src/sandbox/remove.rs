@@ -9,8 +9,13 @@ use crate::context::Context;
 use crate::errors::from_bridge;
 use crate::store::sandboxes::{name_key, SandboxState};
 
-pub(crate) async fn remove_pod_sandbox(ctx: &Context, req: RemovePodSandboxRequest) -> Result<RemovePodSandboxResponse, Status> {
-    let Some(sandbox) = ctx.sandboxes.get(&req.pod_sandbox_id) else { return Ok(RemovePodSandboxResponse {}) };
+pub(crate) async fn remove_pod_sandbox(
+    ctx: &Context,
+    req: RemovePodSandboxRequest,
+) -> Result<RemovePodSandboxResponse, Status> {
+    let Some(sandbox) = ctx.sandboxes.get(&req.pod_sandbox_id) else {
+        return Ok(RemovePodSandboxResponse {});
+    };
     let id = sandbox.meta.id.clone();
     if sandbox.status.state == SandboxState::Ready || sandbox.meta.pins().next().is_some() {
         super::stop_pod_sandbox(ctx, StopPodSandboxRequest { pod_sandbox_id: id.clone() }).await?;
@@ -24,7 +29,8 @@ pub(crate) async fn remove_pod_sandbox(ctx: &Context, req: RemovePodSandboxReque
     }
     c.remove_snapshot(&id).await.map_err(|e| from_bridge("remove snapshot", e))?;
     let dir = persist::dir(ctx, &id);
-    super::shm::unmount(&super::shm::path(&dir)).map_err(|e| Status::internal(format!("unmount /dev/shm: {e}")))?;
+    super::shm::unmount(&super::shm::path(&dir))
+        .map_err(|e| Status::internal(format!("unmount /dev/shm: {e}")))?;
     if let Err(e) = std::fs::remove_dir_all(&dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
             return Err(Status::internal(format!("remove {}: {e}", dir.display())));
@@ -34,7 +40,12 @@ pub(crate) async fn remove_pod_sandbox(ctx: &Context, req: RemovePodSandboxReque
     ctx.sandboxes.release_name(&name_key(&m.name, &m.namespace, &m.uid, m.attempt), &id);
     ctx.sandboxes.remove(&id);
     ctx.shim_turns.forget(&id);
-    crate::container_events::emit(ctx, &id, &id, k8s_cri::v1::ContainerEventType::ContainerDeletedEvent);
+    crate::container_events::emit(
+        ctx,
+        &id,
+        &id,
+        k8s_cri::v1::ContainerEventType::ContainerDeletedEvent,
+    );
     tracing::info!(pod = %id, "pod sandbox removed");
     Ok(RemovePodSandboxResponse {})
 }

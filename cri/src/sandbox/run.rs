@@ -9,7 +9,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use containerd_bridge::{NewContainer, TaskIo};
-use k8s_cri::v1::{ContainerEventType, NamespaceMode, PodSandboxConfig, RunPodSandboxRequest, RunPodSandboxResponse};
+use k8s_cri::v1::{
+    ContainerEventType, NamespaceMode, PodSandboxConfig, RunPodSandboxRequest,
+    RunPodSandboxResponse,
+};
 use prost::Message;
 use tonic::Status;
 
@@ -65,30 +68,42 @@ pub(crate) fn new_id() -> String {
 }
 
 pub(crate) fn own_oom_score_adj() -> i32 {
-    std::fs::read_to_string("/proc/self/oom_score_adj").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    std::fs::read_to_string("/proc/self/oom_score_adj")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     let config = req.config.ok_or_else(|| Status::invalid_argument("config: missing"))?;
-    let m = config.metadata.clone().ok_or_else(|| Status::invalid_argument("config.metadata: missing"))?;
+    let m = config
+        .metadata
+        .clone()
+        .ok_or_else(|| Status::invalid_argument("config.metadata: missing"))?;
     for (field, value) in [("name", &m.name), ("namespace", &m.namespace), ("uid", &m.uid)] {
         if value.is_empty() {
             return Err(Status::invalid_argument(format!("config.metadata.{field}: empty")));
         }
     }
     if !config.log_directory.is_empty() && !config.log_directory.starts_with('/') {
-        return Err(Status::invalid_argument(format!("config.log_directory: {:?} is not absolute", config.log_directory)));
+        return Err(Status::invalid_argument(format!(
+            "config.log_directory: {:?} is not absolute",
+            config.log_directory
+        )));
     }
     let handler = super::handler::handler(ctx, &req.runtime_handler)?;
     let image_name = ctx.sandbox_image_name().unwrap_or_default();
-    let image = ctx.images.resolve(&image_name).ok_or_else(|| Status::failed_precondition(format!("sandbox image {image_name} is not available yet")))?;
+    let image = ctx.images.resolve(&image_name).ok_or_else(|| {
+        Status::failed_precondition(format!("sandbox image {image_name} is not available yet"))
+    })?;
     let parent_chain = crate::container::top_chain_id(&image.config)?;
     let pause_process = crate::spec::ImageProcess::from_config(&image.config);
     let args: Vec<String> = pause_process.entrypoint.into_iter().chain(pause_process.cmd).collect();
 
     let id = new_id();
     crate::rpc_ids::record_new("pod", &id);
-    let security = config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
+    let security =
+        config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
     let ns = security.namespace_options.clone().unwrap_or_default();
     // Status reports user_namespaces: false for every handler, so kubelet sends this only by
     // mistake; a pod must not silently run with host user IDs it did not ask for.
@@ -116,9 +131,11 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         etc_files: Some(etc_files.clone()),
         shm: shm.as_deref(),
     };
-    let spec = serde_json::to_vec(&sandbox_spec(&config, &options).map_err(invalid)?).expect("serialisable");
+    let spec = serde_json::to_vec(&sandbox_spec(&config, &options).map_err(invalid)?)
+        .expect("serialisable");
     let runtime_options = super::handler::runtime_options(ctx, handler);
-    let created_at_ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as i64;
+    let created_at_ns =
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as i64;
     let meta = SandboxMetadata {
         id: id.clone(),
         name: m.name.clone(),
@@ -151,7 +168,12 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
 
 /// The namespaces cricket pins: the pod's network; without a pause also its IPC and UTS, with
 /// the hostname and sysctls that runc would otherwise have set in the pause.
-fn pod_namespaces(config: &PodSandboxConfig, host_network: bool, node_ipc: bool, pause: bool) -> PodNamespaces {
+fn pod_namespaces(
+    config: &PodSandboxConfig,
+    host_network: bool,
+    node_ipc: bool,
+    pause: bool,
+) -> PodNamespaces {
     let mut want = PodNamespaces::default();
     if !host_network {
         want.kinds.push(Kind::Net);
@@ -166,7 +188,8 @@ fn pod_namespaces(config: &PodSandboxConfig, host_network: bool, node_ipc: bool,
         want.kinds.push(Kind::Uts);
         want.hostname = Some(config.hostname.clone()).filter(|h| !h.is_empty());
     }
-    let mut sysctls: Vec<_> = config.linux.as_ref().map(|l| l.sysctls.clone().into_iter().collect()).unwrap_or_default();
+    let mut sysctls: Vec<_> =
+        config.linux.as_ref().map(|l| l.sysctls.clone().into_iter().collect()).unwrap_or_default();
     sysctls.sort();
     want.sysctls = sysctls;
     want
@@ -190,8 +213,15 @@ pub(crate) async fn run_pod_sandbox(
             }
             // A retry of one that failed half-way and could not be undone then: undone now,
             // and made anew.
-            Some((SandboxState::NotReady, true)) => replace_failed(ctx, &holder, &plan.name_key, &id).await?,
-            _ => return Err(Status::already_exists(format!("pod sandbox name {:?} is reserved for {holder}", plan.name_key))),
+            Some((SandboxState::NotReady, true)) => {
+                replace_failed(ctx, &holder, &plan.name_key, &id).await?
+            }
+            _ => {
+                return Err(Status::already_exists(format!(
+                    "pod sandbox name {:?} is reserved for {holder}",
+                    plan.name_key
+                )))
+            }
         }
     }
     let mut done = Done::default();
@@ -200,7 +230,10 @@ pub(crate) async fn run_pod_sandbox(
         Ok(status) => {
             ctx.metrics.record_pod_start(started.elapsed());
             ctx.sandboxes.insert(Sandbox { meta: plan.meta, config: plan.config, status });
-            for kind in [ContainerEventType::ContainerCreatedEvent, ContainerEventType::ContainerStartedEvent] {
+            for kind in [
+                ContainerEventType::ContainerCreatedEvent,
+                ContainerEventType::ContainerStartedEvent,
+            ] {
                 crate::container_events::emit(ctx, &id, &id, kind);
             }
             tracing::info!(pod = %id, "pod sandbox ready");
@@ -214,13 +247,26 @@ pub(crate) async fn run_pod_sandbox(
 }
 
 /// Stops and removes the not-ready pod `holder` of the same name and pod, then takes its name.
-async fn replace_failed(ctx: &Context, holder: &str, name_key: &str, id: &str) -> Result<(), Status> {
+async fn replace_failed(
+    ctx: &Context,
+    holder: &str,
+    name_key: &str,
+    id: &str,
+) -> Result<(), Status> {
     tracing::info!(pod = %holder, "RunPodSandbox retried for a pod that is not ready: removing it first");
-    super::stop_pod_sandbox(ctx, k8s_cri::v1::StopPodSandboxRequest { pod_sandbox_id: holder.to_string() }).await?;
-    super::remove_pod_sandbox(ctx, k8s_cri::v1::RemovePodSandboxRequest { pod_sandbox_id: holder.to_string() }).await?;
-    ctx.sandboxes
-        .reserve_name(name_key, id)
-        .map_err(|other| Status::already_exists(format!("pod sandbox name {name_key:?} is reserved for {other}")))
+    super::stop_pod_sandbox(
+        ctx,
+        k8s_cri::v1::StopPodSandboxRequest { pod_sandbox_id: holder.to_string() },
+    )
+    .await?;
+    super::remove_pod_sandbox(
+        ctx,
+        k8s_cri::v1::RemovePodSandboxRequest { pod_sandbox_id: holder.to_string() },
+    )
+    .await?;
+    ctx.sandboxes.reserve_name(name_key, id).map_err(|other| {
+        Status::already_exists(format!("pod sandbox name {name_key:?} is reserved for {other}"))
+    })
 }
 
 async fn start(
@@ -234,16 +280,26 @@ async fn start(
     let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let network = match &plan.netns {
         None => None,
-        Some(_) => Some(ctx.networks.current().map_err(Status::failed_precondition)?.ok_or_else(|| {
-            Status::failed_precondition(format!("no CNI network config in {}", ctx.config.cni.conf_dir.display()))
-        })?),
+        Some(_) => {
+            Some(ctx.networks.current().map_err(Status::failed_precondition)?.ok_or_else(|| {
+                Status::failed_precondition(format!(
+                    "no CNI network config in {}",
+                    ctx.config.cni.conf_dir.display()
+                ))
+            })?)
+        }
     };
-    super::files::write(&plan.etc_files, &plan.config, plan.host_network).map_err(|e| Status::internal(format!("write the pod's /etc files: {e}")))?;
+    super::files::write(&plan.etc_files, &plan.config, plan.host_network)
+        .map_err(|e| Status::internal(format!("write the pod's /etc files: {e}")))?;
     if let Some(shm) = &plan.shm {
-        super::shm::mount(shm).map_err(|e| Status::internal(format!("mount the pod's /dev/shm: {e}")))?;
+        super::shm::mount(shm)
+            .map_err(|e| Status::internal(format!("mount the pod's /dev/shm: {e}")))?;
     }
     if !plan.pins.kinds.is_empty() {
-        done.pins = ctx.namespaces.create(id, &plan.pins).map_err(|e| Status::internal(format!("create the pod's namespaces: {e}")))?;
+        done.pins = ctx
+            .namespaces
+            .create(id, &plan.pins)
+            .map_err(|e| Status::internal(format!("create the pod's namespaces: {e}")))?;
     }
     let rc = runtime_conf(id, &plan.meta.netns, &plan.config);
     if let Some(net) = &network {
@@ -268,7 +324,8 @@ async fn start(
     };
     let pause = async {
         let t = std::time::Instant::now();
-        let pid = if plan.meta.pause { run_pause(ctx, plan).await } else { record_only(ctx, plan).await };
+        let pid =
+            if plan.meta.pause { run_pause(ctx, plan).await } else { record_only(ctx, plan).await };
         (pid, ms(t))
     };
     done.container = true;
@@ -278,11 +335,15 @@ async fn start(
     let status = SandboxStatus {
         state: SandboxState::Ready,
         pid,
-        ips: result.as_ref().map(|r| r.pod_ips().iter().map(ToString::to_string).collect()).unwrap_or_default(),
+        ips: result
+            .as_ref()
+            .map(|r| r.pod_ips().iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
         network: network.as_ref().map(|n| n.name.clone()).unwrap_or_default(),
         cni_result: result.and_then(|r| serde_json::to_value(r).ok()),
     };
-    persist::save_status(ctx, id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
+    persist::save_status(ctx, id, &status)
+        .map_err(|e| Status::internal(format!("persist status: {e}")))?;
     tracing::debug!(pod = %id, total_ms = ms(t0), "sandbox started");
     Ok(status)
 }
@@ -300,14 +361,20 @@ fn sandbox_record(ctx: &Context, plan: &Plan, snapshot_key: &str) -> NewContaine
         runtime_options: plan.runtime_options.clone(),
         spec: plan.spec.clone(),
         snapshot_key: snapshot_key.to_string(),
-        extensions: HashMap::from([(labels::METADATA_EXTENSION.to_string(), persist::metadata_extension(&plan.meta))]),
+        extensions: HashMap::from([(
+            labels::METADATA_EXTENSION.to_string(),
+            persist::metadata_extension(&plan.meta),
+        )]),
     }
 }
 
 /// A pod without a pause: its record only; the first container will start the shim.
 async fn record_only(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
     let record = sandbox_record(ctx, plan, "");
-    ctx.containerd.create_container(None, &record).await.map_err(|e| from_bridge("create container", e))?;
+    ctx.containerd
+        .create_container(None, &record)
+        .await
+        .map_err(|e| from_bridge("create container", e))?;
     Ok(0)
 }
 
@@ -317,7 +384,10 @@ async fn run_pause(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
     let c = &ctx.containerd;
     let t0 = std::time::Instant::now();
     let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
-    let lease = c.create_lease("sandbox", std::time::Duration::from_secs(600)).await.map_err(|e| from_bridge("lease", e))?;
+    let lease = c
+        .create_lease("sandbox", std::time::Duration::from_secs(600))
+        .await
+        .map_err(|e| from_bridge("lease", e))?;
     let result = async {
         let mounts = c.prepare_rootfs(&lease, id, &plan.parent_chain).await.map_err(|e| from_bridge("prepare rootfs", e))?;
         let container = sandbox_record(ctx, plan, id);
@@ -364,7 +434,17 @@ async fn undo(ctx: &Context, plan: &Plan, done: Done) {
         ctx.sandboxes.release_name(&plan.name_key, id);
     } else {
         tracing::error!(pod = %id, problems = ?failed, "could not undo a failed RunPodSandbox; kept NotReady for kubelet to stop");
-        let status = SandboxStatus { state: SandboxState::NotReady, pid: 0, ips: vec![], network: String::new(), cni_result: None };
-        ctx.sandboxes.insert(Sandbox { meta: plan.meta.clone(), config: plan.config.clone(), status });
+        let status = SandboxStatus {
+            state: SandboxState::NotReady,
+            pid: 0,
+            ips: vec![],
+            network: String::new(),
+            cni_result: None,
+        };
+        ctx.sandboxes.insert(Sandbox {
+            meta: plan.meta.clone(),
+            config: plan.config.clone(),
+            status,
+        });
     }
 }

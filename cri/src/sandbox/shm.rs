@@ -18,7 +18,15 @@ pub fn mount(at: &Path) -> io::Result<()> {
     let target = c_path(at)?;
     let data = std::ffi::CString::new(format!("mode=1777,{SIZE}")).expect("no NUL");
     let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-    let ret = unsafe { libc::mount(c"shm".as_ptr(), target.as_ptr(), c"tmpfs".as_ptr(), flags, data.as_ptr().cast()) };
+    let ret = unsafe {
+        libc::mount(
+            c"shm".as_ptr(),
+            target.as_ptr(),
+            c"tmpfs".as_ptr(),
+            flags,
+            data.as_ptr().cast(),
+        )
+    };
     if ret < 0 {
         return Err(io::Error::last_os_error());
     }

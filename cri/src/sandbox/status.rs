@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use k8s_cri::v1::{
-    LinuxPodSandboxStatus, ListPodSandboxRequest, ListPodSandboxResponse, Namespace, PodIp, PodSandbox, PodSandboxMetadata,
-    PodSandboxNetworkStatus, PodSandboxState, PodSandboxStateValue, PodSandboxStatus, PodSandboxStatusRequest,
-    PodSandboxStatusResponse,
+    LinuxPodSandboxStatus, ListPodSandboxRequest, ListPodSandboxResponse, Namespace, PodIp,
+    PodSandbox, PodSandboxMetadata, PodSandboxNetworkStatus, PodSandboxState, PodSandboxStateValue,
+    PodSandboxStatus, PodSandboxStatusRequest, PodSandboxStatusResponse,
 };
 use tonic::Status;
 
@@ -20,7 +20,12 @@ fn state(s: &Sandbox) -> i32 {
 }
 
 fn metadata(s: &Sandbox) -> PodSandboxMetadata {
-    PodSandboxMetadata { name: s.meta.name.clone(), uid: s.meta.uid.clone(), namespace: s.meta.namespace.clone(), attempt: s.meta.attempt }
+    PodSandboxMetadata {
+        name: s.meta.name.clone(),
+        uid: s.meta.uid.clone(),
+        namespace: s.meta.namespace.clone(),
+        attempt: s.meta.attempt,
+    }
 }
 
 /// The CRI status of `s` (PodSandboxStatus, and the pod's status in container events).
@@ -30,7 +35,12 @@ pub(crate) fn cri_status(s: &Sandbox) -> PodSandboxStatus {
         ip: ips.next().cloned().unwrap_or_default(),
         additional_ips: ips.map(|ip| PodIp { ip: ip.clone() }).collect(),
     };
-    let options = s.config.linux.as_ref().and_then(|l| l.security_context.as_ref()).and_then(|c| c.namespace_options.clone());
+    let options = s
+        .config
+        .linux
+        .as_ref()
+        .and_then(|l| l.security_context.as_ref())
+        .and_then(|c| c.namespace_options.clone());
     PodSandboxStatus {
         id: s.meta.id.clone(),
         metadata: Some(metadata(s)),
@@ -46,11 +56,13 @@ pub(crate) fn cri_status(s: &Sandbox) -> PodSandboxStatus {
 
 /// From memory; only `verbose` asks containerd (for the OCI spec), as it is for people, not
 /// for kubelet's relist.
-pub(crate) async fn pod_sandbox_status(ctx: &Context, req: PodSandboxStatusRequest) -> Result<PodSandboxStatusResponse, Status> {
-    let s = ctx
-        .sandboxes
-        .get(&req.pod_sandbox_id)
-        .ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
+pub(crate) async fn pod_sandbox_status(
+    ctx: &Context,
+    req: PodSandboxStatusRequest,
+) -> Result<PodSandboxStatusResponse, Status> {
+    let s = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| {
+        Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id))
+    })?;
     let status = cri_status(&s);
     let mut info = HashMap::new();
     if req.verbose {
@@ -67,17 +79,27 @@ pub(crate) async fn pod_sandbox_status(ctx: &Context, req: PodSandboxStatusReque
         });
         info.insert("info".to_string(), json.to_string());
     }
-    Ok(PodSandboxStatusResponse { status: Some(status), info, containers_statuses: vec![], timestamp: 0 })
+    Ok(PodSandboxStatusResponse {
+        status: Some(status),
+        info,
+        containers_statuses: vec![],
+        timestamp: 0,
+    })
 }
 
-pub(crate) fn list_pod_sandbox(ctx: &Context, req: ListPodSandboxRequest) -> ListPodSandboxResponse {
+pub(crate) fn list_pod_sandbox(
+    ctx: &Context,
+    req: ListPodSandboxRequest,
+) -> ListPodSandboxResponse {
     let filter = req.filter.unwrap_or_default();
     let items = ctx
         .sandboxes
         .list()
         .into_iter()
         .filter(|s| s.matches(&filter.id, &filter.label_selector))
-        .filter(|s| filter.state.as_ref().is_none_or(|v: &PodSandboxStateValue| v.state == state(s)))
+        .filter(|s| {
+            filter.state.as_ref().is_none_or(|v: &PodSandboxStateValue| v.state == state(s))
+        })
         .map(|s| PodSandbox {
             id: s.meta.id.clone(),
             metadata: Some(metadata(&s)),
@@ -94,7 +116,9 @@ pub(crate) fn list_pod_sandbox(ctx: &Context, req: ListPodSandboxRequest) -> Lis
 /// The OCI spec on containerd's record of `id`, for verbose statuses; null if unreadable.
 pub(crate) async fn record_spec(ctx: &Context, id: &str) -> serde_json::Value {
     match ctx.containerd.get_container(id).await {
-        Ok(Some(c)) => c.spec.and_then(|any| serde_json::from_slice(&any.value).ok()).unwrap_or_default(),
+        Ok(Some(c)) => {
+            c.spec.and_then(|any| serde_json::from_slice(&any.value).ok()).unwrap_or_default()
+        }
         _ => serde_json::Value::Null,
     }
 }

@@ -27,20 +27,26 @@ pub(crate) async fn stop_pod_sandbox(
         if !sandbox.meta.pause {
             return Ok(());
         }
-        crate::container::remove_task(ctx, &id).await.map_err(|e| from_bridge("remove the pause task", e))
+        crate::container::remove_task(ctx, &id)
+            .await
+            .map_err(|e| from_bridge("remove the pause task", e))
     };
     let network = async {
         if sandbox.status.network.is_empty() {
             return Ok(());
         }
         let rc = runtime_conf(&id, &sandbox.meta.netns, &sandbox.config);
-        detach(ctx, &sandbox.status.network, &rc).await.map_err(|e| Status::unavailable(format!("CNI DEL for {id}: {e}")))
+        detach(ctx, &sandbox.status.network, &rc)
+            .await
+            .map_err(|e| Status::unavailable(format!("CNI DEL for {id}: {e}")))
     };
     let (task, network) = tokio::join!(task, network);
     task?;
     network?;
     for pin in sandbox.meta.pins() {
-        ctx.namespaces.remove(pin.as_ref()).map_err(|e| Status::internal(format!("unpin {pin}: {e}")))?;
+        ctx.namespaces
+            .remove(pin.as_ref())
+            .map_err(|e| Status::internal(format!("unpin {pin}: {e}")))?;
     }
     let shm = super::shm::path(&persist::dir(ctx, &id));
     super::shm::unmount(&shm).map_err(|e| Status::internal(format!("unmount /dev/shm: {e}")))?;
@@ -48,10 +54,16 @@ pub(crate) async fn stop_pod_sandbox(
         s.state = SandboxState::NotReady;
         s.pid = 0;
     }) {
-        persist::save_status(ctx, &id, &status).map_err(|e| Status::internal(format!("persist status: {e}")))?;
+        persist::save_status(ctx, &id, &status)
+            .map_err(|e| Status::internal(format!("persist status: {e}")))?;
     }
     if sandbox.status.state == SandboxState::Ready {
-        crate::container_events::emit(ctx, &id, &id, k8s_cri::v1::ContainerEventType::ContainerStoppedEvent);
+        crate::container_events::emit(
+            ctx,
+            &id,
+            &id,
+            k8s_cri::v1::ContainerEventType::ContainerStoppedEvent,
+        );
     }
     tracing::info!(pod = %id, "pod sandbox stopped");
     Ok(StopPodSandboxResponse {})

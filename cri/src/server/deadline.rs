@@ -43,11 +43,8 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let timeout = req
-            .headers()
-            .get(HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_timeout);
+        let timeout =
+            req.headers().get(HEADER).and_then(|v| v.to_str().ok()).and_then(parse_timeout);
         let call = self.inner.call(req);
         let Some(timeout) = timeout else {
             return Box::pin(call);
@@ -93,10 +90,7 @@ mod tests {
         assert_eq!(parse_timeout("3M"), Some(Duration::from_secs(180)));
         assert_eq!(parse_timeout("10S"), Some(Duration::from_secs(10)));
         assert_eq!(parse_timeout("8m"), Some(Duration::from_millis(8)));
-        assert_eq!(
-            parse_timeout("99999999u"),
-            Some(Duration::from_micros(99_999_999))
-        );
+        assert_eq!(parse_timeout("99999999u"), Some(Duration::from_micros(99_999_999)));
         assert_eq!(parse_timeout("5n"), Some(Duration::from_nanos(5)));
     }
 

@@ -14,7 +14,8 @@ use tokio::sync::watch;
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// Methods that never wait.
-const ALWAYS_ANSWERED: [&str; 4] = ["/Version", "/Status", "/RuntimeConfig", "/UpdateRuntimeConfig"];
+const ALWAYS_ANSWERED: [&str; 4] =
+    ["/Version", "/Status", "/RuntimeConfig", "/UpdateRuntimeConfig"];
 
 #[derive(Clone)]
 pub struct RecoveryGateLayer(pub watch::Receiver<bool>);
@@ -61,9 +62,13 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let mut recovered = self.recovered.clone();
         Box::pin(async move {
-            let loaded = matches!(tokio::time::timeout(LIMIT, recovered.wait_for(|r| *r)).await, Ok(Ok(_)));
+            let loaded =
+                matches!(tokio::time::timeout(LIMIT, recovered.wait_for(|r| *r)).await, Ok(Ok(_)));
             if !loaded {
-                return Ok(tonic::Status::unavailable("cricket is still loading its pods and containers from containerd").into_http());
+                return Ok(tonic::Status::unavailable(
+                    "cricket is still loading its pods and containers from containerd",
+                )
+                .into_http());
             }
             inner.call(req).await
         })

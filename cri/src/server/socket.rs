@@ -34,17 +34,26 @@ pub fn bind(path: &Path) -> Result<(UnixListener, SocketGuard), SocketError> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     if !dir.exists() {
         std::fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
-        std::fs::set_permissions(dir, Permissions::from_mode(0o700)).map_err(io_err("chmod", dir))?;
+        std::fs::set_permissions(dir, Permissions::from_mode(0o700))
+            .map_err(io_err("chmod", dir))?;
     }
     let lock_path = PathBuf::from(format!("{}.lock", path.display()));
-    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io_err("open lock", &lock_path))?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_err("open lock", &lock_path))?;
     match lock.try_lock() {
         Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Err(SocketError::LockHeld(path.into(), lock_path)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(SocketError::LockHeld(path.into(), lock_path))
+        }
         Err(std::fs::TryLockError::Error(e)) => return Err(io_err("lock", &lock_path)(e)),
     }
     remove_stale(path)?;
-    let std_listener = std::os::unix::net::UnixListener::bind(path).map_err(io_err("bind", path))?;
+    let std_listener =
+        std::os::unix::net::UnixListener::bind(path).map_err(io_err("bind", path))?;
     std::fs::set_permissions(path, Permissions::from_mode(0o660)).map_err(io_err("chmod", path))?;
     std_listener.set_nonblocking(true).map_err(io_err("set non-blocking", path))?;
     let listener = UnixListener::from_std(std_listener).map_err(io_err("listen", path))?;

@@ -17,7 +17,9 @@ fn parse(name: &str, field: &str) -> Result<Capability, SpecError> {
 }
 
 /// The effective set for `requested` (unprivileged containers).
-pub fn capability_set(requested: Option<&CriCapabilities>) -> Result<HashSet<Capability>, SpecError> {
+pub fn capability_set(
+    requested: Option<&CriCapabilities>,
+) -> Result<HashSet<Capability>, SpecError> {
     let mut caps: HashSet<Capability> = DEFAULT_CAPABILITIES.into_iter().collect();
     let Some(r) = requested else { return Ok(caps) };
     let is_all = |n: &String| n.eq_ignore_ascii_case("ALL");
@@ -37,7 +39,10 @@ pub fn capability_set(requested: Option<&CriCapabilities>) -> Result<HashSet<Cap
     Ok(caps)
 }
 
-pub fn set_capabilities(spec: &mut Spec, requested: Option<&CriCapabilities>) -> Result<(), SpecError> {
+pub fn set_capabilities(
+    spec: &mut Spec,
+    requested: Option<&CriCapabilities>,
+) -> Result<(), SpecError> {
     let caps = capabilities(capability_set(requested)?)?;
     spec.process_mut().as_mut().expect("process").set_capabilities(Some(caps));
     Ok(())
@@ -59,9 +64,16 @@ mod tests {
     fn adds_drops_and_all() {
         assert_eq!(capability_set(None).unwrap().len(), 14);
         let s = capability_set(Some(&req(&["NET_ADMIN", "CAP_SYS_TIME"], &["chown"]))).unwrap();
-        assert!(s.contains(&Capability::NetAdmin) && s.contains(&Capability::SysTime) && !s.contains(&Capability::Chown));
+        assert!(
+            s.contains(&Capability::NetAdmin)
+                && s.contains(&Capability::SysTime)
+                && !s.contains(&Capability::Chown)
+        );
         assert_eq!(capability_set(Some(&req(&["ALL"], &[]))).unwrap(), all_capabilities());
-        assert_eq!(capability_set(Some(&req(&["NET_BIND_SERVICE"], &["ALL"]))).unwrap(), [Capability::NetBindService].into());
+        assert_eq!(
+            capability_set(Some(&req(&["NET_BIND_SERVICE"], &["ALL"]))).unwrap(),
+            [Capability::NetBindService].into()
+        );
         let err = capability_set(Some(&req(&["FLY"], &[]))).unwrap_err();
         assert!(err.to_string().contains("add_capabilities") && err.to_string().contains("FLY"));
     }

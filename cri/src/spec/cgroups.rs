@@ -13,12 +13,18 @@ pub fn cgroups_path(parent: &str, id: &str, systemd: bool) -> Result<Option<Stri
     }
     if systemd {
         if !parent.ends_with(".slice") || parent.contains('/') {
-            return Err(SpecError::invalid("linux.cgroup_parent", format!("{parent:?} is not a systemd slice (the cgroup driver is systemd)")));
+            return Err(SpecError::invalid(
+                "linux.cgroup_parent",
+                format!("{parent:?} is not a systemd slice (the cgroup driver is systemd)"),
+            ));
         }
         return Ok(Some(format!("{parent}:cricket:{id}")));
     }
     if !parent.starts_with('/') {
-        return Err(SpecError::invalid("linux.cgroup_parent", format!("{parent:?} is not an absolute cgroupfs path")));
+        return Err(SpecError::invalid(
+            "linux.cgroup_parent",
+            format!("{parent:?} is not an absolute cgroupfs path"),
+        ));
     }
     Ok(Some(format!("{}/{id}", parent.trim_end_matches('/'))))
 }
@@ -37,7 +43,10 @@ pub fn hugetlb_controller_present() -> bool {
 
 /// Whether a cgroup v1 mount in `mounts` (the text of /proc/self/mounts) carries `controller`.
 fn v1_mounts_carry(mounts: &str, controller: &str) -> bool {
-    mounts.lines().filter(|l| l.split(' ').nth(2) == Some("cgroup")).any(|l| l.split(' ').nth(3).is_some_and(|o| o.split(',').any(|x| x == controller)))
+    mounts
+        .lines()
+        .filter(|l| l.split(' ').nth(2) == Some("cgroup"))
+        .any(|l| l.split(' ').nth(3).is_some_and(|o| o.split(',').any(|x| x == controller)))
 }
 
 pub fn set_cgroups_path(spec: &mut Spec, path: Option<String>) {
@@ -53,15 +62,27 @@ mod tests {
         let hybrid = "cgroup /sys/fs/cgroup/memory cgroup rw,nosuid,memory 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw,hugetlb 0 0\n";
         assert!(!v1_mounts_carry(hybrid, "hugetlb"));
         assert!(v1_mounts_carry(hybrid, "memory"));
-        assert!(v1_mounts_carry("cgroup /sys/fs/cgroup/hugetlb cgroup rw,relatime,hugetlb 0 0\n", "hugetlb"));
+        assert!(v1_mounts_carry(
+            "cgroup /sys/fs/cgroup/hugetlb cgroup rw,relatime,hugetlb 0 0\n",
+            "hugetlb"
+        ));
     }
 
     #[test]
     fn cgroupfs_and_systemd_paths() {
-        assert_eq!(cgroups_path("/kubepods/besteffort/pod1", "abc", false).unwrap().unwrap(), "/kubepods/besteffort/pod1/abc");
-        assert_eq!(cgroups_path("kubepods-pod1.slice", "abc", true).unwrap().unwrap(), "kubepods-pod1.slice:cricket:abc");
+        assert_eq!(
+            cgroups_path("/kubepods/besteffort/pod1", "abc", false).unwrap().unwrap(),
+            "/kubepods/besteffort/pod1/abc"
+        );
+        assert_eq!(
+            cgroups_path("kubepods-pod1.slice", "abc", true).unwrap().unwrap(),
+            "kubepods-pod1.slice:cricket:abc"
+        );
         assert_eq!(cgroups_path("", "abc", true).unwrap(), None);
-        assert!(cgroups_path("/kubepods", "abc", true).unwrap_err().to_string().contains("linux.cgroup_parent"));
+        assert!(cgroups_path("/kubepods", "abc", true)
+            .unwrap_err()
+            .to_string()
+            .contains("linux.cgroup_parent"));
         assert!(cgroups_path("kubepods", "abc", false).is_err());
     }
 }

@@ -9,9 +9,9 @@ use k8s_cri::v1::{ContainerConfig, PodSandboxConfig};
 use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Spec};
 
 use super::cgroups::{cgroups_path, set_cgroups_path};
-use super::lsm::NodeLsm;
 use super::identity::{resolve, set_identity, ImageUsers};
 use super::image_config::{set_process, ImageProcess};
+use super::lsm::NodeLsm;
 use super::process::{clamp_oom_score_adj, set_oom_score_adj, set_privileged, set_readonly_rootfs};
 use super::{capabilities, defaults, namespaces, resources, user_mounts, SpecError};
 use crate::labels::cri_annotations as ann;
@@ -56,7 +56,11 @@ pub struct ContainerSpecOptions<'a> {
 fn set_namespaces(spec: &mut Spec, ns: &PodNamespacePaths) -> Result<(), SpecError> {
     let entry = |typ, path: Option<&PathBuf>| namespaces::entry(typ, path.map(PathBuf::as_path));
     let mut list: Vec<LinuxNamespace> = vec![entry(LinuxNamespaceType::Mount, None)?];
-    for (typ, path) in [(LinuxNamespaceType::Network, &ns.net), (LinuxNamespaceType::Ipc, &ns.ipc), (LinuxNamespaceType::Uts, &ns.uts)] {
+    for (typ, path) in [
+        (LinuxNamespaceType::Network, &ns.net),
+        (LinuxNamespaceType::Ipc, &ns.ipc),
+        (LinuxNamespaceType::Uts, &ns.uts),
+    ] {
         if let Some(p) = path {
             list.push(entry(typ, Some(p))?);
         }
@@ -70,7 +74,11 @@ fn set_namespaces(spec: &mut Spec, ns: &PodNamespacePaths) -> Result<(), SpecErr
     Ok(())
 }
 
-fn set_security(spec: &mut Spec, config: &ContainerConfig, o: &ContainerSpecOptions) -> Result<(), SpecError> {
+fn set_security(
+    spec: &mut Spec,
+    config: &ContainerConfig,
+    o: &ContainerSpecOptions,
+) -> Result<(), SpecError> {
     let sc = config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
     set_identity(spec, &resolve(&o.image.user, &sc, o.users)?);
     set_readonly_rootfs(spec, sc.readonly_rootfs);
@@ -93,7 +101,11 @@ fn set_security(spec: &mut Spec, config: &ContainerConfig, o: &ContainerSpecOpti
     super::seccomp::set_seccomp(spec, sc.seccomp.as_ref(), sc.privileged)
 }
 
-fn set_mounts(spec: &mut Spec, config: &ContainerConfig, o: &ContainerSpecOptions) -> Result<(), SpecError> {
+fn set_mounts(
+    spec: &mut Spec,
+    config: &ContainerConfig,
+    o: &ContainerSpecOptions,
+) -> Result<(), SpecError> {
     if let Some(files) = &o.etc_files {
         super::mounts::add_etc_files(spec, files)?;
     }
@@ -122,7 +134,10 @@ fn cri_annotations(config: &ContainerConfig, o: &ContainerSpecOptions) -> HashMa
     ])
 }
 
-pub fn container_spec(config: &ContainerConfig, o: &ContainerSpecOptions) -> Result<Spec, SpecError> {
+pub fn container_spec(
+    config: &ContainerConfig,
+    o: &ContainerSpecOptions,
+) -> Result<Spec, SpecError> {
     let mut spec = defaults::base()?;
     set_process(&mut spec, o.image, config)?;
     set_security(&mut spec, config, o)?;
@@ -130,7 +145,10 @@ pub fn container_spec(config: &ContainerConfig, o: &ContainerSpecOptions) -> Res
     set_mounts(&mut spec, config, o)?;
     let resources = config.linux.as_ref().and_then(|l| l.resources.clone()).unwrap_or_default();
     resources::set_resources(&mut spec, &resources, o.hugetlb)?;
-    set_oom_score_adj(&mut spec, clamp_oom_score_adj(resources.oom_score_adj as i32, o.daemon_oom_score_adj));
+    set_oom_score_adj(
+        &mut spec,
+        clamp_oom_score_adj(resources.oom_score_adj as i32, o.daemon_oom_score_adj),
+    );
     let parent = o.sandbox.linux.as_ref().map(|l| l.cgroup_parent.clone()).unwrap_or_default();
     set_cgroups_path(&mut spec, cgroups_path(&parent, o.id, o.systemd_cgroup)?);
     let mut annotations = config.annotations.clone();

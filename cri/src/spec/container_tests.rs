@@ -4,7 +4,11 @@ use k8s_cri::v1::*;
 
 use super::*;
 
-fn options<'a>(image: &'a ImageProcess, users: &'a ImageUsers, sandbox: &'a PodSandboxConfig) -> ContainerSpecOptions<'a> {
+fn options<'a>(
+    image: &'a ImageProcess,
+    users: &'a ImageUsers,
+    sandbox: &'a PodSandboxConfig,
+) -> ContainerSpecOptions<'a> {
     ContainerSpecOptions {
         id: "c1",
         sandbox_id: "sb1",
@@ -29,8 +33,16 @@ fn options<'a>(image: &'a ImageProcess, users: &'a ImageUsers, sandbox: &'a PodS
 
 fn sandbox() -> PodSandboxConfig {
     PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata { name: "web".into(), uid: "u1".into(), namespace: "default".into(), attempt: 0 }),
-        linux: Some(LinuxPodSandboxConfig { cgroup_parent: "/kubepods/pod1".into(), ..Default::default() }),
+        metadata: Some(PodSandboxMetadata {
+            name: "web".into(),
+            uid: "u1".into(),
+            namespace: "default".into(),
+            attempt: 0,
+        }),
+        linux: Some(LinuxPodSandboxConfig {
+            cgroup_parent: "/kubepods/pod1".into(),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -40,9 +52,16 @@ fn config() -> ContainerConfig {
         metadata: Some(ContainerMetadata { name: "app".into(), attempt: 0 }),
         command: vec!["/bin/sh".into()],
         linux: Some(LinuxContainerConfig {
-            resources: Some(LinuxContainerResources { memory_limit_in_bytes: 1 << 26, oom_score_adj: -999, ..Default::default() }),
+            resources: Some(LinuxContainerResources {
+                memory_limit_in_bytes: 1 << 26,
+                oom_score_adj: -999,
+                ..Default::default()
+            }),
             security_context: Some(LinuxContainerSecurityContext {
-                seccomp: Some(SecurityProfile { profile_type: security_profile::ProfileType::RuntimeDefault as i32, ..Default::default() }),
+                seccomp: Some(SecurityProfile {
+                    profile_type: security_profile::ProfileType::RuntimeDefault as i32,
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
         }),
@@ -54,8 +73,16 @@ fn config() -> ContainerConfig {
 fn a_container_joins_its_pods_namespaces_by_path_with_the_cri_annotations() {
     let (image, users, sb) = (ImageProcess::default(), ImageUsers::default(), sandbox());
     let spec = container_spec(&config(), &options(&image, &users, &sb)).unwrap();
-    let ns: Vec<(String, Option<PathBuf>)> =
-        spec.linux().as_ref().unwrap().namespaces().clone().unwrap().iter().map(|n| (format!("{:?}", n.typ()), n.path().clone())).collect();
+    let ns: Vec<(String, Option<PathBuf>)> = spec
+        .linux()
+        .as_ref()
+        .unwrap()
+        .namespaces()
+        .clone()
+        .unwrap()
+        .iter()
+        .map(|n| (format!("{:?}", n.typ()), n.path().clone()))
+        .collect();
     assert_eq!(
         ns,
         [
@@ -73,9 +100,18 @@ fn a_container_joins_its_pods_namespaces_by_path_with_the_cri_annotations() {
     let linux = spec.linux().as_ref().unwrap();
     assert_eq!(linux.cgroups_path().clone().unwrap(), PathBuf::from("/kubepods/pod1/c1"));
     assert_eq!(linux.resources().as_ref().unwrap().memory().unwrap().limit(), Some(1 << 26));
-    assert_eq!(spec.process().as_ref().unwrap().oom_score_adj(), Some(-500), "clamped to the daemon's own");
+    assert_eq!(
+        spec.process().as_ref().unwrap().oom_score_adj(),
+        Some(-500),
+        "clamped to the daemon's own"
+    );
     assert!(linux.seccomp().is_some(), "RuntimeDefault gets the built-in profile");
-    assert!(spec.mounts().clone().unwrap().iter().any(|m| m.destination() == Path::new("/dev/shm") && m.source() == &Some("/r/shm".into())));
+    assert!(spec
+        .mounts()
+        .clone()
+        .unwrap()
+        .iter()
+        .any(|m| m.destination() == Path::new("/dev/shm") && m.source() == &Some("/r/shm".into())));
 }
 
 #[test]
@@ -87,5 +123,17 @@ fn privileged_has_every_capability_and_device_and_no_seccomp() {
     let linux = spec.linux().as_ref().unwrap();
     assert!(linux.seccomp().is_none() && linux.masked_paths().is_none());
     assert!(linux.resources().as_ref().unwrap().devices().clone().unwrap()[0].allow());
-    assert!(spec.process().as_ref().unwrap().capabilities().as_ref().unwrap().bounding().as_ref().unwrap().len() > 30);
+    assert!(
+        spec.process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .as_ref()
+            .unwrap()
+            .bounding()
+            .as_ref()
+            .unwrap()
+            .len()
+            > 30
+    );
 }

@@ -39,7 +39,8 @@ pub const MASKED_PATHS: [&str; 11] = [
     "/sys/devices/virtual/powercap",
 ];
 
-pub const READONLY_PATHS: [&str; 5] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const READONLY_PATHS: [&str; 5] =
+    ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 /// `caps` as the bounding, effective and permitted sets (nothing inheritable or ambient).
 pub fn capabilities(caps: HashSet<Capability>) -> Result<LinuxCapabilities, SpecError> {
@@ -59,7 +60,9 @@ pub fn base() -> Result<Spec, SpecError> {
     let capabilities = capabilities(DEFAULT_CAPABILITIES.into_iter().collect())?;
     let process = spec.process_mut().as_mut().expect("the default spec has a process");
     process.set_capabilities(Some(capabilities));
-    process.set_env(Some(vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()]));
+    process.set_env(Some(vec![
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+    ]));
     process.set_rlimits(None);
     let linux = spec.linux_mut().as_mut().expect("the default spec has linux");
     linux.set_masked_paths(Some(MASKED_PATHS.iter().map(|p| p.to_string()).collect()));

@@ -6,7 +6,10 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use k8s_cri::v1::Device;
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceBuilder, LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType, Spec};
+use oci_spec::runtime::{
+    LinuxDevice, LinuxDeviceBuilder, LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType,
+    Spec,
+};
 
 use super::SpecError;
 
@@ -54,7 +57,13 @@ fn devices_under(dir: &Path, target: &Path, out: &mut Vec<LinuxDevice>) {
 }
 
 fn rule(d: &LinuxDevice, access: &str) -> Result<LinuxDeviceCgroup, SpecError> {
-    Ok(LinuxDeviceCgroupBuilder::default().allow(true).typ(d.typ()).major(d.major()).minor(d.minor()).access(access).build()?)
+    Ok(LinuxDeviceCgroupBuilder::default()
+        .allow(true)
+        .typ(d.typ())
+        .major(d.major())
+        .minor(d.minor())
+        .access(access)
+        .build()?)
 }
 
 fn add(spec: &mut Spec, devices: Vec<LinuxDevice>, rules: Vec<LinuxDeviceCgroup>) {
@@ -76,10 +85,14 @@ pub fn add_devices(spec: &mut Spec, requested: &[Device]) -> Result<(), SpecErro
         let field = |f: &str| format!("config.devices[{i}].{f}");
         let access = if d.permissions.is_empty() { "rwm" } else { d.permissions.as_str() };
         if !access.chars().all(|c| "rwm".contains(c)) {
-            return Err(SpecError::invalid(&field("permissions"), format!("{:?} is not a combination of r, w and m", d.permissions)));
+            return Err(SpecError::invalid(
+                &field("permissions"),
+                format!("{:?} is not a combination of r, w and m", d.permissions),
+            ));
         }
         let host = Path::new(&d.host_path);
-        let container_path = if d.container_path.is_empty() { host } else { Path::new(&d.container_path) };
+        let container_path =
+            if d.container_path.is_empty() { host } else { Path::new(&d.container_path) };
         let mut found = Vec::new();
         if host.is_dir() {
             devices_under(host, container_path, &mut found);
@@ -87,7 +100,10 @@ pub fn add_devices(spec: &mut Spec, requested: &[Device]) -> Result<(), SpecErro
             found.extend(device_at(host, container_path));
         }
         if found.is_empty() {
-            return Err(SpecError::invalid(&field("host_path"), format!("{:?} is not a device or a directory of devices", d.host_path)));
+            return Err(SpecError::invalid(
+                &field("host_path"),
+                format!("{:?} is not a device or a directory of devices", d.host_path),
+            ));
         }
         let rules = found.iter().map(|dev| rule(dev, access)).collect::<Result<Vec<_>, _>>()?;
         add(spec, found, rules);
@@ -115,10 +131,20 @@ mod tests {
     #[test]
     fn a_requested_device_gets_its_node_and_its_rule() {
         let mut s = spec();
-        let req = Device { container_path: "/dev/mynull".into(), host_path: "/dev/null".into(), permissions: "rw".into() };
+        let req = Device {
+            container_path: "/dev/mynull".into(),
+            host_path: "/dev/null".into(),
+            permissions: "rw".into(),
+        };
         add_devices(&mut s, &[req]).unwrap();
         let linux = s.linux().clone().unwrap();
-        let dev = linux.devices().clone().unwrap().into_iter().find(|d| d.path() == Path::new("/dev/mynull")).unwrap();
+        let dev = linux
+            .devices()
+            .clone()
+            .unwrap()
+            .into_iter()
+            .find(|d| d.path() == Path::new("/dev/mynull"))
+            .unwrap();
         assert_eq!((dev.typ(), dev.major(), dev.minor()), (LinuxDeviceType::C, 1, 3));
         let rules = linux.resources().clone().unwrap().devices().clone().unwrap();
         let r = rules.last().unwrap();
@@ -128,7 +154,11 @@ mod tests {
     #[test]
     fn bad_requests_name_the_field() {
         let bad = |host: &str, perms: &str| {
-            let d = Device { container_path: "/dev/x".into(), host_path: host.into(), permissions: perms.into() };
+            let d = Device {
+                container_path: "/dev/x".into(),
+                host_path: host.into(),
+                permissions: perms.into(),
+            };
             add_devices(&mut spec(), &[d]).unwrap_err().to_string()
         };
         assert!(bad("/dev/null", "rwx").contains("config.devices[0].permissions"));
@@ -145,6 +175,8 @@ mod tests {
         assert!(devices.iter().any(|d| d.path() == Path::new("/dev/null")));
         assert!(!devices.iter().any(|d| d.path().starts_with("/dev/pts")));
         let rules = linux.resources().clone().unwrap().devices().clone().unwrap();
-        assert!(rules.iter().any(|r| r.allow() && r.major().is_none() && r.access().as_deref() == Some("rwm")));
+        assert!(rules
+            .iter()
+            .any(|r| r.allow() && r.major().is_none() && r.access().as_deref() == Some("rwm")));
     }
 }

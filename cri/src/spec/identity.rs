@@ -23,12 +23,20 @@ impl ImageUsers {
     fn users(&self) -> impl Iterator<Item = PasswdEntry> + '_ {
         self.passwd.lines().filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            Some(PasswdEntry { name: f.first()?.to_string(), uid: f.get(2)?.parse().ok()?, gid: f.get(3)?.parse().ok()? })
+            Some(PasswdEntry {
+                name: f.first()?.to_string(),
+                uid: f.get(2)?.parse().ok()?,
+                gid: f.get(3)?.parse().ok()?,
+            })
         })
     }
 
     fn group_id(&self, name: &str) -> Option<u32> {
-        self.group.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.first() == Some(&name)).and_then(|f| f.get(2)?.parse().ok())
+        self.group
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.first() == Some(&name))
+            .and_then(|f| f.get(2)?.parse().ok())
     }
 
     /// The groups that list `user` as a member.
@@ -62,19 +70,36 @@ fn image_user(spec: &str, users: &ImageUsers) -> Result<(u32, u32, Option<String
         (Ok(uid), e) => (uid, e.as_ref().map_or(0, |e| e.gid), e.map(|e| e.name)),
         (Err(_), Some(e)) => (e.uid, e.gid, Some(e.name)),
         (Err(_), None) if user.is_empty() => (0, 0, Some("root".into())),
-        (Err(_), None) => return Err(SpecError::invalid("image user", format!("{user:?} is not in the image's /etc/passwd"))),
+        (Err(_), None) => {
+            return Err(SpecError::invalid(
+                "image user",
+                format!("{user:?} is not in the image's /etc/passwd"),
+            ))
+        }
     };
     if let Some(g) = group {
-        gid = g.parse().ok().or_else(|| users.group_id(g)).ok_or_else(|| SpecError::invalid("image user", format!("group {g:?} is not in the image's /etc/group")))?;
+        gid = g.parse().ok().or_else(|| users.group_id(g)).ok_or_else(|| {
+            SpecError::invalid(
+                "image user",
+                format!("group {g:?} is not in the image's /etc/group"),
+            )
+        })?;
     }
     Ok((uid, gid, name))
 }
 
-pub fn resolve(image_user_spec: &str, sc: &LinuxContainerSecurityContext, users: &ImageUsers) -> Result<Identity, SpecError> {
+pub fn resolve(
+    image_user_spec: &str,
+    sc: &LinuxContainerSecurityContext,
+    users: &ImageUsers,
+) -> Result<Identity, SpecError> {
     const P: &str = "config.linux.security_context";
     let named = !sc.run_as_username.is_empty();
     if sc.run_as_group.is_some() && sc.run_as_user.is_none() && !named {
-        return Err(SpecError::invalid(&format!("{P}.run_as_group"), "needs run_as_user or run_as_username"));
+        return Err(SpecError::invalid(
+            &format!("{P}.run_as_group"),
+            "needs run_as_user or run_as_username",
+        ));
     }
     let (uid, mut gid, name) = if let Some(u) = &sc.run_as_user {
         let uid = id(u.value, &format!("{P}.run_as_user"))?;
@@ -82,7 +107,10 @@ pub fn resolve(image_user_spec: &str, sc: &LinuxContainerSecurityContext, users:
         (uid, entry.as_ref().map_or(0, |e| e.gid), entry.map(|e| e.name))
     } else if named {
         let e = users.users().find(|e| e.name == sc.run_as_username).ok_or_else(|| {
-            SpecError::invalid(&format!("{P}.run_as_username"), format!("{:?} is not in the image's /etc/passwd", sc.run_as_username))
+            SpecError::invalid(
+                &format!("{P}.run_as_username"),
+                format!("{:?} is not in the image's /etc/passwd", sc.run_as_username),
+            )
         })?;
         (e.uid, e.gid, Some(e.name))
     } else {
@@ -134,13 +162,24 @@ mod tests {
 
     #[test]
     fn users_by_number_by_name_and_from_the_image() {
-        let by_uid = resolve("", &ctx(|c| c.run_as_user = Some(Int64Value { value: 1000 })), &users()).unwrap();
+        let by_uid =
+            resolve("", &ctx(|c| c.run_as_user = Some(Int64Value { value: 1000 })), &users())
+                .unwrap();
         assert_eq!(by_uid, Identity { uid: 1000, gid: 1001, additional_gids: vec![1001, 29] });
         let by_name = resolve("", &ctx(|c| c.run_as_username = "web".into()), &users()).unwrap();
         assert_eq!(by_name, by_uid);
-        assert_eq!(resolve("web:audio", &ctx(|_| {}), &users()).unwrap(), Identity { uid: 1000, gid: 29, additional_gids: vec![29] });
-        assert_eq!(resolve("", &ctx(|_| {}), &users()).unwrap(), Identity { uid: 0, gid: 0, additional_gids: vec![0] });
-        assert_eq!(resolve("4242:7", &ctx(|_| {}), &ImageUsers::default()).unwrap(), Identity { uid: 4242, gid: 7, additional_gids: vec![7] });
+        assert_eq!(
+            resolve("web:audio", &ctx(|_| {}), &users()).unwrap(),
+            Identity { uid: 1000, gid: 29, additional_gids: vec![29] }
+        );
+        assert_eq!(
+            resolve("", &ctx(|_| {}), &users()).unwrap(),
+            Identity { uid: 0, gid: 0, additional_gids: vec![0] }
+        );
+        assert_eq!(
+            resolve("4242:7", &ctx(|_| {}), &ImageUsers::default()).unwrap(),
+            Identity { uid: 4242, gid: 7, additional_gids: vec![7] }
+        );
     }
 
     #[test]
@@ -150,18 +189,33 @@ mod tests {
             c.run_as_group = Some(Int64Value { value: 5 });
             c.supplemental_groups = vec![44, 5];
         });
-        assert_eq!(resolve("", &c, &users()).unwrap(), Identity { uid: 1000, gid: 5, additional_gids: vec![5, 29, 44] });
-        let strict = LinuxContainerSecurityContext { supplemental_groups_policy: SupplementalGroupsPolicy::Strict as i32, ..c };
+        assert_eq!(
+            resolve("", &c, &users()).unwrap(),
+            Identity { uid: 1000, gid: 5, additional_gids: vec![5, 29, 44] }
+        );
+        let strict = LinuxContainerSecurityContext {
+            supplemental_groups_policy: SupplementalGroupsPolicy::Strict as i32,
+            ..c
+        };
         assert_eq!(resolve("", &strict, &users()).unwrap().additional_gids, [5, 44]);
     }
 
     #[test]
     fn bad_identities_name_the_field() {
         let group_only = ctx(|c| c.run_as_group = Some(Int64Value { value: 1 }));
-        assert!(resolve("", &group_only, &users()).unwrap_err().to_string().contains("run_as_group"));
+        assert!(resolve("", &group_only, &users())
+            .unwrap_err()
+            .to_string()
+            .contains("run_as_group"));
         let unknown = ctx(|c| c.run_as_username = "nobody-here".into());
-        assert!(resolve("", &unknown, &users()).unwrap_err().to_string().contains("run_as_username"));
-        assert!(resolve("ghost", &ctx(|_| {}), &users()).unwrap_err().to_string().contains("image user"));
+        assert!(resolve("", &unknown, &users())
+            .unwrap_err()
+            .to_string()
+            .contains("run_as_username"));
+        assert!(resolve("ghost", &ctx(|_| {}), &users())
+            .unwrap_err()
+            .to_string()
+            .contains("image user"));
         let negative = ctx(|c| c.run_as_user = Some(Int64Value { value: -1 }));
         assert!(resolve("", &negative, &users()).unwrap_err().to_string().contains("run_as_user"));
     }

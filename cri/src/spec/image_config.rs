@@ -23,7 +23,9 @@ impl ImageProcess {
         let v: serde_json::Value = serde_json::from_slice(blob).unwrap_or_default();
         let c = &v["config"];
         let strings = |k: &str| -> Vec<String> {
-            c[k].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
+            c[k].as_array()
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                .unwrap_or_default()
         };
         let string = |k: &str| c[k].as_str().unwrap_or_default().to_string();
         ImageProcess {
@@ -39,15 +41,22 @@ impl ImageProcess {
 
 /// The CRI's rule: `command` replaces the entrypoint (and drops the image's cmd), `args`
 /// replaces the cmd.
-pub fn process_args(image: &ImageProcess, config: &ContainerConfig) -> Result<Vec<String>, SpecError> {
-    let mut args = if config.command.is_empty() { image.entrypoint.clone() } else { config.command.clone() };
+pub fn process_args(
+    image: &ImageProcess,
+    config: &ContainerConfig,
+) -> Result<Vec<String>, SpecError> {
+    let mut args =
+        if config.command.is_empty() { image.entrypoint.clone() } else { config.command.clone() };
     if !config.args.is_empty() {
         args.extend(config.args.iter().cloned());
     } else if config.command.is_empty() {
         args.extend(image.cmd.iter().cloned());
     }
     if args.is_empty() {
-        return Err(SpecError::invalid("config.command", "neither the config nor the image names a command"));
+        return Err(SpecError::invalid(
+            "config.command",
+            "neither the config nor the image names a command",
+        ));
     }
     Ok(args)
 }
@@ -65,7 +74,11 @@ pub fn merged_env(image: &[String], config: &ContainerConfig) -> Vec<String> {
     env
 }
 
-pub fn set_process(spec: &mut Spec, image: &ImageProcess, config: &ContainerConfig) -> Result<(), SpecError> {
+pub fn set_process(
+    spec: &mut Spec,
+    image: &ImageProcess,
+    config: &ContainerConfig,
+) -> Result<(), SpecError> {
     let args = process_args(image, config)?;
     let mut env = merged_env(&image.env, config);
     if !env.iter().any(|e| e.starts_with("PATH=")) {
@@ -74,7 +87,11 @@ pub fn set_process(spec: &mut Spec, image: &ImageProcess, config: &ContainerConf
     if config.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
-    let cwd = [&config.working_dir, &image.working_dir].into_iter().find(|d| !d.is_empty()).cloned().unwrap_or_else(|| "/".into());
+    let cwd = [&config.working_dir, &image.working_dir]
+        .into_iter()
+        .find(|d| !d.is_empty())
+        .cloned()
+        .unwrap_or_else(|| "/".into());
     if !cwd.starts_with('/') {
         return Err(SpecError::invalid("config.working_dir", format!("{cwd:?} is not absolute")));
     }
@@ -111,9 +128,15 @@ mod tests {
     #[test]
     fn command_and_args_follow_the_cri_rules() {
         assert_eq!(process_args(&image(), &config(&[], &[])).unwrap(), ["/entry", "--serve"]);
-        assert_eq!(process_args(&image(), &config(&[], &["--debug"])).unwrap(), ["/entry", "--debug"]);
+        assert_eq!(
+            process_args(&image(), &config(&[], &["--debug"])).unwrap(),
+            ["/entry", "--debug"]
+        );
         assert_eq!(process_args(&image(), &config(&["/bin/sh"], &[])).unwrap(), ["/bin/sh"]);
-        assert_eq!(process_args(&image(), &config(&["/bin/sh"], &["-c", "x"])).unwrap(), ["/bin/sh", "-c", "x"]);
+        assert_eq!(
+            process_args(&image(), &config(&["/bin/sh"], &["-c", "x"])).unwrap(),
+            ["/bin/sh", "-c", "x"]
+        );
         let err = process_args(&ImageProcess::default(), &config(&[], &[])).unwrap_err();
         assert!(err.to_string().contains("config.command"));
     }
@@ -121,7 +144,10 @@ mod tests {
     #[test]
     fn config_env_replaces_the_images_by_name() {
         let mut c = config(&[], &[]);
-        c.envs = vec![KeyValue { key: "A".into(), value: "config".into() }, KeyValue { key: "B".into(), value: "x=y".into() }];
+        c.envs = vec![
+            KeyValue { key: "A".into(), value: "config".into() },
+            KeyValue { key: "B".into(), value: "x=y".into() },
+        ];
         assert_eq!(merged_env(&image().env, &c), ["PATH=/bin", "A=config", "B=x=y"]);
     }
 
@@ -129,6 +155,9 @@ mod tests {
     fn an_image_config_blob_is_read() {
         let blob = br#"{"config":{"Entrypoint":["/e"],"Cmd":null,"Env":["X=1"],"WorkingDir":"/w","User":"1000:1000","StopSignal":"SIGQUIT"}}"#;
         let p = ImageProcess::from_config(blob);
-        assert_eq!((p.entrypoint, p.cmd, p.working_dir, p.user, p.stop_signal), (vec!["/e".to_string()], vec![], "/w".into(), "1000:1000".into(), "SIGQUIT".into()));
+        assert_eq!(
+            (p.entrypoint, p.cmd, p.working_dir, p.user, p.stop_signal),
+            (vec!["/e".to_string()], vec![], "/w".into(), "1000:1000".into(), "SIGQUIT".into())
+        );
     }
 }

@@ -21,7 +21,12 @@ pub fn add_etc_files(spec: &mut Spec, files: &EtcFiles) -> Result<(), SpecError>
             .destination(destination)
             .typ("bind")
             .source(source)
-            .options(vec!["rbind".to_string(), "ro".to_string(), "nosuid".to_string(), "nodev".to_string()])
+            .options(vec![
+                "rbind".to_string(),
+                "ro".to_string(),
+                "nosuid".to_string(),
+                "nodev".to_string(),
+            ])
             .build()
     };
     let mut mounts = spec.mounts().clone().unwrap_or_default();

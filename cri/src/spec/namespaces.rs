@@ -23,7 +23,10 @@ pub struct Pinned<'a> {
     pub uts: Option<&'a Path>,
 }
 
-pub fn entry(typ: LinuxNamespaceType, path: Option<&Path>) -> Result<oci_spec::runtime::LinuxNamespace, SpecError> {
+pub fn entry(
+    typ: LinuxNamespaceType,
+    path: Option<&Path>,
+) -> Result<oci_spec::runtime::LinuxNamespace, SpecError> {
     let mut b = LinuxNamespaceBuilder::default().typ(typ);
     if let Some(p) = path {
         b = b.path(p);
@@ -34,7 +37,12 @@ pub fn entry(typ: LinuxNamespaceType, path: Option<&Path>) -> Result<oci_spec::r
 /// The pod's namespaces: mount always its own, UTS its own unless it has host networking,
 /// network joined by path when pinned, PID and IPC per `pid`/`ipc`; IPC and UTS by path where
 /// cricket pinned them.
-pub fn set_pod_namespaces(spec: &mut Spec, pinned: Pinned, pid: Share, ipc: Share) -> Result<(), SpecError> {
+pub fn set_pod_namespaces(
+    spec: &mut Spec,
+    pinned: Pinned,
+    pid: Share,
+    ipc: Share,
+) -> Result<(), SpecError> {
     let mut list = vec![entry(LinuxNamespaceType::Mount, None)?];
     if let Some(path) = pinned.net {
         list.push(entry(LinuxNamespaceType::Network, Some(path))?);

@@ -22,9 +22,16 @@ pub fn set_oom_score_adj(spec: &mut Spec, value: i32) {
 }
 
 /// `run_as_user` / `run_as_group`; negative IDs are refused naming the field.
-pub fn set_user(spec: &mut Spec, uid: Option<i64>, gid: Option<i64>, field_prefix: &str) -> Result<(), SpecError> {
+pub fn set_user(
+    spec: &mut Spec,
+    uid: Option<i64>,
+    gid: Option<i64>,
+    field_prefix: &str,
+) -> Result<(), SpecError> {
     let to_u32 = |v: i64, name: &str| {
-        u32::try_from(v).map_err(|_| SpecError::invalid(&format!("{field_prefix}.{name}"), format!("{v} is not a valid ID")))
+        u32::try_from(v).map_err(|_| {
+            SpecError::invalid(&format!("{field_prefix}.{name}"), format!("{v} is not a valid ID"))
+        })
     };
     let user = spec.process_mut().as_mut().expect("process").user_mut();
     if let Some(uid) = uid {
@@ -44,17 +51,57 @@ pub fn set_readonly_rootfs(spec: &mut Spec, readonly: bool) {
 
 /// Every capability Linux defines (up to 5.9, CAP_CHECKPOINT_RESTORE), by bit number.
 const ALL_CAPABILITIES: [&str; 41] = [
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
-    "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-    "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
-    "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
-    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
     "CHECKPOINT_RESTORE",
 ];
 
 /// The capabilities in the bounding set `bounding` (a CapBnd bit mask).
 fn capabilities_in(bounding: u64) -> HashSet<Capability> {
-    ALL_CAPABILITIES.iter().enumerate().filter(|(bit, _)| bounding & (1 << bit) != 0).filter_map(|(_, c)| c.parse().ok()).collect()
+    ALL_CAPABILITIES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| bounding & (1 << bit) != 0)
+        .filter_map(|(_, c)| c.parse().ok())
+        .collect()
 }
 
 /// cricket's own bounding set: no container can get more (root in a kind node or a VM like
@@ -63,7 +110,11 @@ fn own_bounding_set() -> u64 {
     static OWN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *OWN.get_or_init(|| {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        status.lines().find_map(|l| l.strip_prefix("CapBnd:")).and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok()).unwrap_or(u64::MAX)
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapBnd:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .unwrap_or(u64::MAX)
     })
 }
 
@@ -97,14 +148,21 @@ mod tests {
         assert_eq!(capabilities_in((1 << 41) - 1).len(), 41);
         let without_sys_resource = capabilities_in(0x1fffeffffff);
         assert_eq!(without_sys_resource.len(), 40);
-        assert!(!without_sys_resource.contains(&Capability::SysResource) && without_sys_resource.contains(&Capability::CheckpointRestore));
+        assert!(
+            !without_sys_resource.contains(&Capability::SysResource)
+                && without_sys_resource.contains(&Capability::CheckpointRestore)
+        );
         assert_eq!(capabilities_in(1 << 12), HashSet::from([Capability::NetAdmin]));
     }
 
     #[test]
     fn oom_score_adj_never_goes_below_the_daemons_own() {
         assert_eq!(clamp_oom_score_adj(-998, -999), -998);
-        assert_eq!(clamp_oom_score_adj(-998, 0), 0, "root without CAP_SYS_RESOURCE cannot go lower");
+        assert_eq!(
+            clamp_oom_score_adj(-998, 0),
+            0,
+            "root without CAP_SYS_RESOURCE cannot go lower"
+        );
         assert_eq!(clamp_oom_score_adj(1500, 0), 1000);
     }
 }

@@ -1,14 +1,19 @@
 //! A container's cgroup resources from `LinuxContainerResources`.
 
 use k8s_cri::v1::LinuxContainerResources;
-use oci_spec::runtime::{LinuxCpuBuilder, LinuxHugepageLimitBuilder, LinuxMemoryBuilder, LinuxResources, Spec};
+use oci_spec::runtime::{
+    LinuxCpuBuilder, LinuxHugepageLimitBuilder, LinuxMemoryBuilder, LinuxResources, Spec,
+};
 
 use super::SpecError;
 
 /// Builds the OCI resources; zero values mean "not set", as kubelet sends them. Hugepage
 /// limits are left out where the node has no hugetlb controller runc can use (`hugetlb`
 /// false): kubelet asks them of every container, and runc would fail each start.
-pub fn linux_resources(r: &LinuxContainerResources, hugetlb: bool) -> Result<LinuxResources, SpecError> {
+pub fn linux_resources(
+    r: &LinuxContainerResources,
+    hugetlb: bool,
+) -> Result<LinuxResources, SpecError> {
     let mut cpu = LinuxCpuBuilder::default();
     if r.cpu_shares > 0 {
         cpu = cpu.shares(r.cpu_shares as u64);
@@ -36,7 +41,12 @@ pub fn linux_resources(r: &LinuxContainerResources, hugetlb: bool) -> Result<Lin
         .hugepage_limits
         .iter()
         .filter(|_| hugetlb)
-        .map(|h| LinuxHugepageLimitBuilder::default().page_size(h.page_size.clone()).limit(h.limit as i64).build())
+        .map(|h| {
+            LinuxHugepageLimitBuilder::default()
+                .page_size(h.page_size.clone())
+                .limit(h.limit as i64)
+                .build()
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = LinuxResources::default();
     out.set_cpu(Some(cpu.build()?));
@@ -47,7 +57,11 @@ pub fn linux_resources(r: &LinuxContainerResources, hugetlb: bool) -> Result<Lin
 }
 
 /// Sets the resources, keeping the device rules already in the spec.
-pub fn set_resources(spec: &mut Spec, r: &LinuxContainerResources, hugetlb: bool) -> Result<(), SpecError> {
+pub fn set_resources(
+    spec: &mut Spec,
+    r: &LinuxContainerResources,
+    hugetlb: bool,
+) -> Result<(), SpecError> {
     let mut resources = linux_resources(r, hugetlb)?;
     let linux = spec.linux_mut().as_mut().expect("linux");
     resources.set_devices(linux.resources().as_ref().and_then(|old| old.devices().clone()));
@@ -57,9 +71,16 @@ pub fn set_resources(spec: &mut Spec, r: &LinuxContainerResources, hugetlb: bool
 
 /// UpdateContainerResources' merge, as containerd's: a value kubelet sends replaces the one
 /// in force; one it leaves at zero keeps it.
-pub fn merge(current: &LinuxContainerResources, update: &LinuxContainerResources) -> LinuxContainerResources {
+pub fn merge(
+    current: &LinuxContainerResources,
+    update: &LinuxContainerResources,
+) -> LinuxContainerResources {
     fn pick<T: PartialEq + Default + Clone>(new: &T, old: &T) -> T {
-        if *new != T::default() { new.clone() } else { old.clone() }
+        if *new != T::default() {
+            new.clone()
+        } else {
+            old.clone()
+        }
     }
     LinuxContainerResources {
         cpu_period: pick(&update.cpu_period, &current.cpu_period),
@@ -71,7 +92,10 @@ pub fn merge(current: &LinuxContainerResources, update: &LinuxContainerResources
         cpuset_mems: pick(&update.cpuset_mems, &current.cpuset_mems),
         hugepage_limits: pick(&update.hugepage_limits, &current.hugepage_limits),
         unified: pick(&update.unified, &current.unified),
-        memory_swap_limit_in_bytes: pick(&update.memory_swap_limit_in_bytes, &current.memory_swap_limit_in_bytes),
+        memory_swap_limit_in_bytes: pick(
+            &update.memory_swap_limit_in_bytes,
+            &current.memory_swap_limit_in_bytes,
+        ),
     }
 }
 
@@ -81,10 +105,19 @@ mod tests {
 
     #[test]
     fn kubelets_values_map_and_zero_means_unset() {
-        let r = LinuxContainerResources { cpu_shares: 512, cpu_quota: 50_000, cpu_period: 100_000, memory_limit_in_bytes: 64 << 20, ..Default::default() };
+        let r = LinuxContainerResources {
+            cpu_shares: 512,
+            cpu_quota: 50_000,
+            cpu_period: 100_000,
+            memory_limit_in_bytes: 64 << 20,
+            ..Default::default()
+        };
         let out = linux_resources(&r, true).unwrap();
         let cpu = out.cpu().clone().unwrap();
-        assert_eq!((cpu.shares(), cpu.quota(), cpu.period()), (Some(512), Some(50_000), Some(100_000)));
+        assert_eq!(
+            (cpu.shares(), cpu.quota(), cpu.period()),
+            (Some(512), Some(50_000), Some(100_000))
+        );
         assert_eq!(out.memory().unwrap().limit(), Some(64 << 20));
         let none = linux_resources(&LinuxContainerResources::default(), true).unwrap();
         assert_eq!(none.memory().unwrap().limit(), None);
@@ -93,7 +126,10 @@ mod tests {
     #[test]
     fn hugepage_limits_are_kept_only_where_a_hugetlb_controller_serves() {
         let page = |size: &str| k8s_cri::v1::HugepageLimit { page_size: size.into(), limit: 0 };
-        let r = LinuxContainerResources { hugepage_limits: vec![page("2MB"), page("1GB")], ..Default::default() };
+        let r = LinuxContainerResources {
+            hugepage_limits: vec![page("2MB"), page("1GB")],
+            ..Default::default()
+        };
         let kept = linux_resources(&r, true).unwrap().hugepage_limits().clone().unwrap();
         assert_eq!(kept.iter().map(|h| h.page_size().as_str()).collect::<Vec<_>>(), ["2MB", "1GB"]);
         assert_eq!(linux_resources(&r, false).unwrap().hugepage_limits(), &None);
@@ -101,10 +137,22 @@ mod tests {
 
     #[test]
     fn an_update_replaces_what_it_sets_and_keeps_the_rest() {
-        let current = LinuxContainerResources { cpu_shares: 512, memory_limit_in_bytes: 64 << 20, cpuset_cpus: "0".into(), ..Default::default() };
-        let update = LinuxContainerResources { memory_limit_in_bytes: 128 << 20, cpu_quota: 20_000, ..Default::default() };
+        let current = LinuxContainerResources {
+            cpu_shares: 512,
+            memory_limit_in_bytes: 64 << 20,
+            cpuset_cpus: "0".into(),
+            ..Default::default()
+        };
+        let update = LinuxContainerResources {
+            memory_limit_in_bytes: 128 << 20,
+            cpu_quota: 20_000,
+            ..Default::default()
+        };
         let merged = merge(&current, &update);
-        assert_eq!((merged.cpu_shares, merged.memory_limit_in_bytes, merged.cpu_quota), (512, 128 << 20, 20_000));
+        assert_eq!(
+            (merged.cpu_shares, merged.memory_limit_in_bytes, merged.cpu_quota),
+            (512, 128 << 20, 20_000)
+        );
         assert_eq!(merged.cpuset_cpus, "0");
     }
 }

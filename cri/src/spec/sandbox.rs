@@ -8,7 +8,9 @@ use oci_spec::runtime::Spec;
 
 use super::cgroups::{cgroups_path, set_cgroups_path};
 use super::namespaces::{set_pod_namespaces, Pinned, Share};
-use super::process::{clamp_oom_score_adj, set_args, set_oom_score_adj, set_privileged, set_readonly_rootfs, set_user};
+use super::process::{
+    clamp_oom_score_adj, set_args, set_oom_score_adj, set_privileged, set_readonly_rootfs, set_user,
+};
 use super::sysctls::set_sysctls;
 use super::{defaults, SpecError};
 use crate::labels::cri_annotations as ann;
@@ -46,7 +48,8 @@ fn share(mode: i32) -> Share {
 }
 
 pub fn sandbox_spec(config: &PodSandboxConfig, o: &SandboxSpecOptions) -> Result<Spec, SpecError> {
-    let metadata = config.metadata.as_ref().ok_or_else(|| SpecError::invalid("config.metadata", "missing"))?;
+    let metadata =
+        config.metadata.as_ref().ok_or_else(|| SpecError::invalid("config.metadata", "missing"))?;
     let linux = config.linux.clone().unwrap_or_default();
     let security = linux.security_context.clone().unwrap_or_default();
     let namespaces = security.namespace_options.clone().unwrap_or_default();
@@ -55,20 +58,29 @@ pub fn sandbox_spec(config: &PodSandboxConfig, o: &SandboxSpecOptions) -> Result
 
     let mut spec = defaults::base()?;
     set_args(&mut spec, o.args.clone());
-    let pinned = Pinned { net: if host_network { None } else { o.netns }, ipc: o.ipcns, uts: o.utsns };
+    let pinned =
+        Pinned { net: if host_network { None } else { o.netns }, ipc: o.ipcns, uts: o.utsns };
     set_pod_namespaces(&mut spec, pinned, pid, ipc)?;
     if !host_network && !config.hostname.is_empty() {
         spec.set_hostname(Some(config.hostname.clone()));
     }
     set_sysctls(&mut spec, &linux.sysctls, !host_network, ipc)?;
     let prefix = "config.linux.security_context";
-    set_user(&mut spec, security.run_as_user.map(|v| v.value), security.run_as_group.map(|v| v.value), prefix)?;
+    set_user(
+        &mut spec,
+        security.run_as_user.map(|v| v.value),
+        security.run_as_group.map(|v| v.value),
+        prefix,
+    )?;
     set_readonly_rootfs(&mut spec, security.readonly_rootfs);
     if security.privileged {
         set_privileged(&mut spec)?;
     }
     super::seccomp::set_seccomp(&mut spec, security.seccomp.as_ref(), security.privileged)?;
-    set_oom_score_adj(&mut spec, clamp_oom_score_adj(SANDBOX_OOM_SCORE_ADJ, o.daemon_oom_score_adj));
+    set_oom_score_adj(
+        &mut spec,
+        clamp_oom_score_adj(SANDBOX_OOM_SCORE_ADJ, o.daemon_oom_score_adj),
+    );
     set_cgroups_path(&mut spec, cgroups_path(&linux.cgroup_parent, o.id, o.systemd_cgroup)?);
     if let Some(files) = &o.etc_files {
         super::mounts::add_etc_files(&mut spec, files)?;

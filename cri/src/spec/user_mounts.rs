@@ -24,23 +24,43 @@ pub fn add_user_mounts(spec: &mut Spec, mounts: &[Mount]) -> Result<(), SpecErro
     for (i, m) in mounts.iter().enumerate() {
         let field = |f: &str| format!("config.mounts[{i}].{f}");
         if !m.container_path.starts_with('/') {
-            return Err(SpecError::invalid(&field("container_path"), format!("{:?} is not absolute", m.container_path)));
+            return Err(SpecError::invalid(
+                &field("container_path"),
+                format!("{:?} is not absolute", m.container_path),
+            ));
         }
         if !m.host_path.starts_with('/') {
-            return Err(SpecError::invalid(&field("host_path"), format!("{:?} is not absolute", m.host_path)));
+            return Err(SpecError::invalid(
+                &field("host_path"),
+                format!("{:?} is not absolute", m.host_path),
+            ));
         }
         list.retain(|existing| existing.destination() != Path::new(&m.container_path));
-        let mut options = vec!["rbind".to_string(), propagation(m.propagation).to_string(), if m.readonly { "ro" } else { "rw" }.to_string()];
+        let mut options = vec![
+            "rbind".to_string(),
+            propagation(m.propagation).to_string(),
+            if m.readonly { "ro" } else { "rw" }.to_string(),
+        ];
         if m.recursive_read_only {
             if !m.readonly {
                 return Err(SpecError::invalid(&field("recursive_read_only"), "needs readonly"));
             }
             if m.propagation != MountPropagation::PropagationPrivate as i32 {
-                return Err(SpecError::invalid(&field("recursive_read_only"), "needs private propagation"));
+                return Err(SpecError::invalid(
+                    &field("recursive_read_only"),
+                    "needs private propagation",
+                ));
             }
             options.push("rro".into());
         }
-        list.push(MountBuilder::default().destination(&m.container_path).typ("bind").source(&m.host_path).options(options).build()?);
+        list.push(
+            MountBuilder::default()
+                .destination(&m.container_path)
+                .typ("bind")
+                .source(&m.host_path)
+                .options(options)
+                .build()?,
+        );
     }
     spec.set_mounts(Some(list));
     Ok(())
@@ -72,15 +92,24 @@ mod tests {
             propagation: p as i32,
             ..Default::default()
         };
-        let mounts =
-            [m("/data", "/srv/data", true, MountPropagation::PropagationHostToContainer), m("/proc", "/srv/p", false, MountPropagation::PropagationBidirectional)];
+        let mounts = [
+            m("/data", "/srv/data", true, MountPropagation::PropagationHostToContainer),
+            m("/proc", "/srv/p", false, MountPropagation::PropagationBidirectional),
+        ];
         add_user_mounts(&mut spec, &mounts).unwrap();
         let list = spec.mounts().clone().unwrap();
         let data = list.iter().find(|x| x.destination() == Path::new("/data")).unwrap();
         assert_eq!(data.options().clone().unwrap(), ["rbind", "rslave", "ro"]);
-        assert_eq!(list.iter().filter(|x| x.destination() == Path::new("/proc")).count(), 1, "the runtime's /proc was replaced");
+        assert_eq!(
+            list.iter().filter(|x| x.destination() == Path::new("/proc")).count(),
+            1,
+            "the runtime's /proc was replaced"
+        );
         assert_eq!(root_propagation(&mounts), Some("rshared"));
         let bad = [m("data", "/x", false, MountPropagation::PropagationPrivate)];
-        assert!(add_user_mounts(&mut spec, &bad).unwrap_err().to_string().contains("config.mounts[0].container_path"));
+        assert!(add_user_mounts(&mut spec, &bad)
+            .unwrap_err()
+            .to_string()
+            .contains("config.mounts[0].container_path"));
     }
 }

@@ -23,19 +23,34 @@ pub struct CgroupSample {
 /// Where a process's cgroups are.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CgroupPaths {
-    V1 { cpuacct: PathBuf, memory: PathBuf, pids: Option<PathBuf>, cpu: Option<PathBuf>, blkio: Option<PathBuf> },
+    V1 {
+        cpuacct: PathBuf,
+        memory: PathBuf,
+        pids: Option<PathBuf>,
+        cpu: Option<PathBuf>,
+        blkio: Option<PathBuf>,
+    },
     V2(PathBuf),
 }
 
 pub(super) fn read_u64(path: &Path) -> std::io::Result<u64> {
     let text = std::fs::read_to_string(path)?;
-    text.trim().parse().map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {text:?}", path.display())))
+    text.trim().parse().map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {text:?}", path.display()),
+        )
+    })
 }
 
 /// `key value` lines.
 pub(super) fn read_keyed(path: &Path) -> std::io::Result<HashMap<String, u64>> {
     let text = std::fs::read_to_string(path)?;
-    Ok(text.lines().filter_map(|l| l.split_once(' ')).filter_map(|(k, v)| Some((k.to_string(), v.trim().parse().ok()?))).collect())
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter_map(|(k, v)| Some((k.to_string(), v.trim().parse().ok()?)))
+        .collect())
 }
 
 /// v1 reports no limit as a huge number (a page-rounded i64::MAX).
@@ -58,7 +73,9 @@ impl CgroupPaths {
                     rss: get("total_rss"),
                     page_faults: get("total_pgfault"),
                     major_page_faults: get("total_pgmajfault"),
-                    memory_limit: read_u64(&memory.join("memory.limit_in_bytes")).ok().and_then(v1_limit),
+                    memory_limit: read_u64(&memory.join("memory.limit_in_bytes"))
+                        .ok()
+                        .and_then(v1_limit),
                     swap_usage: memsw.map(|m| m.saturating_sub(usage)),
                     pids: pids.as_ref().and_then(|p| read_u64(&p.join("pids.current")).ok()),
                 })
@@ -104,9 +121,13 @@ impl CgroupPaths {
             }
         }
         match (v1.remove("cpuacct"), v1.remove("memory")) {
-            (Some(cpuacct), Some(memory)) => {
-                Some(CgroupPaths::V1 { cpuacct, memory, pids: v1.remove("pids"), cpu: v1.remove("cpu"), blkio: v1.remove("blkio") })
-            }
+            (Some(cpuacct), Some(memory)) => Some(CgroupPaths::V1 {
+                cpuacct,
+                memory,
+                pids: v1.remove("pids"),
+                cpu: v1.remove("cpu"),
+                blkio: v1.remove("blkio"),
+            }),
             _ => v1.remove("unified").map(CgroupPaths::V2),
         }
     }
@@ -119,7 +140,12 @@ pub fn slice_dir(slice: &str) -> Option<String> {
     if slice == "-.slice" {
         return Some("/".into());
     }
-    if name.is_empty() || name.contains('/') || name.starts_with('-') || name.ends_with('-') || name.contains("--") {
+    if name.is_empty()
+        || name.contains('/')
+        || name.starts_with('-')
+        || name.ends_with('-')
+        || name.contains("--")
+    {
         return None;
     }
     let mut dir = String::new();
@@ -138,12 +164,22 @@ impl CgroupPaths {
     /// The cgroups at `path` (a cgroupfs path such as kubelet's pod `cgroup_parent`, or a
     /// systemd slice name) in every hierarchy mounted, per `mountinfo`.
     pub fn of_cgroup(path: &str, mountinfo: &str) -> Option<CgroupPaths> {
-        let dir = if path.ends_with(".slice") && !path.contains('/') { slice_dir(path)? } else { path.to_string() };
+        let dir = if path.ends_with(".slice") && !path.contains('/') {
+            slice_dir(path)?
+        } else {
+            path.to_string()
+        };
         let rel = dir.trim_start_matches('/');
         let mounts = cgroup_mounts(mountinfo);
         let at = |controller: &str| mounts.get(controller).map(|root| root.join(rel));
         match (at("cpuacct"), at("memory")) {
-            (Some(cpuacct), Some(memory)) => Some(CgroupPaths::V1 { cpuacct, memory, pids: at("pids"), cpu: at("cpu"), blkio: at("blkio") }),
+            (Some(cpuacct), Some(memory)) => Some(CgroupPaths::V1 {
+                cpuacct,
+                memory,
+                pids: at("pids"),
+                cpu: at("cpu"),
+                blkio: at("blkio"),
+            }),
             _ => at("").map(CgroupPaths::V2),
         }
         .filter(|p| p.exists())
@@ -173,7 +209,8 @@ fn cgroup_mounts(mountinfo: &str) -> HashMap<String, PathBuf> {
         let Some((left, right)) = line.split_once(" - ") else { continue };
         let mount_point = left.split(' ').nth(4).unwrap_or_default();
         let mut r = right.split(' ');
-        let (fstype, _source, options) = (r.next().unwrap_or_default(), r.next(), r.next().unwrap_or_default());
+        let (fstype, _source, options) =
+            (r.next().unwrap_or_default(), r.next(), r.next().unwrap_or_default());
         match fstype {
             "cgroup2" => {
                 mounts.insert(String::new(), PathBuf::from(mount_point));
@@ -200,7 +237,13 @@ pub(in crate::stats) mod tests {
     pub(in crate::stats) fn v1_fixture() -> CgroupPaths {
         let root = fixture("cgroup-v1");
         let at = |c: &str| root.join(c);
-        CgroupPaths::V1 { cpuacct: at("cpuacct"), memory: at("memory"), pids: Some(at("pids")), cpu: Some(at("cpu")), blkio: Some(at("blkio")) }
+        CgroupPaths::V1 {
+            cpuacct: at("cpuacct"),
+            memory: at("memory"),
+            pids: Some(at("pids")),
+            cpu: Some(at("cpu")),
+            blkio: Some(at("blkio")),
+        }
     }
 
     pub(in crate::stats) fn v2_fixture() -> CgroupPaths {
@@ -223,14 +266,20 @@ pub(in crate::stats) mod tests {
     fn a_v2_tree() {
         let s = v2_fixture().read().unwrap();
         assert_eq!(s.cpu_usage_ns, 2_530_114_000);
-        assert_eq!((s.memory_usage, s.working_set, s.rss), (52428800, 52428800 - 10485760, 31457280));
+        assert_eq!(
+            (s.memory_usage, s.working_set, s.rss),
+            (52428800, 52428800 - 10485760, 31457280)
+        );
         assert_eq!((s.page_faults, s.major_page_faults), (12345, 12));
         assert_eq!((s.memory_limit, s.swap_usage, s.pids), (None, Some(4096), Some(3)));
     }
 
     #[test]
     fn slices_nest_by_their_dashes() {
-        assert_eq!(slice_dir("kubepods-burstable-pod12.slice").as_deref(), Some("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12.slice"));
+        assert_eq!(
+            slice_dir("kubepods-burstable-pod12.slice").as_deref(),
+            Some("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12.slice")
+        );
         assert_eq!(slice_dir("kubepods.slice").as_deref(), Some("/kubepods.slice"));
         assert_eq!(slice_dir("-.slice").as_deref(), Some("/"));
         assert_eq!(slice_dir("a--b.slice"), None);
@@ -248,11 +297,25 @@ pub(in crate::stats) mod tests {
             mem.display()
         );
         let found = CgroupPaths::of_cgroup("/kubepods/pod1", &mountinfo).unwrap();
-        assert_eq!(found, CgroupPaths::V1 { cpuacct: cpu.join("kubepods/pod1"), memory: mem.join("kubepods/pod1"), pids: None, cpu: Some(cpu.join("kubepods/pod1")), blkio: None });
-        assert_eq!(CgroupPaths::of_cgroup("/kubepods/absent", &mountinfo), None, "a cgroup not made yet");
+        assert_eq!(
+            found,
+            CgroupPaths::V1 {
+                cpuacct: cpu.join("kubepods/pod1"),
+                memory: mem.join("kubepods/pod1"),
+                pids: None,
+                cpu: Some(cpu.join("kubepods/pod1")),
+                blkio: None
+            }
+        );
+        assert_eq!(
+            CgroupPaths::of_cgroup("/kubepods/absent", &mountinfo),
+            None,
+            "a cgroup not made yet"
+        );
         let unified = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(unified.path().join("kubepods.slice/kubepods-pod1.slice")).unwrap();
-        let mountinfo = format!("28 25 0:24 / {} rw - cgroup2 cgroup2 rw\n", unified.path().display());
+        let mountinfo =
+            format!("28 25 0:24 / {} rw - cgroup2 cgroup2 rw\n", unified.path().display());
         let v2 = CgroupPaths::of_cgroup("kubepods-pod1.slice", &mountinfo).unwrap();
         assert_eq!(v2, CgroupPaths::V2(unified.path().join("kubepods.slice/kubepods-pod1.slice")));
     }
@@ -275,6 +338,9 @@ pub(in crate::stats) mod tests {
             }
         );
         let unified = "28 25 0:24 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
-        assert_eq!(CgroupPaths::of_process("0::/kubepods.slice/c1.scope\n", unified), Some(CgroupPaths::V2("/sys/fs/cgroup/kubepods.slice/c1.scope".into())));
+        assert_eq!(
+            CgroupPaths::of_process("0::/kubepods.slice/c1.scope\n", unified),
+            Some(CgroupPaths::V2("/sys/fs/cgroup/kubepods.slice/c1.scope".into()))
+        );
     }
 }

@@ -73,12 +73,23 @@ fn clock_ticks_per_second() -> u64 {
 /// v1 `blkio.throttle.io_service{_bytes,d}_recursive`: `8:0 Read 4096` lines.
 fn v1_io(blkio: &Path) -> Vec<DeviceIo> {
     let mut by_device: BTreeMap<(u32, u32), DeviceIo> = BTreeMap::new();
-    for (file, bytes) in [("blkio.throttle.io_service_bytes_recursive", true), ("blkio.throttle.io_serviced_recursive", false)] {
+    for (file, bytes) in [
+        ("blkio.throttle.io_service_bytes_recursive", true),
+        ("blkio.throttle.io_serviced_recursive", false),
+    ] {
         let text = std::fs::read_to_string(blkio.join(file)).unwrap_or_default();
         for line in text.lines() {
             let mut f = line.split_whitespace();
-            let (Some(dev), Some(op), Some(value)) = (f.next().and_then(device), f.next(), f.next().and_then(|v| v.parse::<u64>().ok())) else { continue };
-            let d = by_device.entry(dev).or_insert_with(|| DeviceIo { major: dev.0, minor: dev.1, ..Default::default() });
+            let (Some(dev), Some(op), Some(value)) =
+                (f.next().and_then(device), f.next(), f.next().and_then(|v| v.parse::<u64>().ok()))
+            else {
+                continue;
+            };
+            let d = by_device.entry(dev).or_insert_with(|| DeviceIo {
+                major: dev.0,
+                minor: dev.1,
+                ..Default::default()
+            });
             match (op, bytes) {
                 ("Read", true) => d.read_bytes = value,
                 ("Write", true) => d.write_bytes = value,
@@ -131,9 +142,13 @@ impl CgroupPaths {
                 let get = |k: &str| stat.get(k).copied().unwrap_or(0);
                 let cpu_stat = read_keyed(&cpuacct.join("cpuacct.stat")).unwrap_or_default();
                 let tick_ns = 1_000_000_000 / clock_ticks_per_second();
-                let limit = |file: &str| read_u64(&memory.join(file)).ok().and_then(v1_limit).unwrap_or(0);
+                let limit =
+                    |file: &str| read_u64(&memory.join(file)).ok().and_then(v1_limit).unwrap_or(0);
                 let oom = read_keyed(&memory.join("memory.oom_control")).unwrap_or_default();
-                let cfs = cpu.as_ref().and_then(|c| read_keyed(&c.join("cpu.stat")).ok()).unwrap_or_default();
+                let cfs = cpu
+                    .as_ref()
+                    .and_then(|c| read_keyed(&c.join("cpu.stat")).ok())
+                    .unwrap_or_default();
                 let cfs_get = |k: &str| cfs.get(k).copied().unwrap_or(0);
                 Ok(CgroupDetail {
                     cpu_user_ns: cpu_stat.get("user").copied().unwrap_or(0) * tick_ns,
@@ -145,17 +160,27 @@ impl CgroupPaths {
                     failcnt: read_u64(&memory.join("memory.failcnt")).unwrap_or(0),
                     max_usage: read_u64(&memory.join("memory.max_usage_in_bytes")).unwrap_or(0),
                     oom_kills: oom.get("oom_kill").copied().unwrap_or(0),
-                    cpu_period_us: cpu.as_ref().and_then(|c| read_u64(&c.join("cpu.cfs_period_us")).ok()).unwrap_or(0),
-                    cpu_shares: cpu.as_ref().and_then(|c| read_u64(&c.join("cpu.shares")).ok()).unwrap_or(0),
+                    cpu_period_us: cpu
+                        .as_ref()
+                        .and_then(|c| read_u64(&c.join("cpu.cfs_period_us")).ok())
+                        .unwrap_or(0),
+                    cpu_shares: cpu
+                        .as_ref()
+                        .and_then(|c| read_u64(&c.join("cpu.shares")).ok())
+                        .unwrap_or(0),
                     cfs_periods: cfs_get("nr_periods"),
                     cfs_throttled_periods: cfs_get("nr_throttled"),
                     cfs_throttled_ns: cfs_get("throttled_time"),
-                    kernel_memory: read_u64(&memory.join("memory.kmem.usage_in_bytes")).unwrap_or(0),
+                    kernel_memory: read_u64(&memory.join("memory.kmem.usage_in_bytes"))
+                        .unwrap_or(0),
                     memory_limit: limit("memory.limit_in_bytes"),
                     memory_reservation: limit("memory.soft_limit_in_bytes"),
                     swap_limit: limit("memory.memsw.limit_in_bytes"),
                     threads: count_lines(&memory.join("tasks")),
-                    threads_max: pids.as_ref().map(|p| read_limit(&p.join("pids.max"))).unwrap_or(0),
+                    threads_max: pids
+                        .as_ref()
+                        .map(|p| read_limit(&p.join("pids.max")))
+                        .unwrap_or(0),
                     io: blkio.as_deref().map(v1_io).unwrap_or_default(),
                 })
             }
@@ -176,13 +201,22 @@ impl CgroupPaths {
                     failcnt: events.get("max").copied().unwrap_or(0),
                     max_usage: read_u64(&dir.join("memory.peak")).unwrap_or(0),
                     oom_kills: events.get("oom_kill").copied().unwrap_or(0),
-                    cpu_period_us: cpu_max.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0),
-                    cpu_shares: read_u64(&dir.join("cpu.weight")).map(weight_to_shares).unwrap_or(0),
+                    cpu_period_us: cpu_max
+                        .split_whitespace()
+                        .nth(1)
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(0),
+                    cpu_shares: read_u64(&dir.join("cpu.weight"))
+                        .map(weight_to_shares)
+                        .unwrap_or(0),
                     cfs_periods: cpu.get("nr_periods").copied().unwrap_or(0),
                     cfs_throttled_periods: cpu.get("nr_throttled").copied().unwrap_or(0),
                     cfs_throttled_ns: cpu.get("throttled_usec").copied().unwrap_or(0) * 1000,
                     // "kernel" since Linux 5.18; before, its two largest parts.
-                    kernel_memory: stat.get("kernel").copied().unwrap_or_else(|| get("kernel_stack") + get("slab")),
+                    kernel_memory: stat
+                        .get("kernel")
+                        .copied()
+                        .unwrap_or_else(|| get("kernel_stack") + get("slab")),
                     memory_limit: read_limit(&dir.join("memory.max")),
                     memory_reservation: read_limit(&dir.join("memory.low")),
                     swap_limit: read_limit(&dir.join("memory.swap.max")),
@@ -200,7 +234,11 @@ impl CgroupPaths {
             CgroupPaths::V1 { memory, .. } => memory,
             CgroupPaths::V2(dir) => dir,
         };
-        std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect()
+        std::fs::read_to_string(dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
     }
 }
 
@@ -218,11 +256,28 @@ mod tests {
         assert_eq!((d.pgfault, d.pgmajfault), ((81438, 560680317), (0, 160929)));
         assert_eq!((d.failcnt, d.max_usage, d.oom_kills), (3, 16979705856, 1));
         assert_eq!((d.cpu_period_us, d.cpu_shares), (100000, 2));
-        assert_eq!((d.cfs_periods, d.cfs_throttled_periods, d.cfs_throttled_ns), (1200, 37, 4_250_000_000));
+        assert_eq!(
+            (d.cfs_periods, d.cfs_throttled_periods, d.cfs_throttled_ns),
+            (1200, 37, 4_250_000_000)
+        );
         assert_eq!(d.kernel_memory, 890224640);
-        assert_eq!((d.memory_limit, d.memory_reservation, d.swap_limit), (0, 0, 0), "v1's huge values mean none");
+        assert_eq!(
+            (d.memory_limit, d.memory_reservation, d.swap_limit),
+            (0, 0, 0),
+            "v1's huge values mean none"
+        );
         assert_eq!((d.threads, d.threads_max), (2, 0));
-        assert_eq!(d.io, [DeviceIo { major: 254, minor: 0, read_bytes: 5242880, write_bytes: 0, reads: 40, writes: 0 }]);
+        assert_eq!(
+            d.io,
+            [DeviceIo {
+                major: 254,
+                minor: 0,
+                read_bytes: 5242880,
+                write_bytes: 0,
+                reads: 40,
+                writes: 0
+            }]
+        );
     }
 
     #[test]
@@ -232,11 +287,24 @@ mod tests {
         assert_eq!((d.cache, d.mapped_file, d.pgfault), (20971520, 4194304, (12345, 12345)));
         assert_eq!((d.failcnt, d.max_usage, d.oom_kills), (5, 60817408, 2));
         assert_eq!((d.cpu_period_us, d.cpu_shares), (100000, 2597));
-        assert_eq!((d.cfs_periods, d.cfs_throttled_periods, d.cfs_throttled_ns), (300, 12, 1_500_000_000));
+        assert_eq!(
+            (d.cfs_periods, d.cfs_throttled_periods, d.cfs_throttled_ns),
+            (300, 12, 1_500_000_000)
+        );
         assert_eq!(d.kernel_memory, 1048576);
         assert_eq!((d.memory_limit, d.memory_reservation, d.swap_limit), (0, 0, 0));
         assert_eq!((d.threads, d.threads_max), (4, 4096));
-        assert_eq!(d.io, [DeviceIo { major: 8, minor: 0, read_bytes: 1048576, write_bytes: 2097152, reads: 16, writes: 32 }]);
+        assert_eq!(
+            d.io,
+            [DeviceIo {
+                major: 8,
+                minor: 0,
+                read_bytes: 1048576,
+                write_bytes: 2097152,
+                reads: 16,
+                writes: 32
+            }]
+        );
     }
 
     #[test]

@@ -86,7 +86,9 @@ fn to_cri(d: &Descriptor) -> MetricDescriptor {
 }
 
 pub(crate) fn list_metric_descriptors() -> ListMetricDescriptorsResponse {
-    ListMetricDescriptorsResponse { descriptors: CONTAINER_METRICS.iter().chain(POD_METRICS).map(to_cri).collect() }
+    ListMetricDescriptorsResponse {
+        descriptors: CONTAINER_METRICS.iter().chain(POD_METRICS).map(to_cri).collect(),
+    }
 }
 
 #[cfg(test)]

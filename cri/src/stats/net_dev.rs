@@ -49,7 +49,13 @@ pub fn of_pod(ctx: &Context, s: &Sandbox) -> Option<Vec<InterfaceCounters>> {
         return None;
     }
     let pause = (s.meta.pause && s.status.pid > 0).then_some(s.status.pid);
-    let running = || ctx.containers.in_sandbox(&s.meta.id).into_iter().find(|c| c.status.state == ContainerState::Running && c.status.pid > 0).map(|c| c.status.pid);
+    let running = || {
+        ctx.containers
+            .in_sandbox(&s.meta.id)
+            .into_iter()
+            .find(|c| c.status.state == ContainerState::Running && c.status.pid > 0)
+            .map(|c| c.status.pid)
+    };
     let pid = pause.or_else(running)?;
     std::fs::read_to_string(format!("/proc/{pid}/net/dev")).ok().map(|table| parse(&table))
 }

@@ -3,7 +3,9 @@
 //! the sampler's cache (stamped with its reading's time); the rest is read now (kubelet asks
 //! at its scrape interval, not every second).
 
-use k8s_cri::v1::{ContainerMetrics, ListPodSandboxMetricsResponse, Metric, PodSandboxMetrics, UInt64Value};
+use k8s_cri::v1::{
+    ContainerMetrics, ListPodSandboxMetricsResponse, Metric, PodSandboxMetrics, UInt64Value,
+};
 
 use super::cgroup_detail::{CgroupDetail, DeviceIo};
 use super::metric_descriptors::{self as d, Descriptor, BASE_LABELS};
@@ -30,8 +32,15 @@ impl Series {
 
     fn put(&mut self, d: &Descriptor, extra: &[&str], value: u64) {
         debug_assert_eq!(d.extra.len(), extra.len(), "{}", d.name);
-        let label_values = self.base.iter().cloned().chain(extra.iter().map(|v| v.to_string())).collect();
-        self.out.push(Metric { name: d.name.into(), timestamp: self.at_ns, metric_type: d.kind as i32, label_values, value: Some(UInt64Value { value }) });
+        let label_values =
+            self.base.iter().cloned().chain(extra.iter().map(|v| v.to_string())).collect();
+        self.out.push(Metric {
+            name: d.name.into(),
+            timestamp: self.at_ns,
+            metric_type: d.kind as i32,
+            label_values,
+            value: Some(UInt64Value { value }),
+        });
     }
 }
 
@@ -72,8 +81,13 @@ fn detail(s: &mut Series, g: &CgroupDetail) {
 
 /// `/dev/<name>` of a block device, from sysfs.
 fn device_name(major: u32, minor: u32) -> String {
-    let uevent = std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/uevent")).unwrap_or_default();
-    uevent.lines().find_map(|l| l.strip_prefix("DEVNAME=")).map(|n| format!("/dev/{n}")).unwrap_or_default()
+    let uevent = std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/uevent"))
+        .unwrap_or_default();
+    uevent
+        .lines()
+        .find_map(|l| l.strip_prefix("DEVNAME="))
+        .map(|n| format!("/dev/{n}"))
+        .unwrap_or_default()
 }
 
 /// Block I/O per device. A container that did none (or a node whose kernel does not account
@@ -84,7 +98,11 @@ fn block_io(s: &mut Series, io: &[DeviceIo]) {
         return device_io(s, ["", "", ""], &DeviceIo::default());
     }
     for i in io {
-        device_io(s, [&device_name(i.major, i.minor), &i.major.to_string(), &i.minor.to_string()], i);
+        device_io(
+            s,
+            [&device_name(i.major, i.minor), &i.major.to_string(), &i.minor.to_string()],
+            i,
+        );
     }
 }
 
@@ -104,11 +122,26 @@ fn processes(s: &mut Series, pids: &[u32], init_pid: u32) {
     s.put(&d::SOCKETS, &[], counts.sockets);
     let limits = std::fs::read_to_string(format!("/proc/{init_pid}/limits")).unwrap_or_default();
     // Unlimited is -1 in cAdvisor; as an unsigned value, the largest.
-    s.put(&d::ULIMITS_SOFT, &["max_open_files"], process_counts::soft_open_files(&limits).unwrap_or(u64::MAX));
+    s.put(
+        &d::ULIMITS_SOFT,
+        &["max_open_files"],
+        process_counts::soft_open_files(&limits).unwrap_or(u64::MAX),
+    );
 }
 
-fn container_metrics(ctx: &Context, pod: &Sandbox, c: &Container, sample: &ContainerSample) -> ContainerMetrics {
-    let base = [c.meta.name.clone(), c.meta.id.clone(), c.meta.image_ref.clone(), pod.meta.namespace.clone(), pod.meta.name.clone()];
+fn container_metrics(
+    ctx: &Context,
+    pod: &Sandbox,
+    c: &Container,
+    sample: &ContainerSample,
+) -> ContainerMetrics {
+    let base = [
+        c.meta.name.clone(),
+        c.meta.id.clone(),
+        c.meta.image_ref.clone(),
+        pod.meta.namespace.clone(),
+        pod.meta.name.clone(),
+    ];
     let now = crate::container::now_ns();
     let mut s = Series::new(base, sample.at_ns);
     sampled(&mut s, sample);
@@ -125,7 +158,11 @@ fn container_metrics(ctx: &Context, pod: &Sandbox, c: &Container, sample: &Conta
     s.at_ns = layer.map(|l| l.at_ns).unwrap_or(now);
     s.put(&d::FS_USAGE, &[&fs_device], layer.map(|l| l.usage.bytes).unwrap_or(0));
     s.at_ns = now;
-    file_system(&mut s, &fs_device, crate::mounts::capacity(std::path::Path::new(&fs_device)).unwrap_or_default());
+    file_system(
+        &mut s,
+        &fs_device,
+        crate::mounts::capacity(std::path::Path::new(&fs_device)).unwrap_or_default(),
+    );
     ContainerMetrics { container_id: c.meta.id.clone(), metrics: s.out }
 }
 
@@ -151,7 +188,13 @@ fn network(s: &mut Series, interfaces: &[InterfaceCounters]) {
 }
 
 fn pod_metrics(ctx: &Context, pod: &Sandbox) -> PodSandboxMetrics {
-    let base = ["POD".to_string(), pod.meta.id.clone(), String::new(), pod.meta.namespace.clone(), pod.meta.name.clone()];
+    let base = [
+        "POD".to_string(),
+        pod.meta.id.clone(),
+        String::new(),
+        pod.meta.namespace.clone(),
+        pod.meta.name.clone(),
+    ];
     let mut s = Series::new(base, crate::container::now_ns());
     network(&mut s, &net_dev::of_pod(ctx, pod).unwrap_or_default());
     let container_metrics = ctx
@@ -159,13 +202,17 @@ fn pod_metrics(ctx: &Context, pod: &Sandbox) -> PodSandboxMetrics {
         .in_sandbox(&pod.meta.id)
         .iter()
         // A container started since the sampler's last round is read now.
-        .filter_map(|c| ctx.stats.of_running_now(c).map(|sample| container_metrics(ctx, pod, c, &sample)))
+        .filter_map(|c| {
+            ctx.stats.of_running_now(c).map(|sample| container_metrics(ctx, pod, c, &sample))
+        })
         .collect();
     PodSandboxMetrics { pod_sandbox_id: pod.meta.id.clone(), metrics: s.out, container_metrics }
 }
 
 pub(crate) fn list_pod_sandbox_metrics(ctx: &Context) -> ListPodSandboxMetricsResponse {
-    ListPodSandboxMetricsResponse { pod_metrics: ctx.sandboxes.list().iter().map(|pod| pod_metrics(ctx, pod)).collect() }
+    ListPodSandboxMetricsResponse {
+        pod_metrics: ctx.sandboxes.list().iter().map(|pod| pod_metrics(ctx, pod)).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -179,7 +226,14 @@ mod tests {
     fn a_container_gets_every_described_series_with_matching_labels() {
         let base = ["app".to_string(), "c1".into(), "img".into(), "ns".into(), "pod".into()];
         let mut s = Series::new(base, 1);
-        sampled(&mut s, &ContainerSample { at_ns: 1, cgroup: CgroupSample { cpu_usage_ns: 2_500_000_000, ..Default::default() }, nano_cores: None });
+        sampled(
+            &mut s,
+            &ContainerSample {
+                at_ns: 1,
+                cgroup: CgroupSample { cpu_usage_ns: 2_500_000_000, ..Default::default() },
+                nano_cores: None,
+            },
+        );
         let g = v1_fixture().read_detail().unwrap();
         detail(&mut s, &g);
         block_io(&mut s, &[]);
@@ -192,12 +246,26 @@ mod tests {
         for desc in d::CONTAINER_METRICS {
             let emitted: Vec<&Metric> = s.out.iter().filter(|m| m.name == desc.name).collect();
             assert!(!emitted.is_empty(), "{} is emitted", desc.name);
-            assert!(emitted.iter().all(|m| m.label_values.len() == BASE_LABELS.len() + desc.extra.len()), "{}", desc.name);
+            assert!(
+                emitted
+                    .iter()
+                    .all(|m| m.label_values.len() == BASE_LABELS.len() + desc.extra.len()),
+                "{}",
+                desc.name
+            );
         }
         let cpu = s.out.iter().find(|m| m.name == d::CPU_USAGE.name).unwrap();
-        assert_eq!((cpu.value.unwrap().value, cpu.label_values.last().unwrap().as_str()), (2, "total"), "whole seconds");
+        assert_eq!(
+            (cpu.value.unwrap().value, cpu.label_values.last().unwrap().as_str()),
+            (2, "total"),
+            "whole seconds"
+        );
         let io = s.out.iter().find(|m| m.name == d::FS_READS.name).unwrap();
-        assert_eq!((io.value.unwrap().value, io.label_values[5].as_str()), (0, ""), "no I/O: one zero series without a device");
+        assert_eq!(
+            (io.value.unwrap().value, io.label_values[5].as_str()),
+            (0, ""),
+            "no I/O: one zero series without a device"
+        );
     }
 
     #[test]
@@ -207,6 +275,9 @@ mod tests {
         network(&mut s, &[eth0]);
         assert_eq!(s.out.len(), d::POD_METRICS.len());
         let rx = s.out.iter().find(|m| m.name == d::NET_RX_BYTES.name).unwrap();
-        assert_eq!((rx.value.unwrap().value, rx.label_values.last().unwrap().as_str()), (7, "eth0"));
+        assert_eq!(
+            (rx.value.unwrap().value, rx.label_values.last().unwrap().as_str()),
+            (7, "eth0")
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! namespace.
 
 use k8s_cri::v1::{
-    LinuxPodSandboxStats, ListPodSandboxStatsRequest, ListPodSandboxStatsResponse, NetworkInterfaceUsage, NetworkUsage,
-    PodSandboxAttributes, PodSandboxMetadata, PodSandboxStats, PodSandboxStatsRequest, PodSandboxStatsResponse, ProcessUsage, UInt64Value,
+    LinuxPodSandboxStats, ListPodSandboxStatsRequest, ListPodSandboxStatsResponse,
+    NetworkInterfaceUsage, NetworkUsage, PodSandboxAttributes, PodSandboxMetadata, PodSandboxStats,
+    PodSandboxStatsRequest, PodSandboxStatsResponse, ProcessUsage, UInt64Value,
 };
 use tonic::Status;
 
@@ -19,7 +20,13 @@ fn value(v: u64) -> Option<UInt64Value> {
 }
 
 fn interface(i: &net_dev::InterfaceCounters) -> NetworkInterfaceUsage {
-    NetworkInterfaceUsage { name: i.name.clone(), rx_bytes: value(i.rx_bytes), rx_errors: value(i.rx_errors), tx_bytes: value(i.tx_bytes), tx_errors: value(i.tx_errors) }
+    NetworkInterfaceUsage {
+        name: i.name.clone(),
+        rx_bytes: value(i.rx_bytes),
+        rx_errors: value(i.rx_errors),
+        tx_bytes: value(i.tx_bytes),
+        tx_errors: value(i.tx_errors),
+    }
 }
 
 /// The pod's containers' readings added up: for pods without a cgroup of their own.
@@ -43,18 +50,36 @@ fn summed(samples: &[&ContainerSample], at_ns: i64) -> ContainerSample {
 /// holds what exited containers used), else the sum of its running containers.
 fn pod_stats(ctx: &Context, s: &Sandbox) -> PodSandboxStats {
     let now = crate::container::now_ns();
-    let containers: Vec<_> = ctx.containers.in_sandbox(&s.meta.id).into_iter().filter_map(|c| ctx.stats.of_running(&c).map(|sample| (c, sample))).collect();
-    let own = ctx.stats.pod(&s.meta.id).unwrap_or_else(|| summed(&containers.iter().map(|(_, s)| s).collect::<Vec<_>>(), now));
+    let containers: Vec<_> = ctx
+        .containers
+        .in_sandbox(&s.meta.id)
+        .into_iter()
+        .filter_map(|c| ctx.stats.of_running(&c).map(|sample| (c, sample)))
+        .collect();
+    let own = ctx
+        .stats
+        .pod(&s.meta.id)
+        .unwrap_or_else(|| summed(&containers.iter().map(|(_, s)| s).collect::<Vec<_>>(), now));
     let (cpu, memory) = (rpc::cpu_usage(&own), rpc::memory_usage(&own));
     let network = net_dev::of_pod(ctx, s).map(|all| {
-        let default_interface = all.iter().find(|i| i.name == "eth0").or(all.first()).map(interface);
-        NetworkUsage { timestamp: now, default_interface, interfaces: all.iter().map(interface).collect() }
+        let default_interface =
+            all.iter().find(|i| i.name == "eth0").or(all.first()).map(interface);
+        NetworkUsage {
+            timestamp: now,
+            default_interface,
+            interfaces: all.iter().map(interface).collect(),
+        }
     });
     let m = &s.meta;
     PodSandboxStats {
         attributes: Some(PodSandboxAttributes {
             id: m.id.clone(),
-            metadata: Some(PodSandboxMetadata { name: m.name.clone(), uid: m.uid.clone(), namespace: m.namespace.clone(), attempt: m.attempt }),
+            metadata: Some(PodSandboxMetadata {
+                name: m.name.clone(),
+                uid: m.uid.clone(),
+                namespace: m.namespace.clone(),
+                attempt: m.attempt,
+            }),
             labels: s.config.labels.clone(),
             annotations: s.config.annotations.clone(),
         }),
@@ -62,19 +87,30 @@ fn pod_stats(ctx: &Context, s: &Sandbox) -> PodSandboxStats {
             cpu: Some(cpu),
             memory: Some(memory),
             network,
-            process: Some(ProcessUsage { timestamp: own.at_ns, process_count: own.cgroup.pids.and_then(value) }),
+            process: Some(ProcessUsage {
+                timestamp: own.at_ns,
+                process_count: own.cgroup.pids.and_then(value),
+            }),
             containers: containers.iter().map(|(c, sample)| rpc::to_cri(ctx, c, sample)).collect(),
         }),
         windows: None,
     }
 }
 
-pub(crate) fn pod_sandbox_stats(ctx: &Context, req: PodSandboxStatsRequest) -> Result<PodSandboxStatsResponse, Status> {
-    let s = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
+pub(crate) fn pod_sandbox_stats(
+    ctx: &Context,
+    req: PodSandboxStatsRequest,
+) -> Result<PodSandboxStatsResponse, Status> {
+    let s = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| {
+        Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id))
+    })?;
     Ok(PodSandboxStatsResponse { stats: Some(pod_stats(ctx, &s)) })
 }
 
-pub(crate) fn list_pod_sandbox_stats(ctx: &Context, req: ListPodSandboxStatsRequest) -> ListPodSandboxStatsResponse {
+pub(crate) fn list_pod_sandbox_stats(
+    ctx: &Context,
+    req: ListPodSandboxStatsRequest,
+) -> ListPodSandboxStatsResponse {
     let f = req.filter.unwrap_or_default();
     let stats = ctx
         .sandboxes
@@ -94,12 +130,28 @@ mod tests {
     fn containers_add_up_for_a_pod_without_a_cgroup() {
         let sample = |cpu, mem, pids| ContainerSample {
             at_ns: 1,
-            cgroup: CgroupSample { cpu_usage_ns: cpu, working_set: mem, memory_usage: mem, pids: Some(pids), memory_limit: Some(1 << 30), ..Default::default() },
+            cgroup: CgroupSample {
+                cpu_usage_ns: cpu,
+                working_set: mem,
+                memory_usage: mem,
+                pids: Some(pids),
+                memory_limit: Some(1 << 30),
+                ..Default::default()
+            },
             nano_cores: Some(cpu / 10),
         };
         let (a, b) = (sample(100, 10, 1), sample(300, 30, 2));
         let pod = summed(&[&a, &b], 7);
-        assert_eq!((pod.at_ns, pod.cgroup.cpu_usage_ns, pod.cgroup.working_set, pod.cgroup.pids, pod.nano_cores), (7, 400, 40, Some(3), Some(40)));
+        assert_eq!(
+            (
+                pod.at_ns,
+                pod.cgroup.cpu_usage_ns,
+                pod.cgroup.working_set,
+                pod.cgroup.pids,
+                pod.nano_cores
+            ),
+            (7, 400, 40, Some(3), Some(40))
+        );
         assert_eq!(pod.cgroup.memory_limit, None, "limits do not add up");
     }
 }

@@ -14,7 +14,9 @@ pub fn count(pids: &[u32]) -> ProcessCounts {
         let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { continue };
         for entry in entries.flatten() {
             total.fds += 1;
-            if std::fs::read_link(entry.path()).is_ok_and(|t| t.to_string_lossy().starts_with("socket:")) {
+            if std::fs::read_link(entry.path())
+                .is_ok_and(|t| t.to_string_lossy().starts_with("socket:"))
+            {
                 total.sockets += 1;
             }
         }
@@ -38,7 +40,12 @@ mod tests {
                       Max cpu time              unlimited            unlimited            seconds   \n\
                       Max open files            1024                 524288               files     \n";
         assert_eq!(soft_open_files(limits), Some(1024));
-        assert_eq!(soft_open_files("Max open files            unlimited            unlimited            files\n"), None);
+        assert_eq!(
+            soft_open_files(
+                "Max open files            unlimited            unlimited            files\n"
+            ),
+            None
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! it started since the sampler's last round; a created or exited one reports zero usage.
 
 use k8s_cri::v1::{
-    ContainerAttributes, ContainerMetadata, ContainerStats, ContainerStatsRequest, ContainerStatsResponse, CpuUsage, FilesystemUsage, ListContainerStatsRequest,
+    ContainerAttributes, ContainerMetadata, ContainerStats, ContainerStatsRequest,
+    ContainerStatsResponse, CpuUsage, FilesystemUsage, ListContainerStatsRequest,
     ListContainerStatsResponse, MemoryUsage, SwapUsage, UInt64Value,
 };
 use tonic::Status;
@@ -20,11 +21,20 @@ fn value(v: u64) -> Option<UInt64Value> {
 fn writable_layer(ctx: &Context, id: &str) -> Option<FilesystemUsage> {
     let layer = ctx.stats.layer(id)?;
     let fs_id = ctx.fs_usage().and_then(|u| u.fs_id);
-    Some(FilesystemUsage { timestamp: layer.at_ns, fs_id, used_bytes: value(layer.usage.bytes), inodes_used: value(layer.usage.inodes) })
+    Some(FilesystemUsage {
+        timestamp: layer.at_ns,
+        fs_id,
+        used_bytes: value(layer.usage.bytes),
+        inodes_used: value(layer.usage.inodes),
+    })
 }
 
 pub(super) fn cpu_usage(s: &ContainerSample) -> CpuUsage {
-    CpuUsage { timestamp: s.at_ns, usage_core_nano_seconds: value(s.cgroup.cpu_usage_ns), usage_nano_cores: s.nano_cores.and_then(value) }
+    CpuUsage {
+        timestamp: s.at_ns,
+        usage_core_nano_seconds: value(s.cgroup.cpu_usage_ns),
+        usage_nano_cores: s.nano_cores.and_then(value),
+    }
 }
 
 pub(super) fn memory_usage(s: &ContainerSample) -> MemoryUsage {
@@ -46,26 +56,31 @@ pub(super) fn to_cri(ctx: &Context, c: &Container, s: &ContainerSample) -> Conta
     ContainerStats {
         attributes: Some(ContainerAttributes {
             id: c.meta.id.clone(),
-            metadata: Some(ContainerMetadata { name: c.meta.name.clone(), attempt: c.meta.attempt }),
+            metadata: Some(ContainerMetadata {
+                name: c.meta.name.clone(),
+                attempt: c.meta.attempt,
+            }),
             labels: c.config.labels.clone(),
             annotations: c.config.annotations.clone(),
         }),
         cpu: Some(cpu_usage(s)),
         memory: Some(memory_usage(s)),
         writable_layer: writable_layer(ctx, &c.meta.id),
-        swap: g.swap_usage.map(|u| SwapUsage { timestamp: t, swap_available_bytes: None, swap_usage_bytes: value(u) }),
+        swap: g.swap_usage.map(|u| SwapUsage {
+            timestamp: t,
+            swap_available_bytes: None,
+            swap_usage_bytes: value(u),
+        }),
     }
 }
 
 /// The container's usage now: measured while it runs, zero otherwise.
 fn usage(ctx: &Context, c: &Container) -> ContainerSample {
-    ctx.stats
-        .of_running_now(c)
-        .unwrap_or_else(|| ContainerSample {
-            at_ns: crate::container::now_ns(),
-            cgroup: Default::default(),
-            nano_cores: None,
-        })
+    ctx.stats.of_running_now(c).unwrap_or_else(|| ContainerSample {
+        at_ns: crate::container::now_ns(),
+        cgroup: Default::default(),
+        nano_cores: None,
+    })
 }
 
 pub(crate) fn container_stats(
@@ -76,12 +91,13 @@ pub(crate) fn container_stats(
         .containers
         .get(&req.container_id)
         .ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
-    Ok(ContainerStatsResponse {
-        stats: Some(to_cri(ctx, &c, &usage(ctx, &c))),
-    })
+    Ok(ContainerStatsResponse { stats: Some(to_cri(ctx, &c, &usage(ctx, &c))) })
 }
 
-pub(crate) fn list_container_stats(ctx: &Context, req: ListContainerStatsRequest) -> ListContainerStatsResponse {
+pub(crate) fn list_container_stats(
+    ctx: &Context,
+    req: ListContainerStatsRequest,
+) -> ListContainerStatsResponse {
     let f = req.filter.unwrap_or_default();
     let stats = ctx
         .containers

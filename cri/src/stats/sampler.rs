@@ -114,8 +114,12 @@ pub fn spawn(ctx: Arc<Context>) {
 /// those of containers that stopped.
 async fn measure_layers(ctx: &Context) {
     let now = crate::container::now_ns();
-    let running: Vec<String> = ctx.stats.samples.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
-    let due: Vec<&String> = running.iter().filter(|id| ctx.stats.layer(id).is_none_or(|l| now - l.at_ns >= LAYER_EVERY_NS)).collect();
+    let running: Vec<String> =
+        ctx.stats.samples.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+    let due: Vec<&String> = running
+        .iter()
+        .filter(|id| ctx.stats.layer(id).is_none_or(|l| now - l.at_ns >= LAYER_EVERY_NS))
+        .collect();
     let mut measured = Vec::with_capacity(due.len());
     for id in due {
         if let Ok(Some(usage)) = ctx.containerd.snapshot_key_usage(id).await {
@@ -151,26 +155,38 @@ fn sample_pods(ctx: &Context, mountinfo: &str) {
     let cache = &ctx.stats;
     let mut fresh = HashMap::new();
     for pod in ctx.sandboxes.list().into_iter().filter(|p| p.status.state == SandboxState::Ready) {
-        let parent = pod.config.linux.as_ref().map(|l| l.cgroup_parent.as_str()).unwrap_or_default();
+        let parent =
+            pod.config.linux.as_ref().map(|l| l.cgroup_parent.as_str()).unwrap_or_default();
         if parent.is_empty() {
             continue;
         }
         let id = &pod.meta.id;
         let known = cache.pod_paths.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned();
-        let Some(paths) = known.or_else(|| CgroupPaths::of_cgroup(parent, mountinfo)) else { continue };
+        let Some(paths) = known.or_else(|| CgroupPaths::of_cgroup(parent, mountinfo)) else {
+            continue;
+        };
         if let Some(sample) = read_sample(&paths, cache.pod(id)) {
             cache.pod_paths.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), paths);
             fresh.insert(id.clone(), sample);
         }
     }
-    cache.pod_paths.lock().unwrap_or_else(|e| e.into_inner()).retain(|id, _| fresh.contains_key(id));
+    cache
+        .pod_paths
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|id, _| fresh.contains_key(id));
     *cache.pods.write().unwrap_or_else(|e| e.into_inner()) = fresh;
 }
 
 fn sample_all(ctx: &Context) {
     let cache = &ctx.stats;
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let running: Vec<_> = ctx.containers.list().into_iter().filter(|c| c.status.state == ContainerState::Running && c.status.pid > 0).collect();
+    let running: Vec<_> = ctx
+        .containers
+        .list()
+        .into_iter()
+        .filter(|c| c.status.state == ContainerState::Running && c.status.pid > 0)
+        .collect();
     let mut fresh = HashMap::with_capacity(running.len());
     for c in &running {
         let id = &c.meta.id;
@@ -189,9 +205,17 @@ mod tests {
 
     #[test]
     fn one_busy_core_is_a_billion_nano_cores() {
-        let prev = ContainerSample { at_ns: 1_000_000_000, cgroup: CgroupSample { cpu_usage_ns: 5_000_000_000, ..Default::default() }, nano_cores: None };
+        let prev = ContainerSample {
+            at_ns: 1_000_000_000,
+            cgroup: CgroupSample { cpu_usage_ns: 5_000_000_000, ..Default::default() },
+            nano_cores: None,
+        };
         assert_eq!(nano_cores(&prev, 6_000_000_000, 2_000_000_000), Some(1_000_000_000));
         assert_eq!(nano_cores(&prev, 5_250_000_000, 2_000_000_000), Some(250_000_000));
-        assert_eq!(nano_cores(&prev, 4_000_000_000, 2_000_000_000), None, "a counter that went back (a new cgroup)");
+        assert_eq!(
+            nano_cores(&prev, 4_000_000_000, 2_000_000_000),
+            None,
+            "a counter that went back (a new cgroup)"
+        );
     }
 }

@@ -67,13 +67,23 @@ pub struct ContainerStatus {
 impl Container {
     /// The CRI list filters that ListContainers and ListContainerStats share: ID and pod ID
     /// prefixes (empty: any) and every selected label.
-    pub fn matches(&self, id: &str, pod_sandbox_id: &str, labels: &std::collections::HashMap<String, String>) -> bool {
-        self.meta.id.starts_with(id) && self.meta.sandbox_id.starts_with(pod_sandbox_id) && labels.iter().all(|(k, v)| self.config.labels.get(k) == Some(v))
+    pub fn matches(
+        &self,
+        id: &str,
+        pod_sandbox_id: &str,
+        labels: &std::collections::HashMap<String, String>,
+    ) -> bool {
+        self.meta.id.starts_with(id)
+            && self.meta.sandbox_id.starts_with(pod_sandbox_id)
+            && labels.iter().all(|(k, v)| self.config.labels.get(k) == Some(v))
     }
 
     /// The resources in force: the last update's, else the config's.
     pub fn resources(&self) -> Option<LinuxContainerResources> {
-        let updated = base64::engine::general_purpose::STANDARD.decode(&self.status.resources).ok().filter(|b| !b.is_empty());
+        let updated = base64::engine::general_purpose::STANDARD
+            .decode(&self.status.resources)
+            .ok()
+            .filter(|b| !b.is_empty());
         match updated {
             Some(bytes) => LinuxContainerResources::decode(bytes.as_slice()).ok(),
             None => self.config.linux.as_ref().and_then(|l| l.resources.clone()),
@@ -123,7 +133,11 @@ impl super::records::Record for Container {
 
 impl ContainerStore {
     /// Changes a container's status; returns the new one.
-    pub fn update(&self, id: &str, f: impl FnOnce(&mut ContainerStatus)) -> Option<ContainerStatus> {
+    pub fn update(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut ContainerStatus),
+    ) -> Option<ContainerStatus> {
         self.modify(id, |c| {
             f(&mut c.status);
             c.status.clone()

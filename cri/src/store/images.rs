@@ -29,7 +29,9 @@ impl ImageEntry {
     /// is one of this image's tags (one image often has several), else its first tag.
     pub fn tag_for(&self, named: &str) -> Option<String> {
         let named = normalize(named).ok().and_then(|r| tag_name(&r));
-        named.filter(|n| self.repo_tags.contains(n)).or_else(|| self.repo_tags.iter().next().cloned())
+        named
+            .filter(|n| self.repo_tags.contains(n))
+            .or_else(|| self.repo_tags.iter().next().cloned())
     }
 }
 
@@ -75,17 +77,18 @@ impl ImageStore {
             }
         }
         let (uid, username) = user_of(&details.config);
-        let entry = inner.by_id.entry(details.config_digest.clone()).or_insert_with(|| ImageEntry {
-            id: details.config_digest.clone(),
-            repo_tags: BTreeSet::new(),
-            repo_digests: BTreeSet::new(),
-            records: BTreeSet::new(),
-            size: details.size,
-            uid,
-            username,
-            pinned: false,
-            config: Arc::new(details.config.clone()),
-        });
+        let entry =
+            inner.by_id.entry(details.config_digest.clone()).or_insert_with(|| ImageEntry {
+                id: details.config_digest.clone(),
+                repo_tags: BTreeSet::new(),
+                repo_digests: BTreeSet::new(),
+                records: BTreeSet::new(),
+                size: details.size,
+                uid,
+                username,
+                pinned: false,
+                config: Arc::new(details.config.clone()),
+            });
         entry.pinned |= pinned;
         entry.records.insert(name.to_string());
         if name.contains("@sha256:") {
@@ -137,13 +140,17 @@ impl ImageStore {
     /// normalisable form, the image ID, or an unambiguous prefix of the ID.
     pub fn resolve(&self, reference: &str) -> Option<ImageEntry> {
         let inner = self.read();
-        let by_name = |name: &str| inner.by_name.get(name).and_then(|id| inner.by_id.get(id)).cloned();
+        let by_name =
+            |name: &str| inner.by_name.get(name).and_then(|id| inner.by_id.get(id)).cloned();
         if let Some(found) = by_name(reference) {
             return Some(found);
         }
         let hex = reference.trim_start_matches("sha256:");
         if hex.len() >= 3 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            let mut matches = inner.by_id.values().filter(|e| e.id.trim_start_matches("sha256:").starts_with(hex));
+            let mut matches = inner
+                .by_id
+                .values()
+                .filter(|e| e.id.trim_start_matches("sha256:").starts_with(hex));
             if let (Some(only), None) = (matches.next(), matches.next()) {
                 return Some(only.clone());
             }
@@ -189,13 +196,23 @@ mod tests {
         let store = ImageStore::default();
         store.add_record("docker.io/library/busybox:latest", &details(ID, ""), false);
         store.add_record("docker.io/library/busybox@sha256:aa", &details(ID, ""), false);
-        for r in ["busybox", "busybox:latest", "docker.io/library/busybox:latest", ID, "3b8e95950dea", "sha256:3b8e9"] {
+        for r in [
+            "busybox",
+            "busybox:latest",
+            "docker.io/library/busybox:latest",
+            ID,
+            "3b8e95950dea",
+            "sha256:3b8e9",
+        ] {
             assert_eq!(store.resolve(r).map(|e| e.id), Some(ID.to_string()), "{r}");
         }
         assert!(store.resolve("busybox:2").is_none());
         let e = store.resolve("busybox").unwrap();
         assert_eq!(e.repo_tags.iter().collect::<Vec<_>>(), ["docker.io/library/busybox:latest"]);
-        assert_eq!(e.repo_digests.iter().collect::<Vec<_>>(), ["docker.io/library/busybox@sha256:aa"]);
+        assert_eq!(
+            e.repo_digests.iter().collect::<Vec<_>>(),
+            ["docker.io/library/busybox@sha256:aa"]
+        );
     }
 
     #[test]

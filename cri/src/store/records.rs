@@ -82,7 +82,8 @@ impl<T: Record> Store<T> {
     }
 
     pub fn list(&self) -> Vec<T> {
-        let mut all: Vec<T> = self.items.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let mut all: Vec<T> =
+            self.items.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
         all.sort_by_key(|s| s.created_at_ns());
         all
     }

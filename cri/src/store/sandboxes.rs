@@ -38,14 +38,17 @@ impl Sandbox {
     /// The CRI list filters that ListPodSandbox and ListPodSandboxStats share: an ID prefix
     /// (empty: any) and every selected label.
     pub fn matches(&self, id: &str, labels: &std::collections::HashMap<String, String>) -> bool {
-        self.meta.id.starts_with(id) && labels.iter().all(|(k, v)| self.config.labels.get(k) == Some(v))
+        self.meta.id.starts_with(id)
+            && labels.iter().all(|(k, v)| self.config.labels.get(k) == Some(v))
     }
 }
 
 impl SandboxMetadata {
     /// Every namespace pin the pod owns.
     pub fn pins(&self) -> impl Iterator<Item = &str> {
-        [self.netns.as_str(), self.ipcns.as_str(), self.utsns.as_str()].into_iter().filter(|p| !p.is_empty())
+        [self.netns.as_str(), self.ipcns.as_str(), self.utsns.as_str()]
+            .into_iter()
+            .filter(|p| !p.is_empty())
     }
 }
 
@@ -130,7 +133,13 @@ mod tests {
                 created_at_ns: 1,
             },
             config: Arc::new(PodSandboxConfig::default()),
-            status: SandboxStatus { state: SandboxState::Ready, pid: 1, ips: vec![], network: String::new(), cni_result: None },
+            status: SandboxStatus {
+                state: SandboxState::Ready,
+                pid: 1,
+                ips: vec![],
+                network: String::new(),
+                cni_result: None,
+            },
         }
     }
 

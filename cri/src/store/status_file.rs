@@ -16,9 +16,9 @@ static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 
 fn stripe(id: &str) -> &'static Mutex<()> {
     // FNV-1a: cheap and spreads hex IDs evenly.
-    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = id
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
     &LOCKS[(hash % STRIPES as u64) as usize]
 }
 
@@ -48,9 +48,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(context("sync directory", dir))
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(context("sync directory", dir))
 }
 
 /// Writes object `id`'s status to `path`. `newest` is asked under the object's lock, so
@@ -91,15 +89,9 @@ mod tests {
         }
         let written: u64 = serde_json::from_slice(&std::fs::read(path.as_ref()).unwrap()).unwrap();
         assert_eq!(written, 400);
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(
-            names,
-            vec![std::ffi::OsString::from("status.json")],
-            "no temporary file left"
-        );
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("status.json")], "no temporary file left");
     }
 
     #[test]

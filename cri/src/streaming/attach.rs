@@ -30,7 +30,9 @@ pub async fn attach(ctx: &Context, req: AttachRequest, mut io: SessionIo, format
     if let (Some(from), true) = (io.stdin.take(), c.config.stdin) {
         match pipe::OpenOptions::new().open_sender(persist::stdin_fifo(ctx, &id)) {
             Ok(to) => {
-                let once = c.config.stdin_once.then(|| (ctx.containerd.clone(), id.clone(), persist::logger_pidfile(ctx, &id)));
+                let once = c.config.stdin_once.then(|| {
+                    (ctx.containerd.clone(), id.clone(), persist::logger_pidfile(ctx, &id))
+                });
                 tokio::spawn(feed_stdin(from, to, once));
             }
             Err(e) => return fail(&io, format, format!("open the stdin of {id}: {e}")).await,
@@ -61,7 +63,11 @@ pub async fn attach(ctx: &Context, req: AttachRequest, mut io: SessionIo, format
 
 /// Copies the attacher's input into the container's stdin FIFO. For `stdin_once`, its end is
 /// the container's: the logger lets go of the FIFO (SIGUSR2) and the shim closes its end.
-async fn feed_stdin(mut from: tokio::sync::mpsc::Receiver<Bytes>, mut to: pipe::Sender, once: Option<(containerd_bridge::Containerd, String, std::path::PathBuf)>) {
+async fn feed_stdin(
+    mut from: tokio::sync::mpsc::Receiver<Bytes>,
+    mut to: pipe::Sender,
+    once: Option<(containerd_bridge::Containerd, String, std::path::PathBuf)>,
+) {
     while let Some(data) = from.recv().await {
         if to.write_all(&data).await.is_err() {
             break;
@@ -69,7 +75,9 @@ async fn feed_stdin(mut from: tokio::sync::mpsc::Receiver<Bytes>, mut to: pipe::
     }
     drop(to);
     if let Some((containerd, id, pidfile)) = once {
-        if let Some(pid) = std::fs::read_to_string(pidfile).ok().and_then(|p| p.trim().parse::<i32>().ok()) {
+        if let Some(pid) =
+            std::fs::read_to_string(pidfile).ok().and_then(|p| p.trim().parse::<i32>().ok())
+        {
             unsafe { libc::kill(pid, libc::SIGUSR2) };
         }
         let _ = containerd.close_stdin(&id, "").await;

@@ -28,7 +28,8 @@ impl Activity {
     /// Completes once nothing touched this for `limit`.
     pub async fn idle_for(&self, limit: Duration) {
         loop {
-            let deadline = self.start + Duration::from_millis(self.last.load(Ordering::Relaxed)) + limit;
+            let deadline =
+                self.start + Duration::from_millis(self.last.load(Ordering::Relaxed)) + limit;
             if Instant::now() >= deadline {
                 return;
             }
@@ -53,7 +54,11 @@ mod tests {
         });
         let t0 = Instant::now();
         a.idle_for(Duration::from_secs(5)).await;
-        assert!(t0.elapsed() >= Duration::from_secs(20), "touched every 3 s for 15 s, then idle 5 s: {:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() >= Duration::from_secs(20),
+            "touched every 3 s for 15 s, then idle 5 s: {:?}",
+            t0.elapsed()
+        );
         toucher.await.unwrap();
     }
 }

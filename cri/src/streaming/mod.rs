@@ -2,13 +2,13 @@
 //! and answer a URL of this server with a single-use token (`tokens`); the client then opens
 //! that URL and upgrades the connection (`server`).
 
+mod attach;
+mod idle;
+mod netns_dial;
 mod remote_command;
 mod requests;
 mod server;
 mod spdy;
-mod attach;
-mod idle;
-mod netns_dial;
 mod spdy_command;
 mod spdy_forward;
 mod tls;
@@ -62,7 +62,10 @@ impl Streams {
 
     /// The URL a client opens for `req`.
     pub fn url(&self, req: StreamRequest) -> Result<String, Status> {
-        let base = self.base_url.get().ok_or_else(|| Status::unavailable("the streaming server is not listening yet"))?;
+        let base = self
+            .base_url
+            .get()
+            .ok_or_else(|| Status::unavailable("the streaming server is not listening yet"))?;
         let kind = req.kind();
         let token = self.tokens.insert(req).map_err(|e| match e {
             TokenError::Full => Status::resource_exhausted(e.to_string()),

@@ -11,8 +11,12 @@ use std::time::Duration;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn connect_local(port: u16) -> std::io::Result<TcpStream> {
-    let v4 = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), CONNECT_TIMEOUT);
-    v4.or_else(|e4| TcpStream::connect_timeout(&SocketAddr::from((Ipv6Addr::LOCALHOST, port)), CONNECT_TIMEOUT).map_err(|_| e4))
+    let v4 =
+        TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), CONNECT_TIMEOUT);
+    v4.or_else(|e4| {
+        TcpStream::connect_timeout(&SocketAddr::from((Ipv6Addr::LOCALHOST, port)), CONNECT_TIMEOUT)
+            .map_err(|_| e4)
+    })
 }
 
 fn enter(netns: &Path) -> std::io::Result<()> {
@@ -29,7 +33,11 @@ pub async fn dial(netns: &str, port: u16) -> std::io::Result<tokio::net::TcpStre
     let netns = PathBuf::from(netns);
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new().name("cricket-dial".into()).spawn(move || {
-        let result = if netns.as_os_str().is_empty() { connect_local(port) } else { enter(&netns).and_then(|()| connect_local(port)) };
+        let result = if netns.as_os_str().is_empty() {
+            connect_local(port)
+        } else {
+            enter(&netns).and_then(|()| connect_local(port))
+        };
         let _ = tx.send(result);
     })?;
     let stream = rx.await.map_err(|_| std::io::Error::other("the dialing thread died"))??;

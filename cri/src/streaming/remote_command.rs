@@ -89,7 +89,11 @@ async fn pump_out(rx: Option<pipe::Receiver>, channel: Option<u8>, out: mpsc::Se
     }
 }
 
-async fn pump_in(mut from: mpsc::Receiver<Bytes>, mut to: pipe::Sender, close: impl std::future::Future<Output = ()>) {
+async fn pump_in(
+    mut from: mpsc::Receiver<Bytes>,
+    mut to: pipe::Sender,
+    close: impl std::future::Future<Output = ()>,
+) {
     while let Some(data) = from.recv().await {
         if to.write_all(&data).await.is_err() {
             break;
@@ -134,7 +138,8 @@ pub async fn run(ctx: &Context, target: Target, io: SessionIo, format: StatusFor
 
 /// Runs the exec of `req` to its end over `io`, then reports on the error channel.
 pub async fn exec(ctx: &Context, req: ExecRequest, mut io: SessionIo, format: StatusFormat) {
-    let streams = Streams { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, tty: req.tty };
+    let streams =
+        Streams { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, tty: req.tty };
     let mut launched = match launch(ctx, &req.container_id, &req.cmd, streams).await {
         Ok(l) => l,
         Err(e) => {
@@ -185,10 +190,17 @@ mod tests {
 
     #[test]
     fn the_end_is_a_v4_status_or_a_plain_message() {
-        assert_eq!(end_message(StatusFormat::Json, Ok(0)).unwrap(), r#"{"metadata":{},"status":"Success"}"#);
-        let failed: serde_json::Value = serde_json::from_str(&end_message(StatusFormat::Json, Ok(3)).unwrap()).unwrap();
+        assert_eq!(
+            end_message(StatusFormat::Json, Ok(0)).unwrap(),
+            r#"{"metadata":{},"status":"Success"}"#
+        );
+        let failed: serde_json::Value =
+            serde_json::from_str(&end_message(StatusFormat::Json, Ok(3)).unwrap()).unwrap();
         assert_eq!(failed["reason"], "NonZeroExitCode");
-        assert_eq!(failed["details"]["causes"][0], serde_json::json!({ "reason": "ExitCode", "message": "3" }));
+        assert_eq!(
+            failed["details"]["causes"][0],
+            serde_json::json!({ "reason": "ExitCode", "message": "3" })
+        );
         assert_eq!(end_message(StatusFormat::Text, Ok(0)), None);
         assert!(end_message(StatusFormat::Text, Ok(3)).unwrap().contains("exit status 3"));
         let size: TermSize = serde_json::from_str(r#"{"Width":80,"Height":24}"#).unwrap();

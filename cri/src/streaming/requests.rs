@@ -1,7 +1,10 @@
 //! Exec, Attach and PortForward: the request is checked against the stores now, so that a bad
 //! one fails here with a clear status rather than after the client connected.
 
-use k8s_cri::v1::{AttachRequest, AttachResponse, ExecRequest, ExecResponse, PortForwardRequest, PortForwardResponse};
+use k8s_cri::v1::{
+    AttachRequest, AttachResponse, ExecRequest, ExecResponse, PortForwardRequest,
+    PortForwardResponse,
+};
 use tonic::Status;
 
 use super::StreamRequest;
@@ -11,7 +14,10 @@ use crate::store::sandboxes::SandboxState;
 
 /// The full ID of a running container.
 fn running_container(ctx: &Context, id: &str) -> Result<String, Status> {
-    let c = ctx.containers.get(id).ok_or_else(|| Status::not_found(format!("container {id:?} not found")))?;
+    let c = ctx
+        .containers
+        .get(id)
+        .ok_or_else(|| Status::not_found(format!("container {id:?} not found")))?;
     if c.status.state != ContainerState::Running {
         return Err(Status::failed_precondition(format!("container {} is not running", c.meta.id)));
     }
@@ -20,10 +26,14 @@ fn running_container(ctx: &Context, id: &str) -> Result<String, Status> {
 
 fn streams(tty: bool, stdin: bool, stdout: bool, stderr: bool) -> Result<(), Status> {
     if tty && stderr {
-        return Err(Status::invalid_argument("tty and stderr: a terminal has one output stream; ask for stdout only"));
+        return Err(Status::invalid_argument(
+            "tty and stderr: a terminal has one output stream; ask for stdout only",
+        ));
     }
     if !(stdin || stdout || stderr) {
-        return Err(Status::invalid_argument("stdin, stdout, stderr: at least one stream is needed"));
+        return Err(Status::invalid_argument(
+            "stdin, stdout, stderr: at least one stream is needed",
+        ));
     }
     Ok(())
 }
@@ -43,8 +53,13 @@ pub(crate) fn attach(ctx: &Context, mut req: AttachRequest) -> Result<AttachResp
     Ok(AttachResponse { url: ctx.streams.url(StreamRequest::Attach(req))? })
 }
 
-pub(crate) fn port_forward(ctx: &Context, mut req: PortForwardRequest) -> Result<PortForwardResponse, Status> {
-    let s = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id)))?;
+pub(crate) fn port_forward(
+    ctx: &Context,
+    mut req: PortForwardRequest,
+) -> Result<PortForwardResponse, Status> {
+    let s = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| {
+        Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id))
+    })?;
     if s.status.state != SandboxState::Ready {
         return Err(Status::failed_precondition(format!("pod sandbox {} is not ready", s.meta.id)));
     }

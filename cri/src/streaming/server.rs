@@ -21,8 +21,14 @@ use crate::context::Context;
 /// have been 0).
 pub async fn start(ctx: Arc<Context>) -> std::io::Result<SocketAddr> {
     let s = &ctx.config.streaming;
-    let ip: IpAddr = s.address.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{:?}: {e}", s.address)))?;
-    let tls = if s.tls_cert_file.as_os_str().is_empty() { None } else { Some(super::tls::acceptor(&s.tls_cert_file, &s.tls_key_file)?) };
+    let ip: IpAddr = s.address.parse().map_err(|e| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{:?}: {e}", s.address))
+    })?;
+    let tls = if s.tls_cert_file.as_os_str().is_empty() {
+        None
+    } else {
+        Some(super::tls::acceptor(&s.tls_cert_file, &s.tls_key_file)?)
+    };
     let listener = TcpListener::bind((ip, s.port)).await?;
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -45,9 +51,19 @@ async fn accept(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, c
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(ctx.clone(), req));
             let served = match tls {
-                None => http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await,
+                None => {
+                    http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades()
+                        .await
+                }
                 Some(tls) => match tls.accept(stream).await {
-                    Ok(stream) => http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await,
+                    Ok(stream) => {
+                        http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .with_upgrades()
+                            .await
+                    }
                     Err(e) => return tracing::debug!(error = %e, "TLS handshake failed"),
                 },
             };
@@ -75,7 +91,12 @@ async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Result<Response<St
     let Some(pending) = pending(&ctx, req.uri().path()) else {
         return Ok(reply(StatusCode::NOT_FOUND, "unknown, used or expired streaming token"));
     };
-    let protocol = req.headers().get(hyper::header::UPGRADE).and_then(|v| v.to_str().ok()).unwrap_or("none").to_string();
+    let protocol = req
+        .headers()
+        .get(hyper::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("none")
+        .to_string();
     tracing::info!(kind = pending.kind(), upgrade = %protocol, "streaming request");
     if super::websocket::is_upgrade(&req) {
         return Ok(super::websocket::serve(ctx, req, pending));

@@ -13,10 +13,12 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 
-use super::remote_command::{self, SessionIo, StatusFormat, Target, TermSize, ERROR, RESIZE, STDERR, STDIN, STDOUT};
+use super::remote_command::{
+    self, SessionIo, StatusFormat, Target, TermSize, ERROR, RESIZE, STDERR, STDIN, STDOUT,
+};
+use super::server::reply;
 use super::spdy::{header, Connection, Event, Writer};
 use super::StreamRequest;
-use super::server::reply;
 use crate::context::Context;
 
 const PROTOCOL_HEADER: &str = "X-Stream-Protocol-Version";
@@ -30,19 +32,40 @@ const VERSIONS: [(&str, StatusFormat, bool); 4] = [
 ];
 
 pub fn is_upgrade(req: &Request<Incoming>) -> bool {
-    req.headers().get(UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("SPDY/3.1"))
+    req.headers()
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("SPDY/3.1"))
 }
 
 /// Answers the upgrade and runs the session on the upgraded connection.
-pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: StreamRequest) -> Response<String> {
-    let offered: Vec<String> = req.headers().get_all(PROTOCOL_HEADER).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(|v| v.trim().to_string()).collect();
-    let Some(&(name, format, resize)) = VERSIONS.iter().find(|(n, ..)| offered.iter().any(|o| o == n)) else {
-        return reply(StatusCode::FORBIDDEN, &format!("none of the offered protocol versions {offered:?} is spoken here"));
+pub fn serve(
+    ctx: std::sync::Arc<Context>,
+    mut req: Request<Incoming>,
+    pending: StreamRequest,
+) -> Response<String> {
+    let offered: Vec<String> = req
+        .headers()
+        .get_all(PROTOCOL_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_string())
+        .collect();
+    let Some(&(name, format, resize)) =
+        VERSIONS.iter().find(|(n, ..)| offered.iter().any(|o| o == n))
+    else {
+        return reply(
+            StatusCode::FORBIDDEN,
+            &format!("none of the offered protocol versions {offered:?} is spoken here"),
+        );
     };
     let target = match pending {
         StreamRequest::Exec(r) => Target::Exec(r),
         StreamRequest::Attach(r) => Target::Attach(r),
-        StreamRequest::PortForward(_) => return reply(StatusCode::BAD_REQUEST, "port-forward speaks portforward.k8s.io"),
+        StreamRequest::PortForward(_) => {
+            return reply(StatusCode::BAD_REQUEST, "port-forward speaks portforward.k8s.io")
+        }
     };
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
@@ -75,7 +98,12 @@ fn channel_of(streamtype: &str) -> Option<u8> {
 fn expected(target: &Target, resize: bool) -> Vec<u8> {
     let (stdin, stdout, stderr, tty) = target.streams();
     let mut v = vec![ERROR];
-    v.extend([(stdin, STDIN), (stdout, STDOUT), (stderr && !tty, STDERR), (tty && resize, RESIZE)].iter().filter(|(on, _)| *on).map(|(_, c)| *c));
+    v.extend(
+        [(stdin, STDIN), (stdout, STDOUT), (stderr && !tty, STDERR), (tty && resize, RESIZE)]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, c)| *c),
+    );
     v
 }
 
@@ -125,7 +153,9 @@ where
 
 /// Files an event: a new stream under its channel, input into `inbound`.
 fn route(event: Event, streams: &mut HashMap<u8, u32>, inbound: &mut Inbound) {
-    let by_id = |streams: &HashMap<u8, u32>, id: u32| streams.iter().find(|(_, s)| **s == id).map(|(c, _)| *c);
+    let by_id = |streams: &HashMap<u8, u32>, id: u32| {
+        streams.iter().find(|(_, s)| **s == id).map(|(c, _)| *c)
+    };
     match event {
         Event::Stream { id, headers, fin } => {
             if let Some(c) = header(&headers, "streamtype").and_then(channel_of) {
@@ -147,11 +177,20 @@ fn route(event: Event, streams: &mut HashMap<u8, u32>, inbound: &mut Inbound) {
     }
 }
 
-async fn session(ctx: &Context, req: Target, format: StatusFormat, writer: Writer, mut streams: HashMap<u8, u32>, mut inbound: Inbound, mut events: mpsc::Receiver<Event>) {
+async fn session(
+    ctx: &Context,
+    req: Target,
+    format: StatusFormat,
+    writer: Writer,
+    mut streams: HashMap<u8, u32>,
+    mut inbound: Inbound,
+    mut events: mpsc::Receiver<Event>,
+) {
     let (stdin_tx, stdin_rx) = mpsc::channel::<Bytes>(16);
     let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(16);
     let (out_tx, mut out_rx) = mpsc::channel::<(u8, Bytes)>(16);
-    let io = SessionIo { stdin: req.streams().0.then_some(stdin_rx), resize: resize_rx, out: out_tx };
+    let io =
+        SessionIo { stdin: req.streams().0.then_some(stdin_rx), resize: resize_rx, out: out_tx };
     let mut stdin = Some(stdin_tx);
     let exec = remote_command::run(ctx, req, io, format);
     tokio::pin!(exec);

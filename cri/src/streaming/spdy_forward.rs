@@ -16,14 +16,23 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::idle::Activity;
-use super::spdy::{header, Connection, Event, Writer};
 use super::server::reply;
+use super::spdy::{header, Connection, Event, Writer};
 use crate::context::Context;
 
 const PROTOCOL: &str = "portforward.k8s.io";
 
-pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortForwardRequest) -> Response<String> {
-    let offered = req.headers().get_all("X-Stream-Protocol-Version").iter().filter_map(|v| v.to_str().ok()).any(|v| v.split(',').any(|p| p.trim() == PROTOCOL));
+pub fn serve(
+    ctx: std::sync::Arc<Context>,
+    mut req: Request<Incoming>,
+    pf: PortForwardRequest,
+) -> Response<String> {
+    let offered = req
+        .headers()
+        .get_all("X-Stream-Protocol-Version")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|p| p.trim() == PROTOCOL));
     if !offered {
         return reply(StatusCode::FORBIDDEN, &format!("port-forward speaks {PROTOCOL} only"));
     }
@@ -34,7 +43,9 @@ pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortF
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         match upgrade.await {
-            Ok(upgraded) => run(TokioIo::new(upgraded), netns, ctx.config.streaming.stream_idle_timeout).await,
+            Ok(upgraded) => {
+                run(TokioIo::new(upgraded), netns, ctx.config.streaming.stream_idle_timeout).await
+            }
             Err(e) => tracing::debug!(error = %e, "spdy upgrade failed"),
         }
     });
@@ -81,7 +92,9 @@ where
             Event::Stream { id, headers, .. } => {
                 let kind = header(&headers, "streamtype").unwrap_or_default().to_string();
                 let port: u16 = header(&headers, "port").and_then(|p| p.parse().ok()).unwrap_or(0);
-                let key = header(&headers, "requestid").map(str::to_string).unwrap_or_else(|| port.to_string());
+                let key = header(&headers, "requestid")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| port.to_string());
                 let pair = pairs.entry(key.clone()).or_default();
                 pair.port = port;
                 match kind.as_str() {
@@ -94,7 +107,15 @@ where
                     pairs.remove(&key);
                     let (tx, rx) = mpsc::channel(16);
                     routes.insert(data, tx);
-                    tokio::spawn(forward(netns.clone(), port, data, error, rx, writer.clone(), activity.clone()));
+                    tokio::spawn(forward(
+                        netns.clone(),
+                        port,
+                        data,
+                        error,
+                        rx,
+                        writer.clone(),
+                        activity.clone(),
+                    ));
                 }
             }
             Event::Data { id, data, fin } => {
@@ -116,11 +137,20 @@ where
 }
 
 /// One forwarded connection.
-async fn forward(netns: String, port: u16, data: u32, error: u32, mut from_client: mpsc::Receiver<Bytes>, writer: Writer, activity: Activity) {
+async fn forward(
+    netns: String,
+    port: u16,
+    data: u32,
+    error: u32,
+    mut from_client: mpsc::Receiver<Bytes>,
+    writer: Writer,
+    activity: Activity,
+) {
     let stream = match super::netns_dial::dial(&netns, port).await {
         Ok(s) => s,
         Err(e) => {
-            let message = format!("error forwarding port {port} to pod: connect to localhost:{port}: {e}");
+            let message =
+                format!("error forwarding port {port} to pod: connect to localhost:{port}: {e}");
             writer.data(error, Bytes::from(message), true).await;
             writer.data(data, Bytes::new(), true).await;
             return;

@@ -13,11 +13,17 @@ fn invalid(what: &Path, e: impl std::fmt::Display) -> std::io::Error {
 }
 
 pub fn acceptor(cert_file: &Path, key_file: &Path) -> std::io::Result<TlsAcceptor> {
-    let certs = CertificateDer::pem_file_iter(cert_file).map_err(|e| invalid(cert_file, e))?.collect::<Result<Vec<_>, _>>().map_err(|e| invalid(cert_file, e))?;
+    let certs = CertificateDer::pem_file_iter(cert_file)
+        .map_err(|e| invalid(cert_file, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(cert_file, e))?;
     if certs.is_empty() {
         return Err(invalid(cert_file, "no certificate"));
     }
     let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| invalid(key_file, e))?;
-    let config = ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key).map_err(|e| invalid(cert_file, e))?;
+    let config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| invalid(cert_file, e))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

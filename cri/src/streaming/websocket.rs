@@ -7,7 +7,10 @@ use base64::Engine;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use hyper::header::{
+    HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    UPGRADE,
+};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
@@ -17,8 +20,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::remote_command::{self, SessionIo, StatusFormat, Target, TermSize, RESIZE, STDIN};
-use super::StreamRequest;
 use super::server::reply;
+use super::StreamRequest;
 use crate::context::Context;
 
 /// A channel subprotocol cricket speaks.
@@ -33,18 +36,51 @@ pub(super) struct Protocol {
 
 /// In order of preference.
 const PROTOCOLS: [Protocol; 6] = [
-    Protocol { name: "v5.channel.k8s.io", base64: false, close_channel: true, status: StatusFormat::Json },
-    Protocol { name: "v4.channel.k8s.io", base64: false, close_channel: false, status: StatusFormat::Json },
-    Protocol { name: "v5.base64.channel.k8s.io", base64: true, close_channel: true, status: StatusFormat::Json },
-    Protocol { name: "v4.base64.channel.k8s.io", base64: true, close_channel: false, status: StatusFormat::Json },
-    Protocol { name: "channel.k8s.io", base64: false, close_channel: false, status: StatusFormat::Text },
-    Protocol { name: "base64.channel.k8s.io", base64: true, close_channel: false, status: StatusFormat::Text },
+    Protocol {
+        name: "v5.channel.k8s.io",
+        base64: false,
+        close_channel: true,
+        status: StatusFormat::Json,
+    },
+    Protocol {
+        name: "v4.channel.k8s.io",
+        base64: false,
+        close_channel: false,
+        status: StatusFormat::Json,
+    },
+    Protocol {
+        name: "v5.base64.channel.k8s.io",
+        base64: true,
+        close_channel: true,
+        status: StatusFormat::Json,
+    },
+    Protocol {
+        name: "v4.base64.channel.k8s.io",
+        base64: true,
+        close_channel: false,
+        status: StatusFormat::Json,
+    },
+    Protocol {
+        name: "channel.k8s.io",
+        base64: false,
+        close_channel: false,
+        status: StatusFormat::Text,
+    },
+    Protocol {
+        name: "base64.channel.k8s.io",
+        base64: true,
+        close_channel: false,
+        status: StatusFormat::Text,
+    },
 ];
 
 const CLOSE: u8 = 255;
 
 pub fn is_upgrade(req: &Request<Incoming>) -> bool {
-    req.headers().get(UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+    req.headers()
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// The protocol to speak: the first of ours the client offers.
@@ -54,7 +90,11 @@ fn negotiate(offered: &str) -> Option<Protocol> {
 }
 
 /// Answers the upgrade and runs the session on the upgraded connection.
-pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: StreamRequest) -> Response<String> {
+pub fn serve(
+    ctx: std::sync::Arc<Context>,
+    mut req: Request<Incoming>,
+    pending: StreamRequest,
+) -> Response<String> {
     let target = match pending {
         StreamRequest::Exec(r) => Target::Exec(r),
         StreamRequest::Attach(r) => Target::Attach(r),
@@ -62,7 +102,10 @@ pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: 
     };
     let offered = offered(&req);
     let Some(protocol) = negotiate(&offered) else {
-        return reply(StatusCode::BAD_REQUEST, &format!("none of the offered subprotocols {offered:?} is spoken here"));
+        return reply(
+            StatusCode::BAD_REQUEST,
+            &format!("none of the offered subprotocols {offered:?} is spoken here"),
+        );
     };
     let Some(key) = accept_key(&req) else {
         return reply(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key");
@@ -78,7 +121,11 @@ pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pending: 
 
 /// The subprotocols the client offers, as one list.
 pub(super) fn offered(req: &Request<Incoming>) -> String {
-    req.headers().get(SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    req.headers()
+        .get(SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 pub(super) fn accept_key(req: &Request<Incoming>) -> Option<String> {
@@ -86,9 +133,13 @@ pub(super) fn accept_key(req: &Request<Incoming>) -> Option<String> {
 }
 
 /// The connection, once hyper hands it over, as a server-side WebSocket.
-pub(super) async fn upgraded(upgrade: hyper::upgrade::OnUpgrade) -> Option<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>> {
+pub(super) async fn upgraded(
+    upgrade: hyper::upgrade::OnUpgrade,
+) -> Option<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>> {
     match upgrade.await {
-        Ok(upgraded) => Some(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await),
+        Ok(upgraded) => {
+            Some(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await)
+        }
         Err(e) => {
             tracing::debug!(error = %e, "websocket upgrade failed");
             None
@@ -123,10 +174,15 @@ pub(super) fn normal_close() -> Message {
 /// A client message as (channel, data).
 pub(super) fn decode(protocol: Protocol, message: Message) -> Option<(u8, Vec<u8>)> {
     match message {
-        Message::Binary(data) if !protocol.base64 && !data.is_empty() => Some((data[0], data[1..].to_vec())),
+        Message::Binary(data) if !protocol.base64 && !data.is_empty() => {
+            Some((data[0], data[1..].to_vec()))
+        }
         Message::Text(text) if protocol.base64 && !text.is_empty() => {
             let channel = text.as_bytes()[0].checked_sub(b'0')?;
-            Some((channel, base64::engine::general_purpose::STANDARD.decode(&text.as_bytes()[1..]).ok()?))
+            Some((
+                channel,
+                base64::engine::general_purpose::STANDARD.decode(&text.as_bytes()[1..]).ok()?,
+            ))
         }
         _ => None,
     }
@@ -134,7 +190,11 @@ pub(super) fn decode(protocol: Protocol, message: Message) -> Option<(u8, Vec<u8
 
 pub(super) fn encode(protocol: Protocol, channel: u8, data: &[u8]) -> Message {
     if protocol.base64 {
-        let text = format!("{}{}", (b'0' + channel) as char, base64::engine::general_purpose::STANDARD.encode(data));
+        let text = format!(
+            "{}{}",
+            (b'0' + channel) as char,
+            base64::engine::general_purpose::STANDARD.encode(data)
+        );
         return Message::Text(text.into());
     }
     let mut framed = Vec::with_capacity(data.len() + 1);
@@ -186,7 +246,8 @@ where
         }
     };
     let io = SessionIo { stdin: wants_stdin.then_some(stdin_rx), resize: resize_rx, out: out_tx };
-    let session = async { tokio::join!(remote_command::run(ctx, target, io, protocol.status), writer) };
+    let session =
+        async { tokio::join!(remote_command::run(ctx, target, io, protocol.status), writer) };
     tokio::select! {
         _ = session => {}
         _ = activity.idle_for(ctx.config.streaming.stream_idle_timeout) => tracing::info!("streaming session idle too long; closing it"),
@@ -201,8 +262,14 @@ mod tests {
 
     #[test]
     fn the_newest_offered_protocol_wins_and_frames_round_trip() {
-        assert_eq!(negotiate("channel.k8s.io, v4.channel.k8s.io").unwrap().name, "v4.channel.k8s.io");
-        assert_eq!(negotiate("v5.channel.k8s.io,v4.channel.k8s.io").unwrap().name, "v5.channel.k8s.io");
+        assert_eq!(
+            negotiate("channel.k8s.io, v4.channel.k8s.io").unwrap().name,
+            "v4.channel.k8s.io"
+        );
+        assert_eq!(
+            negotiate("v5.channel.k8s.io,v4.channel.k8s.io").unwrap().name,
+            "v5.channel.k8s.io"
+        );
         assert!(negotiate("v9.example").is_none());
         for p in PROTOCOLS {
             assert_eq!(decode(p, encode(p, 1, b"hi")), Some((1, b"hi".to_vec())), "{}", p.name);

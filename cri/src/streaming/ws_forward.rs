@@ -17,16 +17,13 @@ use tokio::sync::mpsc;
 
 use super::remote_command::StatusFormat;
 use super::server::reply;
-use super::websocket::{accept_key, decode, encode, normal_close, offered, switching, upgraded, Protocol};
+use super::websocket::{
+    accept_key, decode, encode, normal_close, offered, switching, upgraded, Protocol,
+};
 use crate::context::Context;
 
 const fn protocol(name: &'static str, base64: bool) -> Protocol {
-    Protocol {
-        name,
-        base64,
-        close_channel: false,
-        status: StatusFormat::Text,
-    }
+    Protocol { name, base64, close_channel: false, status: StatusFormat::Text }
 }
 
 /// In order of preference.
@@ -42,11 +39,7 @@ const UNNAMED: Protocol = protocol("", false);
 
 /// The first of ours the client offers; the unnamed one when it offers none.
 fn negotiate(offered: &str) -> Option<Protocol> {
-    let offered: Vec<&str> = offered
-        .split(',')
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .collect();
+    let offered: Vec<&str> = offered.split(',').map(str::trim).filter(|o| !o.is_empty()).collect();
     if offered.is_empty() {
         return Some(UNNAMED);
     }
@@ -56,8 +49,13 @@ fn negotiate(offered: &str) -> Option<Protocol> {
 /// The ports of `?ports=80,8080`, else those of the request.
 fn ports(req: &Request<Incoming>, pf: &PortForwardRequest) -> Result<Vec<u16>, String> {
     let query = req.uri().query().unwrap_or_default();
-    let listed = query.split('&').filter_map(|kv| kv.strip_prefix("ports=")).flat_map(|v| v.split(',')).filter(|p| !p.is_empty());
-    let from_query: Result<Vec<u16>, String> = listed.map(|p| p.parse().map_err(|_| format!("port {p:?}"))).collect();
+    let listed = query
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("ports="))
+        .flat_map(|v| v.split(','))
+        .filter(|p| !p.is_empty());
+    let from_query: Result<Vec<u16>, String> =
+        listed.map(|p| p.parse().map_err(|_| format!("port {p:?}"))).collect();
     let from_query = from_query?;
     if !from_query.is_empty() {
         return Ok(from_query);
@@ -65,7 +63,11 @@ fn ports(req: &Request<Incoming>, pf: &PortForwardRequest) -> Result<Vec<u16>, S
     pf.port.iter().map(|p| u16::try_from(*p).map_err(|_| format!("port {p}"))).collect()
 }
 
-pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortForwardRequest) -> Response<String> {
+pub fn serve(
+    ctx: std::sync::Arc<Context>,
+    mut req: Request<Incoming>,
+    pf: PortForwardRequest,
+) -> Response<String> {
     let offered = offered(&req);
     if super::ws_tunnel::offered_by(&offered) {
         return super::ws_tunnel::serve(ctx, req, pf);
@@ -85,8 +87,12 @@ pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortF
         Ok(_) => return reply(StatusCode::BAD_REQUEST, "no ports (or too many) to forward"),
         Err(e) => return reply(StatusCode::BAD_REQUEST, &format!("bad {e}")),
     };
-    let Some(key) = accept_key(&req) else { return reply(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key") };
-    let Some(sandbox) = ctx.sandboxes.get(&pf.pod_sandbox_id) else { return reply(StatusCode::NOT_FOUND, "the pod sandbox is gone") };
+    let Some(key) = accept_key(&req) else {
+        return reply(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key");
+    };
+    let Some(sandbox) = ctx.sandboxes.get(&pf.pod_sandbox_id) else {
+        return reply(StatusCode::NOT_FOUND, "the pod sandbox is gone");
+    };
     let netns = sandbox.meta.netns.clone();
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
@@ -97,8 +103,13 @@ pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortF
     switching(&key, protocol.name)
 }
 
-async fn run<S>(ws: tokio_tungstenite::WebSocketStream<S>, protocol: Protocol, netns: String, ports: Vec<u16>, idle_limit: std::time::Duration)
-where
+async fn run<S>(
+    ws: tokio_tungstenite::WebSocketStream<S>,
+    protocol: Protocol,
+    netns: String,
+    ports: Vec<u16>,
+    idle_limit: std::time::Duration,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sink, mut source) = ws.split();
@@ -145,11 +156,20 @@ where
     let _ = sink.send(normal_close()).await;
 }
 
-async fn forward(netns: String, port: u16, data: u8, error: u8, mut from_client: mpsc::Receiver<Bytes>, out: mpsc::Sender<(u8, Bytes)>) {
+async fn forward(
+    netns: String,
+    port: u16,
+    data: u8,
+    error: u8,
+    mut from_client: mpsc::Receiver<Bytes>,
+    out: mpsc::Sender<(u8, Bytes)>,
+) {
     let stream = match super::netns_dial::dial(&netns, port).await {
         Ok(s) => s,
         Err(e) => {
-            let _ = out.send((error, Bytes::from(format!("error forwarding port {port} to pod: {e}")))).await;
+            let _ = out
+                .send((error, Bytes::from(format!("error forwarding port {port} to pod: {e}"))))
+                .await;
             return;
         }
     };
@@ -181,24 +201,16 @@ mod tests {
 
     #[test]
     fn kubelets_subprotocols_none_and_the_older_names_are_spoken() {
-        assert_eq!(
-            negotiate("v4.channel.k8s.io").unwrap().name,
-            "v4.channel.k8s.io"
-        );
+        assert_eq!(negotiate("v4.channel.k8s.io").unwrap().name, "v4.channel.k8s.io");
         let b64 = negotiate("v4.base64.channel.k8s.io").unwrap();
         assert!(b64.base64 && b64.name == "v4.base64.channel.k8s.io");
         assert_eq!(negotiate("").unwrap(), UNNAMED);
         assert_eq!(negotiate(" , ").unwrap(), UNNAMED);
         assert_eq!(
-            negotiate("base64.portforward.k8s.io, v4.channel.k8s.io")
-                .unwrap()
-                .name,
+            negotiate("base64.portforward.k8s.io, v4.channel.k8s.io").unwrap().name,
             "v4.channel.k8s.io"
         );
-        assert_eq!(
-            negotiate("portforward.k8s.io").unwrap().name,
-            "portforward.k8s.io"
-        );
+        assert_eq!(negotiate("portforward.k8s.io").unwrap().name, "portforward.k8s.io");
         assert!(negotiate("v5.channel.k8s.io").is_none());
     }
 }

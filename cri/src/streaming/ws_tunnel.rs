@@ -28,16 +28,25 @@ pub fn offered_by(offered: &str) -> bool {
     offered.split(',').any(|p| p.trim() == SUBPROTOCOL)
 }
 
-pub fn serve(ctx: std::sync::Arc<Context>, mut req: Request<Incoming>, pf: PortForwardRequest) -> Response<String> {
-    let Some(key) = accept_key(&req) else { return reply(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key") };
-    let Some(sandbox) = ctx.sandboxes.get(&pf.pod_sandbox_id) else { return reply(StatusCode::NOT_FOUND, "the pod sandbox is gone") };
+pub fn serve(
+    ctx: std::sync::Arc<Context>,
+    mut req: Request<Incoming>,
+    pf: PortForwardRequest,
+) -> Response<String> {
+    let Some(key) = accept_key(&req) else {
+        return reply(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key");
+    };
+    let Some(sandbox) = ctx.sandboxes.get(&pf.pod_sandbox_id) else {
+        return reply(StatusCode::NOT_FOUND, "the pod sandbox is gone");
+    };
     let netns = sandbox.meta.netns.clone();
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         if let Some(ws) = upgraded(upgrade).await {
             let (spdy_side, ws_side) = tokio::io::duplex(64 * 1024);
             tokio::spawn(relay(ws, ws_side));
-            super::spdy_forward::run(spdy_side, netns, ctx.config.streaming.stream_idle_timeout).await;
+            super::spdy_forward::run(spdy_side, netns, ctx.config.streaming.stream_idle_timeout)
+                .await;
         }
     });
     switching(&key, SUBPROTOCOL)

@@ -27,7 +27,9 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("run") if args.len() >= 4 => run_suite(&args[1], &args[2], &args[3], &args[4..]),
         Some("table") if args.len() >= 2 => print!("{}{}", table(&args[1..]), left_out()),
-        Some("failed-focus") if args.len() == 2 => println!("{}", failed_focus(&read_results(&args[1]))),
+        Some("failed-focus") if args.len() == 2 => {
+            println!("{}", failed_focus(&read_results(&args[1])))
+        }
         Some("merge") if args.len() == 3 => merge(&args[1], &args[2]),
         _ => {
             eprintln!("usage: node-conformance run <cricket|containerd-cri> <results.tsv> <out-dir> [minutes [focus [skip]]]\n       node-conformance failed-focus <results.tsv>\n       node-conformance merge <results.tsv> <rerun.tsv>\n       node-conformance table <column>=<results.tsv>...");
@@ -60,15 +62,10 @@ fn run_suite(runtime: &str, results: &str, out_dir: &str, optional: &[String]) {
         procs: PROCS,
     };
     let specs = run(&opts);
-    let lines: String = specs
-        .iter()
-        .map(|s| format!("{}\t{}\n", word(s.outcome), s.name))
-        .collect();
+    let lines: String =
+        specs.iter().map(|s| format!("{}\t{}\n", word(s.outcome), s.name)).collect();
     std::fs::write(results, lines).unwrap_or_else(|e| panic!("{results}: {e}"));
-    let (passed, failed) = (
-        count(&specs, Outcome::Passed),
-        count(&specs, Outcome::Failed),
-    );
+    let (passed, failed) = (count(&specs, Outcome::Passed), count(&specs, Outcome::Failed));
     println!(
         "{passed} passed, {failed} failed, {} skipped; per spec in {results}",
         specs.len() - passed - failed
@@ -104,33 +101,20 @@ fn table(columns: &[String]) -> String {
             row[i] = outcome.to_string();
         }
     }
-    let mut out = format!(
-        "| spec | {} |\n|---|{}\n",
-        names.join(" | "),
-        "---|".repeat(names.len())
-    );
+    let mut out =
+        format!("| spec | {} |\n|---|{}\n", names.join(" | "), "---|".repeat(names.len()));
     let ran = |row: &Vec<String>| row.iter().any(|o| o == "passed" || o == "failed");
     for (spec, row) in rows.iter().filter(|(_, r)| ran(r)) {
-        out.push_str(&format!(
-            "| {} | {} |\n",
-            spec.replace('|', "\\|"),
-            row.join(" | ")
-        ));
+        out.push_str(&format!("| {} | {} |\n", spec.replace('|', "\\|"), row.join(" | ")));
     }
     // Of the specs in the table: a column's "not run" are those another column ran.
     let count = |i: usize, what: &[&str]| {
-        rows.values()
-            .filter(|r| ran(r) && what.contains(&r[i].as_str()))
-            .count()
+        rows.values().filter(|r| ran(r) && what.contains(&r[i].as_str())).count()
     };
-    for (total, what) in [
-        ("passed", &["passed"][..]),
-        ("failed", &["failed"]),
-        ("not run", &["skipped", "not run"]),
-    ] {
-        let totals: Vec<String> = (0..names.len())
-            .map(|i| count(i, what).to_string())
-            .collect();
+    for (total, what) in
+        [("passed", &["passed"][..]), ("failed", &["failed"]), ("not run", &["skipped", "not run"])]
+    {
+        let totals: Vec<String> = (0..names.len()).map(|i| count(i, what).to_string()).collect();
         out.push_str(&format!("| **{total}** | {} |\n", totals.join(" | ")));
     }
     out
@@ -139,20 +123,25 @@ fn table(columns: &[String]) -> String {
 /// (outcome, spec) per line of a results file; none if there is no file.
 fn read_results(file: &str) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
-    text.lines().filter_map(|l| l.split_once('\t')).map(|(o, s)| (o.to_string(), s.to_string())).collect()
+    text.lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(o, s)| (o.to_string(), s.to_string()))
+        .collect()
 }
 
 /// Ginkgo matches its focus against a spec's text, which is the JUnit name without the "[It] "
 /// in front and the label list behind; the part before " [NodeConformance]" names it enough
 /// (`run` appends `.*\[NodeConformance\]`). Empty when nothing failed.
 fn failed_focus(results: &[(String, String)]) -> String {
-    let escape = |text: &str| text.chars().fold(String::new(), |mut out, c| {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-        out
-    });
+    let escape = |text: &str| {
+        text.chars().fold(String::new(), |mut out, c| {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+            out
+        })
+    };
     let names = results.iter().filter(|(o, _)| o == "failed").map(|(_, spec)| {
         let text = spec.strip_prefix("[It] ").unwrap_or(spec);
         escape(text.split(" [NodeConformance]").next().unwrap_or(text))
@@ -163,8 +152,13 @@ fn failed_focus(results: &[(String, String)]) -> String {
 /// Rewrites `results` with the outcome each spec that ran in `rerun` had there (specs new to
 /// `results` are added).
 fn merge(results: &str, rerun: &str) {
-    let again: BTreeMap<String, String> = read_results(rerun).into_iter().filter(|(o, _)| o != "skipped").map(|(o, s)| (s, o)).collect();
-    let mut merged: BTreeMap<String, String> = read_results(results).into_iter().map(|(o, s)| (s, o)).collect();
+    let again: BTreeMap<String, String> = read_results(rerun)
+        .into_iter()
+        .filter(|(o, _)| o != "skipped")
+        .map(|(o, s)| (s, o))
+        .collect();
+    let mut merged: BTreeMap<String, String> =
+        read_results(results).into_iter().map(|(o, s)| (s, o)).collect();
     merged.extend(again.iter().map(|(s, o)| (s.clone(), o.clone())));
     let lines: String = merged.iter().map(|(spec, o)| format!("{o}\t{spec}\n")).collect();
     std::fs::write(results, lines).unwrap_or_else(|e| panic!("{results}: {e}"));
@@ -191,7 +185,10 @@ mod tests {
             ("passed".to_string(), "[It] [sig-node] Pods should be updated [NodeConformance] [sig-node, NodeConformance]".to_string()),
             ("failed".to_string(), "[It] [sig-node] Probing container (a.b) [NodeConformance]".to_string()),
         ];
-        assert_eq!(failed_focus(&results), r"\[sig-node\] Pods should get a host IP|\[sig-node\] Probing container \(a\.b\)");
+        assert_eq!(
+            failed_focus(&results),
+            r"\[sig-node\] Pods should get a host IP|\[sig-node\] Probing container \(a\.b\)"
+        );
         assert_eq!(failed_focus(&results[1..2]), "");
     }
 }

@@ -13,11 +13,7 @@ fn main() {
     let dir = Path::new("/run/cricket-cluster");
     std::fs::create_dir_all(dir).expect("create /run/cricket-cluster");
     let kubectl = dir.join("kubectl");
-    let netns = cluster
-        .node
-        .netns
-        .clone()
-        .expect("the cluster has a network namespace");
+    let netns = cluster.node.netns.clone().expect("the cluster has a network namespace");
     let script = format!(
         "#!/bin/sh\n# kubectl for the one-node cricket cluster, run in its network namespace.\nexec nsenter --net=/run/netns/{netns} {} --kubeconfig={} \"$@\"\n",
         e2e::kube::binary("kubectl").display(),
@@ -25,10 +21,7 @@ fn main() {
     );
     std::fs::write(&kubectl, script).expect("write the kubectl wrapper");
     std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755)).unwrap();
-    println!(
-        "the cluster is up: node {} runs pods through cricket",
-        e2e::cluster::NODE_NAME
-    );
+    println!("the cluster is up: node {} runs pods through cricket", e2e::cluster::NODE_NAME);
     println!("  kubectl:  {}", kubectl.display());
     println!(
         "  logs:     {}/*.log, cricket's in {}",

@@ -38,9 +38,8 @@ pub fn probes_of_every_kind_work_and_a_failing_liveness_probe_restarts_with_back
     let deadline = Instant::now() + Duration::from_secs(150);
     while seen.len() < 3 && Instant::now() < deadline {
         let pod = cluster.pod(ns, "probed");
-        let count = Cluster::container_status(&pod, "failing")["restartCount"]
-            .as_u64()
-            .unwrap_or(0) as usize;
+        let count = Cluster::container_status(&pod, "failing")["restartCount"].as_u64().unwrap_or(0)
+            as usize;
         while seen.len() < count.min(3) {
             seen.push(Instant::now());
         }
@@ -63,10 +62,7 @@ pub fn probes_of_every_kind_work_and_a_failing_liveness_probe_restarts_with_back
         cluster.kubectl(&["-n", ns, "describe", "pod", "probed"]).1
     );
     let (first, second) = (seen[1] - seen[0], seen[2] - seen[1]);
-    assert!(
-        second > first,
-        "kubelet's backoff did not grow: {first:?} then {second:?}"
-    );
+    assert!(second > first, "kubelet's backoff did not grow: {first:?} then {second:?}");
     let events = cluster.events(ns, "probed").join("\n");
     assert!(events.contains("Liveness probe failed"), "{events}");
 }
@@ -91,20 +87,9 @@ pub fn hooks_run_and_the_grace_period_is_honoured(cluster: &Cluster, ns: &str) {
     spec["volumes"] = json!([{"name": "record", "hostPath": {"path": record.display().to_string(), "type": "Directory"}}]);
     cluster.apply_json(&json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "graceful", "namespace": ns}, "spec": spec}));
     cluster.wait_pod_ready(ns, "graceful");
-    assert_eq!(
-        cluster.sh(ns, "graceful", "cat /tmp/started").trim(),
-        "post-start"
-    );
+    assert_eq!(cluster.sh(ns, "graceful", "cat /tmp/started").trim(), "post-start");
     let asked = Instant::now();
-    cluster.kubectl_ok(&[
-        "-n",
-        ns,
-        "delete",
-        "pod",
-        "graceful",
-        "--wait=true",
-        "--timeout=60s",
-    ]);
+    cluster.kubectl_ok(&["-n", ns, "delete", "pod", "graceful", "--wait=true", "--timeout=60s"]);
     let took = asked.elapsed();
     let events = std::fs::read_to_string(record.join("events")).unwrap_or_default();
     let lines: Vec<&str> = events.lines().collect();
@@ -112,13 +97,7 @@ pub fn hooks_run_and_the_grace_period_is_honoured(cluster: &Cluster, ns: &str) {
     assert_eq!(lines.get(1), Some(&"term"), "{events}");
     let beats = lines.iter().filter(|l| **l == "beat").count();
     // The grace period is 6 s, the preStop hook's time included: at least 4 beats after SIGTERM.
-    assert!(
-        beats >= 4,
-        "killed {beats} s after SIGTERM, before the grace period ended: {events}"
-    );
-    assert!(
-        took >= Duration::from_secs(5),
-        "the pod went after {took:?}, inside its grace period"
-    );
+    assert!(beats >= 4, "killed {beats} s after SIGTERM, before the grace period ended: {events}");
+    assert!(took >= Duration::from_secs(5), "the pod went after {took:?}, inside its grace period");
     let _ = std::fs::remove_dir_all(&record);
 }

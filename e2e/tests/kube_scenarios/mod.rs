@@ -28,18 +28,12 @@ pub fn shell_pod(cluster: &Cluster, ns: &str, name: &str, script: &str) -> Value
 /// Whether IPv4 `ip` is inside `cidr`.
 pub fn in_cidr(ip: &str, cidr: &str) -> bool {
     let (net, bits) = cidr.split_once('/').unwrap();
-    let (Ok(ip), Ok(net), Ok(bits)) = (
-        ip.parse::<std::net::Ipv4Addr>(),
-        net.parse::<std::net::Ipv4Addr>(),
-        bits.parse::<u32>(),
-    ) else {
+    let (Ok(ip), Ok(net), Ok(bits)) =
+        (ip.parse::<std::net::Ipv4Addr>(), net.parse::<std::net::Ipv4Addr>(), bits.parse::<u32>())
+    else {
         return false;
     };
-    let mask = if bits == 0 {
-        0
-    } else {
-        u32::MAX << (32 - bits)
-    };
+    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
     u32::from(ip) & mask == u32::from(net) & mask
 }
 

@@ -31,35 +31,15 @@ pub fn deployment_of_ten_runs_and_its_pods_reach_each_other(cluster: &Cluster, n
         "--for=condition=Available",
         "--timeout=180s",
     ]);
-    assert!(
-        ok,
-        "the deployment never became Available: {err}\n{}",
-        cluster.log_tails()
-    );
-    cluster.wait(
-        "all 10 replicas ready",
-        std::time::Duration::from_secs(120),
-        |c| {
-            c.kubectl(&[
-                "-n",
-                ns,
-                "get",
-                "deployment",
-                "web",
-                "-o",
-                "jsonpath={.status.readyReplicas}",
-            ])
+    assert!(ok, "the deployment never became Available: {err}\n{}", cluster.log_tails());
+    cluster.wait("all 10 replicas ready", std::time::Duration::from_secs(120), |c| {
+        c.kubectl(&["-n", ns, "get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}"])
             .1
             .trim()
-                == "10"
-        },
-    );
+            == "10"
+    });
     let wide = cluster.kubectl_ok(&["-n", ns, "get", "pods", "-o", "wide", "--no-headers"]);
-    assert_eq!(
-        wide.lines().filter(|l| l.contains(" Running ")).count(),
-        10,
-        "{wide}"
-    );
+    assert_eq!(wide.lines().filter(|l| l.contains(" Running ")).count(), 10, "{wide}");
     let pods = cluster.get_json(&["-n", ns, "get", "pods", "-l", "app=web"]);
     let pods: Vec<(String, String)> = pods["items"]
         .as_array()
@@ -79,10 +59,7 @@ pub fn deployment_of_ten_runs_and_its_pods_reach_each_other(cluster: &Cluster, n
             "pod {name} has {ip:?}, outside {}",
             cluster.pod_cidr
         );
-        assert!(
-            wide.contains(ip.as_str()),
-            "`get pods -o wide` does not show {ip}: {wide}"
-        );
+        assert!(wide.contains(ip.as_str()), "`get pods -o wide` does not show {ip}: {wide}");
     }
     let (from, _) = &pods[0];
     for (name, ip) in &pods[1..] {

@@ -18,10 +18,7 @@ pub fn limits_land_in_the_cgroup_and_an_in_place_resize_reaches_it(cluster: &Clu
         cluster.container_cgroup_file(&pod, "c", "memory", "memory.limit_in_bytes"),
         (64u64 << 20).to_string()
     );
-    assert_eq!(
-        cluster.container_cgroup_file(&pod, "c", "cpu", "cpu.cfs_quota_us"),
-        "50000"
-    );
+    assert_eq!(cluster.container_cgroup_file(&pod, "c", "cpu", "cpu.cfs_quota_us"), "50000");
     let patch = json!({"spec": {"containers": [{"name": "c", "resources": {
         "requests": {"cpu": "700m", "memory": "96Mi"}, "limits": {"cpu": "700m", "memory": "96Mi"}}}]}});
     cluster.kubectl_ok(&[
@@ -43,10 +40,7 @@ pub fn limits_land_in_the_cgroup_and_an_in_place_resize_reaches_it(cluster: &Clu
         cluster.container_cgroup_file(&pod, "c", "memory", "memory.limit_in_bytes"),
         (96u64 << 20).to_string()
     );
-    assert_eq!(
-        cluster.container_cgroup_file(&pod, "c", "cpu", "cpu.cfs_quota_us"),
-        "70000"
-    );
+    assert_eq!(cluster.container_cgroup_file(&pod, "c", "cpu", "cpu.cfs_quota_us"), "70000");
     assert_eq!(
         Cluster::container_status(&pod, "c")["restartCount"],
         0,

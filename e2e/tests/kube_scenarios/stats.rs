@@ -74,10 +74,7 @@ pub fn stats_summary_and_resource_metrics_match_the_cgroups(cluster: &Cluster, n
             Some((mine.clone(), ws, rate))
         })
         .unwrap_or_else(|| {
-            panic!(
-                "/stats/summary never reported the pod's CPU\n{}",
-                cluster.log_tails()
-            )
+            panic!("/stats/summary never reported the pod's CPU\n{}", cluster.log_tails())
         });
     let container = |name: &str| {
         summary["containers"]
@@ -93,9 +90,7 @@ pub fn stats_summary_and_resource_metrics_match_the_cgroups(cluster: &Cluster, n
         close(cores, cgroup_rate, 0.08) && cores > 0.1,
         "spin uses {cores} cores by the summary, {cgroup_rate} by its cgroup"
     );
-    let ws = container("mem")["memory"]["workingSetBytes"]
-        .as_f64()
-        .unwrap();
+    let ws = container("mem")["memory"]["workingSetBytes"].as_f64().unwrap();
     assert!(
         ws > 28e6 && close(ws, cgroup_ws, 4e6),
         "mem's working set: {ws} by the summary, {cgroup_ws} by its cgroup"
@@ -130,12 +125,8 @@ fn cri_log_lines(text: &str) -> Vec<String> {
     let mut partial = String::new();
     for line in text.lines() {
         let mut fields = line.splitn(4, ' ');
-        let (_, _, tag, content) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next().unwrap_or(""),
-        );
+        let (_, _, tag, content) =
+            (fields.next(), fields.next(), fields.next(), fields.next().unwrap_or(""));
         partial.push_str(content);
         if tag != Some("P") {
             lines.push(std::mem::take(&mut partial));
@@ -155,22 +146,13 @@ pub fn kubelet_rotates_a_chatty_log_without_losing_a_line(cluster: &Cluster, ns:
     pod["spec"]["terminationGracePeriodSeconds"] = json!(1);
     cluster.apply_json(&pod);
     cluster.wait_pod_ready(ns, "chatty");
-    let uid = cluster.pod(ns, "chatty")["metadata"]["uid"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let dir = cluster
-        .dir
-        .join("pods")
-        .join(format!("{ns}_chatty_{uid}"))
-        .join("c");
+    let uid = cluster.pod(ns, "chatty")["metadata"]["uid"].as_str().unwrap().to_string();
+    let dir = cluster.dir.join("pods").join(format!("{ns}_chatty_{uid}")).join("c");
     let current = dir.join("0.log");
     // kubelet looks every 10 s; the last rotation may come after the last line.
-    cluster.wait(
-        "the chatty container to finish",
-        Duration::from_secs(180),
-        |_| std::fs::read_to_string(&current).is_ok_and(|t| t.contains(" finished\n")),
-    );
+    cluster.wait("the chatty container to finish", Duration::from_secs(180), |_| {
+        std::fs::read_to_string(&current).is_ok_and(|t| t.contains(" finished\n"))
+    });
     let mut rotated: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
@@ -178,18 +160,12 @@ pub fn kubelet_rotates_a_chatty_log_without_losing_a_line(cluster: &Cluster, ns:
         .filter(|p| p.file_name().is_some_and(|n| n != "0.log"))
         .collect();
     rotated.sort();
-    assert!(
-        rotated.len() >= 2,
-        "kubelet rotated {} times: {rotated:?}",
-        rotated.len()
-    );
+    assert!(rotated.len() >= 2, "kubelet rotated {} times: {rotated:?}", rotated.len());
     let mut text = String::new();
     for file in rotated.iter().chain(std::iter::once(&current)) {
         let raw = std::fs::read(file).unwrap();
         if file.extension().is_some_and(|e| e == "gz") {
-            flate2::read::GzDecoder::new(&raw[..])
-                .read_to_string(&mut text)
-                .unwrap();
+            flate2::read::GzDecoder::new(&raw[..]).read_to_string(&mut text).unwrap();
         } else {
             text.push_str(&String::from_utf8_lossy(&raw));
         }
@@ -212,14 +188,7 @@ pub fn kubelet_rotates_a_chatty_log_without_losing_a_line(cluster: &Cluster, ns:
             lines.get(first_bad)
         );
     }
-    let reopened = cluster
-        .node
-        .cricket_log_tail(usize::MAX)
-        .matches("container log reopened")
-        .count();
-    assert!(
-        reopened >= rotated.len(),
-        "{} rotations, {reopened} reopens",
-        rotated.len()
-    );
+    let reopened =
+        cluster.node.cricket_log_tail(usize::MAX).matches("container log reopened").count();
+    assert!(reopened >= rotated.len(), "{} rotations, {reopened} reopens", rotated.len());
 }

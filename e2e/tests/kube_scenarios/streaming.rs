@@ -20,11 +20,7 @@ pub enum Transport {
 
 fn kubectl(cluster: &Cluster, transport: Transport, args: &[&str]) -> Command {
     let mut cmd = cluster.kubectl_command();
-    let websockets = if transport == Transport::WebSocket {
-        "true"
-    } else {
-        "false"
-    };
+    let websockets = if transport == Transport::WebSocket { "true" } else { "false" };
     cmd.env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", websockets)
         .env("KUBECTL_PORT_FORWARD_WEBSOCKETS", websockets)
         .args(args);
@@ -36,10 +32,7 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
                 break;
             }
@@ -101,11 +94,7 @@ pub fn kubectl_streaming_commands_work(
     // logs, logs -p, logs -f
     let out = |args: &[&str]| {
         let o = kubectl(cluster, transport, args).output().unwrap();
-        assert!(
-            o.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
     assert_eq!(out(&["-n", ns, "logs", "talker", "-p"]).trim(), "run-1");
@@ -119,45 +108,24 @@ pub fn kubectl_streaming_commands_work(
         .spawn()
         .unwrap();
     let lines = lines_of(&mut follow);
-    let ticks_now = out(&["-n", ns, "logs", "talker"])
-        .lines()
-        .filter(|l| l.starts_with("tick-"))
-        .count();
+    let ticks_now =
+        out(&["-n", ns, "logs", "talker"]).lines().filter(|l| l.starts_with("tick-")).count();
     let newer = await_line(&lines, Duration::from_secs(20), |l| {
-        l.strip_prefix("tick-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .is_some_and(|n| n > ticks_now)
+        l.strip_prefix("tick-").and_then(|n| n.parse::<usize>().ok()).is_some_and(|n| n > ticks_now)
     });
     kill(follow);
-    assert!(
-        newer.is_some(),
-        "logs -f followed no new line past tick-{ticks_now}"
-    );
+    assert!(newer.is_some(), "logs -f followed no new line past tick-{ticks_now}");
 
     // exec -i (no tty), and exec -i -t under a pseudo-terminal; exit codes come back.
     let (code, stdout, stderr) = run_with_input(
         &mut kubectl(
             cluster,
             transport,
-            &[
-                "-n",
-                ns,
-                "exec",
-                "-i",
-                "talker",
-                "--",
-                "sh",
-                "-c",
-                "read x; echo got-$x; exit 4",
-            ],
+            &["-n", ns, "exec", "-i", "talker", "--", "sh", "-c", "read x; echo got-$x; exit 4"],
         ),
         "hello\n",
     );
-    assert_eq!(
-        (code, stdout.as_str()),
-        (Some(4), "got-hello\n"),
-        "{stderr}"
-    );
+    assert_eq!((code, stdout.as_str()), (Some(4), "got-hello\n"), "{stderr}");
     let line = format!(
         "{} -n {ns} exec -i -t talker -- sh -c 'tty >/dev/null && echo is-a-tty; read x; echo got-$x; exit 3'",
         shell_words(&kubectl(cluster, transport, &[]))
@@ -169,10 +137,7 @@ pub fn kubectl_streaming_commands_work(
     }
     let (code, stdout, stderr) = run_with_input(&mut script, "tty-in\n");
     assert_eq!(code, Some(3), "exec -t exit code; {stdout} {stderr}");
-    assert!(
-        stdout.contains("is-a-tty") && stdout.contains("got-tty-in"),
-        "{stdout:?} {stderr}"
-    );
+    assert!(stdout.contains("is-a-tty") && stdout.contains("got-tty-in"), "{stdout:?} {stderr}");
 
     // attach -i: what is written reaches the container; what it prints comes back.
     let mut attach = kubectl(cluster, transport, &["-n", ns, "attach", "-i", "echoer"])
@@ -192,54 +157,32 @@ pub fn kubectl_streaming_commands_work(
     assert!(answered.is_some(), "attach -i: no echo came back");
 
     // port-forward to the pod's HTTP server.
-    assert_eq!(
-        port_forward_fetch(cluster, transport, ns, "talker", port, 8080),
-        "served\n"
-    );
+    assert_eq!(port_forward_fetch(cluster, transport, ns, "talker", port, 8080), "served\n");
 
     // cp into and out of the pod.
     let local = cluster.dir.join(format!("cp-{ns}"));
-    let data: Vec<u8> = (0..300_000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
-        .collect();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
     std::fs::write(&local, &data).unwrap();
     let target = format!("{ns}/talker:/tmp/copied");
     assert!(
-        kubectl(
-            cluster,
-            transport,
-            &["cp", &local.display().to_string(), &target]
-        )
-        .status()
-        .unwrap()
-        .success(),
+        kubectl(cluster, transport, &["cp", &local.display().to_string(), &target])
+            .status()
+            .unwrap()
+            .success(),
         "kubectl cp into the pod"
     );
-    assert_eq!(
-        cluster.sh(ns, "talker", "wc -c < /tmp/copied").trim(),
-        data.len().to_string()
-    );
+    assert_eq!(cluster.sh(ns, "talker", "wc -c < /tmp/copied").trim(), data.len().to_string());
     let back = cluster.dir.join(format!("cp-{ns}-back"));
     assert!(
-        kubectl(
-            cluster,
-            transport,
-            &["cp", &target, &back.display().to_string()]
-        )
-        .status()
-        .unwrap()
-        .success(),
+        kubectl(cluster, transport, &["cp", &target, &back.display().to_string()])
+            .status()
+            .unwrap()
+            .success(),
         "kubectl cp out of the pod"
     );
     let mut copied = Vec::new();
-    std::fs::File::open(&back)
-        .unwrap()
-        .read_to_end(&mut copied)
-        .unwrap();
-    assert!(
-        copied == data,
-        "the file copied out differs from the one copied in"
-    );
+    std::fs::File::open(&back).unwrap().read_to_end(&mut copied).unwrap();
+    assert!(copied == data, "the file copied out differs from the one copied in");
     let _ = (std::fs::remove_file(local), std::fs::remove_file(back));
 }
 
@@ -256,29 +199,18 @@ pub fn port_forward_fetch(
     let mut forward = kubectl(
         cluster,
         transport,
-        &[
-            "-n",
-            ns,
-            "port-forward",
-            &format!("pod/{pod}"),
-            &format!("{port}:{remote}"),
-        ],
+        &["-n", ns, "port-forward", &format!("pod/{pod}"), &format!("{port}:{remote}")],
     )
     .stdout(Stdio::piped())
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
     let lines = lines_of(&mut forward);
-    let listening = await_line(&lines, Duration::from_secs(20), |l| {
-        l.starts_with("Forwarding from")
-    });
+    let listening =
+        await_line(&lines, Duration::from_secs(20), |l| l.starts_with("Forwarding from"));
     // Two connections through one forward.
-    let fetched = listening.map(|_| {
-        (
-            cluster.http_get_on_node(port),
-            cluster.http_get_on_node(port),
-        )
-    });
+    let fetched =
+        listening.map(|_| (cluster.http_get_on_node(port), cluster.http_get_on_node(port)));
     kill(forward);
     let (first, second) = fetched.expect("port-forward never listened");
     assert_eq!(first, second, "two fetches through one forward differ");

@@ -12,14 +12,7 @@ pub fn every_volume_kind_is_mounted_with_its_contents_and_modes(cluster: &Cluste
     let host_dir = cluster.dir.join(format!("host-{ns}"));
     std::fs::create_dir_all(&host_dir).unwrap();
     std::fs::write(host_dir.join("from-host"), "host file\n").unwrap();
-    cluster.kubectl_ok(&[
-        "-n",
-        ns,
-        "create",
-        "configmap",
-        "settings",
-        "--from-literal=color=blue",
-    ]);
+    cluster.kubectl_ok(&["-n", ns, "create", "configmap", "settings", "--from-literal=color=blue"]);
     cluster.kubectl_ok(&[
         "-n",
         ns,
@@ -72,36 +65,16 @@ pub fn every_volume_kind_is_mounted_with_its_contents_and_modes(cluster: &Cluste
     assert_ne!(fs_of("/scratch").as_deref(), Some("tmpfs"), "{mounts}");
     assert_eq!(sh("cat /host/from-host"), "host file");
     sh("echo from-pod > /host/from-pod");
-    assert_eq!(
-        std::fs::read_to_string(host_dir.join("from-pod"))
-            .unwrap()
-            .trim(),
-        "from-pod"
-    );
-    assert_eq!(
-        sh("cat /settings/color; echo; stat -L -c %a /settings/color"),
-        "blue\n440"
-    );
-    assert_eq!(
-        sh("cat /creds/password; echo; stat -L -c %a /creds/password"),
-        "s3cret\n400"
-    );
+    assert_eq!(std::fs::read_to_string(host_dir.join("from-pod")).unwrap().trim(), "from-pod");
+    assert_eq!(sh("cat /settings/color; echo; stat -L -c %a /settings/color"), "blue\n440");
+    assert_eq!(sh("cat /creds/password; echo; stat -L -c %a /creds/password"), "s3cret\n400");
     let token = sh("cat /var/run/secrets/kubernetes.io/serviceaccount/token");
-    assert!(
-        token.starts_with("ey") && token.split('.').count() == 3,
-        "not a JWT: {token}"
-    );
-    assert_eq!(
-        sh("cat /var/run/secrets/kubernetes.io/serviceaccount/namespace"),
-        ns
-    );
+    assert!(token.starts_with("ey") && token.split('.').count() == 3, "not a JWT: {token}");
+    assert_eq!(sh("cat /var/run/secrets/kubernetes.io/serviceaccount/namespace"), ns);
     assert!(sh("cat /info/labels").contains("tier=\"test\""));
     let pod = cluster.pod(ns, "volumes");
     let ip = pod["status"]["podIP"].as_str().unwrap();
-    assert_eq!(
-        sh("echo $MY_POD $MY_IP $MY_LIMIT"),
-        format!("volumes {ip} {}", 64 << 20)
-    );
+    assert_eq!(sh("echo $MY_POD $MY_IP $MY_LIMIT"), format!("volumes {ip} {}", 64 << 20));
     let _ = std::fs::remove_dir_all(&host_dir);
 }
 
@@ -128,10 +101,7 @@ pub fn security_context_settings_take_effect(cluster: &Cluster, ns: &str) {
     );
     assert_eq!(sh("stat -c %g /data"), "2000");
     assert_eq!(sh("touch /data/ok && echo written"), "written");
-    assert_eq!(
-        sh("touch /rootfs-file 2>/dev/null && echo written || echo refused"),
-        "refused"
-    );
+    assert_eq!(sh("touch /rootfs-file 2>/dev/null && echo written || echo refused"), "refused");
     let status = sh("cat /proc/self/status");
     let field = |name: &str| {
         status

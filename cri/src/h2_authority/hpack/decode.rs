@@ -30,11 +30,20 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(max_allowed: usize) -> Self {
-        Decoder { table: DynamicTable::new(max_allowed), max_allowed, name: Vec::new(), value: Vec::new() }
+        Decoder {
+            table: DynamicTable::new(max_allowed),
+            max_allowed,
+            name: Vec::new(),
+            value: Vec::new(),
+        }
     }
 
     /// Decodes one complete header block, calling `emit(name, value)` for each field in order.
-    pub fn decode(&mut self, block: &[u8], mut emit: impl FnMut(&[u8], &[u8])) -> Result<(), DecodeError> {
+    pub fn decode(
+        &mut self,
+        block: &[u8],
+        mut emit: impl FnMut(&[u8], &[u8]),
+    ) -> Result<(), DecodeError> {
         let mut pos = 0;
         let mut seen_field = false;
         while pos < block.len() {
@@ -67,7 +76,11 @@ impl Decoder {
 
     /// A literal field (§6.2): with incremental indexing (6-bit index), or without indexing or
     /// never indexed (4-bit index); index 0 means the name follows as a string.
-    fn literal(&mut self, b: &[u8], emit: &mut impl FnMut(&[u8], &[u8])) -> Result<usize, DecodeError> {
+    fn literal(
+        &mut self,
+        b: &[u8],
+        emit: &mut impl FnMut(&[u8], &[u8]),
+    ) -> Result<usize, DecodeError> {
         let indexing = b[0] & 0x40 != 0;
         let (index, mut pos) = decode_integer(b, if indexing { 6 } else { 4 })?;
         if index == 0 {
@@ -105,16 +118,24 @@ mod tests {
     #[test]
     fn rfc_7541_c4_requests_with_huffman_and_the_dynamic_table() {
         let mut d = Decoder::new(4096);
-        let c41 = [0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff];
-        let base = vec![f(":method", "GET"), f(":scheme", "http"), f(":path", "/"), f(":authority", "www.example.com")];
+        let c41 = [
+            0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab,
+            0x90, 0xf4, 0xff,
+        ];
+        let base = vec![
+            f(":method", "GET"),
+            f(":scheme", "http"),
+            f(":path", "/"),
+            f(":authority", "www.example.com"),
+        ];
         assert_eq!(decode_all(&mut d, &c41).unwrap(), base);
         let c42 = [0x82, 0x86, 0x84, 0xbe, 0x58, 0x86, 0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf];
         let mut second = base.clone();
         second.push(f("cache-control", "no-cache"));
         assert_eq!(decode_all(&mut d, &c42).unwrap(), second);
         let c43 = [
-            0x82, 0x87, 0x85, 0xbf, 0x40, 0x88, 0x25, 0xa8, 0x49, 0xe9, 0x5b, 0xa9, 0x7d, 0x7f, 0x89, 0x25, 0xa8, 0x49,
-            0xe9, 0x5b, 0xb8, 0xe8, 0xb4, 0xbf,
+            0x82, 0x87, 0x85, 0xbf, 0x40, 0x88, 0x25, 0xa8, 0x49, 0xe9, 0x5b, 0xa9, 0x7d, 0x7f,
+            0x89, 0x25, 0xa8, 0x49, 0xe9, 0x5b, 0xb8, 0xe8, 0xb4, 0xbf,
         ];
         let third = vec![
             f(":method", "GET"),
@@ -132,7 +153,10 @@ mod tests {
         assert!(decode_all(&mut d, &[0x20, 0x82]).is_ok());
         assert_eq!(decode_all(&mut d, &[0x82, 0x20]), Err(DecodeError::SizeUpdateAfterField));
         assert!(decode_all(&mut d, &[0x3f, 0xe1, 0x1f, 0x82]).is_ok()); // 4096
-        assert_eq!(decode_all(&mut d, &[0x3f, 0xe2, 0x1f, 0x82]), Err(DecodeError::SizeUpdateTooLarge(4097, 4096)));
+        assert_eq!(
+            decode_all(&mut d, &[0x3f, 0xe2, 0x1f, 0x82]),
+            Err(DecodeError::SizeUpdateTooLarge(4097, 4096))
+        );
     }
 
     #[test]
@@ -175,6 +199,9 @@ mod tests {
         assert_eq!(decode_all(&mut d, &[0x00, 0x05, b'a']), Err(DecodeError::Truncated));
         // Padding longer than 7 bits, and an EOS symbol inside the string.
         assert_eq!(decode_all(&mut d, &[0x00, 0x82, 0xff, 0xff, 0x00]), Err(DecodeError::Huffman));
-        assert_eq!(decode_all(&mut d, &[0x00, 0x84, 0xff, 0xff, 0xff, 0xff, 0x00]), Err(DecodeError::Huffman));
+        assert_eq!(
+            decode_all(&mut d, &[0x00, 0x84, 0xff, 0xff, 0xff, 0xff, 0x00]),
+            Err(DecodeError::Huffman)
+        );
     }
 }

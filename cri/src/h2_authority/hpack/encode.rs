@@ -7,7 +7,9 @@ use super::table::STATIC_TABLE;
 
 /// Appends the encoding of one field to `out`.
 pub fn encode_field(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
-    let exact = STATIC_TABLE.iter().position(|(n, v)| !v.is_empty() && n.as_bytes() == name && v.as_bytes() == value);
+    let exact = STATIC_TABLE
+        .iter()
+        .position(|(n, v)| !v.is_empty() && n.as_bytes() == name && v.as_bytes() == value);
     if let Some(i) = exact {
         integer(i + 1, 7, 0x80, out);
         return;
@@ -60,7 +62,8 @@ mod tests {
         }
         let mut decoder = loona_hpack::Decoder::new();
         let got = decoder.decode(&out).unwrap();
-        let want: Vec<(Vec<u8>, Vec<u8>)> = fields.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> =
+            fields.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
         assert_eq!(got, want);
         // Nothing was added to the decoder's dynamic table: the same bytes decode the same again.
         assert_eq!(decoder.decode(&out).unwrap(), want);

@@ -15,7 +15,8 @@ pub fn decode_integer(b: &[u8], n: u32) -> Result<(usize, usize), DecodeError> {
         if shift > 28 {
             return Err(DecodeError::Overflow);
         }
-        value = value.checked_add(usize::from(byte & 0x7f) << shift).ok_or(DecodeError::Overflow)?;
+        value =
+            value.checked_add(usize::from(byte & 0x7f) << shift).ok_or(DecodeError::Overflow)?;
         shift += 7;
         if byte & 0x80 == 0 {
             return Ok((value, i + 1));
@@ -51,7 +52,8 @@ pub fn decode_string(b: &[u8], out: &mut Vec<u8>) -> Result<usize, DecodeError> 
     if huffman {
         // httlib-huffman refuses EOS and over-long padding but lets zero-bit padding pass;
         // such a (malformed) client string is then forwarded as decoded, which is harmless.
-        httlib_huffman::decode(bytes, out, httlib_huffman::DecoderSpeed::FourBits).map_err(|_| DecodeError::Huffman)?;
+        httlib_huffman::decode(bytes, out, httlib_huffman::DecoderSpeed::FourBits)
+            .map_err(|_| DecodeError::Huffman)?;
     } else {
         out.extend_from_slice(bytes);
     }
@@ -68,7 +70,10 @@ mod tests {
         assert_eq!(decode_integer(&[0b0001_1111, 0b1001_1010, 0b0000_1010], 5).unwrap(), (1337, 3));
         assert_eq!(decode_integer(&[42], 8).unwrap(), (42, 1));
         assert_eq!(decode_integer(&[0x1f, 0x80], 5), Err(DecodeError::Truncated));
-        assert_eq!(decode_integer(&[0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 5), Err(DecodeError::Overflow));
+        assert_eq!(
+            decode_integer(&[0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 5),
+            Err(DecodeError::Overflow)
+        );
         let mut out = Vec::new();
         encode_integer(1337, 5, 0, &mut out);
         assert_eq!(out, [0x1f, 0x9a, 0x0a]);

@@ -20,9 +20,19 @@ use super::headers::{Deflater, Headers, Inflater};
 #[derive(Debug)]
 pub enum Event {
     /// A new stream (already replied to).
-    Stream { id: u32, headers: Headers, fin: bool },
-    Data { id: u32, data: Bytes, fin: bool },
-    Reset { id: u32 },
+    Stream {
+        id: u32,
+        headers: Headers,
+        fin: bool,
+    },
+    Data {
+        id: u32,
+        data: Bytes,
+        fin: bool,
+    },
+    Reset {
+        id: u32,
+    },
 }
 
 enum Out {
@@ -68,7 +78,15 @@ impl<S: AsyncRead + AsyncWrite + Send + 'static> Connection<S> {
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(write_loop(write_half, rx));
         let writer = Writer { tx };
-        (Connection { reader, buf: BytesMut::with_capacity(64 * 1024), inflater: Inflater::default(), writer: writer.clone() }, writer)
+        (
+            Connection {
+                reader,
+                buf: BytesMut::with_capacity(64 * 1024),
+                inflater: Inflater::default(),
+                writer: writer.clone(),
+            },
+            writer,
+        )
     }
 
     async fn frame(&mut self) -> std::io::Result<Option<Frame>> {
@@ -102,9 +120,14 @@ impl<S: AsyncRead + AsyncWrite + Send + 'static> Connection<S> {
             let Some(frame) = self.frame().await? else { return Ok(None) };
             match frame {
                 Frame::SynStream { stream_id, flags, header_block } => {
-                    let headers = self.inflater.read(&header_block).map_err(std::io::Error::other)?;
+                    let headers =
+                        self.inflater.read(&header_block).map_err(std::io::Error::other)?;
                     let _ = self.writer.tx.send(Out::Reply(stream_id)).await;
-                    return Ok(Some(Event::Stream { id: stream_id, headers, fin: flags & FLAG_FIN != 0 }));
+                    return Ok(Some(Event::Stream {
+                        id: stream_id,
+                        headers,
+                        fin: flags & FLAG_FIN != 0,
+                    }));
                 }
                 // Inflated only to keep the shared context in step.
                 Frame::SynReply { header_block, .. } | Frame::Headers { header_block, .. } => {
@@ -112,11 +135,21 @@ impl<S: AsyncRead + AsyncWrite + Send + 'static> Connection<S> {
                 }
                 Frame::Data { stream_id, flags, data } => {
                     if !data.is_empty() {
-                        let _ = self.writer.tx.send(Out::Window { id: stream_id, delta: data.len() as u32 }).await;
+                        let _ = self
+                            .writer
+                            .tx
+                            .send(Out::Window { id: stream_id, delta: data.len() as u32 })
+                            .await;
                     }
-                    return Ok(Some(Event::Data { id: stream_id, data, fin: flags & FLAG_FIN != 0 }));
+                    return Ok(Some(Event::Data {
+                        id: stream_id,
+                        data,
+                        fin: flags & FLAG_FIN != 0,
+                    }));
                 }
-                Frame::RstStream { stream_id, .. } => return Ok(Some(Event::Reset { id: stream_id })),
+                Frame::RstStream { stream_id, .. } => {
+                    return Ok(Some(Event::Reset { id: stream_id }))
+                }
                 Frame::Ping { id } => {
                     let _ = self.writer.tx.send(Out::Ping(id)).await;
                 }
@@ -136,21 +169,37 @@ async fn write_loop<S: AsyncWrite>(mut w: WriteHalf<S>, mut rx: mpsc::Receiver<O
         match item {
             Out::Reply(id) => {
                 last_stream = last_stream.max(id);
-                encode(&Frame::SynReply { stream_id: id, flags: 0, header_block: deflater.write(&[]).into() }, &mut out);
+                encode(
+                    &Frame::SynReply {
+                        stream_id: id,
+                        flags: 0,
+                        header_block: deflater.write(&[]).into(),
+                    },
+                    &mut out,
+                );
             }
             Out::Data { id, data, fin } => {
                 let mut rest = data;
                 loop {
                     let chunk = rest.split_to(rest.len().min(CHUNK));
                     let last = rest.is_empty();
-                    encode(&Frame::Data { stream_id: id, flags: if last && fin { FLAG_FIN } else { 0 }, data: chunk }, &mut out);
+                    encode(
+                        &Frame::Data {
+                            stream_id: id,
+                            flags: if last && fin { FLAG_FIN } else { 0 },
+                            data: chunk,
+                        },
+                        &mut out,
+                    );
                     if last {
                         break;
                     }
                 }
             }
             Out::Ping(id) => encode(&Frame::Ping { id }, &mut out),
-            Out::Window { id, delta } => encode(&Frame::WindowUpdate { stream_id: id, delta }, &mut out),
+            Out::Window { id, delta } => {
+                encode(&Frame::WindowUpdate { stream_id: id, delta }, &mut out)
+            }
             Out::GoAway => {
                 encode(&Frame::GoAway { last_stream_id: last_stream, status: 0 }, &mut out);
                 end = true;

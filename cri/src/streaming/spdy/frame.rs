@@ -21,15 +21,42 @@ pub const MAX_FRAME: usize = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
-    SynStream { stream_id: u32, flags: u8, header_block: Bytes },
-    SynReply { stream_id: u32, flags: u8, header_block: Bytes },
-    Headers { stream_id: u32, flags: u8, header_block: Bytes },
-    RstStream { stream_id: u32, status: u32 },
+    SynStream {
+        stream_id: u32,
+        flags: u8,
+        header_block: Bytes,
+    },
+    SynReply {
+        stream_id: u32,
+        flags: u8,
+        header_block: Bytes,
+    },
+    Headers {
+        stream_id: u32,
+        flags: u8,
+        header_block: Bytes,
+    },
+    RstStream {
+        stream_id: u32,
+        status: u32,
+    },
     Settings,
-    Ping { id: u32 },
-    GoAway { last_stream_id: u32, status: u32 },
-    WindowUpdate { stream_id: u32, delta: u32 },
-    Data { stream_id: u32, flags: u8, data: Bytes },
+    Ping {
+        id: u32,
+    },
+    GoAway {
+        last_stream_id: u32,
+        status: u32,
+    },
+    WindowUpdate {
+        stream_id: u32,
+        delta: u32,
+    },
+    Data {
+        stream_id: u32,
+        flags: u8,
+        data: Bytes,
+    },
     /// A control frame type SPDY/3.1 does not define: ignored.
     Unknown,
 }
@@ -67,7 +94,13 @@ pub fn decode(buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
     if version != VERSION {
         return Err(FrameError::Version(version));
     }
-    let need = |n: usize, what: &'static str| if length < n { Err(FrameError::Short(what)) } else { Ok(()) };
+    let need = |n: usize, what: &'static str| {
+        if length < n {
+            Err(FrameError::Short(what))
+        } else {
+            Ok(())
+        }
+    };
     Ok(Some(match (word & 0xffff) as u16 {
         SYN_STREAM => {
             need(10, "SYN_STREAM")?;
@@ -98,7 +131,10 @@ pub fn decode(buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
         }
         WINDOW_UPDATE => {
             need(8, "WINDOW_UPDATE")?;
-            Frame::WindowUpdate { stream_id: body.get_u32() & 0x7fff_ffff, delta: body.get_u32() & 0x7fff_ffff }
+            Frame::WindowUpdate {
+                stream_id: body.get_u32() & 0x7fff_ffff,
+                delta: body.get_u32() & 0x7fff_ffff,
+            }
         }
         _ => Frame::Unknown,
     }))
@@ -121,7 +157,8 @@ pub fn encode(frame: &Frame, out: &mut BytesMut) {
             body.put_slice(header_block);
             control(out, SYN_STREAM, *flags, &body);
         }
-        Frame::SynReply { stream_id, flags, header_block } | Frame::Headers { stream_id, flags, header_block } => {
+        Frame::SynReply { stream_id, flags, header_block }
+        | Frame::Headers { stream_id, flags, header_block } => {
             body.put_u32(*stream_id);
             body.put_slice(header_block);
             let kind = if matches!(frame, Frame::SynReply { .. }) { SYN_REPLY } else { HEADERS };
@@ -161,7 +198,11 @@ mod tests {
     fn frames_round_trip_and_partial_input_waits() {
         let frames = [
             Frame::SynStream { stream_id: 1, flags: 0, header_block: Bytes::from_static(b"hb") },
-            Frame::SynReply { stream_id: 3, flags: FLAG_FIN, header_block: Bytes::from_static(b"x") },
+            Frame::SynReply {
+                stream_id: 3,
+                flags: FLAG_FIN,
+                header_block: Bytes::from_static(b"x"),
+            },
             Frame::Data { stream_id: 5, flags: FLAG_FIN, data: Bytes::from_static(b"hello") },
             Frame::Ping { id: 7 },
             Frame::GoAway { last_stream_id: 9, status: 0 },

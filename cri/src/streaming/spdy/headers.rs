@@ -53,7 +53,9 @@ impl Inflater {
             match self.z.decompress_vec(input, &mut out, FlushDecompress::Sync) {
                 Ok(_) => {}
                 Err(e) if e.needs_dictionary().is_some() => {
-                    self.z.set_dictionary(&dictionary()).map_err(|e| HeaderError::Inflate(e.to_string()))?;
+                    self.z
+                        .set_dictionary(&dictionary())
+                        .map_err(|e| HeaderError::Inflate(e.to_string()))?;
                 }
                 Err(e) => return Err(HeaderError::Inflate(e.to_string())),
             }
@@ -118,7 +120,10 @@ impl Deflater {
         let mut input = &raw[..];
         loop {
             let before = self.z.total_in();
-            let status = self.z.compress_vec(input, &mut out, FlushCompress::Sync).expect("deflate into a vector");
+            let status = self
+                .z
+                .compress_vec(input, &mut out, FlushCompress::Sync)
+                .expect("deflate into a vector");
             input = &input[(self.z.total_in() - before) as usize..];
             // Done once all input is in and the flush fit (room left over).
             if input.is_empty() && out.len() < out.capacity() && status != Status::BufError {
