@@ -1,8 +1,8 @@
 //! The boundary between cricket and containerd.
 //!
 //! Nothing here knows about CRI requests: it speaks containerd's own vocabulary (namespaces,
-//! content, leases, snapshots, diffs, images) so that the CRI services above it stay unit-testable
-//! behind traits and this crate can be exercised against a real containerd in e2e.
+//! content, leases, snapshots, diffs, images); the e2e tests exercise it against a real
+//! containerd.
 
 mod connection;
 mod container;

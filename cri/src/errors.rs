@@ -4,9 +4,9 @@ use containerd_bridge::pull::PullError;
 use containerd_bridge::BridgeError;
 use tonic::{Code, Status};
 
-/// An RPC whose issue has not landed yet.
+/// An RPC cricket does not serve.
 pub fn unimplemented(rpc: &str) -> Status {
-    Status::unimplemented(format!("{rpc} is not implemented by cricket yet"))
+    Status::unimplemented(format!("{rpc} is not implemented by cricket"))
 }
 
 /// containerd failures keep their code where it means the same to a CRI client.

@@ -23,7 +23,7 @@ pub const METADATA_VERSION: &str = "io.cricket.version";
 /// The containerd container extension that holds cricket's immutable metadata.
 pub const METADATA_EXTENSION: &str = "io.cricket.metadata";
 
-/// OCI annotations that shims (kata, gVisor, the runc shim's grouping) read (FIELD-GUIDE §4).
+/// OCI annotations that shims (kata, gVisor, the runc shim's grouping) read.
 pub mod cri_annotations {
     pub const CONTAINER_TYPE: &str = "io.kubernetes.cri.container-type";
     pub const CONTAINER_TYPE_SANDBOX: &str = "sandbox";

@@ -1,5 +1,5 @@
 //! A pod's network, IPC and UTS namespaces, pinned by bind mounts so they outlive the thread
-//! that made them (FIELD-GUIDE §3). Namespace switching happens on a thread of its own that
+//! that made them. Namespace switching happens on a thread of its own that
 //! then exits, never on an async worker, so no other task ever runs in a pod's namespace.
 //! With the namespaces pinned, a runc pod needs no pause process (CRI-O's "drop infra").
 

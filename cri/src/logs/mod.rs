@@ -1,4 +1,4 @@
-//! Container logs in the CRI format (FIELD-GUIDE §5), written by `cricket-logger`, a small
+//! Container logs in the CRI format, written by `cricket-logger`, a small
 //! process the runc shim starts per container through a `binary://` log URI. It lives beside
 //! the container, not in cricket, so output never waits on cricket being up.
 

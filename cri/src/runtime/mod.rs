@@ -28,11 +28,11 @@ impl RuntimeService {
 
 type Reply<T> = Result<Response<T>, Status>;
 
-/// Emits the service impl: the RPCs written out, plus those whose issue has not landed yet,
-/// which answer `Unimplemented`. (A macro around the whole impl, so that `async_trait` sees
+/// Emits the service impl: the RPCs written out, plus those cricket does not serve, which
+/// answer `Unimplemented`. (A macro around the whole impl, so that `async_trait` sees
 /// every method expanded.)
 macro_rules! runtime_service {
-    ({ $($implemented:tt)* } not_yet { $($method:ident, $rpc:literal, $req:ty => $resp:ty;)* }) => {
+    ({ $($implemented:tt)* } unserved { $($method:ident, $rpc:literal, $req:ty => $resp:ty;)* }) => {
         #[tonic::async_trait]
         impl RuntimeServiceApi for RuntimeService {
             $($implemented)*
@@ -184,7 +184,7 @@ runtime_service! {
             Ok(Response::new(self.ctx.container_events.subscribe()))
         }
     }
-    not_yet {
+    unserved {
         checkpoint_container, "CheckpointContainer", CheckpointContainerRequest => CheckpointContainerResponse;
     }
 }

@@ -119,7 +119,7 @@ fn set_mounts(
     Ok(())
 }
 
-/// The annotations shims read (FIELD-GUIDE §4); they win over the config's own.
+/// The annotations shims read; they win over the config's own.
 fn cri_annotations(config: &ContainerConfig, o: &ContainerSpecOptions) -> HashMap<String, String> {
     let pod = o.sandbox.metadata.clone().unwrap_or_default();
     let name = config.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();

@@ -1,5 +1,5 @@
 //! The base every container starts from: runc's default mounts, containerd's default
-//! capabilities and masked and read-only paths (FIELD-GUIDE §4).
+//! capabilities and masked and read-only paths.
 
 use std::collections::HashSet;
 

@@ -1,5 +1,5 @@
 //! In-memory stores: everything kubelet asks about is answered from here, never by walking
-//! containerd (FIELD-GUIDE §1). Each store is rebuilt from containerd at start.
+//! containerd. Each store is rebuilt from containerd at start.
 
 pub mod containers;
 pub mod images;

@@ -1,4 +1,4 @@
-//! SPDY/3.1, as kubelet's and crictl's streaming clients speak it (FIELD-GUIDE §6): frames,
+//! SPDY/3.1, as kubelet's and crictl's streaming clients speak it: frames,
 //! header blocks with their zlib contexts, and a connection that turns frames into stream
 //! events and writes replies in order.
 
