@@ -43,6 +43,7 @@ pub mod spec;
 pub mod stats;
 pub mod store;
 pub mod streaming;
+pub mod sys;
 
 /// The name cricket reports as `runtime_name`.
 pub const RUNTIME_NAME: &str = "cricket";

@@ -111,7 +111,8 @@ pub(crate) async fn create_container(
     let (sandbox, config, image) = validate(ctx, &req)?;
     let m = config.metadata.clone().unwrap_or_default();
     let log_path = log_file(&sandbox.config.log_directory, &config.log_path)?;
-    let id = crate::sandbox::new_id();
+    let id = crate::sys::random::new_id()
+        .map_err(|e| Status::internal(format!("a new container ID: {e}")))?;
     crate::rpc_ids::record_new("container", &id);
     let key = name_key(&sandbox.meta.id, &m.name, m.attempt);
     if let Err(holder) = ctx.containers.reserve_name(&key, &id) {

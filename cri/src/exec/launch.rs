@@ -75,7 +75,8 @@ pub async fn launch(
     let id = c.meta.id.clone();
     let process = exec_process(&container_spec(ctx, &id).await?, cmd, streams.tty)
         .map_err(|e| Status::invalid_argument(e.to_string()))?;
-    let exec_id = crate::sandbox::new_id()[..32].to_string();
+    let exec_id =
+        crate::sys::random::hex(16).map_err(|e| Status::internal(format!("a new exec ID: {e}")))?;
     let dir = ctx.config.state_dir.join("exec").join(&exec_id);
     std::fs::create_dir_all(&dir)
         .map_err(|e| Status::internal(format!("create {}: {e}", dir.display())))?;

@@ -57,16 +57,6 @@ fn invalid(e: SpecError) -> Status {
     Status::invalid_argument(e.to_string())
 }
 
-pub(crate) fn new_id() -> String {
-    let mut bytes = [0u8; 32];
-    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if n != bytes.len() as isize {
-        let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
-        bytes[..16].copy_from_slice(&t.to_le_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 pub(crate) fn own_oom_score_adj() -> i32 {
     std::fs::read_to_string("/proc/self/oom_score_adj")
         .ok()
@@ -100,7 +90,8 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     let pause_process = crate::spec::ImageProcess::from_config(&image.config);
     let args: Vec<String> = pause_process.entrypoint.into_iter().chain(pause_process.cmd).collect();
 
-    let id = new_id();
+    let id = crate::sys::random::new_id()
+        .map_err(|e| Status::internal(format!("a new pod sandbox ID: {e}")))?;
     crate::rpc_ids::record_new("pod", &id);
     let security =
         config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();

@@ -30,12 +30,7 @@ impl<T> Default for Tokens<T> {
 }
 
 fn random_token() -> Result<String, TokenError> {
-    let mut bytes = [0u8; 16];
-    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if n != bytes.len() as isize {
-        return Err(TokenError::Random(std::io::Error::last_os_error().to_string()));
-    }
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::sys::random::hex(16).map_err(|e| TokenError::Random(e.to_string()))
 }
 
 impl<T> Tokens<T> {

@@ -1,0 +1,3 @@
+//! The platform: what cricket asks of the kernel directly.
+
+pub mod random;
