@@ -57,7 +57,8 @@ impl ResultCache {
             capability_args: serde_json::to_value(&rc.capability_args).unwrap_or_default(),
         };
         let bytes = serde_json::to_vec(&entry).expect("serialisable");
-        atomic_write(&self.path(network, &rc.container_id, &rc.ifname), &bytes)
+        let path = self.path(network, &rc.container_id, &rc.ifname);
+        off_the_workers(|| atomic_write(&path, &bytes))
     }
 
     pub fn load(
@@ -99,6 +100,16 @@ impl ResultCache {
 
 /// Writes `bytes` to `path` so that a reader (or a crash) sees the old or the new content,
 /// never a mix: a temporary file in the same directory, fsync, rename, fsync the directory.
+/// Runs `f`, which waits for the disk (fsync), after tokio has handed this worker's other
+/// tasks to another thread, when called on a multi-threaded runtime.
+fn off_the_workers<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let io = |what: &'static str, p: &Path| {

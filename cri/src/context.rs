@@ -26,7 +26,7 @@ pub struct Context {
     /// The pod network from the CNI conf dir, reloaded when the directory changes.
     pub networks: cni::NetworkConfigs,
     pub cni: cni::CniRuntime,
-    pub namespaces: Box<dyn NamespacePinner>,
+    pub namespaces: Arc<dyn NamespacePinner>,
     pub sandboxes: SandboxStore,
     pub containers: ContainerStore,
     pub container_events: ContainerEvents,
@@ -79,7 +79,7 @@ impl Context {
             config.cni.plugin_timeout,
         );
         let pod_cidrs = crate::runtime::load_pod_cidrs(&config.root_dir);
-        let namespaces: Box<dyn NamespacePinner> = Box::new(LinuxPinner::new(&config.state_dir));
+        let namespaces: Arc<dyn NamespacePinner> = Arc::new(LinuxPinner::new(&config.state_dir));
         Context {
             puller: Puller::new(containerd.clone(), settings),
             config,

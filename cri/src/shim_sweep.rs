@@ -171,13 +171,16 @@ async fn stop(shim: &Shim, address: &str, namespace: &str) {
             }
         }
     }
-    crate::exec::process_tree::kill_tree(shim.pid);
-    if let Some(bundle) = bundle {
-        let _ = crate::mounts::unmount_if_mounted(&bundle.join("rootfs"));
-        if let Err(e) = std::fs::remove_dir_all(&bundle) {
-            tracing::warn!(bundle = %bundle.display(), error = %e, "could not remove an orphaned shim's bundle");
+    // Walking /proc and removing a bundle block: off the async workers.
+    crate::sys::blocking::run(|| {
+        crate::exec::process_tree::kill_tree(shim.pid);
+        if let Some(bundle) = bundle {
+            let _ = crate::mounts::unmount_if_mounted(&bundle.join("rootfs"));
+            if let Err(e) = std::fs::remove_dir_all(&bundle) {
+                tracing::warn!(bundle = %bundle.display(), error = %e, "could not remove an orphaned shim's bundle");
+            }
         }
-    }
+    });
 }
 
 #[cfg(test)]

@@ -59,6 +59,10 @@ pub fn decode_metadata(any: &Any) -> Option<ContainerMetadata> {
 
 /// Removes the container's directories; missing is fine.
 pub fn remove_dirs(ctx: &Context, id: &str) -> std::io::Result<()> {
+    crate::sys::blocking::run(|| remove_dirs_here(ctx, id))
+}
+
+fn remove_dirs_here(ctx: &Context, id: &str) -> std::io::Result<()> {
     let _ = std::fs::remove_file(attach_socket(ctx, id));
     for d in [dir(ctx, id), state_dir(ctx, id)] {
         match std::fs::remove_dir_all(&d) {

@@ -56,7 +56,7 @@ fn sweep_orphan_dirs(ctx: &Context) {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !ctx.containers.contains(&name) {
             tracing::info!(container = %name, "removing the files of a container containerd does not know");
-            let _ = std::fs::remove_dir_all(entry.path());
+            let _ = crate::sys::blocking::run(|| std::fs::remove_dir_all(entry.path()));
         }
     }
 }

@@ -177,7 +177,7 @@ impl Launched {
 
     /// Kills the process and every descendant (a shell's children too).
     pub async fn kill(&self) {
-        super::process_tree::kill_tree(self.pid as i32);
+        crate::sys::blocking::run(|| super::process_tree::kill_tree(self.pid as i32));
         let _ = self
             .containerd
             .kill_process(&self.container_id, &self.exec_id, libc::SIGKILL as u32, false)
@@ -203,7 +203,7 @@ impl Drop for Launched {
         let cleanup = async move {
             let _ = containerd.wait_process(&container_id, &exec_id).await;
             let _ = containerd.delete_process(&container_id, &exec_id).await;
-            let _ = std::fs::remove_dir_all(&dir);
+            let _ = crate::sys::blocking::run(|| std::fs::remove_dir_all(&dir));
         };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn(cleanup)),

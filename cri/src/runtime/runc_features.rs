@@ -1,14 +1,22 @@
-//! What the node's runc can do, asked once (`runc features`, runc ≥ 1.1).
+//! What the node's runc can do, asked once at start (`runc features`, runc ≥ 1.1).
 
 use std::sync::OnceLock;
 
-/// Whether runc applies the `rro` (recursive read-only) mount option.
-pub fn recursive_read_only() -> bool {
-    static RRO: OnceLock<bool> = OnceLock::new();
+static RRO: OnceLock<bool> = OnceLock::new();
+
+/// Runs `runc features` once and remembers the answer. It waits for a process, so the daemon
+/// calls it on a blocking thread before it serves.
+pub fn probe() -> bool {
     *RRO.get_or_init(|| {
         let out = std::process::Command::new("runc").arg("features").output();
         out.ok()
             .filter(|o| o.status.success())
             .is_some_and(|o| String::from_utf8_lossy(&o.stdout).contains("\"rro\""))
     })
+}
+
+/// Whether runc applies the `rro` (recursive read-only) mount option: the probe's answer, and
+/// no until the probe has run.
+pub fn recursive_read_only() -> bool {
+    RRO.get().copied().unwrap_or(false)
 }

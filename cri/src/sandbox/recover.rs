@@ -81,7 +81,7 @@ async fn sweep_orphans(ctx: &Context) {
     {
         if !known(&entry.file_name().to_string_lossy()) {
             let _ = super::shm::unmount(&super::shm::path(&entry.path()));
-            let _ = std::fs::remove_dir_all(entry.path());
+            let _ = crate::sys::blocking::run(|| std::fs::remove_dir_all(entry.path()));
         }
     }
 }
@@ -102,5 +102,5 @@ async fn undo_interrupted(ctx: &Context, meta: &SandboxMetadata) {
         let _ = ctx.namespaces.remove(pin.as_ref());
     }
     let _ = super::shm::unmount(&super::shm::path(&persist::dir(ctx, id)));
-    let _ = std::fs::remove_dir_all(persist::dir(ctx, id));
+    let _ = crate::sys::blocking::run(|| std::fs::remove_dir_all(persist::dir(ctx, id)));
 }

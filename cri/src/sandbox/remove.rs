@@ -31,7 +31,7 @@ pub(crate) async fn remove_pod_sandbox(
     let dir = persist::dir(ctx, &id);
     super::shm::unmount(&super::shm::path(&dir))
         .map_err(|e| Status::internal(format!("unmount /dev/shm: {e}")))?;
-    if let Err(e) = std::fs::remove_dir_all(&dir) {
+    if let Err(e) = crate::sys::blocking::run(|| std::fs::remove_dir_all(&dir)) {
         if e.kind() != std::io::ErrorKind::NotFound {
             return Err(Status::internal(format!("remove {}: {e}", dir.display())));
         }

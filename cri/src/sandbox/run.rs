@@ -287,9 +287,12 @@ async fn start(
             .map_err(|e| Status::internal(format!("mount the pod's /dev/shm: {e}")))?;
     }
     if !plan.pins.kinds.is_empty() {
-        done.pins = ctx
-            .namespaces
-            .create(id, &plan.pins)
+        // unshare(2) and the pinning mounts block (a new network namespace can take
+        // milliseconds): off the async workers.
+        let (pinner, name, want) = (ctx.namespaces.clone(), id.to_string(), plan.pins.clone());
+        done.pins = tokio::task::spawn_blocking(move || pinner.create(&name, &want))
+            .await
+            .map_err(|e| Status::internal(format!("create the pod's namespaces: {e}")))?
             .map_err(|e| Status::internal(format!("create the pod's namespaces: {e}")))?;
     }
     let rc = runtime_conf(id, &plan.meta.netns, &plan.config);
@@ -420,7 +423,7 @@ async fn undo(ctx: &Context, plan: &Plan, done: Done) {
             failed.push(format!("shm: {e}"));
         }
     }
-    let _ = std::fs::remove_dir_all(persist::dir(ctx, id));
+    let _ = crate::sys::blocking::run(|| std::fs::remove_dir_all(persist::dir(ctx, id)));
     if failed.is_empty() {
         ctx.sandboxes.release_name(&plan.name_key, id);
     } else {

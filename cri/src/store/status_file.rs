@@ -30,6 +30,10 @@ fn context<'a>(what: &str, path: &'a Path) -> impl FnOnce(std::io::Error) -> std
 /// Replaces `path` with `bytes`: a temporary file of this write's own in the same directory,
 /// fsync, rename, fsync of the directory. Concurrent writers never share a temporary name.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    crate::sys::blocking::run(|| write_atomic_here(path, bytes))
+}
+
+fn write_atomic_here(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(context("create directory", dir))?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -58,9 +62,11 @@ pub fn save<S: Serialize>(
     id: &str,
     newest: impl FnOnce() -> S,
 ) -> std::io::Result<()> {
-    let _serialized = stripe(id).lock().unwrap_or_else(|e| e.into_inner());
-    let bytes = serde_json::to_vec(&newest()).map_err(std::io::Error::other)?;
-    write_atomic(path, &bytes)
+    crate::sys::blocking::run(|| {
+        let _serialized = stripe(id).lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = serde_json::to_vec(&newest()).map_err(std::io::Error::other)?;
+        write_atomic_here(path, &bytes)
+    })
 }
 
 #[cfg(test)]
