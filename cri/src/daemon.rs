@@ -37,7 +37,7 @@ pub fn serve(config: Config, config_file: &Path) -> Result<(), ServeError> {
     let started = Instant::now();
     crate::logging::init(&config.log_level, config.log_format);
     prepare_directories(&config, config_file)?;
-    crate::memory::limit_arenas();
+    crate::sys::memory::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("cricket")

@@ -6,7 +6,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::mounts::{c_path, unmount_if_mounted};
+use crate::sys::mount::unmount_if_mounted;
+use crate::sys::namespace;
 
 /// A namespace kind a pod may own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,33 +86,6 @@ impl LinuxPinner {
     }
 }
 
-fn check(ret: libc::c_int, what: &str) -> io::Result<()> {
-    if ret < 0 {
-        let e = io::Error::last_os_error();
-        return Err(io::Error::new(e.kind(), format!("{what}: {e}")));
-    }
-    Ok(())
-}
-
-/// Sets the `IFF_UP` flag of `lo` in the calling thread's network namespace.
-fn loopback_up() -> io::Result<()> {
-    unsafe {
-        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        check(sock, "socket")?;
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
-            *dst = *src as libc::c_char;
-        }
-        let mut result = check(libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req), "get lo flags");
-        if result.is_ok() {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            result = check(libc::ioctl(sock, libc::SIOCSIFFLAGS, &req), "set lo up");
-        }
-        libc::close(sock);
-        result
-    }
-}
-
 /// The /proc/sys file of a sysctl named with dots (or already with slashes, as kubelet allows).
 fn sysctl_file(name: &str) -> PathBuf {
     let rel = if name.contains('/') { name.to_string() } else { name.replace('.', "/") };
@@ -120,36 +94,20 @@ fn sysctl_file(name: &str) -> PathBuf {
 
 /// Runs on a dedicated thread: enter new namespaces, set them up, and pin each.
 fn unshare_and_pin(want: &PodNamespaces, pins: &[PathBuf]) -> io::Result<()> {
-    let flags = want.kinds.iter().fold(0, |f, k| f | k.clone_flag());
-    unsafe { check(libc::unshare(flags), "unshare") }?;
+    namespace::unshare(want.kinds.iter().fold(0, |f, k| f | k.clone_flag()))?;
     if want.kinds.contains(&Kind::Net) {
-        loopback_up()?;
+        namespace::loopback_up()?;
     }
     if let (Some(host), true) = (&want.hostname, want.kinds.contains(&Kind::Uts)) {
-        unsafe { check(libc::sethostname(host.as_ptr().cast(), host.len()), "sethostname") }?;
+        namespace::set_hostname(host)?;
     }
     // /proc/sys answers for the namespaces of the task that opens it: this thread.
     for (name, value) in &want.sysctls {
         std::fs::write(sysctl_file(name), value)
             .map_err(|e| io::Error::new(e.kind(), format!("sysctl {name}={value}: {e}")))?;
     }
-    let tid = unsafe { libc::gettid() };
     for (kind, pin) in want.kinds.iter().zip(pins) {
-        let source = c_path(Path::new(&format!("/proc/self/task/{tid}/ns/{}", kind.proc_name())))?;
-        let target = c_path(pin)?;
-        let what = format!("bind-mount the {} namespace", kind.proc_name());
-        unsafe {
-            check(
-                libc::mount(
-                    source.as_ptr(),
-                    target.as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_BIND,
-                    std::ptr::null(),
-                ),
-                &what,
-            )
-        }?;
+        crate::sys::mount::bind(&namespace::own_ns_file(kind.proc_name()), pin)?;
     }
     Ok(())
 }
@@ -196,10 +154,7 @@ impl NamespacePinner for LinuxPinner {
     }
 
     fn is_pinned(&self, path: &Path) -> bool {
-        const NSFS_MAGIC: libc::c_long = 0x6e73_6673;
-        let Ok(p) = c_path(path) else { return false };
-        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-        unsafe { libc::statfs(p.as_ptr(), &mut st) == 0 && st.f_type as libc::c_long == NSFS_MAGIC }
+        crate::sys::mount::is_nsfs(path)
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {

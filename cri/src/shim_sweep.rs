@@ -80,8 +80,7 @@ fn age(pid: i32) -> Option<Duration> {
     let started_ticks: u64 = stat.rsplit(')').next()?.split_whitespace().nth(19)?.parse().ok()?;
     let uptime: f64 =
         std::fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()?;
-    // SAFETY: sysconf only reads a system constant.
-    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let ticks_per_second = crate::sys::process::clock_ticks_per_second() as f64;
     Some(Duration::from_secs_f64((uptime - started_ticks as f64 / ticks_per_second).max(0.0)))
 }
 
@@ -175,7 +174,7 @@ async fn stop(shim: &Shim, address: &str, namespace: &str) {
     crate::sys::blocking::run(|| {
         crate::exec::process_tree::kill_tree(shim.pid);
         if let Some(bundle) = bundle {
-            let _ = crate::mounts::unmount_if_mounted(&bundle.join("rootfs"));
+            let _ = crate::sys::mount::unmount_if_mounted(&bundle.join("rootfs"));
             if let Err(e) = std::fs::remove_dir_all(&bundle) {
                 tracing::warn!(bundle = %bundle.display(), error = %e, "could not remove an orphaned shim's bundle");
             }

@@ -18,6 +18,7 @@ use std::time::SystemTime;
 
 use containerd_shim_logging::{Config, Driver};
 use cricket::logs::{Attachers, LineSplitter, LoggerArgs};
+use cricket::sys::signal::SignalSet;
 
 /// Where a stream comes from: a pipe already open, or a FIFO to open (which waits for the
 /// shim to open its end).
@@ -88,23 +89,13 @@ fn write(file: &Mutex<Option<File>>, records: &mut Vec<u8>) {
 }
 
 /// The signals handled by [`on_signals`], blocked in every thread.
-fn handled_signals() -> libc::sigset_t {
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGUSR1);
-        libc::sigaddset(&mut set, libc::SIGUSR2);
-    }
-    set
-}
+const HANDLED: [libc::c_int; 2] = [libc::SIGUSR1, libc::SIGUSR2];
 
 /// SIGUSR1 reopens the log file (rotation); SIGUSR2 lets go of stdin (end of `stdin_once`).
 fn on_signals(path: PathBuf, file: Arc<Mutex<Option<File>>>, stdin: Arc<Mutex<Option<File>>>) {
-    let set = handled_signals();
+    let Ok(signals) = SignalSet::new(&HANDLED) else { return };
     loop {
-        let mut sig = 0;
-        unsafe { libc::sigwait(&set, &mut sig) };
-        if sig == libc::SIGUSR2 {
+        if signals.wait() == libc::SIGUSR2 {
             stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
             continue;
         }
@@ -184,11 +175,11 @@ impl Driver for Logger {
 }
 
 fn main() {
-    unsafe {
-        // The shim sends SIGTERM once the container is gone: finish draining instead of dying.
-        libc::signal(libc::SIGTERM, libc::SIG_IGN);
-        let set = handled_signals();
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    // The shim sends SIGTERM once the container is gone: finish draining instead of dying.
+    cricket::sys::signal::ignore(libc::SIGTERM);
+    if let Err(e) = SignalSet::new(&HANDLED).and_then(|s| s.block()) {
+        eprintln!("cricket-logger: block signals: {e}");
+        std::process::exit(1);
     }
     if std::env::args().nth(1).as_deref() == Some("fifos") {
         if let Err(e) = run_on_fifos() {

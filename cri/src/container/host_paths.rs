@@ -19,20 +19,7 @@ fn mount_point_of(path: &Path) -> Option<String> {
 
 fn make_shared(path: &Path) -> std::io::Result<()> {
     let Some(mp) = mount_point_of(path) else { return Ok(()) };
-    let target = crate::mounts::c_path(Path::new(&mp))?;
-    if unsafe {
-        libc::mount(
-            std::ptr::null(),
-            target.as_ptr(),
-            std::ptr::null(),
-            libc::MS_SHARED | libc::MS_REC,
-            std::ptr::null(),
-        )
-    } < 0
-    {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
+    crate::sys::mount::make_rshared(Path::new(&mp))
 }
 
 /// A copy of `config` whose mounts name existing, canonical host paths.

@@ -31,7 +31,7 @@ fn internal(what: &str, path: &Path, e: std::io::Error) -> Status {
 
 fn fifo(ctx: &Context, id: &str, name: &str) -> Result<PathBuf, Status> {
     let path = persist::state_dir(ctx, id).join(name);
-    crate::fifo::make(&path).map_err(|e| internal("make", &path, e))?;
+    crate::sys::fifo::make(&path).map_err(|e| internal("make", &path, e))?;
     Ok(path)
 }
 
@@ -91,15 +91,7 @@ fn spawn_logger(args: &LoggerArgs) -> Result<tokio::process::Child, Status> {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 {
-                Err(std::io::Error::last_os_error())
-            } else {
-                Ok(())
-            }
-        });
-    }
+    crate::sys::process::in_new_session(cmd.as_std_mut());
     cmd.spawn().map_err(|e| internal("start", &logger_binary(), e))
 }
 

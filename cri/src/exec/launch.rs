@@ -49,7 +49,7 @@ async fn container_spec(ctx: &Context, id: &str) -> Result<Spec, Status> {
 
 fn fifo(dir: &std::path::Path, name: &str) -> Result<PathBuf, Status> {
     let path = dir.join(name);
-    crate::fifo::make(&path)
+    crate::sys::fifo::make(&path)
         .map_err(|e| Status::internal(format!("exec fifo {}: {e}", path.display())))?;
     Ok(path)
 }

@@ -23,22 +23,20 @@ pub fn parents() -> HashMap<i32, i32> {
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
-    pids.filter_map(|pid| {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // The command name may hold spaces and parentheses: the fields follow the last ')'.
-        let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
-        Some((pid, ppid))
-    })
-    .collect()
+    pids.filter_map(|pid| Some((pid, crate::sys::signal::parent_of(pid)?))).collect()
 }
 
-/// SIGKILLs `pid` and its descendants.
+/// SIGKILLs `pid` and its descendants. A descendant is killed only while it is still the
+/// child of the parent the walk found, so a PID reused since then is left alone.
 pub fn kill_tree(pid: i32) {
     if pid <= 1 {
         return;
     }
-    for p in tree(pid, &parents()) {
-        unsafe { libc::kill(p, libc::SIGKILL) };
+    let parents = parents();
+    for p in tree(pid, &parents) {
+        let found = parents.get(&p).copied();
+        let still = |p| p == pid || crate::sys::signal::parent_of(p) == found;
+        let _ = crate::sys::signal::send_if(p, libc::SIGKILL, still);
     }
 }
 

@@ -71,7 +71,7 @@ async fn collect(l: &mut Launched, deadline: Option<Instant>) -> Result<ExecSync
         exit
     };
     output::fit(&mut stdout, &mut stderr);
-    crate::memory::release_free_memory();
+    crate::sys::memory::release_free_memory();
     Ok(ExecSyncResponse { stdout, stderr, exit_code: exit.code as i32 })
 }
 

@@ -52,7 +52,7 @@ pub(crate) async fn pull_and_record(
     let started = std::time::Instant::now();
     let pulled = ctx.puller.pull(reference, credentials, &record_labels).await;
     // A pull frees megabytes of buffers at once; give them back rather than keep them.
-    crate::memory::release_free_memory();
+    crate::sys::memory::release_free_memory();
     let pulled = pulled.map_err(|e| from_pull(reference, e))?;
     ctx.metrics.record_pull(pulled.downloaded_bytes, started.elapsed());
     let record = ImageRecord {

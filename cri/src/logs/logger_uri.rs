@@ -107,8 +107,10 @@ pub fn logger_binary() -> PathBuf {
 pub async fn reopen(pidfile: &Path, log: &Path, within: Duration) -> std::io::Result<()> {
     let pid: i32 =
         std::fs::read_to_string(pidfile)?.trim().parse().map_err(std::io::Error::other)?;
-    if unsafe { libc::kill(pid, libc::SIGUSR1) } < 0 {
-        return Err(std::io::Error::last_os_error());
+    let is_logger = |pid| crate::sys::signal::runs_program(pid, "cricket-logger");
+    if !crate::sys::signal::send_if(pid, libc::SIGUSR1, is_logger)? {
+        let what = format!("pid {pid} of {} is not a running cricket-logger", pidfile.display());
+        return Err(std::io::Error::new(std::io::ErrorKind::NotFound, what));
     }
     let deadline = tokio::time::Instant::now() + within;
     while !holds_open(pid, log) {

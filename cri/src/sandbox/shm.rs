@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::mounts::{c_path, unmount_if_mounted};
+use crate::sys::mount::unmount_if_mounted;
 
 /// kubelet-era runtimes give every pod this much shared memory.
 const SIZE: &str = "size=65536k";
@@ -15,22 +15,8 @@ pub fn path(sandbox_dir: &Path) -> PathBuf {
 
 pub fn mount(at: &Path) -> io::Result<()> {
     std::fs::create_dir_all(at)?;
-    let target = c_path(at)?;
-    let data = std::ffi::CString::new(format!("mode=1777,{SIZE}")).expect("no NUL");
     let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-    let ret = unsafe {
-        libc::mount(
-            c"shm".as_ptr(),
-            target.as_ptr(),
-            c"tmpfs".as_ptr(),
-            flags,
-            data.as_ptr().cast(),
-        )
-    };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    crate::sys::mount::tmpfs("shm", at, flags, &format!("mode=1777,{SIZE}"))
 }
 
 /// Unmounts if mounted; a missing or unmounted path is fine.

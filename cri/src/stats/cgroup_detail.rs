@@ -63,13 +63,6 @@ fn device(word: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
-/// The kernel's USER_HZ, in which v1 `cpuacct.stat` counts.
-fn clock_ticks_per_second() -> u64 {
-    // SAFETY: sysconf reads a constant of the running system.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
-}
-
 /// v1 `blkio.throttle.io_service{_bytes,d}_recursive`: `8:0 Read 4096` lines.
 fn v1_io(blkio: &Path) -> Vec<DeviceIo> {
     let mut by_device: BTreeMap<(u32, u32), DeviceIo> = BTreeMap::new();
@@ -141,7 +134,7 @@ impl CgroupPaths {
                 let stat = read_keyed(&memory.join("memory.stat"))?;
                 let get = |k: &str| stat.get(k).copied().unwrap_or(0);
                 let cpu_stat = read_keyed(&cpuacct.join("cpuacct.stat")).unwrap_or_default();
-                let tick_ns = 1_000_000_000 / clock_ticks_per_second();
+                let tick_ns = 1_000_000_000 / crate::sys::process::clock_ticks_per_second();
                 let limit =
                     |file: &str| read_u64(&memory.join(file)).ok().and_then(v1_limit).unwrap_or(0);
                 let oom = read_keyed(&memory.join("memory.oom_control")).unwrap_or_default();
@@ -250,7 +243,7 @@ mod tests {
     #[test]
     fn v1_detail_from_a_real_host() {
         let d = v1_fixture().read_detail().unwrap();
-        let tick_ns = 1_000_000_000 / clock_ticks_per_second();
+        let tick_ns = 1_000_000_000 / crate::sys::process::clock_ticks_per_second();
         assert_eq!((d.cpu_user_ns, d.cpu_system_ns), (152 * tick_ns, 27 * tick_ns));
         assert_eq!((d.cache, d.mapped_file), (16876191744, 11239424));
         assert_eq!((d.pgfault, d.pgmajfault), ((81438, 560680317), (0, 160929)));

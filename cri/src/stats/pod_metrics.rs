@@ -161,13 +161,13 @@ fn container_metrics(
     file_system(
         &mut s,
         &fs_device,
-        crate::mounts::capacity(std::path::Path::new(&fs_device)).unwrap_or_default(),
+        crate::sys::mount::capacity(std::path::Path::new(&fs_device)).unwrap_or_default(),
     );
     ContainerMetrics { container_id: c.meta.id.clone(), metrics: s.out }
 }
 
 /// The size of the file system of the writable layer (`device` is its mount point).
-fn file_system(s: &mut Series, device: &str, c: crate::mounts::Capacity) {
+fn file_system(s: &mut Series, device: &str, c: crate::sys::mount::Capacity) {
     s.put(&d::FS_LIMIT, &[device], c.bytes);
     s.put(&d::FS_INODES_TOTAL, &[device], c.inodes);
     s.put(&d::FS_INODES_FREE, &[device], c.inodes_free);
@@ -242,7 +242,7 @@ mod tests {
             s.put(m, &[], 0);
         }
         s.put(&d::FS_USAGE, &["/"], 0);
-        file_system(&mut s, "/", crate::mounts::capacity(std::path::Path::new("/")).unwrap());
+        file_system(&mut s, "/", crate::sys::mount::capacity(std::path::Path::new("/")).unwrap());
         for desc in d::CONTAINER_METRICS {
             let emitted: Vec<&Metric> = s.out.iter().filter(|m| m.name == desc.name).collect();
             assert!(!emitted.is_empty(), "{} is emitted", desc.name);

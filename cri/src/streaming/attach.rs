@@ -78,7 +78,8 @@ async fn feed_stdin(
         if let Some(pid) =
             std::fs::read_to_string(pidfile).ok().and_then(|p| p.trim().parse::<i32>().ok())
         {
-            unsafe { libc::kill(pid, libc::SIGUSR2) };
+            let is_logger = |pid| crate::sys::signal::runs_program(pid, "cricket-logger");
+            let _ = crate::sys::signal::send_if(pid, libc::SIGUSR2, is_logger);
         }
         let _ = containerd.close_stdin(&id, "").await;
     }

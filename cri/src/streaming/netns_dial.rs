@@ -4,7 +4,6 @@
 //! made in, so the connection is used from any thread afterwards.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,11 +19,7 @@ fn connect_local(port: u16) -> std::io::Result<TcpStream> {
 }
 
 fn enter(netns: &Path) -> std::io::Result<()> {
-    let file = std::fs::File::open(netns)?;
-    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
+    crate::sys::namespace::enter_net(netns)
 }
 
 /// Connects to `localhost:port` in the namespace pinned at `netns` (empty: the node's own,
