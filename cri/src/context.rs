@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::container_events::ContainerEvents;
 use crate::containerd_monitor::Readiness;
+use crate::locks::RwLockExt;
 use crate::pod_namespaces::{LinuxPinner, NamespacePinner};
 use crate::singleflight::SingleFlight;
 use crate::store::containers::ContainerStore;
@@ -125,10 +126,10 @@ impl Context {
     }
 
     pub fn fs_usage(&self) -> Option<FilesystemUsage> {
-        self.fs_usage.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.fs_usage.reading().clone()
     }
 
     pub fn set_fs_usage(&self, usage: FilesystemUsage) {
-        *self.fs_usage.write().unwrap_or_else(|e| e.into_inner()) = Some(usage);
+        *self.fs_usage.writing() = Some(usage);
     }
 }

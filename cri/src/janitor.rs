@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::context::Context;
+use crate::locks::MutexExt;
 
 const EVERY: Duration = Duration::from_secs(2);
 
@@ -23,20 +24,20 @@ impl Janitor {
     /// Leaves `id`'s task, containerd record and snapshot to be removed.
     pub fn leave(&self, id: &str) {
         tracing::info!(id, "containerd objects left for later removal");
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
+        self.pending.locked().insert(id.to_string());
     }
 
     /// Leaves `id`'s task (only) to be removed.
     pub fn leave_task(&self, id: &str) {
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
+        self.tasks.locked().insert(id.to_string());
     }
 
     fn pending(&self) -> Vec<String> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+        self.pending.locked().iter().cloned().collect()
     }
 
     fn done(&self, id: &str) {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        self.pending.locked().remove(id);
     }
 }
 
@@ -60,17 +61,10 @@ pub fn spawn(ctx: Arc<Context>) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(EVERY).await;
-            let tasks: Vec<String> = ctx
-                .janitor
-                .tasks
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .cloned()
-                .collect();
+            let tasks: Vec<String> = ctx.janitor.tasks.locked().iter().cloned().collect();
             for id in tasks {
                 if crate::container::remove_task(&ctx, &id).await.is_ok() {
-                    ctx.janitor.tasks.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                    ctx.janitor.tasks.locked().remove(&id);
                 }
             }
             for id in ctx.janitor.pending() {

@@ -22,6 +22,7 @@ pub mod h2_authority;
 pub mod image;
 pub mod janitor;
 pub mod labels;
+pub mod locks;
 pub mod logging;
 pub mod logs;
 pub mod metrics;

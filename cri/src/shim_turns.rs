@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OwnedMutexGuard;
 
 use crate::context::Context;
+use crate::locks::MutexExt;
 
 /// One lock per pod without a pause that has had a turn.
 #[derive(Default)]
@@ -21,7 +22,7 @@ impl ShimTurns {
     /// Waits for the pod's turn; it ends when the guard is dropped.
     pub async fn take(&self, pod: &str) -> OwnedMutexGuard<()> {
         let lock = {
-            let mut pods = self.pods.lock().unwrap_or_else(|e| e.into_inner());
+            let mut pods = self.pods.locked();
             pods.entry(pod.to_string()).or_default().clone()
         };
         lock.lock_owned().await
@@ -29,7 +30,7 @@ impl ShimTurns {
 
     /// Drops the pod's lock once the pod is gone.
     pub fn forget(&self, pod: &str) {
-        self.pods.lock().unwrap_or_else(|e| e.into_inner()).remove(pod);
+        self.pods.locked().remove(pod);
     }
 }
 

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::locks::MutexExt;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::task::AbortHandle;
 use tonic::Status;
@@ -45,7 +46,7 @@ impl<T> Drop for Waiter<T> {
     fn drop(&mut self) {
         if self.waiters.fetch_sub(1, Ordering::SeqCst) == 1 && !self.answered {
             self.abort.abort();
-            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            let mut map = self.map.locked();
             if map.get(&self.key).is_some_and(|e| Arc::ptr_eq(&e.waiters, &self.waiters)) {
                 map.remove(&self.key);
             }
@@ -60,7 +61,7 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         F: Future<Output = Result<T, Status>> + Send + 'static,
     {
         let (mut waiter, flight) = {
-            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            let mut inflight = self.inflight.locked();
             let entry =
                 inflight.entry(key.clone()).or_insert_with(|| self.start(key.clone(), work));
             entry.waiters.fetch_add(1, Ordering::SeqCst);
@@ -85,7 +86,7 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         let map = self.inflight.clone();
         let task = tokio::spawn(async move {
             let out = work.await;
-            map.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+            map.locked().remove(&key);
             out
         });
         let abort = task.abort_handle();

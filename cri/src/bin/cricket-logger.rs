@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use containerd_shim_logging::{Config, Driver};
+use cricket::locks::MutexExt;
 use cricket::logs::{Attachers, LineSplitter, LoggerArgs};
 use cricket::sys::signal::SignalSet;
 
@@ -82,7 +83,7 @@ fn write(file: &Mutex<Option<File>>, records: &mut Vec<u8>) {
     if records.is_empty() {
         return;
     }
-    if let Some(f) = file.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+    if let Some(f) = file.locked().as_mut() {
         let _ = f.write_all(records);
     }
     records.clear();
@@ -96,11 +97,11 @@ fn on_signals(path: PathBuf, file: Arc<Mutex<Option<File>>>, stdin: Arc<Mutex<Op
     let Ok(signals) = SignalSet::new(&HANDLED) else { return };
     loop {
         if signals.wait() == libc::SIGUSR2 {
-            stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
+            stdin.locked().take();
             continue;
         }
         let reopened = open(&path).ok();
-        *file.lock().unwrap_or_else(|e| e.into_inner()) = reopened;
+        *file.locked() = reopened;
     }
 }
 

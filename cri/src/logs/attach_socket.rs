@@ -5,6 +5,7 @@
 //! output's end, [`Attachers::finish`] hands every attacher what is still queued for it
 //! before the logger exits.
 
+use crate::locks::MutexExt;
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -63,8 +64,8 @@ impl Attachers {
             }
         });
         if let Ok(writer) = spawned {
-            self.list.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
-            let mut writers = self.writers.lock().unwrap_or_else(|e| e.into_inner());
+            self.list.locked().push(tx);
+            let mut writers = self.writers.locked();
             writers.retain(|w| !w.is_finished());
             writers.push(writer);
         }
@@ -73,8 +74,8 @@ impl Attachers {
     /// Ends the output: every attacher gets what is queued for it, then its connection closes.
     /// Without this the logger's exit would cut off the container's last output.
     pub fn finish(&self) {
-        self.list.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        let writers = std::mem::take(&mut *self.writers.lock().unwrap_or_else(|e| e.into_inner()));
+        self.list.locked().clear();
+        let writers = std::mem::take(&mut *self.writers.locked());
         for w in writers {
             let _ = w.join();
         }
@@ -82,7 +83,7 @@ impl Attachers {
 
     /// Hands `data` of `channel` to every attacher, dropping those that cannot keep up.
     pub fn send(&self, channel: u8, data: &[u8]) {
-        let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = self.list.locked();
         if list.is_empty() {
             return;
         }

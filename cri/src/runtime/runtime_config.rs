@@ -9,6 +9,7 @@ use tonic::Status;
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::locks::RwLockExt;
 
 /// The cgroup driver follows the default runtime's `SystemdCgroup` option; kubelet reads it
 /// once at start, and the config cannot change while cricket runs.
@@ -62,7 +63,7 @@ pub(super) fn update_runtime_config(
     if cidrs.is_empty() {
         return Ok(UpdateRuntimeConfigResponse {});
     }
-    let mut current = ctx.pod_cidrs.write().unwrap_or_else(|e| e.into_inner());
+    let mut current = ctx.pod_cidrs.writing();
     if *current != cidrs {
         // Kept before answering: kubelet does not send them again after a success.
         let file = pod_cidrs_file(&ctx.config.root_dir);

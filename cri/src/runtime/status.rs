@@ -8,6 +8,7 @@ use k8s_cri::v1::{
 use crate::config::Config;
 use crate::containerd_monitor::Readiness;
 use crate::context::Context;
+use crate::locks::RwLockExt;
 
 const RUNTIME_READY: &str = "RuntimeReady";
 const NETWORK_READY: &str = "NetworkReady";
@@ -21,7 +22,7 @@ pub(super) fn status(ctx: &Context, verbose: bool) -> StatusResponse {
             "containerEventsDropped".to_string(),
             ctx.container_events.dropped().to_string(),
         );
-        let cidrs = ctx.pod_cidrs.read().unwrap_or_else(|e| e.into_inner()).join(",");
+        let cidrs = ctx.pod_cidrs.reading().join(",");
         reply.info.insert("podCIDRs".to_string(), cidrs);
     }
     reply

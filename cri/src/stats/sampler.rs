@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::cgroup::{CgroupPaths, CgroupSample};
 use crate::context::Context;
+use crate::locks::{MutexExt, RwLockExt};
 use crate::store::containers::ContainerState;
 use crate::store::sandboxes::SandboxState;
 
@@ -43,7 +44,7 @@ pub struct StatsCache {
 
 impl StatsCache {
     pub fn get(&self, id: &str) -> Option<ContainerSample> {
-        self.samples.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+        self.samples.reading().get(id).cloned()
     }
 
     /// The latest reading of a container that is running now (one that exited since the last
@@ -54,12 +55,12 @@ impl StatsCache {
 
     /// The latest reading of a pod's own cgroup, where kubelet gave it one.
     pub fn pod(&self, id: &str) -> Option<ContainerSample> {
-        self.pods.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+        self.pods.reading().get(id).cloned()
     }
 
     /// Where a running container's cgroups are.
     pub fn paths(&self, id: &str) -> Option<CgroupPaths> {
-        self.paths.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+        self.paths.locked().get(id).cloned()
     }
 
     /// Finds a just-started container's cgroups before the next round does: the exit of a
@@ -85,7 +86,7 @@ impl StatsCache {
     }
 
     pub fn layer(&self, id: &str) -> Option<LayerSample> {
-        self.layers.read().unwrap_or_else(|e| e.into_inner()).get(id).copied()
+        self.layers.reading().get(id).copied()
     }
 }
 
@@ -114,8 +115,7 @@ pub fn spawn(ctx: Arc<Context>) {
 /// those of containers that stopped.
 async fn measure_layers(ctx: &Context) {
     let now = crate::container::now_ns();
-    let running: Vec<String> =
-        ctx.stats.samples.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+    let running: Vec<String> = ctx.stats.samples.reading().keys().cloned().collect();
     let due: Vec<&String> = running
         .iter()
         .filter(|id| ctx.stats.layer(id).is_none_or(|l| now - l.at_ns >= LAYER_EVERY_NS))
@@ -126,13 +126,13 @@ async fn measure_layers(ctx: &Context) {
             measured.push((id.clone(), LayerSample { at_ns: crate::container::now_ns(), usage }));
         }
     }
-    let mut layers = ctx.stats.layers.write().unwrap_or_else(|e| e.into_inner());
+    let mut layers = ctx.stats.layers.writing();
     layers.retain(|id, _| running.contains(id));
     layers.extend(measured);
 }
 
 fn paths_of(cache: &StatsCache, id: &str, pid: u32, mountinfo: &str) -> Option<CgroupPaths> {
-    let mut paths = cache.paths.lock().unwrap_or_else(|e| e.into_inner());
+    let mut paths = cache.paths.locked();
     if let Some(p) = paths.get(id) {
         return Some(p.clone());
     }
@@ -161,21 +161,17 @@ fn sample_pods(ctx: &Context, mountinfo: &str) {
             continue;
         }
         let id = &pod.meta.id;
-        let known = cache.pod_paths.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned();
+        let known = cache.pod_paths.locked().get(id).cloned();
         let Some(paths) = known.or_else(|| CgroupPaths::of_cgroup(parent, mountinfo)) else {
             continue;
         };
         if let Some(sample) = read_sample(&paths, cache.pod(id)) {
-            cache.pod_paths.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), paths);
+            cache.pod_paths.locked().insert(id.clone(), paths);
             fresh.insert(id.clone(), sample);
         }
     }
-    cache
-        .pod_paths
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|id, _| fresh.contains_key(id));
-    *cache.pods.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+    cache.pod_paths.locked().retain(|id, _| fresh.contains_key(id));
+    *cache.pods.writing() = fresh;
 }
 
 fn sample_all(ctx: &Context) {
@@ -194,8 +190,8 @@ fn sample_all(ctx: &Context) {
         let Some(sample) = read_sample(&paths, cache.get(id)) else { continue };
         fresh.insert(id.clone(), sample);
     }
-    cache.paths.lock().unwrap_or_else(|e| e.into_inner()).retain(|id, _| fresh.contains_key(id));
-    *cache.samples.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+    cache.paths.locked().retain(|id, _| fresh.contains_key(id));
+    *cache.samples.writing() = fresh;
     sample_pods(ctx, &mountinfo);
 }
 

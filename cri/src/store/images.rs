@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
+use crate::locks::RwLockExt;
 use containerd_bridge::pull::{digest_name, normalize, tag_name};
 use containerd_bridge::ImageDetails;
 
@@ -61,11 +62,11 @@ pub fn user_of(config: &[u8]) -> (Option<i64>, String) {
 
 impl ImageStore {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+        self.inner.reading()
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
+        self.inner.writing()
     }
 
     /// Records that containerd's image record `name` points at the image `details`.

@@ -1,6 +1,7 @@
 //! The shape every in-memory store shares: records by ID (found by full ID or unambiguous
 //! prefix, as crictl allows), listed oldest first, and the names reserved for them.
 
+use crate::locks::{MutexExt, RwLockExt};
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 
@@ -24,7 +25,7 @@ impl<T> Default for Store<T> {
 impl<T: Record> Store<T> {
     /// Reserves `key` for `id`; the current holder's ID if it is taken.
     pub fn reserve_name(&self, key: &str, id: &str) -> Result<(), String> {
-        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let mut names = self.names.locked();
         match names.get(key) {
             Some(holder) if holder != id => Err(holder.clone()),
             _ => {
@@ -35,33 +36,33 @@ impl<T: Record> Store<T> {
     }
 
     pub fn release_name(&self, key: &str, id: &str) {
-        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let mut names = self.names.locked();
         if names.get(key).map(String::as_str) == Some(id) {
             names.remove(key);
         }
     }
 
     pub fn insert(&self, item: T) {
-        self.items.write().unwrap_or_else(|e| e.into_inner()).insert(item.id().to_string(), item);
+        self.items.writing().insert(item.id().to_string(), item);
     }
 
     pub fn remove(&self, id: &str) -> Option<T> {
-        self.items.write().unwrap_or_else(|e| e.into_inner()).remove(id)
+        self.items.writing().remove(id)
     }
 
     /// Whether a record has exactly this ID (no prefix matching).
     pub fn contains(&self, id: &str) -> bool {
-        self.items.read().unwrap_or_else(|e| e.into_inner()).contains_key(id)
+        self.items.reading().contains_key(id)
     }
 
     /// Runs `f` on the record with exactly this ID, without copying it.
     pub fn read<R>(&self, id: &str, f: impl FnOnce(&T) -> R) -> Option<R> {
-        self.items.read().unwrap_or_else(|e| e.into_inner()).get(id).map(f)
+        self.items.reading().get(id).map(f)
     }
 
     /// By full ID or unambiguous ID prefix.
     pub fn get(&self, id: &str) -> Option<T> {
-        let all = self.items.read().unwrap_or_else(|e| e.into_inner());
+        let all = self.items.reading();
         if let Some(s) = all.get(id) {
             return Some(s.clone());
         }
@@ -77,13 +78,12 @@ impl<T: Record> Store<T> {
 
     /// Runs `f` on the record with exactly this ID.
     pub fn modify<R>(&self, id: &str, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let mut all = self.items.write().unwrap_or_else(|e| e.into_inner());
+        let mut all = self.items.writing();
         all.get_mut(id).map(f)
     }
 
     pub fn list(&self) -> Vec<T> {
-        let mut all: Vec<T> =
-            self.items.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let mut all: Vec<T> = self.items.reading().values().cloned().collect();
         all.sort_by_key(|s| s.created_at_ns());
         all
     }

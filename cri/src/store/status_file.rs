@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use crate::locks::MutexExt;
 use serde::Serialize;
 
 /// Writers of one object share a lock; unrelated objects rarely do.
@@ -63,7 +64,7 @@ pub fn save<S: Serialize>(
     newest: impl FnOnce() -> S,
 ) -> std::io::Result<()> {
     crate::sys::blocking::run(|| {
-        let _serialized = stripe(id).lock().unwrap_or_else(|e| e.into_inner());
+        let _serialized = stripe(id).locked();
         let bytes = serde_json::to_vec(&newest()).map_err(std::io::Error::other)?;
         write_atomic_here(path, &bytes)
     })

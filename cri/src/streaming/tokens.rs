@@ -1,6 +1,7 @@
 //! The single-use tokens in streaming URLs: random (128 bits), valid for a minute, taken once,
 //! and bounded in number so that callers who never connect cannot grow cricket without end.
 
+use crate::locks::MutexExt;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -42,7 +43,7 @@ impl<T> Tokens<T> {
     /// Stores `item` under a new token.
     pub fn insert(&self, item: T) -> Result<String, TokenError> {
         let token = random_token()?;
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.entries.locked();
         let now = Instant::now();
         entries.retain(|_, (at, _)| now.duration_since(*at) < self.ttl);
         if entries.len() >= MAX_OUTSTANDING {
@@ -54,7 +55,7 @@ impl<T> Tokens<T> {
 
     /// The item of a valid token, which is used up by this.
     pub fn take(&self, token: &str) -> Option<T> {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.entries.locked();
         let (at, item) = entries.remove(token)?;
         (at.elapsed() < self.ttl).then_some(item)
     }
