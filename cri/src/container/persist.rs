@@ -8,7 +8,7 @@ use prost_types::Any;
 
 use crate::context::Context;
 use crate::store::containers::{ContainerMetadata, ContainerStatus};
-use crate::store::status_file;
+use crate::store::{extension, status_file};
 
 const METADATA_TYPE_URL: &str = "cricket.dev/ContainerMetadata/v1";
 
@@ -43,18 +43,15 @@ pub fn save_status(ctx: &Context, id: &str, status: &ContainerStatus) -> std::io
 }
 
 pub fn load_status(ctx: &Context, id: &str) -> Option<ContainerStatus> {
-    serde_json::from_slice(&std::fs::read(dir(ctx, id).join("status.json")).ok()?).ok()
+    status_file::load(&dir(ctx, id).join("status.json"))
 }
 
 pub fn metadata_extension(meta: &ContainerMetadata) -> Any {
-    Any {
-        type_url: METADATA_TYPE_URL.into(),
-        value: serde_json::to_vec(meta).expect("serialisable"),
-    }
+    extension::encode(METADATA_TYPE_URL, meta)
 }
 
 pub fn decode_metadata(any: &Any) -> Option<ContainerMetadata> {
-    (any.type_url == METADATA_TYPE_URL).then(|| serde_json::from_slice(&any.value).ok()).flatten()
+    extension::decode(METADATA_TYPE_URL, any)
 }
 
 /// Removes the container's directories; missing is fine.

@@ -7,7 +7,7 @@ use prost_types::Any;
 
 use crate::context::Context;
 use crate::store::sandboxes::{SandboxMetadata, SandboxStatus};
-use crate::store::status_file;
+use crate::store::{extension, status_file};
 
 /// The extension's type URL (its value is the metadata as JSON).
 const METADATA_TYPE_URL: &str = "cricket.dev/SandboxMetadata/v1";
@@ -24,17 +24,13 @@ pub fn save_status(ctx: &Context, id: &str, status: &SandboxStatus) -> std::io::
 }
 
 pub fn load_status(ctx: &Context, id: &str) -> Option<SandboxStatus> {
-    let bytes = std::fs::read(dir(ctx, id).join("status.json")).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    status_file::load(&dir(ctx, id).join("status.json"))
 }
 
 pub fn metadata_extension(meta: &SandboxMetadata) -> Any {
-    Any {
-        type_url: METADATA_TYPE_URL.into(),
-        value: serde_json::to_vec(meta).expect("serialisable"),
-    }
+    extension::encode(METADATA_TYPE_URL, meta)
 }
 
 pub fn decode_metadata(any: &Any) -> Option<SandboxMetadata> {
-    (any.type_url == METADATA_TYPE_URL).then(|| serde_json::from_slice(&any.value).ok()).flatten()
+    extension::decode(METADATA_TYPE_URL, any)
 }

@@ -44,7 +44,7 @@ pub fn set_capabilities(
     requested: Option<&CriCapabilities>,
 ) -> Result<(), SpecError> {
     let caps = capabilities(capability_set(requested)?)?;
-    spec.process_mut().as_mut().expect("process").set_capabilities(Some(caps));
+    super::process_of(spec).set_capabilities(Some(caps));
     Ok(())
 }
 

@@ -97,7 +97,7 @@ fn set_security(
     }
     super::devices::add_devices(spec, &config.devices)?;
     super::lsm::set_lsm(spec, &sc, o.lsm)?;
-    spec.process_mut().as_mut().expect("process").set_no_new_privileges(Some(sc.no_new_privs));
+    super::process_of(spec).set_no_new_privileges(Some(sc.no_new_privs));
     super::seccomp::set_seccomp(spec, sc.seccomp.as_ref(), sc.privileged)
 }
 

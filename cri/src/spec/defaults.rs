@@ -58,7 +58,7 @@ pub fn base() -> Result<Spec, SpecError> {
     let mut spec = Spec::default();
     spec.set_hostname(None);
     let capabilities = capabilities(DEFAULT_CAPABILITIES.into_iter().collect())?;
-    let process = spec.process_mut().as_mut().expect("the default spec has a process");
+    let process = super::process_of(&mut spec);
     process.set_capabilities(Some(capabilities));
     process.set_env(Some(vec![
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),

@@ -136,7 +136,7 @@ pub fn resolve(
 }
 
 pub fn set_identity(spec: &mut Spec, who: &Identity) {
-    let user = spec.process_mut().as_mut().expect("process").user_mut();
+    let user = super::process_of(spec).user_mut();
     user.set_uid(who.uid);
     user.set_gid(who.gid);
     user.set_additional_gids(Some(who.additional_gids.clone()).filter(|g| !g.is_empty()));

@@ -95,7 +95,7 @@ pub fn set_process(
     if !cwd.starts_with('/') {
         return Err(SpecError::invalid("config.working_dir", format!("{cwd:?} is not absolute")));
     }
-    let process = spec.process_mut().as_mut().expect("process");
+    let process = super::process_of(spec);
     process.set_args(Some(args));
     process.set_env(Some(env));
     process.set_cwd(cwd.into());

@@ -106,13 +106,13 @@ pub fn set_lsm(
 ) -> Result<(), SpecError> {
     if !sc.privileged {
         if let Some(profile) = apparmor_profile(sc, node)? {
-            spec.process_mut().as_mut().expect("process").set_apparmor_profile(Some(profile));
+            super::process_of(spec).set_apparmor_profile(Some(profile));
         }
     }
     if let Some(label) =
         sc.selinux_options.as_ref().and_then(selinux_label).filter(|_| node.selinux)
     {
-        spec.process_mut().as_mut().expect("process").set_selinux_label(Some(label.clone()));
+        super::process_of(spec).set_selinux_label(Some(label.clone()));
         spec.linux_mut().as_mut().expect("linux").set_mount_label(Some(label));
     }
     Ok(())

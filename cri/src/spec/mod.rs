@@ -47,3 +47,8 @@ impl From<oci_spec::OciSpecError> for SpecError {
         SpecError::Build(e.to_string())
     }
 }
+
+/// The spec's process, which every spec cricket builds has (the default spec starts with one).
+pub(crate) fn process_of(spec: &mut oci_spec::runtime::Spec) -> &mut oci_spec::runtime::Process {
+    spec.process_mut().get_or_insert_with(Default::default)
+}

@@ -14,11 +14,11 @@ pub fn clamp_oom_score_adj(wanted: i32, daemon_own: i32) -> i32 {
 }
 
 pub fn set_args(spec: &mut Spec, args: Vec<String>) {
-    spec.process_mut().as_mut().expect("process").set_args(Some(args));
+    super::process_of(spec).set_args(Some(args));
 }
 
 pub fn set_oom_score_adj(spec: &mut Spec, value: i32) {
-    spec.process_mut().as_mut().expect("process").set_oom_score_adj(Some(value));
+    super::process_of(spec).set_oom_score_adj(Some(value));
 }
 
 /// `run_as_user` / `run_as_group`; negative IDs are refused naming the field.
@@ -33,7 +33,7 @@ pub fn set_user(
             SpecError::invalid(&format!("{field_prefix}.{name}"), format!("{v} is not a valid ID"))
         })
     };
-    let user = spec.process_mut().as_mut().expect("process").user_mut();
+    let user = super::process_of(spec).user_mut();
     if let Some(uid) = uid {
         user.set_uid(to_u32(uid, "run_as_user")?);
     }
@@ -126,7 +126,7 @@ pub fn all_capabilities() -> HashSet<Capability> {
 /// Privileged: every capability, nothing masked or read-only.
 pub fn set_privileged(spec: &mut Spec) -> Result<(), SpecError> {
     let caps = super::defaults::capabilities(all_capabilities())?;
-    spec.process_mut().as_mut().expect("process").set_capabilities(Some(caps));
+    super::process_of(spec).set_capabilities(Some(caps));
     let linux = spec.linux_mut().as_mut().expect("linux");
     linux.set_masked_paths(None);
     linux.set_readonly_paths(None);

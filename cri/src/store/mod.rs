@@ -2,6 +2,7 @@
 //! containerd. Each store is rebuilt from containerd at start.
 
 pub mod containers;
+pub mod extension;
 pub mod images;
 pub mod records;
 pub mod sandboxes;

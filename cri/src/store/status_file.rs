@@ -70,6 +70,11 @@ pub fn save<S: Serialize>(
     })
 }
 
+/// The status last saved at `path`; none if it is missing or unreadable.
+pub fn load<S: serde::de::DeserializeOwned>(path: &Path) -> Option<S> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
