@@ -9,6 +9,16 @@ pub fn unimplemented(rpc: &str) -> Status {
     Status::unimplemented(format!("{rpc} is not implemented by cricket"))
 }
 
+/// A container ID (or prefix) that names no container.
+pub fn container_not_found(id: &str) -> Status {
+    Status::not_found(format!("container {id:?} not found"))
+}
+
+/// A pod sandbox ID (or prefix) that names no pod sandbox.
+pub fn sandbox_not_found(id: &str) -> Status {
+    Status::not_found(format!("pod sandbox {id:?} not found"))
+}
+
 /// containerd failures keep their code where it means the same to a CRI client.
 pub fn from_bridge(context: &str, e: BridgeError) -> Status {
     let code = match e.code() {

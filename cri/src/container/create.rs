@@ -43,9 +43,10 @@ fn validate(
     ctx: &Context,
     req: &CreateContainerRequest,
 ) -> Result<(Sandbox, ContainerConfig, ImageEntry), Status> {
-    let sandbox = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| {
-        Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id))
-    })?;
+    let sandbox = ctx
+        .sandboxes
+        .get(&req.pod_sandbox_id)
+        .ok_or_else(|| crate::errors::sandbox_not_found(&req.pod_sandbox_id))?;
     if sandbox.status.state != SandboxState::Ready {
         return Err(Status::failed_precondition(format!(
             "pod sandbox {} is not ready",

@@ -21,7 +21,7 @@ fn claim(ctx: &Context, id: &str) -> Result<Container, Status> {
         c.status.starting = true;
         Ok(c.clone())
     });
-    claimed.unwrap_or_else(|| Err(Status::not_found(format!("container {id:?} not found"))))
+    claimed.unwrap_or_else(|| Err(crate::errors::container_not_found(id)))
 }
 
 pub(crate) async fn start_container(

@@ -88,7 +88,7 @@ pub(crate) async fn container_status(
     let c = ctx
         .containers
         .get(&req.container_id)
-        .ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+        .ok_or_else(|| crate::errors::container_not_found(&req.container_id))?;
     let s = &c.status;
     let status = cri_status(&c);
     let mut info = HashMap::new();
@@ -136,7 +136,7 @@ pub(crate) async fn reopen_container_log(
     let c = ctx
         .containers
         .get(&req.container_id)
-        .ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+        .ok_or_else(|| crate::errors::container_not_found(&req.container_id))?;
     if c.status.state != ContainerState::Running {
         return Err(Status::failed_precondition(format!("container {} is not running", c.meta.id)));
     }

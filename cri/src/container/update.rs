@@ -20,10 +20,7 @@ pub(crate) async fn update_container_resources(
     req: UpdateContainerResourcesRequest,
 ) -> Result<UpdateContainerResourcesResponse, Status> {
     let id = &req.container_id;
-    let c = ctx
-        .containers
-        .get(id)
-        .ok_or_else(|| Status::not_found(format!("container {id:?} not found")))?;
+    let c = ctx.containers.get(id).ok_or_else(|| crate::errors::container_not_found(id))?;
     let update = req.linux.ok_or_else(|| {
         Status::invalid_argument("linux: missing (only Linux resources are supported)")
     })?;

@@ -68,7 +68,7 @@ pub async fn launch(
     let c = ctx
         .containers
         .get(container_id)
-        .ok_or_else(|| Status::not_found(format!("container {container_id:?} not found")))?;
+        .ok_or_else(|| crate::errors::container_not_found(container_id))?;
     if c.status.state != ContainerState::Running {
         return Err(Status::failed_precondition(format!("container {} is not running", c.meta.id)));
     }

@@ -60,9 +60,10 @@ pub(crate) async fn pod_sandbox_status(
     ctx: &Context,
     req: PodSandboxStatusRequest,
 ) -> Result<PodSandboxStatusResponse, Status> {
-    let s = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| {
-        Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id))
-    })?;
+    let s = ctx
+        .sandboxes
+        .get(&req.pod_sandbox_id)
+        .ok_or_else(|| crate::errors::sandbox_not_found(&req.pod_sandbox_id))?;
     let status = cri_status(&s);
     let mut info = HashMap::new();
     if req.verbose {

@@ -101,9 +101,10 @@ pub(crate) fn pod_sandbox_stats(
     ctx: &Context,
     req: PodSandboxStatsRequest,
 ) -> Result<PodSandboxStatsResponse, Status> {
-    let s = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| {
-        Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id))
-    })?;
+    let s = ctx
+        .sandboxes
+        .get(&req.pod_sandbox_id)
+        .ok_or_else(|| crate::errors::sandbox_not_found(&req.pod_sandbox_id))?;
     Ok(PodSandboxStatsResponse { stats: Some(pod_stats(ctx, &s)) })
 }
 

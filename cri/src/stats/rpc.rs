@@ -90,7 +90,7 @@ pub(crate) fn container_stats(
     let c = ctx
         .containers
         .get(&req.container_id)
-        .ok_or_else(|| Status::not_found(format!("container {:?} not found", req.container_id)))?;
+        .ok_or_else(|| crate::errors::container_not_found(&req.container_id))?;
     Ok(ContainerStatsResponse { stats: Some(to_cri(ctx, &c, &usage(ctx, &c))) })
 }
 

@@ -14,10 +14,7 @@ use crate::store::sandboxes::SandboxState;
 
 /// The full ID of a running container.
 fn running_container(ctx: &Context, id: &str) -> Result<String, Status> {
-    let c = ctx
-        .containers
-        .get(id)
-        .ok_or_else(|| Status::not_found(format!("container {id:?} not found")))?;
+    let c = ctx.containers.get(id).ok_or_else(|| crate::errors::container_not_found(id))?;
     if c.status.state != ContainerState::Running {
         return Err(Status::failed_precondition(format!("container {} is not running", c.meta.id)));
     }
@@ -57,9 +54,10 @@ pub(crate) fn port_forward(
     ctx: &Context,
     mut req: PortForwardRequest,
 ) -> Result<PortForwardResponse, Status> {
-    let s = ctx.sandboxes.get(&req.pod_sandbox_id).ok_or_else(|| {
-        Status::not_found(format!("pod sandbox {:?} not found", req.pod_sandbox_id))
-    })?;
+    let s = ctx
+        .sandboxes
+        .get(&req.pod_sandbox_id)
+        .ok_or_else(|| crate::errors::sandbox_not_found(&req.pod_sandbox_id))?;
     if s.status.state != SandboxState::Ready {
         return Err(Status::failed_precondition(format!("pod sandbox {} is not ready", s.meta.id)));
     }
