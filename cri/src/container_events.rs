@@ -95,7 +95,7 @@ pub fn emit(ctx: &Context, container_id: &str, sandbox_id: &str, kind: Container
     ctx.container_events.send(ContainerEventResponse {
         container_id: container_id.to_string(),
         container_event_type: kind as i32,
-        created_at: crate::container::now_ns(),
+        created_at: crate::sys::clock::now_ns(),
         pod_sandbox_status,
         containers_statuses,
     });

@@ -14,7 +14,7 @@ use prost::Message;
 use tonic::Status;
 
 use super::namespaces::pod_namespace_paths;
-use super::{now_ns, persist, rootfs};
+use super::{persist, rootfs};
 use crate::context::Context;
 use crate::errors::from_bridge;
 use crate::labels;
@@ -22,6 +22,7 @@ use crate::spec::{container_spec, ContainerSpecOptions, ImageProcess};
 use crate::store::containers::{name_key, Container, ContainerMetadata, ContainerStatus, UserIds};
 use crate::store::images::ImageEntry;
 use crate::store::sandboxes::{Sandbox, SandboxState};
+use crate::sys::clock::now_ns;
 
 /// `log_directory` joined with `log_path`, refused if it would leave the directory.
 fn log_file(dir: &str, path: &str) -> Result<String, Status> {
@@ -186,7 +187,7 @@ async fn create(
         .map_err(|e| from_bridge("lease", e))?;
     let result = async {
         let mounts = c
-            .prepare_rootfs(&lease, id, &rootfs::top_chain_id(&image.config)?)
+            .prepare_rootfs(&lease, id, &crate::image::top_chain_id(&image.config)?)
             .await
             .map_err(|e| from_bridge("prepare rootfs", e))?;
         let image_process = ImageProcess::from_config(&image.config);
@@ -205,7 +206,7 @@ async fn create(
             shm: shm.as_deref(),
             systemd_cgroup: ctx.config.systemd_cgroup(),
             hugetlb: ctx.hugetlb,
-            daemon_oom_score_adj: crate::sandbox::own_oom_score_adj(),
+            daemon_oom_score_adj: crate::sys::process::own_oom_score_adj(),
             lsm,
         };
         let spec = container_spec(&config, &options)

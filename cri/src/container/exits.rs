@@ -61,7 +61,7 @@ pub fn record_lost(ctx: &Context, id: &str) -> bool {
         ctx,
         id,
         255,
-        super::now_ns(),
+        crate::sys::clock::now_ns(),
         |_| "Unknown",
         "the task was gone after a restart",
     )

@@ -21,7 +21,6 @@ mod update;
 pub(crate) use create::create_container;
 pub use recover::recover;
 pub(crate) use remove::{remove_container, remove_containers_of};
-pub(crate) use rootfs::top_chain_id;
 pub(crate) use start::start_container;
 pub(crate) use status::{container_status, cri_status, list_containers, reopen_container_log};
 pub(crate) use stop::{stop_container, stop_containers_of};
@@ -31,11 +30,4 @@ pub(crate) use update::update_container_resources;
 /// The containerd label that marks a container (not a sandbox).
 pub(crate) fn container_filter() -> String {
     format!("labels.\"{}\"=={}", crate::labels::KIND, crate::labels::KIND_CONTAINER)
-}
-
-pub(crate) fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos() as i64
 }

@@ -1,22 +1,11 @@
-//! A container's rootfs: the image's top chain ID, and reading the image's user files from the
-//! prepared snapshot's layers without mounting it.
+//! A container's rootfs: reading the image's user files from the prepared snapshot's layers
+//! without mounting it.
 
 use std::path::PathBuf;
 
-use containerd_bridge::pull::diff_ids;
-use containerd_bridge::{chain_ids, Mount};
-use tonic::Status;
+use containerd_bridge::Mount;
 
 use crate::spec::ImageUsers;
-
-/// The chain ID of the image's top layer (the parent of its containers' snapshots).
-pub fn top_chain_id(image_config: &[u8]) -> Result<String, Status> {
-    let v: serde_json::Value = serde_json::from_slice(image_config).unwrap_or_default();
-    let layers = v["rootfs"]["diff_ids"].as_array().map_or(0, Vec::len);
-    let ids = diff_ids(image_config, layers)
-        .map_err(|e| Status::internal(format!("image config: {e}")))?;
-    Ok(chain_ids(&ids).pop().unwrap_or_default())
-}
 
 /// The directories a path is looked up in, top first: an overlay's upper then lower dirs, or a
 /// bind mount's source.

@@ -4,10 +4,11 @@
 use k8s_cri::v1::{StartContainerRequest, StartContainerResponse};
 use tonic::Status;
 
-use super::{exits, now_ns, persist};
+use super::{exits, persist};
 use crate::context::Context;
 use crate::errors::from_bridge;
 use crate::store::containers::{Container, ContainerState};
+use crate::sys::clock::now_ns;
 
 /// Marks the container as starting; refused unless it is Created and not already starting.
 fn claim(ctx: &Context, id: &str) -> Result<Container, Status> {

@@ -6,6 +6,7 @@ mod record_events;
 mod remove;
 mod status;
 mod sync;
+mod top_layer;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ pub(crate) use fs_info::spawn_sampler;
 pub(crate) use pull::pull_and_record;
 pub(crate) use record_events::{record_changed, record_deleted};
 pub(crate) use sync::reload;
+pub(crate) use top_layer::top_chain_id;
 
 use crate::context::Context;
 

@@ -15,7 +15,7 @@ mod stop;
 
 pub use recover::recover;
 pub(crate) use remove::remove_pod_sandbox;
-pub(crate) use run::{own_oom_score_adj, run_pod_sandbox};
+pub(crate) use run::run_pod_sandbox;
 pub(crate) use status::{cri_status, list_pod_sandbox, pod_sandbox_status, record_spec};
 pub(crate) use stop::stop_pod_sandbox;
 

@@ -57,13 +57,6 @@ fn invalid(e: SpecError) -> Status {
     Status::invalid_argument(e.to_string())
 }
 
-pub(crate) fn own_oom_score_adj() -> i32 {
-    std::fs::read_to_string("/proc/self/oom_score_adj")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     let config = req.config.ok_or_else(|| Status::invalid_argument("config: missing"))?;
     let m = config
@@ -86,7 +79,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     let image = ctx.images.resolve(&image_name).ok_or_else(|| {
         Status::failed_precondition(format!("sandbox image {image_name} is not available yet"))
     })?;
-    let parent_chain = crate::container::top_chain_id(&image.config)?;
+    let parent_chain = crate::image::top_chain_id(&image.config)?;
     let pause_process = crate::spec::ImageProcess::from_config(&image.config);
     let args: Vec<String> = pause_process.entrypoint.into_iter().chain(pause_process.cmd).collect();
 
@@ -118,7 +111,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         args,
         image_name: &image_name,
         systemd_cgroup: ctx.config.systemd_cgroup(),
-        daemon_oom_score_adj: own_oom_score_adj(),
+        daemon_oom_score_adj: crate::sys::process::own_oom_score_adj(),
         etc_files: Some(etc_files.clone()),
         shm: shm.as_deref(),
     };

@@ -142,7 +142,7 @@ fn container_metrics(
         pod.meta.namespace.clone(),
         pod.meta.name.clone(),
     ];
-    let now = crate::container::now_ns();
+    let now = crate::sys::clock::now_ns();
     let mut s = Series::new(base, sample.at_ns);
     sampled(&mut s, sample);
     s.at_ns = now;
@@ -195,7 +195,7 @@ fn pod_metrics(ctx: &Context, pod: &Sandbox) -> PodSandboxMetrics {
         pod.meta.namespace.clone(),
         pod.meta.name.clone(),
     ];
-    let mut s = Series::new(base, crate::container::now_ns());
+    let mut s = Series::new(base, crate::sys::clock::now_ns());
     network(&mut s, &net_dev::of_pod(ctx, pod).unwrap_or_default());
     let container_metrics = ctx
         .containers

@@ -49,7 +49,7 @@ fn summed(samples: &[&ContainerSample], at_ns: i64) -> ContainerSample {
 /// CPU, memory and processes from the pod's own cgroup (kubelet's `cgroup_parent`, which also
 /// holds what exited containers used), else the sum of its running containers.
 fn pod_stats(ctx: &Context, s: &Sandbox) -> PodSandboxStats {
-    let now = crate::container::now_ns();
+    let now = crate::sys::clock::now_ns();
     let containers: Vec<_> = ctx
         .containers
         .in_sandbox(&s.meta.id)

@@ -77,7 +77,7 @@ pub(super) fn to_cri(ctx: &Context, c: &Container, s: &ContainerSample) -> Conta
 /// The container's usage now: measured while it runs, zero otherwise.
 fn usage(ctx: &Context, c: &Container) -> ContainerSample {
     ctx.stats.of_running_now(c).unwrap_or_else(|| ContainerSample {
-        at_ns: crate::container::now_ns(),
+        at_ns: crate::sys::clock::now_ns(),
         cgroup: Default::default(),
         nano_cores: None,
     })

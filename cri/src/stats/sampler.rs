@@ -114,7 +114,7 @@ pub fn spawn(ctx: Arc<Context>) {
 /// Measures the layers of running containers not measured yet or not for a while; forgets
 /// those of containers that stopped.
 async fn measure_layers(ctx: &Context) {
-    let now = crate::container::now_ns();
+    let now = crate::sys::clock::now_ns();
     let running: Vec<String> = ctx.stats.samples.reading().keys().cloned().collect();
     let due: Vec<&String> = running
         .iter()
@@ -123,7 +123,7 @@ async fn measure_layers(ctx: &Context) {
     let mut measured = Vec::with_capacity(due.len());
     for id in due {
         if let Ok(Some(usage)) = ctx.containerd.snapshot_key_usage(id).await {
-            measured.push((id.clone(), LayerSample { at_ns: crate::container::now_ns(), usage }));
+            measured.push((id.clone(), LayerSample { at_ns: crate::sys::clock::now_ns(), usage }));
         }
     }
     let mut layers = ctx.stats.layers.writing();
@@ -145,7 +145,7 @@ fn paths_of(cache: &StatsCache, id: &str, pid: u32, mountinfo: &str) -> Option<C
 /// A new reading at `paths`, with the CPU rate since `prev`.
 fn read_sample(paths: &CgroupPaths, prev: Option<ContainerSample>) -> Option<ContainerSample> {
     let reading = paths.read().ok()?;
-    let at_ns = crate::container::now_ns();
+    let at_ns = crate::sys::clock::now_ns();
     let nano = prev.and_then(|prev| nano_cores(&prev, reading.cpu_usage_ns, at_ns));
     Some(ContainerSample { at_ns, cgroup: reading, nano_cores: nano })
 }

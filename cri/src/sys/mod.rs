@@ -2,6 +2,7 @@
 //! block lives here, with the reason it is sound; the rest of cricket uses these safe wrappers.
 
 pub mod blocking;
+pub mod clock;
 pub mod fifo;
 pub mod memory;
 pub mod mount;
