@@ -9,10 +9,10 @@ use k8s_cri::v1::FilesystemUsage;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::container_events::ContainerEvents;
 use crate::containerd_monitor::Readiness;
+use crate::cri_events::ContainerEvents;
 use crate::locks::RwLockExt;
-use crate::pod_namespaces::{LinuxPinner, NamespacePinner};
+use crate::namespace_pins::{LinuxPinner, NamespacePinner};
 use crate::singleflight::SingleFlight;
 use crate::store::containers::ContainerStore;
 use crate::store::images::ImageStore;
@@ -34,13 +34,13 @@ pub struct Context {
     /// The latest cgroup readings of running containers.
     pub stats: crate::stats::StatsCache,
     /// Exec, attach and port-forward requests waiting for their client.
-    pub streams: crate::streaming::Streams,
+    pub streams: crate::streaming::PendingStreams,
     /// AppArmor and SELinux, as the node has them.
     pub lsm: crate::spec::lsm::NodeLsm,
     /// Whether runc can set hugepage limits (a hugetlb controller in the cgroup mode it uses).
     pub hugetlb: bool,
     /// cricket's own metrics (calls, pod starts, CNI, pulls, the sampler).
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: Arc<crate::daemon_metrics::Metrics>,
     /// The node's pod CIDRs, from UpdateRuntimeConfig.
     pub pod_cidrs: RwLock<Vec<String>>,
     /// Image pulls in flight, by reference and credentials.

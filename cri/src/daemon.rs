@@ -35,7 +35,7 @@ pub fn prepare_directories(config: &Config, file: &Path) -> Result<(), ConfigErr
 
 pub fn serve(config: Config, config_file: &Path) -> Result<(), ServeError> {
     let started = Instant::now();
-    crate::logging::init(&config.log_level, config.log_format);
+    crate::tracing_setup::init(&config.log_level, config.log_format);
     prepare_directories(&config, config_file)?;
     crate::sys::memory::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -69,7 +69,7 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
     })?;
     tracing::info!(address = %streaming, "streaming server listening");
     if !ctx.config.metrics.address.is_empty() {
-        let at = crate::metrics::serve(&ctx.config.metrics.address, ctx.metrics.clone())
+        let at = crate::daemon_metrics::serve(&ctx.config.metrics.address, ctx.metrics.clone())
             .await
             .map_err(|e| {
                 ServeError::Startup(format!(

@@ -54,7 +54,7 @@ pub async fn after_connect(ctx: &Arc<Context>, first: bool) -> Result<(), Readin
         }
         crate::shim_sweep::stop_orphaned_shims(ctx, std::time::Duration::ZERO).await;
         ctx.recovered.send_replace(true);
-        crate::containerd_events::spawn(ctx.clone());
+        crate::containerd_event_loop::spawn(ctx.clone());
         crate::shim_sweep::spawn(ctx.clone());
         crate::janitor::spawn(ctx.clone());
         crate::stats::spawn_sampler(ctx.clone());

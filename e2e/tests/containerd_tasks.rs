@@ -6,7 +6,7 @@ use std::time::Duration;
 use containerd_bridge::{
     chain_ids, Containerd, ContainerdConfig, NewContainer, RuncOptions, TaskIo,
 };
-use cricket::pod_namespaces::{LinuxPinner, NamespacePinner};
+use cricket::namespace_pins::{LinuxPinner, NamespacePinner};
 use e2e::node::NAMESPACE;
 use e2e::{Node, NodeOptions};
 

@@ -13,7 +13,7 @@ use k8s_cri::v1::{
 use prost::Message;
 use tonic::Status;
 
-use super::namespaces::pod_namespace_paths;
+use super::joined_namespaces::pod_namespace_paths;
 use super::{persist, rootfs};
 use crate::context::Context;
 use crate::errors::from_bridge;
@@ -140,7 +140,7 @@ pub(crate) async fn create_container(
         Ok(()) => {
             let status = ContainerStatus::created();
             ctx.containers.insert(Container { meta, config: Arc::new(config), status });
-            crate::container_events::emit(
+            crate::cri_events::emit(
                 ctx,
                 &id,
                 &sandbox.meta.id,

@@ -1,5 +1,5 @@
 //! Recording exits: code, time and reason, once, in the store and on disk. The task events
-//! monitor (`crate::containerd_events`) calls in here for every exit and OOM kill it learns of.
+//! monitor (`crate::containerd_event_loop`) calls in here for every exit and OOM kill it learns of.
 
 use std::time::Duration;
 
@@ -45,7 +45,7 @@ pub fn record(ctx: &Context, id: &str, code: i32, at_ns: i64, reason: &str, mess
 }
 
 fn stopped(ctx: &Context, id: &str) {
-    crate::container_events::emit_for_container(ctx, id, ContainerEventType::ContainerStoppedEvent);
+    crate::cri_events::emit_for_container(ctx, id, ContainerEventType::ContainerStoppedEvent);
 }
 
 /// Records the exit of a running container; an OOM kill seen before keeps its reason. Says

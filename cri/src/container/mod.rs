@@ -6,7 +6,7 @@ mod create;
 pub(crate) mod exits;
 mod host_paths;
 mod io;
-mod namespaces;
+mod joined_namespaces;
 mod oom;
 pub mod persist;
 mod recover;

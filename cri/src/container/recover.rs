@@ -1,5 +1,5 @@
 //! After a restart: every container containerd knows comes back with its status; a running one
-//! is resynced by `crate::containerd_events`, so one that exited while cricket was down gets
+//! is resynced by `crate::containerd_event_loop`, so one that exited while cricket was down gets
 //! its real exit code; one whose CreateContainer was interrupted (no status file) is removed;
 //! one whose StartContainer was interrupted is settled by its task's real state.
 

@@ -22,7 +22,7 @@ async fn remove(ctx: &Context, c: &Container) -> Result<(), Status> {
         .map_err(|e| Status::internal(format!("remove the container's files: {e}")))?;
     ctx.containers.release_name(&name_key(&c.meta.sandbox_id, &c.meta.name, c.meta.attempt), id);
     ctx.containers.remove(id);
-    crate::container_events::emit(
+    crate::cri_events::emit(
         ctx,
         id,
         &c.meta.sandbox_id,

@@ -1,5 +1,5 @@
 //! StartContainer: the task through the pod's shim with `cricket-logger` on its output
-//! (`super::io`), started; its exit reaches `crate::containerd_events`.
+//! (`super::io`), started; its exit reaches `crate::containerd_event_loop`.
 
 use k8s_cri::v1::{StartContainerRequest, StartContainerResponse};
 use tonic::Status;
@@ -89,7 +89,7 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
         persist::save_status(ctx, &id, &status)
             .map_err(|e| Status::internal(format!("persist status: {e}")))?;
     }
-    crate::container_events::emit(
+    crate::cri_events::emit(
         ctx,
         &id,
         &c.meta.sandbox_id,

@@ -17,7 +17,7 @@ use crate::store::containers::ContainerState;
 
 /// The streams an exec has.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Streams {
+pub struct ExecStreams {
     pub stdin: bool,
     pub stdout: bool,
     pub stderr: bool,
@@ -63,7 +63,7 @@ pub async fn launch(
     ctx: &Context,
     container_id: &str,
     cmd: &[String],
-    streams: Streams,
+    streams: ExecStreams,
 ) -> Result<Launched, Status> {
     let c = ctx
         .containers
@@ -103,7 +103,7 @@ pub async fn launch(
 async fn open_and_start(
     l: &mut Launched,
     process: oci_spec::runtime::Process,
-    streams: Streams,
+    streams: ExecStreams,
 ) -> Result<(), Status> {
     let mut io = TaskIo { terminal: streams.tty, ..Default::default() };
     if streams.stdin {

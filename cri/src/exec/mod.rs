@@ -7,5 +7,5 @@ mod process_spec;
 pub(crate) mod process_tree;
 mod sync;
 
-pub use launch::{launch, Launched, Streams};
+pub use launch::{launch, ExecStreams, Launched};
 pub(crate) use sync::exec_sync;

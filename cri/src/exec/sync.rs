@@ -12,7 +12,7 @@ use k8s_cri::v1::{ExecSyncRequest, ExecSyncResponse};
 use tokio::time::Instant;
 use tonic::Status;
 
-use super::launch::{launch, Launched, Streams};
+use super::launch::{launch, ExecStreams, Launched};
 use super::output::{self, MAX_OUTPUT};
 use crate::context::Context;
 
@@ -29,7 +29,7 @@ pub(crate) async fn exec_sync(
         ctx,
         &req.container_id,
         &req.cmd,
-        Streams { stdout: true, stderr: true, ..Default::default() },
+        ExecStreams { stdout: true, stderr: true, ..Default::default() },
     )
     .await?;
     let result = collect(&mut launched, deadline).await;

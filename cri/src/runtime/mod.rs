@@ -176,7 +176,7 @@ runtime_service! {
             crate::container::reopen_container_log(&self.ctx, req.into_inner()).await.map(Response::new)
         }
 
-        type GetContainerEventsStream = crate::container_events::EventStream;
+        type GetContainerEventsStream = crate::cri_events::EventStream;
 
         async fn get_container_events(&self, _: Request<GetEventsRequest>) -> Reply<Self::GetContainerEventsStream> {
             // kubelet subscribes when its evented PLEG is on: worth a line in the log.

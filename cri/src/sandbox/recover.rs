@@ -7,7 +7,7 @@ use base64::Engine;
 use k8s_cri::v1::PodSandboxConfig;
 use prost::Message;
 
-use crate::pod_namespaces::Kind;
+use crate::namespace_pins::Kind;
 
 use super::network::detach;
 use super::persist;

@@ -40,12 +40,7 @@ pub(crate) async fn remove_pod_sandbox(
     ctx.sandboxes.release_name(&name_key(&m.name, &m.namespace, &m.uid, m.attempt), &id);
     ctx.sandboxes.remove(&id);
     ctx.shim_turns.forget(&id);
-    crate::container_events::emit(
-        ctx,
-        &id,
-        &id,
-        k8s_cri::v1::ContainerEventType::ContainerDeletedEvent,
-    );
+    crate::cri_events::emit(ctx, &id, &id, k8s_cri::v1::ContainerEventType::ContainerDeletedEvent);
     tracing::info!(pod = %id, "pod sandbox removed");
     Ok(RemovePodSandboxResponse {})
 }

@@ -23,7 +23,7 @@ use crate::context::Context;
 use crate::detached::CallerGone;
 use crate::errors::from_bridge;
 use crate::labels;
-use crate::pod_namespaces::{Kind, PodNamespaces};
+use crate::namespace_pins::{Kind, PodNamespaces};
 use crate::spec::{sandbox_spec, SandboxSpecOptions, SpecError};
 use crate::store::sandboxes::{name_key, Sandbox, SandboxMetadata, SandboxState, SandboxStatus};
 
@@ -218,7 +218,7 @@ pub(crate) async fn run_pod_sandbox(
                 ContainerEventType::ContainerCreatedEvent,
                 ContainerEventType::ContainerStartedEvent,
             ] {
-                crate::container_events::emit(ctx, &id, &id, kind);
+                crate::cri_events::emit(ctx, &id, &id, kind);
             }
             tracing::info!(pod = %id, "pod sandbox ready");
             Ok(RunPodSandboxResponse { pod_sandbox_id: id })

@@ -58,7 +58,7 @@ pub(crate) async fn stop_pod_sandbox(
             .map_err(|e| Status::internal(format!("persist status: {e}")))?;
     }
     if sandbox.status.state == SandboxState::Ready {
-        crate::container_events::emit(
+        crate::cri_events::emit(
             ctx,
             &id,
             &id,

@@ -35,7 +35,7 @@ pub async fn serve(
     let runtime = RuntimeServiceServer::new(RuntimeService::new(ctx.clone()))
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
-    let calls = crate::metrics::CallMetricsLayer(ctx.metrics.clone());
+    let calls = crate::daemon_metrics::CallMetricsLayer(ctx.metrics.clone());
     let gate = recovery_gate::RecoveryGateLayer(ctx.recovered.subscribe());
     let image = ImageServiceServer::new(ImageService::new(ctx))
         .max_decoding_message_size(MAX_MESSAGE)

@@ -49,13 +49,13 @@ impl StreamRequest {
 
 /// The pending requests and where the server listens.
 #[derive(Default)]
-pub struct Streams {
+pub struct PendingStreams {
     pub tokens: Tokens<StreamRequest>,
     /// `http://<address>:<port>`, set once the server listens.
     base_url: OnceLock<String>,
 }
 
-impl Streams {
+impl PendingStreams {
     pub fn set_base_url(&self, url: String) {
         let _ = self.base_url.set(url);
     }

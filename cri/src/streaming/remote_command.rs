@@ -11,7 +11,7 @@ use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
 use crate::context::Context;
-use crate::exec::{launch, Streams};
+use crate::exec::{launch, ExecStreams};
 
 pub const STDIN: u8 = 0;
 pub const STDOUT: u8 = 1;
@@ -139,7 +139,7 @@ pub async fn run(ctx: &Context, target: Target, io: SessionIo, format: StatusFor
 /// Runs the exec of `req` to its end over `io`, then reports on the error channel.
 pub async fn exec(ctx: &Context, req: ExecRequest, mut io: SessionIo, format: StatusFormat) {
     let streams =
-        Streams { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, tty: req.tty };
+        ExecStreams { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, tty: req.tty };
     let mut launched = match launch(ctx, &req.container_id, &req.cmd, streams).await {
         Ok(l) => l,
         Err(e) => {

@@ -102,7 +102,7 @@ async fn pause_exited(ctx: &Context, id: &str) {
     });
     if let Some(status) = status.flatten() {
         tracing::warn!(pod = %id, "the pod's pause task exited; the pod is not ready");
-        crate::container_events::emit(
+        crate::cri_events::emit(
             ctx,
             id,
             id,
