@@ -110,7 +110,7 @@ fn off_the_workers<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let io = |what: &'static str, p: &Path| {
         let path = p.to_path_buf();

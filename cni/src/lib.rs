@@ -15,7 +15,7 @@ mod runtime;
 mod watch;
 
 pub use args::RuntimeConf;
-pub use cache::{atomic_write, CachedAttachment, ResultCache};
+pub use cache::{CachedAttachment, ResultCache};
 pub use conflist::{NetworkConfigList, PluginConfig};
 pub use error::{CniError, Result};
 pub use loader::load_default_network;
