@@ -21,7 +21,7 @@ use super::persist;
 use crate::config::PauseMode;
 use crate::context::Context;
 use crate::detached::CallerGone;
-use crate::errors::from_bridge;
+use crate::errors::{from_bridge, from_cni};
 use crate::labels;
 use crate::namespace_pins::{Kind, PodNamespaces};
 use crate::spec::{sandbox_spec, SandboxSpecOptions, SpecError};
@@ -299,11 +299,11 @@ async fn start(
             Some(net) => {
                 // Dropping the ADD kills the plugin and everything it started.
                 let added = tokio::select! {
-                    added = ctx.cni.add(net, &rc) => added.map_err(|e| e.to_string()),
-                    _ = gone.wait() => Err("the caller went away".to_string()),
+                    added = ctx.cni.add(net, &rc) => added.map_err(|e| from_cni("CNI ADD", &e)),
+                    _ = gone.wait() => Err(Status::cancelled("CNI ADD: the caller went away")),
                 };
                 ctx.metrics.record_cni("ADD", added.is_ok(), t.elapsed());
-                added.map(Some).map_err(|e| Status::internal(format!("CNI ADD: {e}")))
+                added.map(Some)
             }
             None => Ok(None),
         };
