@@ -49,6 +49,16 @@ impl NetworkConfigList {
     pub fn parse_list(path: &Path, bytes: &[u8]) -> Result<Self> {
         let raw: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| parse_err(path, e))?;
+        Self::from_value(path, raw)
+    }
+
+    /// The list an ADD ran with, as the result cache keeps it.
+    pub fn from_cache(entry: &crate::CachedAttachment) -> Result<Self> {
+        let origin = format!("the result cache's copy of network {:?}", entry.network_name);
+        Self::from_value(Path::new(&origin), entry.config.clone())
+    }
+
+    fn from_value(path: &Path, raw: serde_json::Value) -> Result<Self> {
         let shape: ListShape =
             serde_json::from_value(raw.clone()).map_err(|e| parse_err(path, e))?;
         if shape.plugins.is_empty() {

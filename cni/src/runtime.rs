@@ -163,6 +163,17 @@ impl CniRuntime {
         self.cache.remove(&net.name, &rc.container_id, &rc.ifname)
     }
 
+    /// DEL with the network configuration the ADD ran with, from the result cache: the conf
+    /// dir may have changed since, or lost the network. Nothing cached means never attached,
+    /// or already detached.
+    pub async fn del_as_added(&self, network: &str, rc: &RuntimeConf) -> Result<()> {
+        let Some(cached) = self.cache.load(network, &rc.container_id, &rc.ifname)? else {
+            return Ok(());
+        };
+        let net = NetworkConfigList::from_cache(&cached)?;
+        self.del(&net, rc).await
+    }
+
     /// Every plugin gets its DEL even when an earlier one fails (a broken plugin must not keep
     /// the others from freeing what they hold); the first error is returned.
     async fn del_with(

@@ -175,6 +175,24 @@ async fn del_runs_in_reverse_with_the_cached_result_and_tolerates_a_second_time(
 }
 
 #[tokio::test]
+async fn del_as_added_uses_the_configuration_the_add_ran_with() {
+    let fakes = Fakes::new();
+    let cni = fakes.runtime(Duration::from_secs(10));
+    // The conf dir may have changed since: the caller knows only the network's name.
+    let list =
+        net("1.0.0", json!([{ "type": "first", "marker": "as-added" }, { "type": "second" }]));
+    cni.add(&list, &pod()).await.unwrap();
+    cni.del_as_added("pods", &pod()).await.unwrap();
+    let calls = fakes.calls();
+    let dels: Vec<_> = calls.iter().filter(|c| c.1 == "DEL").collect();
+    assert_eq!(dels.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["second", "first"]);
+    assert_eq!(dels[1].2["marker"], "as-added", "the first plugin's own config, from the cache");
+    assert!(cni.cache().load("pods", "c0ffee", "eth0").unwrap().is_none());
+    cni.del_as_added("pods", &pod()).await.expect("nothing cached: nothing to do");
+    assert_eq!(fakes.calls().len(), calls.len(), "and no plugin runs");
+}
+
+#[tokio::test]
 async fn a_failed_add_is_undone_and_reports_the_plugins_own_error() {
     let fakes = Fakes::new();
     let cni = fakes.runtime(Duration::from_secs(10));

@@ -2,10 +2,9 @@
 //! using the configuration the ADD ran with.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
-use cni::{NetworkConfigList, RuntimeConf};
+use cni::RuntimeConf;
 use k8s_cri::v1::{PodSandboxConfig, Protocol};
 use serde_json::json;
 
@@ -32,19 +31,11 @@ pub fn runtime_conf(id: &str, netns: &str, config: &PodSandboxConfig) -> Runtime
 /// DEL with the configuration cached by the ADD (the conf dir may have changed since), retried
 /// with backoff; an error means kubelet must call Stop again.
 pub async fn detach(ctx: &Context, network: &str, rc: &RuntimeConf) -> Result<(), String> {
-    let Some(cached) =
-        ctx.cni.cache().load(network, &rc.container_id, &rc.ifname).map_err(|e| e.to_string())?
-    else {
-        return Ok(()); // never attached, or already detached
-    };
-    let bytes = serde_json::to_vec(&cached.config).unwrap_or_default();
-    let net =
-        NetworkConfigList::parse_list(Path::new("cached"), &bytes).map_err(|e| e.to_string())?;
     let mut delay = Duration::from_millis(100);
     let mut last = String::new();
     for _ in 0..4 {
         let t = std::time::Instant::now();
-        let deleted = ctx.cni.del(&net, rc).await;
+        let deleted = ctx.cni.del_as_added(network, rc).await;
         ctx.metrics.record_cni("DEL", deleted.is_ok(), t.elapsed());
         match deleted {
             Ok(()) => return Ok(()),
