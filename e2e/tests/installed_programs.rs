@@ -33,6 +33,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("dpkg-deb", "dpkg"),
     ("ldd", "libc-bin"),
     ("sh", "dash"),
+    ("sleep", "coreutils"),
+    ("true", "coreutils"),
 ];
 
 fn repo() -> PathBuf {
