@@ -165,13 +165,13 @@ impl CniRuntime {
 
     /// DEL with the network configuration the ADD ran with, from the result cache: the conf
     /// dir may have changed since, or lost the network. Nothing cached means never attached,
-    /// or already detached.
-    pub async fn del_as_added(&self, network: &str, rc: &RuntimeConf) -> Result<()> {
+    /// or already detached: no plugin runs, and the answer is `false`.
+    pub async fn del_as_added(&self, network: &str, rc: &RuntimeConf) -> Result<bool> {
         let Some(cached) = self.cache.load(network, &rc.container_id, &rc.ifname)? else {
-            return Ok(());
+            return Ok(false);
         };
         let net = NetworkConfigList::from_cache(&cached)?;
-        self.del(&net, rc).await
+        self.del(&net, rc).await.map(|()| true)
     }
 
     /// Every plugin gets its DEL even when an earlier one fails (a broken plugin must not keep

@@ -182,13 +182,14 @@ async fn del_as_added_uses_the_configuration_the_add_ran_with() {
     let list =
         net("1.0.0", json!([{ "type": "first", "marker": "as-added" }, { "type": "second" }]));
     cni.add(&list, &pod()).await.unwrap();
-    cni.del_as_added("pods", &pod()).await.unwrap();
+    assert!(cni.del_as_added("pods", &pod()).await.unwrap(), "a DEL ran");
     let calls = fakes.calls();
     let dels: Vec<_> = calls.iter().filter(|c| c.1 == "DEL").collect();
     assert_eq!(dels.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["second", "first"]);
     assert_eq!(dels[1].2["marker"], "as-added", "the first plugin's own config, from the cache");
     assert!(cni.cache().load("pods", "c0ffee", "eth0").unwrap().is_none());
-    cni.del_as_added("pods", &pod()).await.expect("nothing cached: nothing to do");
+    let ran = cni.del_as_added("pods", &pod()).await.expect("nothing cached: nothing to do");
+    assert!(!ran);
     assert_eq!(fakes.calls().len(), calls.len(), "and no plugin runs");
 }
 

@@ -36,9 +36,12 @@ pub async fn detach(ctx: &Context, network: &str, rc: &RuntimeConf) -> Result<()
     for _ in 0..4 {
         let t = std::time::Instant::now();
         let deleted = ctx.cni.del_as_added(network, rc).await;
-        ctx.metrics.record_cni("DEL", deleted.is_ok(), t.elapsed());
+        // Nothing cached (never attached, or already detached): no DEL ran, none is counted.
+        if !matches!(deleted, Ok(false)) {
+            ctx.metrics.record_cni("DEL", deleted.is_ok(), t.elapsed());
+        }
         match deleted {
-            Ok(()) => return Ok(()),
+            Ok(_) => return Ok(()),
             Err(e) => last = e.to_string(),
         }
         tokio::time::sleep(delay).await;
