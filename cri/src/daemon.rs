@@ -61,8 +61,8 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
     .map_err(|e| ServeError::Startup(e.to_string()))?;
     let (readiness_tx, readiness) = crate::containerd_monitor::channel();
     let ctx = Arc::new(Context::new(Arc::new(config), containerd, readiness));
-    let rro = tokio::task::spawn_blocking(crate::runtime::runc_features::probe).await;
-    tracing::debug!(recursive_read_only = rro.unwrap_or(false), "runc features");
+    // Asked now, answered by the time kubelet first asks; serving does not wait for it.
+    drop(tokio::task::spawn_blocking(crate::runtime::runc_features::probe));
     let streaming = crate::streaming::start(ctx.clone()).await.map_err(|e| {
         let s = &ctx.config.streaming;
         ServeError::Startup(format!("streaming server on {}:{}: {e}", s.address, s.port))

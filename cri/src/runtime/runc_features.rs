@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 static RRO: OnceLock<bool> = OnceLock::new();
 
 /// Runs `runc features` once and remembers the answer. It waits for a process, so the daemon
-/// calls it on a blocking thread before it serves.
+/// starts it on a blocking thread at start-up, without waiting for it.
 pub fn probe() -> bool {
     *RRO.get_or_init(|| {
         let out = std::process::Command::new("runc").arg("features").output();
@@ -15,8 +15,11 @@ pub fn probe() -> bool {
     })
 }
 
-/// Whether runc applies the `rro` (recursive read-only) mount option: the probe's answer, and
-/// no until the probe has run.
+/// Whether runc applies the `rro` (recursive read-only) mount option. A call in the first
+/// milliseconds, before the start-up probe has answered, waits for it off the async workers.
 pub fn recursive_read_only() -> bool {
-    RRO.get().copied().unwrap_or(false)
+    match RRO.get() {
+        Some(rro) => *rro,
+        None => crate::sys::blocking::run(probe),
+    }
 }
