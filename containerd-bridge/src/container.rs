@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use containerd_client::services::v1::container::Runtime;
 use containerd_client::services::v1::snapshots::{
-    MountsRequest, PrepareSnapshotRequest, RemoveSnapshotRequest,
+    MountsRequest, PrepareSnapshotRequest, RemoveSnapshotRequest, ViewSnapshotRequest,
 };
 use containerd_client::services::v1::{
     Container, CreateContainerRequest, DeleteContainerRequest, GetContainerRequest,
@@ -68,14 +68,39 @@ pub struct NewContainer {
 }
 
 impl Containerd {
-    /// Prepares a writable rootfs snapshot `key` on top of `parent` (an image's top chain ID).
+    /// Prepares a writable rootfs snapshot `key` on top of `parent` (an image's top chain ID),
+    /// with `labels` (garbage-collection references to what the container also needs).
     pub async fn prepare_rootfs(
         &self,
         lease: &Lease,
         key: &str,
         parent: &str,
+        labels: HashMap<String, String>,
     ) -> Result<Vec<Mount>> {
         let req = PrepareSnapshotRequest {
+            snapshotter: self.snapshotter().into(),
+            key: key.into(),
+            parent: parent.into(),
+            labels,
+        };
+        Ok(self
+            .snapshots(Some(lease))
+            .prepare(req)
+            .await
+            .map_err(BridgeError::rpc("snapshot prepare"))?
+            .into_inner()
+            .mounts)
+    }
+
+    /// A read-only view `key` of `parent` (an image's top chain ID), held by `lease` until
+    /// something references it; its mounts.
+    pub async fn view_snapshot(
+        &self,
+        lease: &Lease,
+        key: &str,
+        parent: &str,
+    ) -> Result<Vec<Mount>> {
+        let req = ViewSnapshotRequest {
             snapshotter: self.snapshotter().into(),
             key: key.into(),
             parent: parent.into(),
@@ -83,9 +108,9 @@ impl Containerd {
         };
         Ok(self
             .snapshots(Some(lease))
-            .prepare(req)
+            .view(req)
             .await
-            .map_err(BridgeError::rpc("snapshot prepare"))?
+            .map_err(BridgeError::rpc("snapshot view"))?
             .into_inner()
             .mounts)
     }

@@ -19,6 +19,13 @@ pub struct Lease {
 }
 
 impl Lease {
+    /// The handle of the existing lease `id`.
+    pub fn existing(id: &str) -> Result<Lease> {
+        let value =
+            id.parse().map_err(|_| BridgeError::Invalid { op: "lease", detail: id.to_string() })?;
+        Ok(Lease { id: id.to_string(), value })
+    }
+
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -40,10 +47,7 @@ impl Containerd {
             .create(CreateRequest { id: id.clone(), labels })
             .await
             .map_err(BridgeError::rpc("create lease"))?;
-        let value = id
-            .parse()
-            .map_err(|_| BridgeError::Invalid { op: "create lease", detail: id.clone() })?;
-        Ok(Lease { id, value })
+        Lease::existing(&id)
     }
 
     /// Puts an existing object under `lease` too, so that it cannot be collected while this

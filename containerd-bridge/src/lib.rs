@@ -12,7 +12,7 @@ mod digest;
 mod error;
 mod events;
 mod exec;
-mod gc_labels;
+pub mod gc_labels;
 mod image_info;
 mod image_store;
 mod import;
@@ -28,6 +28,8 @@ mod version;
 
 pub use connection::{Containerd, ContainerdConfig};
 pub use container::{NewContainer, RuncOptions};
+/// A container record as containerd returns it.
+pub use containerd_client::services::v1::Container;
 /// A snapshot mount as containerd returns it.
 pub use containerd_client::types::Mount;
 pub use content_writer::ContentWriter;

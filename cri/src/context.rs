@@ -3,16 +3,18 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::api::v1::FilesystemUsage;
 use containerd_bridge::pull::{normalize, tag_name, HostConfig, PullSettings, Puller};
 use containerd_bridge::Containerd;
-use k8s_cri::v1::FilesystemUsage;
 use tokio::sync::watch;
 
+use crate::adapters::containerd_lifecycle::Lifecycle;
+use crate::adapters::containerd_monitor::Readiness;
+use crate::adapters::namespace_pins::{LinuxPinner, NamespacePinner};
+use crate::adapters::pod_network::PodNetwork;
 use crate::config::Config;
-use crate::containerd_monitor::Readiness;
 use crate::cri_events::ContainerEvents;
 use crate::locks::RwLockExt;
-use crate::namespace_pins::{LinuxPinner, NamespacePinner};
 use crate::singleflight::SingleFlight;
 use crate::store::containers::ContainerStore;
 use crate::store::images::ImageStore;
@@ -20,13 +22,16 @@ use crate::store::sandboxes::SandboxStore;
 
 pub struct Context {
     pub config: Arc<Config>,
+    /// containerd's images, content, events and health.
     pub containerd: Containerd,
+    /// containerd's containers, snapshots, leases, tasks and exec processes.
+    pub lifecycle: Arc<dyn Lifecycle>,
     pub containerd_readiness: watch::Receiver<Readiness>,
     pub puller: Puller,
     pub images: ImageStore,
     /// The pod network from the CNI conf dir, reloaded when the directory changes.
     pub networks: cni::NetworkConfigs,
-    pub cni: cni::CniRuntime,
+    pub cni: Arc<dyn PodNetwork>,
     pub namespaces: Arc<dyn NamespacePinner>,
     pub sandboxes: SandboxStore,
     pub containers: ContainerStore,
@@ -54,11 +59,43 @@ pub struct Context {
     fs_usage: RwLock<Option<FilesystemUsage>>,
 }
 
+/// Where the pod and container lifecycle meets the world: real on a node, fakes in unit tests.
+pub struct Adapters {
+    pub lifecycle: Arc<dyn Lifecycle>,
+    pub cni: Arc<dyn PodNetwork>,
+    pub namespaces: Arc<dyn NamespacePinner>,
+}
+
+impl Adapters {
+    /// containerd itself, the CNI plugins of the config, namespaces pinned under the state dir.
+    pub fn real(config: &Config, containerd: &Containerd) -> Adapters {
+        Adapters {
+            lifecycle: Arc::new(containerd.clone()),
+            cni: Arc::new(cni::CniRuntime::new(
+                config.cni.bin_dirs.clone(),
+                config.root_dir.join("cni"),
+                config.cni.plugin_timeout,
+            )),
+            namespaces: Arc::new(LinuxPinner::new(&config.state_dir)),
+        }
+    }
+}
+
 impl Context {
     pub fn new(
         config: Arc<Config>,
         containerd: Containerd,
         readiness: watch::Receiver<Readiness>,
+    ) -> Context {
+        let adapters = Adapters::real(&config, &containerd);
+        Context::with_adapters(config, containerd, readiness, adapters)
+    }
+
+    pub fn with_adapters(
+        config: Arc<Config>,
+        containerd: Containerd,
+        readiness: watch::Receiver<Readiness>,
+        adapters: Adapters,
     ) -> Context {
         let hosts = config
             .images
@@ -74,22 +111,17 @@ impl Context {
             progress_timeout: config.images.image_pull_progress_timeout,
         };
         let networks = cni::NetworkConfigs::new(config.cni.conf_dir.clone());
-        let cni = cni::CniRuntime::new(
-            config.cni.bin_dirs.clone(),
-            config.root_dir.join("cni"),
-            config.cni.plugin_timeout,
-        );
         let pod_cidrs = crate::runtime::load_pod_cidrs(&config.root_dir);
-        let namespaces: Arc<dyn NamespacePinner> = Arc::new(LinuxPinner::new(&config.state_dir));
         Context {
             puller: Puller::new(containerd.clone(), settings),
             config,
             containerd,
+            lifecycle: adapters.lifecycle,
             containerd_readiness: readiness,
             images: ImageStore::default(),
             networks,
-            cni,
-            namespaces,
+            cni: adapters.cni,
+            namespaces: adapters.namespaces,
             sandboxes: SandboxStore::default(),
             containers: ContainerStore::default(),
             container_events: ContainerEvents::default(),

@@ -7,8 +7,8 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::api::v1::{ContainerEventResponse, ContainerEventType};
 use futures::Stream;
-use k8s_cri::v1::{ContainerEventResponse, ContainerEventType};
 use tokio::sync::{broadcast, watch};
 use tonic::Status;
 
@@ -90,8 +90,12 @@ pub fn emit(ctx: &Context, container_id: &str, sandbox_id: &str, kind: Container
         return;
     }
     let pod_sandbox_status = ctx.sandboxes.get(sandbox_id).map(|s| crate::sandbox::cri_status(&s));
-    let containers_statuses =
-        ctx.containers.in_sandbox(sandbox_id).iter().map(crate::container::cri_status).collect();
+    let containers_statuses = ctx
+        .containers
+        .in_sandbox(sandbox_id)
+        .iter()
+        .map(|c| crate::container::cri_status(ctx, c))
+        .collect();
     ctx.container_events.send(ContainerEventResponse {
         container_id: container_id.to_string(),
         container_event_type: kind as i32,

@@ -38,13 +38,20 @@ pub fn serve(config: Config, config_file: &Path) -> Result<(), ServeError> {
     crate::tracing_setup::init(&config.log_level, config.log_format);
     prepare_directories(&config, config_file)?;
     crate::sys::memory::limit_arenas();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("cricket")
-        .enable_all()
-        .build()
-        .map_err(|e| ServeError::Startup(format!("start the async runtime: {e}")))?;
-    runtime.block_on(run(config, started))
+    let runtime = |name: &str| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(name)
+            .enable_all()
+            .build()
+            .map_err(|e| ServeError::Startup(format!("start the async runtime {name}: {e}")))
+    };
+    // gRPC, streaming and the event loops on one; the lifecycle RPCs' work on the other.
+    let (serving, lifecycle) = (runtime("cricket")?, runtime("cricket-life")?);
+    crate::detached::run_lifecycle_on(lifecycle.handle().clone());
+    let served = serving.block_on(run(config, started));
+    lifecycle.shutdown_background();
+    served
 }
 
 async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
@@ -59,7 +66,7 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
         snapshotter: config.containerd.snapshotter.clone(),
     })
     .map_err(|e| ServeError::Startup(e.to_string()))?;
-    let (readiness_tx, readiness) = crate::containerd_monitor::channel();
+    let (readiness_tx, readiness) = crate::adapters::containerd_monitor::channel();
     let ctx = Arc::new(Context::new(Arc::new(config), containerd, readiness));
     // Asked now, answered by the time kubelet first asks; serving does not wait for it.
     drop(tokio::task::spawn_blocking(crate::runtime::runc_features::probe));
@@ -79,7 +86,7 @@ async fn run(config: Config, started: Instant) -> Result<(), ServeError> {
             })?;
         tracing::info!(address = %at, "metrics endpoint listening");
     }
-    crate::containerd_monitor::spawn(ctx.clone(), readiness_tx);
+    crate::adapters::containerd_monitor::spawn(ctx.clone(), readiness_tx);
     tracing::info!(socket = %guard.path.display(), version = crate::VERSION, startup_ms = started.elapsed().as_millis() as u64, "cricket is serving");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -5,9 +5,11 @@
 //! for it any more (RunPodSandbox then cuts a CNI ADD short and rolls back).
 
 use std::future::Future;
+use std::sync::OnceLock;
 
+use crate::error::Error;
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
-use tonic::Status;
 use tracing::Instrument;
 
 /// Resolves once the caller has gone away.
@@ -27,19 +29,30 @@ impl CallerGone {
     }
 }
 
-/// Runs `work` on a task of its own, in the current span; the caller's answer when it ends.
-pub async fn run<T, F>(work: impl FnOnce(CallerGone) -> F) -> Result<T, Status>
+/// Where lifecycle work runs: a runtime of its own in the daemon, so that its bursts of CPU
+/// (forks, spec building, reaping plugins) never queue cheap calls such as `Version` behind
+/// them; the kernel's scheduler shares the cores between the two runtimes' threads.
+static LIFECYCLE_RUNTIME: OnceLock<Handle> = OnceLock::new();
+
+/// Lifecycle work goes to `runtime` from now on (once; later calls change nothing).
+pub fn run_lifecycle_on(runtime: Handle) {
+    let _ = LIFECYCLE_RUNTIME.set(runtime);
+}
+
+/// Runs `work` on a task of its own (on the lifecycle runtime when there is one), in the
+/// current span; the caller's answer when it ends.
+pub async fn run<T, F>(work: impl FnOnce(CallerGone) -> F) -> Result<T, Error>
 where
-    F: Future<Output = Result<T, Status>> + Send + 'static,
+    F: Future<Output = Result<T, Error>> + Send + 'static,
     T: Send + 'static,
 {
     let (caller, gone) = oneshot::channel::<()>();
-    let task = tokio::spawn(
-        work(CallerGone { caller: gone, gone: false }).instrument(tracing::Span::current()),
-    );
-    let result = task
-        .await
-        .unwrap_or_else(|e| Err(Status::internal(format!("the call's task failed: {e}"))));
+    let work = work(CallerGone { caller: gone, gone: false }).instrument(tracing::Span::current());
+    let task = match LIFECYCLE_RUNTIME.get() {
+        Some(runtime) => runtime.spawn(work),
+        None => tokio::spawn(work),
+    };
+    let result = task.await.unwrap_or_else(|e| Err(Error::internal("the call's task failed", e)));
     drop(caller);
     result
 }
@@ -76,7 +89,7 @@ mod tests {
     #[tokio::test]
     async fn a_caller_that_stays_gets_the_answer() {
         assert_eq!(run(|_| async { Ok(7) }).await.unwrap(), 7);
-        let err = run(|_| async { Err::<(), _>(Status::not_found("x")) }).await.unwrap_err();
+        let err = run(|_| async { Err::<(), _>(Error::not_found("x")) }).await.unwrap_err();
         assert_eq!(err.code(), tonic::Code::NotFound);
     }
 }

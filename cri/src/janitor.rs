@@ -1,8 +1,9 @@
 //! Containerd objects a rollback could not remove (containerd was down or restarting): their
 //! task, record and snapshot are removed again every few seconds until containerd lets them
 //! go, so that a failed CreateContainer or RunPodSandbox leaves nothing behind even without a
-//! restart of cricket; so is the task of a start that failed. Holds IDs only; a record that
-//! comes back into a store is left alone.
+//! restart of cricket; so is the task of a start that failed, and a create's lease that could
+//! not be deleted (what it still holds, such as an image volume's view, goes with it). Holds
+//! IDs only; a record that comes back into a store is left alone.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,8 @@ pub struct Janitor {
     pending: Mutex<BTreeSet<String>>,
     /// Tasks only: their containers stay (a start that failed, recorded as exited).
     tasks: Mutex<BTreeSet<String>>,
+    /// Leases of operations that ended while containerd was away.
+    leases: Mutex<BTreeSet<String>>,
 }
 
 impl Janitor {
@@ -30,6 +33,17 @@ impl Janitor {
     /// Leaves `id`'s task (only) to be removed.
     pub fn leave_task(&self, id: &str) {
         self.tasks.locked().insert(id.to_string());
+    }
+
+    /// Leaves the lease `id` to be deleted (synchronously, so what it held is collected).
+    pub fn leave_lease(&self, id: &str) {
+        tracing::info!(lease = id, "lease left for later deletion");
+        self.leases.locked().insert(id.to_string());
+    }
+
+    #[cfg(test)]
+    pub fn leases_left(&self) -> Vec<String> {
+        self.leases.locked().iter().cloned().collect()
     }
 
     fn pending(&self) -> Vec<String> {
@@ -45,8 +59,8 @@ impl Janitor {
 /// (and its shim) may remain.
 pub async fn remove_objects(ctx: &Context, id: &str) -> Result<(), containerd_bridge::BridgeError> {
     crate::container::remove_task(ctx, id).await?;
-    ctx.containerd.delete_container(id).await?;
-    ctx.containerd.remove_snapshot(id).await
+    ctx.lifecycle.delete_container(id).await?;
+    ctx.lifecycle.remove_snapshot(id).await
 }
 
 /// Removes `id`'s objects now, or leaves them to the janitor if containerd will not.
@@ -65,6 +79,16 @@ pub fn spawn(ctx: Arc<Context>) {
             for id in tasks {
                 if crate::container::remove_task(&ctx, &id).await.is_ok() {
                     ctx.janitor.tasks.locked().remove(&id);
+                }
+            }
+            let leases: Vec<String> = ctx.janitor.leases.locked().iter().cloned().collect();
+            for id in leases {
+                let Ok(lease) = containerd_bridge::Lease::existing(&id) else {
+                    ctx.janitor.leases.locked().remove(&id);
+                    continue;
+                };
+                if ctx.lifecycle.delete_lease(&lease, true).await.is_ok() {
+                    ctx.janitor.leases.locked().remove(&id);
                 }
             }
             for id in ctx.janitor.pending() {

@@ -1,31 +1,38 @@
 //! cricket: a Kubernetes Container Runtime Interface server over containerd.
 //!
-//! Layering (after containerd's `internal/cri`): the gRPC services in [`runtime`] and
-//! [`image`] hold one file per RPC family; they work on the shared [`context::Context`]
-//! (config, stores) which sits over the platform adapters in `containerd-bridge` and `cni`.
-//! The persistence contract is written down in `docs/state.md`.
+//! Layers, from the top (after containerd's `internal/cri`):
+//! - services: [`runtime`] and [`image`] route the gRPC services; each RPC, or small family of
+//!   them, has its file in [`sandbox`], [`container`], [`exec`], [`streaming`], [`stats`],
+//!   [`image`] and [`cri_events`];
+//! - domain state: [`store`] (the stores and their persistence, `docs/state.md`), [`spec`]
+//!   (the OCI spec builder), shared through [`context::Context`];
+//! - adapters: [`adapters`] (containerd, CNI and namespaces, behind traits with fakes in
+//!   unit tests), [`logs`], and the crates `containerd-bridge` and `cni` beneath;
+//! - platform: [`sys`], where every `unsafe` block and raw syscall lives.
+//!
+//! Errors are [`error::Error`], which becomes a gRPC status in one place.
 
+pub mod adapters;
+pub mod api;
 pub mod apparmor;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod container;
-pub mod containerd_event_loop;
-pub mod containerd_monitor;
 pub mod context;
 pub mod cri_events;
 pub mod daemon;
 pub mod daemon_metrics;
 pub mod detached;
-pub mod errors;
+pub mod error;
 pub mod exec;
 pub mod h2_authority;
 pub mod image;
 pub mod janitor;
 pub mod labels;
+pub mod list_pages;
 pub mod locks;
 pub mod logs;
-pub mod namespace_pins;
 pub mod pause_image;
 pub mod recovery;
 pub(crate) mod rpc_ids;
@@ -33,7 +40,6 @@ pub mod runtime;
 pub mod sandbox;
 pub mod sd_notify;
 pub mod server;
-pub mod shim_sweep;
 pub mod shim_turns;
 pub mod singleflight;
 pub mod spec;
@@ -41,6 +47,8 @@ pub mod stats;
 pub mod store;
 pub mod streaming;
 pub mod sys;
+#[cfg(test)]
+mod testing;
 pub mod tracing_setup;
 
 /// The name cricket reports as `runtime_name`.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use containerd_bridge::pull::Credentials;
 
-use crate::containerd_monitor::Readiness;
+use crate::adapters::containerd_monitor::Readiness;
 use crate::context::Context;
 use crate::store::containers::ContainerState;
 
@@ -52,10 +52,10 @@ pub async fn after_connect(ctx: &Arc<Context>, first: bool) -> Result<(), Readin
         {
             crate::container::exits::reconcile(ctx, &c.meta.id).await;
         }
-        crate::shim_sweep::stop_orphaned_shims(ctx, std::time::Duration::ZERO).await;
+        crate::adapters::shim_sweep::stop_orphaned_shims(ctx, std::time::Duration::ZERO).await;
         ctx.recovered.send_replace(true);
-        crate::containerd_event_loop::spawn(ctx.clone());
-        crate::shim_sweep::spawn(ctx.clone());
+        crate::adapters::containerd_event_loop::spawn(ctx.clone());
+        crate::adapters::shim_sweep::spawn(ctx.clone());
         crate::janitor::spawn(ctx.clone());
         crate::stats::spawn_sampler(ctx.clone());
         crate::image::spawn_sampler(ctx.clone());

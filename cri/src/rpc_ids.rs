@@ -1,7 +1,7 @@
 //! Puts the pod and container IDs a CRI request names on the call's span (opened per RPC by
 //! the server), so that every log line of the call carries them.
 
-use k8s_cri::v1::*;
+use crate::api::v1::*;
 
 use crate::context::Context;
 
@@ -26,6 +26,7 @@ pod_requests!(
     RemovePodSandboxRequest,
     PodSandboxStatusRequest,
     PodSandboxStatsRequest,
+    UpdatePodSandboxResourcesRequest,
     PortForwardRequest,
     CreateContainerRequest
 );

@@ -8,12 +8,12 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::error::Error;
 use crate::locks::MutexExt;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::task::AbortHandle;
-use tonic::Status;
 
-type Flight<T> = Shared<BoxFuture<'static, Result<T, Status>>>;
+type Flight<T> = Shared<BoxFuture<'static, Result<T, Error>>>;
 
 struct Entry<T> {
     flight: Flight<T>,
@@ -56,9 +56,9 @@ impl<T> Drop for Waiter<T> {
 
 impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
     /// Joins the work running under `key`, or starts `work` under it.
-    pub async fn run<F>(&self, key: String, work: F) -> Result<T, Status>
+    pub async fn run<F>(&self, key: String, work: F) -> Result<T, Error>
     where
-        F: Future<Output = Result<T, Status>> + Send + 'static,
+        F: Future<Output = Result<T, Error>> + Send + 'static,
     {
         let (mut waiter, flight) = {
             let mut inflight = self.inflight.locked();
@@ -81,7 +81,7 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
 
     fn start<F>(&self, key: String, work: F) -> Entry<T>
     where
-        F: Future<Output = Result<T, Status>> + Send + 'static,
+        F: Future<Output = Result<T, Error>> + Send + 'static,
     {
         let map = self.inflight.clone();
         let task = tokio::spawn(async move {
@@ -93,8 +93,8 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         let flight = async move {
             match task.await {
                 Ok(out) => out,
-                Err(e) if e.is_cancelled() => Err(Status::cancelled("every caller gave up")),
-                Err(e) => Err(Status::internal(format!("worker failed: {e}"))),
+                Err(e) if e.is_cancelled() => Err(Error::cancelled("every caller gave up")),
+                Err(e) => Err(Error::internal("worker failed", e)),
             }
         }
         .boxed()
@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(call(flights.clone(), runs.clone()).await.unwrap(), 1);
     }
 
-    async fn slow_work(done: Arc<AtomicUsize>) -> Result<&'static str, Status> {
+    async fn slow_work(done: Arc<AtomicUsize>) -> Result<&'static str, Error> {
         tokio::time::sleep(Duration::from_millis(100)).await;
         done.fetch_add(1, Ordering::SeqCst);
         Ok("done")

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use containerd_bridge::{Containerd, ContainerdConfig};
+use cricket::adapters::containerd_monitor::Readiness;
+use cricket::api::v1::runtime_service_server::RuntimeServiceServer;
+use cricket::api::v1::VersionRequest;
 use cricket::config::Config;
-use cricket::containerd_monitor::Readiness;
 use cricket::context::Context;
 use cricket::h2_authority::{AuthorityFixStream, AuthorityRewriter, IndexingEncoder};
 use cricket::runtime::RuntimeService;
 use e2e::cri_client::CriClient;
-use k8s_cri::v1::runtime_service_server::RuntimeServiceServer;
-use k8s_cri::v1::VersionRequest;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_stream::StreamExt;

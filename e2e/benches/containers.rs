@@ -9,11 +9,11 @@
 
 use std::time::{Duration, Instant};
 
+use cricket::api::v1::*;
 use e2e::containerd_cri::ContainerdCri;
 use e2e::cri_client::CriClient;
 use e2e::test_images::busybox_image;
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 const SEQUENTIAL: usize = 20;
 const BURST: usize = 20;

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use cricket::api::v1::*;
 use e2e::cri_client::CriClient;
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 const SEQUENTIAL: usize = 30;
 const PARALLEL: usize = 20;

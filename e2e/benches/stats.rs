@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use cricket::api::v1::*;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 const CONTAINERS: usize = 100;
 const PODS: usize = 10;

@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use cricket::api::v1::*;
 use e2e::spdy_go;
 use e2e::websocket_client::connect;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
 use futures::StreamExt;
-use k8s_cri::v1::*;
 use tokio_tungstenite::tungstenite::Message;
 
 const EXECS: usize = 100;

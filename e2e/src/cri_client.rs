@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use cricket::api::v1::image_service_client::ImageServiceClient;
+use cricket::api::v1::runtime_service_client::RuntimeServiceClient;
 use hyper_util::rt::TokioIo;
-use k8s_cri::v1::image_service_client::ImageServiceClient;
-use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use tonic::transport::{Channel, Endpoint, Uri};
 
 #[derive(Clone)]
@@ -35,7 +35,7 @@ impl CriClient {
     }
 }
 
-use k8s_cri::v1::{
+use cricket::api::v1::{
     AuthConfig, Image, ImageSpec, ImageStatusRequest, ListImagesRequest, PullImageRequest,
     RemoveImageRequest, StatusRequest,
 };

@@ -25,6 +25,14 @@ pub fn critest_binary() -> std::path::PathBuf {
     )
 }
 
+/// A CRI client from the module's cri-api release (`cri-client/`): it prints, as JSON, the
+/// unary and streaming lists of pods, containers and images and each container's stop signal.
+pub fn cri_client_binary() -> std::path::PathBuf {
+    let module = critest_module();
+    let source = module.join("cri-client").join("main.go");
+    build_in_module(&module, ModuleTarget::Program("./cri-client"), "cri-client", &[&source], &[])
+}
+
 /// Builds the stand-in programs the images hold.
 pub fn build_stand_ins() {
     for name in ["nginx", "nonewprivs"] {

@@ -84,6 +84,7 @@ fileCheckFrequency: 5s
 resolvConf: ""
 featureGates:
   PodAndContainerStatsFromCRI: true
+  ContainerStopSignals: true
 {gates}"#,
         socket = s.cri_socket.display(),
         cgroup_root = s.cgroup_root,
@@ -142,6 +143,8 @@ pub fn apiserver_args(f: &ControlPlaneFiles, node_ip: &str) -> Vec<String> {
         "--authorization-mode=Node,RBAC".into(),
         "--enable-admission-plugins=NodeRestriction".into(),
         "--allow-privileged=true".into(),
+        // Containers' own stop signals (alpha, off by default in 1.37).
+        "--feature-gates=ContainerStopSignals=true".into(),
         format!("--cert-dir={}", pki.dir.display()),
         "--v=1".into(),
     ]

@@ -31,6 +31,9 @@ pub struct NodeOptions {
     pub registry_unconfigured: bool,
     /// More cricket TOML, appended to the generated config.
     pub extra_config: String,
+    /// cricket logs at `info`, as on a node, instead of the tests' `debug` (for latency
+    /// benches: a debug line per step adds contention on the log file).
+    pub info_logs: bool,
 }
 
 pub struct Node {
@@ -67,6 +70,11 @@ impl Node {
         }
         extra.push_str(&opts.extra_config);
         let config = write_config(&ws, &containerd.address, &extra);
+        if opts.info_logs {
+            let text = std::fs::read_to_string(&config).expect("the config just written");
+            let info = text.replace("log_level = \"debug\"", "log_level = \"info\"");
+            std::fs::write(&config, info).expect("rewrite the config");
+        }
         let cricket =
             (!opts.without_cricket).then(|| Cricket::start_in(&ws, config, netns.as_deref()));
         std::mem::forget(half_started);

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use k8s_cri::v1::{ListPodSandboxRequest, RemovePodSandboxRequest, StopPodSandboxRequest};
+use cricket::api::v1::{ListPodSandboxRequest, RemovePodSandboxRequest, StopPodSandboxRequest};
 
 use crate::cluster::{give_node_address_and_default_link, NodeRuntime, NODE_IP, NODE_NAME};
 use crate::containerd_cri::{write_plain_host, ContainerdCri};

@@ -1,6 +1,6 @@
 //! Pieces of pod configs as kubelet sends them.
 
-use k8s_cri::v1::{
+use cricket::api::v1::{
     LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption,
 };
 

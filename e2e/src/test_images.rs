@@ -25,6 +25,17 @@ pub fn busybox_image() -> BuiltImage {
     busybox_with(&spec, PASSWD, GROUP)
 }
 
+/// busybox whose image config sets `StopSignal`.
+pub fn busybox_with_stop_signal(signal: &str) -> BuiltImage {
+    let spec = ImageSpec {
+        cmd: vec!["/bin/sh".into()],
+        env: vec![PATH_ENV.into()],
+        stop_signal: signal.into(),
+        ..Default::default()
+    };
+    busybox_with(&spec, PASSWD, GROUP)
+}
+
 /// busybox with an image config that sets everything a container inherits: entrypoint and
 /// cmd (a script printing where and who it is), env, working dir /work, and user `app`
 /// (1001:1001, also in group `extra` 2000).

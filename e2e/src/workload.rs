@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use k8s_cri::v1::*;
+use cricket::api::v1::*;
 
 use crate::cri_client::CriClient;
 use crate::test_images::busybox_image;

@@ -1,8 +1,8 @@
 //! grpc-go's unix dialer sends the escaped socket path as `:authority`; cricket must serve it.
 
+use cricket::api::v1::{VersionRequest, VersionResponse};
 use e2e::raw_h2::RawH2;
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::{VersionRequest, VersionResponse};
 use prost::Message;
 
 const VERSION_PATH: &str = "/runtime.v1.RuntimeService/Version";

@@ -1,5 +1,5 @@
-//! Churn under SIGKILL: three clients run pods with a container each and stop and remove half
-//! of them, retrying every cut-off call with the same names as kubelet does, while 20 SIGKILLs
+//! Churn under SIGKILL: three clients run pods with a container each (mounting an image volume)
+//! and stop and remove half of them, retrying every cut-off call with the same names as kubelet does, while 20 SIGKILLs
 //! land at random moments on cricket, or on the containerd under it. Afterwards every pod and
 //! container listed answers, CRI states agree with containerd's tasks, pod IPs are distinct and
 //! no container lacks its pod; once everything is removed through the CRI, nothing is left.
@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::cri_client::CriClient;
 use e2e::node::NAMESPACE;
 use e2e::test_images::busybox_image;
 use e2e::workload::shell;
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 const KILLS: usize = 20;
 const CLIENTS: usize = 3;
@@ -128,9 +128,17 @@ async fn churn(
                 {
                     return Ok(c.id);
                 }
+                // With an image volume: a view snapshot and a mount that a kill must not leak.
+                let mut work = shell(&image, "work", "sleep 3600");
+                work.mounts = vec![Mount {
+                    container_path: "/vol".into(),
+                    image: Some(ImageSpec { image: image.clone(), ..Default::default() }),
+                    readonly: true,
+                    ..Default::default()
+                }];
                 let req = CreateContainerRequest {
                     pod_sandbox_id: pod,
-                    config: Some(shell(&image, "work", "sleep 3600")),
+                    config: Some(work),
                     sandbox_config: Some(config),
                 };
                 Ok(cri.runtime.create_container(req).await?.into_inner().container_id)
@@ -306,10 +314,15 @@ fn assert_nothing_left(node: &Node) {
     );
     let active: Vec<String> = ctr(&["snapshots", "ls"])
         .lines()
-        .filter(|l| l.contains("Active"))
+        .filter(|l| l.contains("Active") || l.contains("View"))
         .map(String::from)
         .collect();
-    assert!(active.is_empty(), "active snapshots: {active:?}");
+    assert!(active.is_empty(), "active snapshots and views: {active:?}");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let state = node.ws.run("cricket").display().to_string();
+    let volumes: Vec<&str> =
+        mounts.lines().filter(|l| l.contains(&state) && l.contains("image-volumes")).collect();
+    assert!(volumes.is_empty(), "image volume mounts: {volumes:?}");
     let ips = node.reserved_ips();
     assert!(ips.is_empty(), "reserved IPs: {ips:?}");
     for dir in [

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
 use futures::StreamExt;
-use k8s_cri::v1::*;
 
 type Events = tonic::Streaming<ContainerEventResponse>;
 

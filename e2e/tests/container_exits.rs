@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::backend::Backend;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 async fn node_with_network() -> Node {
     let node = Node::start(NodeOptions { registry: true, ..Default::default() });

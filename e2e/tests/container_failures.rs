@@ -2,11 +2,11 @@
 //! code and leaves no containerd record, snapshot or file; a start that fails is recorded as
 //! StartError with no task left; and the idempotency rules of start, stop, remove and status.
 
+use cricket::api::v1::security_profile::ProfileType;
+use cricket::api::v1::*;
 use e2e::node::NAMESPACE;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::security_profile::ProfileType;
-use k8s_cri::v1::*;
 use tonic::Code;
 
 fn entries(dir: &std::path::Path) -> Vec<String> {
@@ -75,8 +75,8 @@ async fn refused_creates_leave_nothing_and_lifecycle_calls_are_idempotent() {
         Code::InvalidArgument,
         "working_dir",
     ));
-    // An image volume after a host directory that does not exist yet: refused before that
-    // directory is made.
+    // A writable image volume after a host directory that does not exist yet: refused before
+    // that directory is made.
     let made_too_soon = node.ws.run("host-dir-for-refused-create");
     let mounts = vec![
         Mount {
@@ -91,10 +91,10 @@ async fn refused_creates_leave_nothing_and_lifecycle_calls_are_idempotent() {
         },
     ];
     cases.push((
-        "image volume",
+        "writable image volume",
         pod.create_request(ContainerConfig { mounts, ..ok() }),
-        Code::Unimplemented,
-        "mounts[1].image",
+        Code::InvalidArgument,
+        "mounts[1].readonly",
     ));
     for (what, req, code, names) in cases {
         let err = pod.cri.runtime.create_container(req).await.unwrap_err();

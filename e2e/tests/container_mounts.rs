@@ -8,9 +8,9 @@ use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 fn c(path: &Path) -> CString {
     CString::new(path.display().to_string()).unwrap()
@@ -108,6 +108,24 @@ async fn host_paths_read_only_symlinks_and_propagation() {
     rw_rro.mounts = vec![m];
     let err = pod.create(rw_rro).await.unwrap_err();
     assert!(err.message().contains("recursive_read_only"), "{err}");
+
+    // mount_options (CRI 1.37): noexec on one bind of a directory, none on another.
+    let script = data.join("run.sh");
+    std::fs::write(&script, "#!/bin/sh\necho ran\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut flags = shell(&image, "flags", "/noexec/run.sh; echo $?; /exec/run.sh");
+    let mut noexec = mount("/noexec", &data, false, PropagationPrivate);
+    noexec.mount_options = vec!["noexec".into(), "nosuid".into(), "nodev".into()];
+    flags.mounts = vec![noexec, mount("/exec", &data, false, PropagationPrivate)];
+    let (_, out) = pod.output_of(&node, flags, 3).await;
+    let stdout: Vec<&String> = out.iter().filter(|l| !l.contains("denied")).collect();
+    assert_eq!(stdout, ["126", "ran"], "noexec refuses to run the script: {out:?}");
+    let mut unknown = shell(&image, "bad-flag", "true");
+    let mut m = mount("/x", &data, false, PropagationPrivate);
+    m.mount_options = vec!["shared".into()];
+    unknown.mounts = vec![m];
+    let err = pod.create(unknown).await.unwrap_err();
+    assert!(err.message().contains("config.mounts[0].mount_options[0]"), "{err}");
 
     // Propagation: a mount made on the host after the start reaches an rslave mount only.
     for dir in ["prop/sub", "bi/inner"] {

@@ -1,9 +1,9 @@
 //! Containers share their pod's network: one in the same pod reaches a server over localhost,
 //! one in another pod reaches it at the pod's IP (bridge network, ipMasq off).
 
+use cricket::api::v1::*;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 /// Tries `nc` to `host:8080` up to `attempts` times, 100 ms apart (the server may still be
 /// starting).

@@ -3,10 +3,10 @@
 //! name from the image's passwd, groups from its group file, Merge and Strict policies), and
 //! the PID namespace of a target container.
 
+use cricket::api::v1::*;
 use e2e::test_images::app_image;
 use e2e::workload::{pod_config, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 use tonic::Code;
 
 fn container(image: &str, name: &str) -> ContainerConfig {

@@ -2,10 +2,10 @@
 //! not (mount, devices, masked paths), requested devices with permissions, capabilities add/drop/ALL, masked and read-only paths
 //! (defaults and kubelet's own lists), and seccomp RuntimeDefault, Unconfined and Localhost.
 
+use cricket::api::v1::security_profile::ProfileType;
+use cricket::api::v1::*;
 use e2e::workload::{pod_config, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::security_profile::ProfileType;
-use k8s_cri::v1::*;
 use tonic::Code;
 
 fn container(

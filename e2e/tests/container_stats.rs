@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 use tonic::Code;
 
 fn labelled(image: &str, name: &str, script: &str, role: &str) -> ContainerConfig {

@@ -6,13 +6,13 @@ use std::time::Duration;
 use containerd_bridge::{
     chain_ids, Containerd, ContainerdConfig, NewContainer, RuncOptions, TaskIo,
 };
-use cricket::namespace_pins::{LinuxPinner, NamespacePinner};
+use cricket::adapters::namespace_pins::{LinuxPinner, NamespacePinner};
 use e2e::node::NAMESPACE;
 use e2e::{Node, NodeOptions};
 
 /// The sandbox spec cricket builds for a pod with a hostname and a namespaced sysctl.
 fn pause_spec(id: &str, netns: &std::path::Path) -> Vec<u8> {
-    use k8s_cri::v1::{LinuxPodSandboxConfig, PodSandboxConfig, PodSandboxMetadata};
+    use cricket::api::v1::{LinuxPodSandboxConfig, PodSandboxConfig, PodSandboxMetadata};
     let config = PodSandboxConfig {
         metadata: Some(PodSandboxMetadata {
             name: "web".into(),
@@ -63,7 +63,7 @@ async fn the_pause_image_runs_as_a_task_in_a_pinned_netns_and_leaves_nothing() {
     let id = format!("e2e-sandbox-{}", node.ws.id);
 
     let lease = containerd.create_lease("e2e", Duration::from_secs(600)).await.unwrap();
-    let mounts = containerd.prepare_rootfs(&lease, &id, &parent).await.unwrap();
+    let mounts = containerd.prepare_rootfs(&lease, &id, &parent, Default::default()).await.unwrap();
     let container = NewContainer {
         id: id.clone(),
         labels: [("io.cricket.kind".to_string(), "sandbox".to_string())].into(),

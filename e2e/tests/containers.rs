@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::node::NAMESPACE;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

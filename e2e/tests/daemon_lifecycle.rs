@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::cricket::{run_cricket, write_config, Cricket};
 use e2e::node::NAMESPACE;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::workspace::Workspace;
 use e2e::{eventually, Node, NodeOptions};
-use k8s_cri::v1::*;
 
 async fn runtime_ready(node: &Node) -> Option<RuntimeCondition> {
     let mut cri = node.client().await;

@@ -1,11 +1,12 @@
 //! Exec over SPDY/3.1 against an independent Go peer (Debian's moby/spdystream): both output
 //! streams and the v4 exit Status, stdin echoed back and closed, a tty with resize, the v2
-//! protocol's plain error text, and 20 sessions at once.
+//! protocol's plain error text, input
+//! that ends empty, and 20 sessions at once.
 
+use cricket::api::v1::*;
 use e2e::spdy_go;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 fn exec(id: &str, script: &str, f: impl FnOnce(&mut ExecRequest)) -> ExecRequest {
     let mut r = ExecRequest {
@@ -107,12 +108,24 @@ async fn exec_over_spdy_with_the_go_peer() {
     let want = format!("{} {}", sha256_hex(&payload), payload.len());
     assert_eq!(String::from_utf8_lossy(&got["stdout-sha256"]), want);
 
+    // An input that ends without a byte still ends the process.
+    let url =
+        rt.exec(exec(&id, "cat; echo done", |r| r.stdin = true)).await.unwrap().into_inner().url;
+    let got =
+        tokio::task::spawn_blocking(move || spdy_go::exec(&url, &["-stdin-file", "/dev/null"]))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(got["stdout"], b"done\n");
+
+    // 20 sessions at once, each echoing its own input.
     let mut urls = Vec::new();
-    for i in 0..20 {
-        urls.push(rt.exec(exec(&id, &format!("echo {i}"), |_| {})).await.unwrap().into_inner().url);
+    for _ in 0..20 {
+        urls.push(rt.exec(exec(&id, "cat", |r| r.stdin = true)).await.unwrap().into_inner().url);
     }
-    let runs =
-        urls.into_iter().map(|u| tokio::task::spawn_blocking(move || spdy_go::exec(&u, &[])));
+    let runs = urls.into_iter().enumerate().map(|(i, u)| {
+        tokio::task::spawn_blocking(move || spdy_go::exec(&u, &["-stdin", &format!("{i}\n")]))
+    });
     for (i, got) in futures::future::join_all(runs).await.into_iter().enumerate() {
         assert_eq!(got.unwrap().unwrap()["stdout"], format!("{i}\n").into_bytes());
     }

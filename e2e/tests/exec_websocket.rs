@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use base64::Engine;
+use cricket::api::v1::*;
 use e2e::websocket_client::{collect, connect, send};
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
 use futures::{SinkExt, StreamExt};
-use k8s_cri::v1::*;
 use tokio_tungstenite::tungstenite::Message;
 
 fn exec(id: &str, script: &str, f: impl FnOnce(&mut ExecRequest)) -> ExecRequest {

@@ -1,9 +1,9 @@
 //! A real grpc-go client (the generation kubelet and crictl were built on) is served, both
 //! with its socket path as `:authority` (which h2 alone rejects) and with the unix:// target.
 
+use cricket::api::v1::{VersionRequest, VersionResponse};
 use e2e::grpc_go::{call, Dial};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::{VersionRequest, VersionResponse};
 use prost::Message;
 
 const VERSION: &str = "/runtime.v1.RuntimeService/Version";

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use cricket::api::v1::{ImageSpec, PullImageRequest};
 use e2e::image_builder::{build, busybox_layer, random_layer, ImageOptions};
 use e2e::node::NAMESPACE;
 use e2e::raw_h2::RawH2;
 use e2e::registry::free_port;
 use e2e::test_images::busybox_image;
 use e2e::{eventually, Node, NodeOptions};
-use k8s_cri::v1::{ImageSpec, PullImageRequest};
 use prost::Message;
 use tonic::Code;
 

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use cricket::api::v1::{
+    ImageFilter, ImageFsInfoRequest, ImageSpec, ImageStatusRequest, ListImagesRequest,
+};
 use e2e::image_builder::{build, busybox_layer, ImageOptions};
 use e2e::node::NAMESPACE;
 use e2e::test_images::busybox_image;
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::{
-    ImageFilter, ImageFsInfoRequest, ImageSpec, ImageStatusRequest, ListImagesRequest,
-};
 
 fn registry_node() -> Node {
     Node::start(NodeOptions { registry: true, ..Default::default() })

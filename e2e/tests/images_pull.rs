@@ -1,13 +1,13 @@
 //! PullImage against Debian's docker-registry: references, media types, compressions,
 //! platform selection, one download for concurrent pulls, authentication and mirrors.
 
+use cricket::api::v1::AuthConfig;
 use e2e::image_builder::{
     build, busybox_layer, index, random_layer, Compression, Flavour, ImageOptions,
 };
 use e2e::node::NAMESPACE;
 use e2e::test_images::busybox_image;
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::AuthConfig;
 
 fn registry_node() -> Node {
     Node::start(NodeOptions { registry: true, ..Default::default() })

@@ -1,9 +1,9 @@
-//! Pinned pod namespaces (cricket::namespace_pins) on the real kernel.
+//! Pinned pod namespaces (cricket::adapters::namespace_pins) on the real kernel.
 
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
-use cricket::namespace_pins::{Kind, LinuxPinner, NamespacePinner, PodNamespaces};
+use cricket::adapters::namespace_pins::{Kind, LinuxPinner, NamespacePinner, PodNamespaces};
 use e2e::leaks::find_leaks;
 use e2e::process::run;
 use e2e::workspace::Workspace;

@@ -4,10 +4,10 @@
 use std::process::Command;
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::node::NAMESPACE;
 use e2e::registry::free_port;
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 use tonic::Code;
 
 fn pod_config(node: &Node, name: &str, host_port: i32) -> PodSandboxConfig {

@@ -3,9 +3,9 @@
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::node::NAMESPACE;
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 use tonic::Code;
 
 fn config(name: &str) -> PodSandboxConfig {

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::spdy_go;
 use e2e::websocket_client::{
     collect, collect_base64, connect, connect_offering, send, send_base64,
 };
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 const GET: &str = "GET / HTTP/1.0\r\n\r\n";
 
@@ -115,6 +115,18 @@ async fn port_forward_over_websocket_with_kubelets_subprotocols() {
     node.write_cni_config();
     node.wait_ready().await;
     let mut pod = Pod::start(&node, pod_config(&node, "wsweb")).await;
+    // A port nothing listens on: the error channel says so, and the session ends with a
+    // normal close even though the client's input arrived and was never forwarded.
+    for _ in 0..20 {
+        let req = PortForwardRequest { pod_sandbox_id: pod.id.clone(), port: vec![9] };
+        let url = pod.cri.runtime.port_forward(req).await.unwrap().into_inner().url;
+        let (mut ws, _) =
+            connect_offering(&format!("{url}?ports=9"), Some("v4.channel.k8s.io")).await.unwrap();
+        send(&mut ws, 0, GET.as_bytes()).await;
+        let got = tokio::time::timeout(Duration::from_secs(20), collect(&mut ws)).await.unwrap();
+        let error = String::from_utf8_lossy(&got[&1][2..]).to_string();
+        assert!(error.contains("error forwarding port 9"), "{error:?}");
+    }
     pod.run(shell(&pod.image.clone(), "httpd", &httpd(8080))).await;
     for (offer, answer, base64) in [
         (Some("v4.channel.k8s.io"), "v4.channel.k8s.io", false),

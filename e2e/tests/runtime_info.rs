@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::{eventually, Node, NodeOptions};
-use k8s_cri::v1::*;
 
 fn condition(s: &StatusResponse, kind: &str) -> RuntimeCondition {
     s.status.as_ref().unwrap().conditions.iter().find(|c| c.r#type == kind).cloned().unwrap()
@@ -35,6 +35,13 @@ async fn version_status_and_runtime_config_answer() {
     assert!(network.message.contains("net.d"), "{}", network.message);
     let handlers: Vec<&str> = ready.runtime_handlers.iter().map(|h| h.name.as_str()).collect();
     assert_eq!(handlers, ["", "runc"]);
+    // What kubelet reads at start: Strict supplemental groups and mount options are served,
+    // user namespaces (and so their host-network combination) are not.
+    let f = ready.features.unwrap();
+    assert_eq!(
+        (f.supplemental_groups_policy, f.mount_options, f.user_namespaces_host_network),
+        (true, true, false)
+    );
 
     let rc = cri.runtime.runtime_config(RuntimeConfigRequest {}).await.unwrap().into_inner();
     assert_eq!(rc.linux.unwrap().cgroup_driver, CgroupDriver::Cgroupfs as i32);
@@ -45,6 +52,20 @@ async fn version_status_and_runtime_config_answer() {
         condition(&s, "NetworkReady").status,
         "a conflist in the conf dir makes the network ready"
     );
+    // A CNI 1.1 list gets STATUS from its plugins; Debian's (CNI 1.0) refuse it, so the
+    // network is not ready and the condition names the plugin and the command.
+    let conflist = node.ws.run("net.d").join("10-e2e.conflist");
+    let text = std::fs::read_to_string(&conflist).unwrap();
+    std::fs::write(&conflist, text.replace("\"1.0.0\"", "\"1.1.0\"")).unwrap();
+    let not_ready = cri.runtime.status(StatusRequest { verbose: false }).await.unwrap();
+    let network = condition(&not_ready.into_inner(), "NetworkReady");
+    assert!(!network.status, "{network:?}");
+    assert_eq!(network.reason, "NetworkPluginNotReady");
+    assert!(network.message.contains("CNI plugin bridge STATUS failed"), "{}", network.message);
+    std::fs::write(&conflist, text).unwrap();
+    let again = cri.runtime.status(StatusRequest { verbose: false }).await.unwrap().into_inner();
+    assert!(condition(&again, "NetworkReady").status, "ready again with the 1.0 list");
+
     let config: serde_json::Value = serde_json::from_str(&s.info["config"]).unwrap();
     assert_eq!(config["listen"], node.ws.run("cricket.sock").display().to_string());
 

@@ -4,10 +4,10 @@
 
 use std::io::{Read, Write};
 
+use cricket::api::v1::*;
 use e2e::prometheus_text::{parse, Exposition};
 use e2e::workload::{pod_config, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 /// GETs `path`; returns the status line, the headers and the body.
 fn get(address: &str, path: &str) -> (String, String, String) {

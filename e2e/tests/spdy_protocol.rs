@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use cricket::api::v1::*;
 use e2e::spdy_client::{Client, Frame};
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 
 #[test]
 fn the_dictionary_is_spdystreams() {

@@ -3,9 +3,9 @@
 
 use std::io::{Read, Write};
 
+use cricket::api::v1::*;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
-use k8s_cri::v1::*;
 use tonic::Code;
 
 /// The status code of a plain GET of `url`.

@@ -1,22 +1,22 @@
 //! CreateContainer: validate, reserve the name, prepare the rootfs snapshot, build the spec,
 //! record the container in containerd, persist its status. A failure undoes every step.
 
+use crate::error::Error;
 use std::collections::HashMap;
 use std::path::{Component, Path};
 use std::sync::Arc;
 
-use base64::Engine;
-use containerd_bridge::NewContainer;
-use k8s_cri::v1::{
+use crate::api::v1::{
     ContainerConfig, ContainerEventType, CreateContainerRequest, CreateContainerResponse,
 };
+use base64::Engine;
+use containerd_bridge::NewContainer;
 use prost::Message;
-use tonic::Status;
 
 use super::joined_namespaces::pod_namespace_paths;
 use super::{persist, rootfs};
 use crate::context::Context;
-use crate::errors::from_bridge;
+use crate::error::from_bridge;
 use crate::labels;
 use crate::spec::{container_spec, ContainerSpecOptions, ImageProcess};
 use crate::store::containers::{name_key, Container, ContainerMetadata, ContainerStatus, UserIds};
@@ -25,7 +25,7 @@ use crate::store::sandboxes::{Sandbox, SandboxState};
 use crate::sys::clock::now_ns;
 
 /// `log_directory` joined with `log_path`, refused if it would leave the directory.
-fn log_file(dir: &str, path: &str) -> Result<String, Status> {
+fn log_file(dir: &str, path: &str) -> Result<String, Error> {
     if path.is_empty() || dir.is_empty() {
         return Ok(String::new());
     }
@@ -33,9 +33,10 @@ fn log_file(dir: &str, path: &str) -> Result<String, Status> {
     if rel.is_absolute()
         || rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
     {
-        return Err(Status::invalid_argument(format!(
-            "config.log_path: {path:?} leaves the pod's log directory"
-        )));
+        return Err(Error::invalid(
+            "config.log_path",
+            format!("{path:?} leaves the pod's log directory"),
+        ));
     }
     Ok(Path::new(dir).join(rel).display().to_string())
 }
@@ -43,25 +44,25 @@ fn log_file(dir: &str, path: &str) -> Result<String, Status> {
 fn validate(
     ctx: &Context,
     req: &CreateContainerRequest,
-) -> Result<(Sandbox, ContainerConfig, ImageEntry), Status> {
+) -> Result<(Sandbox, ContainerConfig, ImageEntry), Error> {
     let sandbox = ctx
         .sandboxes
         .get(&req.pod_sandbox_id)
-        .ok_or_else(|| crate::errors::sandbox_not_found(&req.pod_sandbox_id))?;
+        .ok_or_else(|| crate::error::sandbox_not_found(&req.pod_sandbox_id))?;
     if sandbox.status.state != SandboxState::Ready {
-        return Err(Status::failed_precondition(format!(
+        return Err(Error::failed_precondition(format!(
             "pod sandbox {} is not ready",
             sandbox.meta.id
         )));
     }
-    let config = req.config.clone().ok_or_else(|| Status::invalid_argument("config: missing"))?;
+    let config = req.config.clone().ok_or_else(|| Error::invalid("config", "missing"))?;
     let name = config.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default();
     if name.is_empty() {
-        return Err(Status::invalid_argument("config.metadata.name: empty"));
+        return Err(Error::invalid("config.metadata.name", "empty"));
     }
     let reference = config.image.as_ref().map(|i| i.image.as_str()).unwrap_or_default();
     if reference.is_empty() {
-        return Err(Status::invalid_argument("config.image.image: empty"));
+        return Err(Error::invalid("config.image.image", "empty"));
     }
     let privileged = |sc: Option<bool>| sc.unwrap_or(false);
     let wants = privileged(
@@ -76,21 +77,28 @@ fn validate(
             .map(|s| s.privileged),
     );
     if wants && !pod_allows {
-        return Err(Status::invalid_argument(
-            "config.linux.security_context.privileged: the pod sandbox is not privileged",
+        return Err(Error::invalid(
+            "config.linux.security_context.privileged",
+            "the pod sandbox is not privileged",
         ));
     }
     if let Some(i) = config.mounts.iter().position(|m| m.recursive_read_only) {
         let runc = crate::sandbox::runtime_type(ctx, &sandbox.meta.runtime_handler)
             == crate::sandbox::RUNC_SHIM;
         if !(runc && crate::runtime::runc_features::recursive_read_only()) {
-            return Err(Status::invalid_argument(format!(
-                "config.mounts[{i}].recursive_read_only: not supported by this runtime handler"
-            )));
+            return Err(Error::invalid(
+                format!("config.mounts[{i}].recursive_read_only"),
+                "not supported by this runtime handler",
+            ));
         }
     }
+    super::stop_signal::validate(config.stop_signal)?;
+    // The OCI spec holds the environment as text.
+    if let Some(i) = config.envs.iter().position(|kv| std::str::from_utf8(&kv.value).is_err()) {
+        return Err(Error::invalid(format!("config.envs[{i}].value"), "not UTF-8"));
+    }
     let image = ctx.images.resolve(reference).ok_or_else(|| {
-        Status::not_found(format!("image {reference:?} is not present; pull it first"))
+        Error::not_found(format!("image {reference:?} is not present; pull it first"))
     })?;
     Ok((sandbox, config, image))
 }
@@ -109,16 +117,15 @@ fn named_image(config: &ContainerConfig) -> String {
 pub(crate) async fn create_container(
     ctx: &Context,
     req: CreateContainerRequest,
-) -> Result<CreateContainerResponse, Status> {
+) -> Result<CreateContainerResponse, Error> {
     let (sandbox, config, image) = validate(ctx, &req)?;
     let m = config.metadata.clone().unwrap_or_default();
     let log_path = log_file(&sandbox.config.log_directory, &config.log_path)?;
-    let id = crate::sys::random::new_id()
-        .map_err(|e| Status::internal(format!("a new container ID: {e}")))?;
+    let id = crate::sys::random::new_id().map_err(|e| Error::internal("a new container ID", e))?;
     crate::rpc_ids::record_new("container", &id);
     let key = name_key(&sandbox.meta.id, &m.name, m.attempt);
     if let Err(holder) = ctx.containers.reserve_name(&key, &id) {
-        return Err(Status::already_exists(format!(
+        return Err(Error::already_exists(format!(
             "container name {:?} is reserved for {holder}",
             key
         )));
@@ -135,6 +142,7 @@ pub(crate) async fn create_container(
         log_path,
         created_at_ns: now_ns(),
         user: None,
+        image_volumes: Vec::new(),
     };
     match create(ctx, &sandbox, &config, &image, &mut meta).await {
         Ok(()) => {
@@ -175,19 +183,33 @@ async fn create(
     config: &ContainerConfig,
     image: &ImageEntry,
     meta: &mut ContainerMetadata,
-) -> Result<(), Status> {
-    let c = &ctx.containerd;
+) -> Result<(), Error> {
+    let c = &ctx.lifecycle;
     let lsm = node_lsm(ctx).await;
     let id = &meta.id.clone();
     let namespaces = pod_namespace_paths(ctx, sandbox, config)?;
-    let config = super::host_paths::prepared(config)?;
     let lease = c
         .create_lease("container", std::time::Duration::from_secs(600))
         .await
         .map_err(|e| from_bridge("lease", e))?;
+    let state_dir = persist::state_dir(ctx, id);
+    let mut views = Vec::new();
     let result = async {
+        let config =
+            super::image_volumes::prepare(ctx, id, &state_dir, &lease, config.clone(), &mut views)
+                .await?;
+        meta.image_volumes = views.iter().map(|(_, v)| v.clone()).collect();
+        // Host paths are made and their propagation changed (a mount syscall): off the workers.
+        let config =
+            crate::sys::blocking::off_workers(move || super::host_paths::prepared(&config)).await?;
+        // The rootfs snapshot keeps the image volumes' views once the lease is gone.
+        let snapshotter = &ctx.config.containerd.snapshotter;
+        let references = views
+            .iter()
+            .map(|(i, v)| (super::image_volumes::reference_label(snapshotter, *i), v.key.clone()))
+            .collect();
         let mounts = c
-            .prepare_rootfs(&lease, id, &crate::image::top_chain_id(&image.config)?)
+            .prepare_rootfs(&lease, id, &crate::image::top_chain_id(&image.config)?, references)
             .await
             .map_err(|e| from_bridge("prepare rootfs", e))?;
         let image_process = ImageProcess::from_config(&image.config);
@@ -209,8 +231,7 @@ async fn create(
             daemon_oom_score_adj: crate::sys::process::own_oom_score_adj(),
             lsm,
         };
-        let spec = container_spec(&config, &options)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let spec = container_spec(&config, &options)?;
         meta.user = spec.process().as_ref().map(|p| {
             let u = p.user();
             UserIds {
@@ -240,10 +261,18 @@ async fn create(
             .await
             .map_err(|e| from_bridge("create container", e))?;
         persist::save_status(ctx, id, &ContainerStatus::created())
-            .map_err(|e| Status::internal(format!("persist status: {e}")))
+            .map_err(|e| Error::internal("persist status", e))
     }
     .await;
-    let _ = c.delete_lease(&lease, false).await;
+    if result.is_err() {
+        let made: Vec<_> = views.into_iter().map(|(_, v)| v).collect();
+        if let Err(e) = super::image_volumes::release(ctx, &state_dir, &made).await {
+            tracing::warn!(container = %id, error = %e, "undo image volumes");
+        }
+    }
+    if c.delete_lease(&lease, false).await.is_err() {
+        ctx.janitor.leave_lease(lease.id());
+    }
     result
 }
 

@@ -1,11 +1,11 @@
 //! Recording exits: code, time and reason, once, in the store and on disk. The task events
-//! monitor (`crate::containerd_event_loop`) calls in here for every exit and OOM kill it learns of.
+//! monitor (`crate::adapters::containerd_event_loop`) calls in here for every exit and OOM kill it learns of.
 
 use std::time::Duration;
 
 use containerd_bridge::TaskState;
 
-use k8s_cri::v1::ContainerEventType;
+use crate::api::v1::ContainerEventType;
 
 use super::persist;
 use crate::context::Context;
@@ -139,7 +139,7 @@ pub async fn container_exited(ctx: &Context, id: &str, code: u32, at_ns: i64) {
         tracing::info!(container = %id, code, "container exited");
     }
     let _turn = crate::shim_turns::take(ctx, id).await;
-    if let Err(e) = ctx.containerd.delete_task(id).await {
+    if let Err(e) = ctx.lifecycle.delete_task(id).await {
         tracing::warn!(container = %id, error = %e, "could not delete the exited task");
     }
 }
@@ -148,8 +148,8 @@ pub async fn container_exited(ctx: &Context, id: &str, code: u32, at_ns: i64) {
 /// that no event brought (the stream broke, or cricket was down). A task that cannot be asked
 /// about (containerd down or starting) is unknown, not exited: nothing changes then.
 pub async fn reconcile(ctx: &Context, id: &str) {
-    match ctx.containerd.task_state(id).await {
-        Ok(Some((_, TaskState::Stopped))) => match ctx.containerd.wait_task(id).await {
+    match ctx.lifecycle.task_state(id).await {
+        Ok(Some((_, TaskState::Stopped))) => match ctx.lifecycle.wait_task(id).await {
             Ok(exit) => container_exited(ctx, id, exit.code, exit.exited_at_ns).await,
             Err(e) => {
                 tracing::warn!(container = %id, error = %e, "could not read a stopped task's exit")

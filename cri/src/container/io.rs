@@ -9,10 +9,10 @@
 //! Stdin is a FIFO that the logger holds open for writing, so it does not end with cricket;
 //! attach (the streaming issue) writes to it.
 
+use crate::error::Error;
 use std::path::{Path, PathBuf};
 
 use containerd_bridge::TaskIo;
-use tonic::Status;
 
 use super::persist;
 use crate::context::Context;
@@ -25,18 +25,18 @@ pub struct ContainerIo {
     pub own_logger: Option<tokio::process::Child>,
 }
 
-fn internal(what: &str, path: &Path, e: std::io::Error) -> Status {
-    Status::internal(format!("{what} {}: {e}", path.display()))
+fn internal(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::internal(format!("{what} {}", path.display()), e)
 }
 
-fn fifo(ctx: &Context, id: &str, name: &str) -> Result<PathBuf, Status> {
+fn fifo(ctx: &Context, id: &str, name: &str) -> Result<PathBuf, Error> {
     let path = persist::state_dir(ctx, id).join(name);
     crate::sys::fifo::make(&path).map_err(|e| internal("make", &path, e))?;
     Ok(path)
 }
 
 /// The log file, its directory made; `/dev/null` for a container without one.
-fn log_file(c: &Container) -> Result<PathBuf, Status> {
+fn log_file(c: &Container) -> Result<PathBuf, Error> {
     if c.meta.log_path.is_empty() {
         return Ok(PathBuf::from("/dev/null"));
     }
@@ -47,7 +47,7 @@ fn log_file(c: &Container) -> Result<PathBuf, Status> {
     Ok(log)
 }
 
-pub fn prepare(ctx: &Context, c: &Container) -> Result<ContainerIo, Status> {
+pub fn prepare(ctx: &Context, c: &Container) -> Result<ContainerIo, Error> {
     let id = &c.meta.id;
     let state = persist::state_dir(ctx, id);
     std::fs::create_dir_all(&state).map_err(|e| internal("create", &state, e))?;
@@ -85,7 +85,7 @@ pub fn prepare(ctx: &Context, c: &Container) -> Result<ContainerIo, Status> {
 
 /// Starts `cricket-logger fifos`, in a session of its own so that nothing aimed at cricket's
 /// process group reaches it.
-fn spawn_logger(args: &LoggerArgs) -> Result<tokio::process::Child, Status> {
+fn spawn_logger(args: &LoggerArgs) -> Result<tokio::process::Child, Error> {
     let mut cmd = tokio::process::Command::new(logger_binary());
     cmd.args(fifo_logger_args(args))
         .stdin(std::process::Stdio::null())

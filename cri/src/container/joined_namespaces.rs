@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use k8s_cri::v1::{ContainerConfig, NamespaceMode};
-use tonic::Status;
+use crate::api::v1::{ContainerConfig, NamespaceMode};
+use crate::error::Error;
 
 use crate::context::Context;
 use crate::spec::{PidMode, PodNamespacePaths};
@@ -22,7 +22,7 @@ pub fn pod_namespace_paths(
     ctx: &Context,
     sandbox: &Sandbox,
     config: &ContainerConfig,
-) -> Result<PodNamespacePaths, Status> {
+) -> Result<PodNamespacePaths, Error> {
     let pod_ns = sandbox
         .config
         .linux
@@ -50,12 +50,12 @@ pub fn pod_namespace_paths(
         NamespaceMode::Node => PidMode::Node,
         NamespaceMode::Container => PidMode::Own,
         NamespaceMode::Pod => PidMode::Join(proc_ns(
-            pause.ok_or_else(|| Status::failed_precondition("namespace_options.pid: POD needs the pod's shared PID namespace (a pause process)"))?,
+            pause.ok_or_else(|| Error::failed_precondition("namespace_options.pid: POD needs the pod's shared PID namespace (a pause process)"))?,
             "pid",
         )),
         NamespaceMode::Target => {
             let target = ctx.containers.get(&own_ns.target_id).filter(|c| c.status.pid > 0).ok_or_else(|| {
-                Status::not_found(format!("namespace_options.target_id: no running container {:?}", own_ns.target_id))
+                Error::not_found(format!("namespace_options.target_id: no running container {:?}", own_ns.target_id))
             })?;
             PidMode::Join(proc_ns(target.status.pid, "pid"))
         }

@@ -1,12 +1,16 @@
 //! Containers: CreateContainer, StartContainer, StopContainer, RemoveContainer,
-//! ContainerStatus, ListContainers, UpdateContainerResources and ReopenContainerLog over the container store; exit
-//! tracking; recovery after a restart.
+//! ContainerStatus, ListContainers, UpdateContainerResources and ReopenContainerLog over the
+//! container store, one file each; exit tracking; recovery after a restart.
 
 mod create;
 pub(crate) mod exits;
 mod host_paths;
+mod image_volumes;
 mod io;
 mod joined_namespaces;
+#[cfg(test)]
+mod lifecycle_tests;
+mod log_reopen;
 mod oom;
 pub mod persist;
 mod recover;
@@ -15,14 +19,17 @@ mod rootfs;
 mod start;
 mod status;
 mod stop;
+pub(crate) mod stop_signal;
 mod task_removal;
 mod update;
 
 pub(crate) use create::create_container;
+pub use image_volumes::ImageVolume;
+pub(crate) use log_reopen::reopen_container_log;
 pub use recover::recover;
 pub(crate) use remove::{remove_container, remove_containers_of};
 pub(crate) use start::start_container;
-pub(crate) use status::{container_status, cri_status, list_containers, reopen_container_log};
+pub(crate) use status::{container_status, cri_status, list_containers, stream_containers};
 pub(crate) use stop::{stop_container, stop_containers_of};
 pub(crate) use task_removal::remove_task;
 pub(crate) use update::update_container_resources;

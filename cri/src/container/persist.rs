@@ -61,6 +61,8 @@ pub fn remove_dirs(ctx: &Context, id: &str) -> std::io::Result<()> {
 
 fn remove_dirs_here(ctx: &Context, id: &str) -> std::io::Result<()> {
     let _ = std::fs::remove_file(attach_socket(ctx, id));
+    // Image volumes are read-only mounts under the state directory: unmounted first.
+    super::image_volumes::unmount_all(&state_dir(ctx, id));
     for d in [dir(ctx, id), state_dir(ctx, id)] {
         match std::fs::remove_dir_all(&d) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),

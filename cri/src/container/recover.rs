@@ -1,12 +1,12 @@
 //! After a restart: every container containerd knows comes back with its status; a running one
-//! is resynced by `crate::containerd_event_loop`, so one that exited while cricket was down gets
+//! is resynced by `crate::adapters::containerd_event_loop`, so one that exited while cricket was down gets
 //! its real exit code; one whose CreateContainer was interrupted (no status file) is removed;
 //! one whose StartContainer was interrupted is settled by its task's real state.
 
 use std::sync::Arc;
 
+use crate::api::v1::ContainerConfig;
 use base64::Engine;
-use k8s_cri::v1::ContainerConfig;
 use prost::Message;
 
 use super::persist;
@@ -17,7 +17,7 @@ use containerd_bridge::TaskState;
 use crate::store::containers::{name_key, Container, ContainerState, ContainerStatus};
 
 pub async fn recover(ctx: &Arc<Context>) -> containerd_bridge::Result<usize> {
-    let records = ctx.containerd.list_containers(vec![super::container_filter()]).await?;
+    let records = ctx.lifecycle.list_containers(vec![super::container_filter()]).await?;
     let mut count = 0;
     for record in records {
         let Some(meta) =
@@ -56,7 +56,10 @@ fn sweep_orphan_dirs(ctx: &Context) {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !ctx.containers.contains(&name) {
             tracing::info!(container = %name, "removing the files of a container containerd does not know");
-            let _ = crate::sys::blocking::run(|| std::fs::remove_dir_all(entry.path()));
+            let _ = crate::sys::blocking::run(|| {
+                super::image_volumes::unmount_all(&entry.path());
+                std::fs::remove_dir_all(entry.path())
+            });
         }
     }
 }
@@ -72,10 +75,10 @@ async fn settle_cut_off_start(
     created_at_ns: i64,
     status: &mut ContainerStatus,
 ) -> containerd_bridge::Result<()> {
-    match ctx.containerd.task_state(id).await? {
+    match ctx.lifecycle.task_state(id).await? {
         None => {}
         Some((_, TaskState::Created | TaskState::Unknown)) => {
-            let c = &ctx.containerd;
+            let c = &ctx.lifecycle;
             c.kill_task(id, libc::SIGKILL as u32, true).await?;
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), c.wait_task(id)).await;
             let turn = crate::shim_turns::take(ctx, id).await;

@@ -3,30 +3,33 @@
 
 use std::time::Duration;
 
-use k8s_cri::v1::{RemoveContainerRequest, RemoveContainerResponse};
-use tonic::Status;
+use crate::api::v1::{RemoveContainerRequest, RemoveContainerResponse};
+use crate::error::Error;
 
 use super::persist;
 use crate::context::Context;
-use crate::errors::from_bridge;
+use crate::error::from_bridge;
 use crate::store::containers::{name_key, Container};
 
-async fn remove(ctx: &Context, c: &Container) -> Result<(), Status> {
+async fn remove(ctx: &Context, c: &Container) -> Result<(), Error> {
     let id = &c.meta.id;
     super::stop::stop(ctx, c, Duration::ZERO).await?;
-    let cd = &ctx.containerd;
+    let cd = &ctx.lifecycle;
     super::remove_task(ctx, id).await.map_err(|e| from_bridge("delete task", e))?;
+    // Image volumes go while the record still names them, so a removal cut off anywhere is
+    // finished by the next one.
+    super::image_volumes::release(ctx, &persist::state_dir(ctx, id), &c.meta.image_volumes).await?;
     cd.delete_container(id).await.map_err(|e| from_bridge("delete container", e))?;
     cd.remove_snapshot(id).await.map_err(|e| from_bridge("remove snapshot", e))?;
     persist::remove_dirs(ctx, id)
-        .map_err(|e| Status::internal(format!("remove the container's files: {e}")))?;
+        .map_err(|e| Error::internal("remove the container's files", e))?;
     ctx.containers.release_name(&name_key(&c.meta.sandbox_id, &c.meta.name, c.meta.attempt), id);
     ctx.containers.remove(id);
     crate::cri_events::emit(
         ctx,
         id,
         &c.meta.sandbox_id,
-        k8s_cri::v1::ContainerEventType::ContainerDeletedEvent,
+        crate::api::v1::ContainerEventType::ContainerDeletedEvent,
     );
     tracing::info!(pod = %c.meta.sandbox_id, container = %id, "container removed");
     Ok(())
@@ -35,7 +38,7 @@ async fn remove(ctx: &Context, c: &Container) -> Result<(), Status> {
 pub(crate) async fn remove_container(
     ctx: &Context,
     req: RemoveContainerRequest,
-) -> Result<RemoveContainerResponse, Status> {
+) -> Result<RemoveContainerResponse, Error> {
     if let Some(c) = ctx.containers.get(&req.container_id) {
         remove(ctx, &c).await?;
     }
@@ -43,7 +46,7 @@ pub(crate) async fn remove_container(
 }
 
 /// Removes every container of a pod (RemovePodSandbox).
-pub(crate) async fn remove_containers_of(ctx: &Context, sandbox_id: &str) -> Result<(), Status> {
+pub(crate) async fn remove_containers_of(ctx: &Context, sandbox_id: &str) -> Result<(), Error> {
     for c in ctx.containers.in_sandbox(sandbox_id) {
         remove(ctx, &c).await?;
     }

@@ -1,20 +1,20 @@
 //! StartContainer: the task through the pod's shim with `cricket-logger` on its output
-//! (`super::io`), started; its exit reaches `crate::containerd_event_loop`.
+//! (`super::io`), started; its exit reaches `crate::adapters::containerd_event_loop`.
 
-use k8s_cri::v1::{StartContainerRequest, StartContainerResponse};
-use tonic::Status;
+use crate::api::v1::{StartContainerRequest, StartContainerResponse};
+use crate::error::Error;
 
 use super::{exits, persist};
 use crate::context::Context;
-use crate::errors::from_bridge;
+use crate::error::from_bridge;
 use crate::store::containers::{Container, ContainerState};
 use crate::sys::clock::now_ns;
 
 /// Marks the container as starting; refused unless it is Created and not already starting.
-fn claim(ctx: &Context, id: &str) -> Result<Container, Status> {
+fn claim(ctx: &Context, id: &str) -> Result<Container, Error> {
     let claimed = ctx.containers.modify(id, |c| {
         if c.status.state != ContainerState::Created || c.status.starting {
-            return Err(Status::failed_precondition(format!(
+            return Err(Error::failed_precondition(format!(
                 "container {id} is {:?}, not created",
                 c.status.state
             )));
@@ -22,13 +22,13 @@ fn claim(ctx: &Context, id: &str) -> Result<Container, Status> {
         c.status.starting = true;
         Ok(c.clone())
     });
-    claimed.unwrap_or_else(|| Err(crate::errors::container_not_found(id)))
+    claimed.unwrap_or_else(|| Err(crate::error::container_not_found(id)))
 }
 
 pub(crate) async fn start_container(
     ctx: &std::sync::Arc<Context>,
     req: StartContainerRequest,
-) -> Result<StartContainerResponse, Status> {
+) -> Result<StartContainerResponse, Error> {
     let c = claim(ctx, &req.container_id)?;
     let result = start(ctx, &c).await;
     // Only now may an exit that overtook the start be recorded (`exits::settled_state`), so
@@ -37,9 +37,9 @@ pub(crate) async fn start_container(
     result.map(|()| StartContainerResponse {})
 }
 
-async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
+async fn start(ctx: &Context, c: &Container) -> Result<(), Error> {
     let id = c.meta.id.clone();
-    let cd = &ctx.containerd;
+    let cd = &ctx.lifecycle;
     let t0 = std::time::Instant::now();
     let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let io = super::io::prepare(ctx, c);
@@ -55,7 +55,7 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
         let started = now_ns();
         let pid = cd.start_task(&id).await.map_err(|e| from_bridge("start task", e))?;
         tracing::debug!(container = %id, mounts_ms = ms(t0) - ms(t1), task_ms = ms(t1) - ms(t2), started_ms = ms(t2), "container start steps");
-        Ok::<_, Status>((pid, started))
+        Ok::<_, Error>((pid, started))
     }
     .await;
     let result = match result {
@@ -75,7 +75,7 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
                 tracing::warn!(container = %id, error = %left, "the failed start's task could not be removed now");
                 ctx.janitor.leave_task(&id);
             }
-            exits::record(ctx, &id, 128, now_ns(), "StartError", e.message());
+            exits::record(ctx, &id, 128, now_ns(), "StartError", &e.message());
             return Err(e);
         }
     };
@@ -87,13 +87,13 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
     });
     if let Some(status) = status {
         persist::save_status(ctx, &id, &status)
-            .map_err(|e| Status::internal(format!("persist status: {e}")))?;
+            .map_err(|e| Error::internal("persist status", e))?;
     }
     crate::cri_events::emit(
         ctx,
         &id,
         &c.meta.sandbox_id,
-        k8s_cri::v1::ContainerEventType::ContainerStartedEvent,
+        crate::api::v1::ContainerEventType::ContainerStartedEvent,
     );
     tracing::info!(pod = %c.meta.sandbox_id, container = %id, pid, "container started");
     Ok(())
@@ -103,7 +103,7 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Status> {
 /// the task's PID if it runs, asked until containerd answers (for up to 10 s).
 async fn started_after_all(ctx: &Context, id: &str) -> Option<u32> {
     for _ in 0..50 {
-        match ctx.containerd.task_state(id).await {
+        match ctx.lifecycle.task_state(id).await {
             Ok(Some((pid, containerd_bridge::TaskState::Running))) => {
                 tracing::warn!(container = %id, pid, "the start failed on the way back, but the task runs: started");
                 return Some(pid);

@@ -1,16 +1,16 @@
-//! ContainerStatus and ListContainers, answered from the store; ReopenContainerLog.
+//! ContainerStatus and ListContainers, answered from the store.
 
+use crate::error::Error;
 use std::collections::HashMap;
 
-use k8s_cri::v1::{
-    ContainerMetadata as CriMetadata, ContainerResources, ContainerState as CriState,
-    ContainerStatus as CriStatus, ContainerStatusRequest, ContainerStatusResponse, ContainerUser,
-    ImageSpec, LinuxContainerUser, ListContainersRequest, ListContainersResponse,
-    ReopenContainerLogRequest, ReopenContainerLogResponse,
+use crate::api::v1::{
+    ContainerFilter, ContainerMetadata as CriMetadata, ContainerResources,
+    ContainerState as CriState, ContainerStatus as CriStatus, ContainerStatusRequest,
+    ContainerStatusResponse, ContainerUser, ImageSpec, LinuxContainerUser, ListContainersRequest,
+    ListContainersResponse, StreamContainersRequest, StreamContainersResponse,
 };
-use tonic::Status;
+use crate::list_pages::{pages, PageStream};
 
-use super::persist;
 use crate::context::Context;
 use crate::store::containers::{Container, ContainerState};
 
@@ -37,18 +37,19 @@ fn image(c: &Container) -> ImageSpec {
     };
     // Field by field: the configured reference is replaced, so it is not cloned.
     let Some(configured) = c.config.image.as_ref() else {
-        return ImageSpec { image, ..Default::default() };
+        return ImageSpec { image, image_ref: c.meta.image_id.clone(), ..Default::default() };
     };
     ImageSpec {
         image,
         annotations: configured.annotations.clone(),
         user_specified_image: configured.user_specified_image.clone(),
         runtime_handler: configured.runtime_handler.clone(),
+        image_ref: c.meta.image_id.clone(),
     }
 }
 
 /// The CRI status of `c` (ContainerStatus, and the statuses in container events).
-pub(crate) fn cri_status(c: &Container) -> CriStatus {
+pub(crate) fn cri_status(ctx: &Context, c: &Container) -> CriStatus {
     let s = &c.status;
     CriStatus {
         id: c.meta.id.clone(),
@@ -65,11 +66,12 @@ pub(crate) fn cri_status(c: &Container) -> CriStatus {
         message: s.message.clone(),
         labels: c.config.labels.clone(),
         annotations: c.config.annotations.clone(),
-        mounts: c.config.mounts.clone(),
+        mounts: super::image_volumes::status_mounts(&c.config, &c.meta.image_volumes),
         log_path: c.meta.log_path.clone(),
         resources: c
             .resources()
             .map(|linux| ContainerResources { linux: Some(linux), windows: None }),
+        stop_signal: super::stop_signal::to_cri(super::stop_signal::effective(ctx, c)) as i32,
         user: c.meta.user.as_ref().map(|u| ContainerUser {
             linux: Some(LinuxContainerUser {
                 uid: i64::from(u.uid),
@@ -84,13 +86,13 @@ pub(crate) fn cri_status(c: &Container) -> CriStatus {
 pub(crate) async fn container_status(
     ctx: &Context,
     req: ContainerStatusRequest,
-) -> Result<ContainerStatusResponse, Status> {
+) -> Result<ContainerStatusResponse, Error> {
     let c = ctx
         .containers
         .get(&req.container_id)
-        .ok_or_else(|| crate::errors::container_not_found(&req.container_id))?;
+        .ok_or_else(|| crate::error::container_not_found(&req.container_id))?;
     let s = &c.status;
-    let status = cri_status(&c);
+    let status = cri_status(ctx, &c);
     let mut info = HashMap::new();
     if req.verbose {
         let spec = crate::sandbox::record_spec(ctx, &c.meta.id).await;
@@ -105,51 +107,43 @@ pub(crate) async fn container_status(
     Ok(ContainerStatusResponse { status: Some(status), info })
 }
 
-pub(crate) fn list_containers(ctx: &Context, req: ListContainersRequest) -> ListContainersResponse {
-    let f = req.filter.unwrap_or_default();
-    let containers = ctx
-        .containers
+/// The containers a list filter selects.
+fn matching(ctx: &Context, filter: Option<ContainerFilter>) -> Vec<Container> {
+    let f = filter.unwrap_or_default();
+    ctx.containers
         .list()
         .into_iter()
         .filter(|c| c.matches(&f.id, &f.pod_sandbox_id, &f.label_selector))
         .filter(|c| f.state.as_ref().is_none_or(|v| v.state == state(c)))
-        .map(|c| k8s_cri::v1::Container {
-            id: c.meta.id.clone(),
-            pod_sandbox_id: c.meta.sandbox_id.clone(),
-            metadata: Some(metadata(&c)),
-            image: Some(image(&c)),
-            image_ref: c.meta.image_id.clone(),
-            image_id: c.meta.image_id.clone(),
-            state: state(&c),
-            created_at: c.meta.created_at_ns,
-            labels: c.config.labels.clone(),
-            annotations: c.config.annotations.clone(),
-        })
-        .collect();
-    ListContainersResponse { containers }
+        .collect()
 }
 
-pub(crate) async fn reopen_container_log(
+fn list_item(c: &Container) -> crate::api::v1::Container {
+    crate::api::v1::Container {
+        id: c.meta.id.clone(),
+        pod_sandbox_id: c.meta.sandbox_id.clone(),
+        metadata: Some(metadata(c)),
+        image: Some(image(c)),
+        image_ref: c.meta.image_id.clone(),
+        image_id: c.meta.image_id.clone(),
+        state: state(c),
+        created_at: c.meta.created_at_ns,
+        labels: c.config.labels.clone(),
+        annotations: c.config.annotations.clone(),
+    }
+}
+
+pub(crate) fn list_containers(ctx: &Context, req: ListContainersRequest) -> ListContainersResponse {
+    ListContainersResponse { containers: matching(ctx, req.filter).iter().map(list_item).collect() }
+}
+
+pub(crate) fn stream_containers(
     ctx: &Context,
-    req: ReopenContainerLogRequest,
-) -> Result<ReopenContainerLogResponse, Status> {
-    let c = ctx
-        .containers
-        .get(&req.container_id)
-        .ok_or_else(|| crate::errors::container_not_found(&req.container_id))?;
-    if c.status.state != ContainerState::Running {
-        return Err(Status::failed_precondition(format!("container {} is not running", c.meta.id)));
-    }
-    if !c.meta.log_path.is_empty() {
-        let within = std::time::Duration::from_secs(5);
-        crate::logs::reopen(
-            &persist::logger_pidfile(ctx, &c.meta.id),
-            std::path::Path::new(&c.meta.log_path),
-            within,
-        )
-        .await
-        .map_err(|e| Status::internal(format!("reopen the log of {}: {e}", c.meta.id)))?;
-        tracing::info!(log = %c.meta.log_path, "container log reopened");
-    }
-    Ok(ReopenContainerLogResponse {})
+    req: StreamContainersRequest,
+) -> PageStream<StreamContainersResponse> {
+    pages(
+        matching(ctx, req.filter),
+        |c| Some(list_item(c)),
+        |containers| StreamContainersResponse { containers },
+    )
 }

@@ -12,7 +12,7 @@ use crate::context::Context;
 /// answers "ttrpc: closed": that is done, not a failure, once containerd no longer has the
 /// task. Other errors are retried for a few seconds.
 pub(crate) async fn remove_task(ctx: &Context, id: &str) -> Result<(), BridgeError> {
-    let c = &ctx.containerd;
+    let c = &ctx.lifecycle;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         let attempt = async {

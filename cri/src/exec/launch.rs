@@ -1,18 +1,23 @@
 //! Starting a process in a running container, for ExecSync and for the streaming Exec: the
 //! container's own OCI process running the command, with FIFOs under
-//! `state_dir/exec/<exec-id>/` for the streams asked for, opened by cricket before the shim
-//! opens its ends. [`Launched::finish`] deletes the process and its FIFOs once it is done.
+//! `state_dir/exec/<exec-id>/` for the streams asked for. cricket opens the outputs before the
+//! shim opens its ends, and stdin's writer once the shim's reader is there.
+//! [`Launched::finish`] deletes the process and its FIFOs once it is done.
 
+use crate::error::Error;
 use std::path::PathBuf;
 
-use containerd_bridge::{Containerd, TaskExit, TaskIo};
+use containerd_bridge::{TaskExit, TaskIo};
+
+use crate::adapters::containerd_lifecycle::Lifecycle;
 use oci_spec::runtime::Spec;
 use tokio::net::unix::pipe;
-use tonic::Status;
+
+use crate::sys::fifo::PendingWriter;
 
 use super::process_spec::exec_process;
 use crate::context::Context;
-use crate::errors::from_bridge;
+use crate::error::from_bridge;
 use crate::store::containers::ContainerState;
 
 /// The streams an exec has.
@@ -30,32 +35,32 @@ pub struct Launched {
     pub container_id: String,
     pub exec_id: String,
     pub pid: u32,
-    pub stdin: Option<pipe::Sender>,
+    pub stdin: Option<PendingWriter>,
     pub stdout: Option<pipe::Receiver>,
     pub stderr: Option<pipe::Receiver>,
-    containerd: Containerd,
+    containerd: std::sync::Arc<dyn Lifecycle>,
     dir: PathBuf,
 }
 
-async fn container_spec(ctx: &Context, id: &str) -> Result<Spec, Status> {
+async fn container_spec(ctx: &Context, id: &str) -> Result<Spec, Error> {
     let record =
-        ctx.containerd.get_container(id).await.map_err(|e| from_bridge("get container", e))?;
+        ctx.lifecycle.get_container(id).await.map_err(|e| from_bridge("get container", e))?;
     let spec = record
         .and_then(|r| r.spec)
-        .ok_or_else(|| Status::not_found(format!("container {id} has no containerd record")))?;
+        .ok_or_else(|| Error::not_found(format!("container {id} has no containerd record")))?;
     serde_json::from_slice(&spec.value)
-        .map_err(|e| Status::internal(format!("the recorded spec of {id}: {e}")))
+        .map_err(|e| Error::internal(format!("the recorded spec of {id}"), e))
 }
 
-fn fifo(dir: &std::path::Path, name: &str) -> Result<PathBuf, Status> {
+fn fifo(dir: &std::path::Path, name: &str) -> Result<PathBuf, Error> {
     let path = dir.join(name);
     crate::sys::fifo::make(&path)
-        .map_err(|e| Status::internal(format!("exec fifo {}: {e}", path.display())))?;
+        .map_err(|e| Error::internal(format!("exec fifo {}", path.display()), e))?;
     Ok(path)
 }
 
-fn internal(path: &std::path::Path, e: std::io::Error) -> Status {
-    Status::internal(format!("open {}: {e}", path.display()))
+fn internal(path: &std::path::Path, e: std::io::Error) -> Error {
+    Error::internal(format!("open {}", path.display()), e)
 }
 
 /// Starts `cmd` in container `container_id` (which must run) with `streams`.
@@ -64,22 +69,20 @@ pub async fn launch(
     container_id: &str,
     cmd: &[String],
     streams: ExecStreams,
-) -> Result<Launched, Status> {
+) -> Result<Launched, Error> {
     let c = ctx
         .containers
         .get(container_id)
-        .ok_or_else(|| crate::errors::container_not_found(container_id))?;
+        .ok_or_else(|| crate::error::container_not_found(container_id))?;
     if c.status.state != ContainerState::Running {
-        return Err(Status::failed_precondition(format!("container {} is not running", c.meta.id)));
+        return Err(Error::failed_precondition(format!("container {} is not running", c.meta.id)));
     }
     let id = c.meta.id.clone();
-    let process = exec_process(&container_spec(ctx, &id).await?, cmd, streams.tty)
-        .map_err(|e| Status::invalid_argument(e.to_string()))?;
-    let exec_id =
-        crate::sys::random::hex(16).map_err(|e| Status::internal(format!("a new exec ID: {e}")))?;
+    let process = exec_process(&container_spec(ctx, &id).await?, cmd, streams.tty)?;
+    let exec_id = crate::sys::random::hex(16).map_err(|e| Error::internal("a new exec ID", e))?;
     let dir = ctx.config.state_dir.join("exec").join(&exec_id);
     std::fs::create_dir_all(&dir)
-        .map_err(|e| Status::internal(format!("create {}: {e}", dir.display())))?;
+        .map_err(|e| Error::internal(format!("create {}", dir.display()), e))?;
     let mut launched = Launched {
         container_id: id,
         exec_id,
@@ -87,7 +90,7 @@ pub async fn launch(
         stdin: None,
         stdout: None,
         stderr: None,
-        containerd: ctx.containerd.clone(),
+        containerd: ctx.lifecycle.clone(),
         dir,
     };
     let result = open_and_start(&mut launched, process, streams).await;
@@ -104,17 +107,12 @@ async fn open_and_start(
     l: &mut Launched,
     process: oci_spec::runtime::Process,
     streams: ExecStreams,
-) -> Result<(), Status> {
+) -> Result<(), Error> {
     let mut io = TaskIo { terminal: streams.tty, ..Default::default() };
     if streams.stdin {
         let path = fifo(&l.dir, "stdin")?;
-        // Read-write, so the open never waits for the shim and input is not lost before it reads.
-        l.stdin = Some(
-            pipe::OpenOptions::new()
-                .read_write(true)
-                .open_sender(&path)
-                .map_err(|e| internal(&path, e))?,
-        );
+        // Connected once the shim's reader has opened, at the process's start.
+        l.stdin = Some(PendingWriter::start(&path));
         io.stdin = path.display().to_string();
     }
     // Both output FIFOs always: the runc shim opens a path for each, even for a stream nobody
@@ -148,7 +146,7 @@ async fn open_and_start(
 
 impl Launched {
     /// Waits for the process to exit (at once if it already has).
-    pub async fn wait(&self) -> Result<TaskExit, Status> {
+    pub async fn wait(&self) -> Result<TaskExit, Error> {
         self.containerd
             .wait_process(&self.container_id, &self.exec_id)
             .await
@@ -156,7 +154,7 @@ impl Launched {
     }
 
     /// Resizes the exec's terminal.
-    pub async fn resize(&self, width: u32, height: u32) -> Result<(), Status> {
+    pub async fn resize(&self, width: u32, height: u32) -> Result<(), Error> {
         self.containerd
             .resize_process(&self.container_id, &self.exec_id, width, height)
             .await
@@ -203,7 +201,12 @@ impl Drop for Launched {
         let cleanup = async move {
             let _ = containerd.wait_process(&container_id, &exec_id).await;
             let _ = containerd.delete_process(&container_id, &exec_id).await;
-            let _ = crate::sys::blocking::run(|| std::fs::remove_dir_all(&dir));
+            let _ = crate::sys::blocking::run(|| {
+                // A stdin pump still waiting for the shim's reader (the shim never opened it)
+                // is let go before its FIFO goes.
+                crate::sys::fifo::release_writers(&dir.join("stdin"));
+                std::fs::remove_dir_all(&dir)
+            });
         };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn(cleanup)),

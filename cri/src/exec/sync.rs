@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use k8s_cri::v1::{ExecSyncRequest, ExecSyncResponse};
+use crate::api::v1::{ExecSyncRequest, ExecSyncResponse};
+use crate::error::Error;
 use tokio::time::Instant;
-use tonic::Status;
 
 use super::launch::{launch, ExecStreams, Launched};
 use super::output::{self, MAX_OUTPUT};
@@ -22,7 +22,7 @@ const DRAIN_GRACE: Duration = Duration::from_millis(500);
 pub(crate) async fn exec_sync(
     ctx: &Context,
     req: ExecSyncRequest,
-) -> Result<ExecSyncResponse, Status> {
+) -> Result<ExecSyncResponse, Error> {
     let deadline =
         (req.timeout > 0).then(|| Instant::now() + Duration::from_secs(req.timeout as u64));
     let mut launched = launch(
@@ -41,7 +41,7 @@ pub(crate) async fn exec_sync(
     result
 }
 
-async fn collect(l: &mut Launched, deadline: Option<Instant>) -> Result<ExecSyncResponse, Status> {
+async fn collect(l: &mut Launched, deadline: Option<Instant>) -> Result<ExecSyncResponse, Error> {
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let (out_rx, err_rx) =
         (l.stdout.take().expect("stdout asked for"), l.stderr.take().expect("stderr asked for"));
@@ -58,7 +58,7 @@ async fn collect(l: &mut Launched, deadline: Option<Instant>) -> Result<ExecSync
         let exit = loop {
             tokio::select! {
                 exit = &mut wait => break exit?,
-                _ = until(deadline) => return Err(Status::deadline_exceeded("the command timed out; it was killed")),
+                _ = until(deadline) => return Err(Error::deadline_exceeded("the command timed out; it was killed")),
                 _ = &mut drained, if !drained_done => drained_done = true,
             }
         };

@@ -3,16 +3,16 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use k8s_cri::v1::{FilesystemIdentifier, FilesystemUsage, ImageFsInfoResponse, UInt64Value};
-use tonic::Status;
+use crate::api::v1::{FilesystemIdentifier, FilesystemUsage, ImageFsInfoResponse, UInt64Value};
+use crate::error::Error;
 
 use crate::context::Context;
-use crate::errors::from_bridge;
+use crate::error::from_bridge;
 
 /// How often the usage is recomputed.
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
 
-pub(super) async fn image_fs_info(ctx: &Context) -> Result<ImageFsInfoResponse, Status> {
+pub(super) async fn image_fs_info(ctx: &Context) -> Result<ImageFsInfoResponse, Error> {
     let usage = match ctx.fs_usage() {
         Some(u) => u,
         None => sample(ctx).await.map_err(|e| from_bridge("snapshotter usage", e))?,

@@ -10,8 +10,8 @@ mod top_layer;
 
 use std::sync::Arc;
 
-use k8s_cri::v1::image_service_server::ImageService as ImageServiceApi;
-use k8s_cri::v1::*;
+use crate::api::v1::image_service_server::ImageService as ImageServiceApi;
+use crate::api::v1::*;
 use tonic::{Request, Response, Status};
 
 pub(crate) use fs_info::spawn_sampler;
@@ -41,18 +41,30 @@ impl ImageServiceApi for ImageService {
     }
 
     async fn image_status(&self, req: Request<ImageStatusRequest>) -> Reply<ImageStatusResponse> {
-        status::image_status(&self.ctx, req.into_inner()).map(Response::new)
+        status::image_status(&self.ctx, req.into_inner()).map(Response::new).map_err(Into::into)
     }
 
     async fn pull_image(&self, req: Request<PullImageRequest>) -> Reply<PullImageResponse> {
-        pull::pull_image(&self.ctx, req.into_inner()).await.map(Response::new)
+        pull::pull_image(&self.ctx, req.into_inner()).await.map(Response::new).map_err(Into::into)
     }
 
     async fn remove_image(&self, req: Request<RemoveImageRequest>) -> Reply<RemoveImageResponse> {
-        remove::remove_image(&self.ctx, req.into_inner()).await.map(Response::new)
+        remove::remove_image(&self.ctx, req.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(Into::into)
+    }
+
+    type StreamImagesStream = crate::list_pages::PageStream<StreamImagesResponse>;
+
+    async fn stream_images(
+        &self,
+        req: Request<StreamImagesRequest>,
+    ) -> Reply<Self::StreamImagesStream> {
+        Ok(Response::new(status::stream_images(&self.ctx, req.into_inner())))
     }
 
     async fn image_fs_info(&self, _: Request<ImageFsInfoRequest>) -> Reply<ImageFsInfoResponse> {
-        fs_info::image_fs_info(&self.ctx).await.map(Response::new)
+        fs_info::image_fs_info(&self.ctx).await.map(Response::new).map_err(Into::into)
     }
 }

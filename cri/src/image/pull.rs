@@ -4,23 +4,22 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use crate::api::v1::{AuthConfig, PullImageRequest, PullImageResponse};
 use base64::Engine;
 use containerd_bridge::pull::{normalize, Credentials};
 use containerd_bridge::ImageRecord;
-use k8s_cri::v1::{AuthConfig, PullImageRequest, PullImageResponse};
-use tonic::Status;
 
 use crate::context::Context;
-use crate::errors::{from_bridge, from_pull};
+use crate::error::{from_bridge, from_pull, Error};
 use crate::labels;
 
 pub(super) async fn pull_image(
     ctx: &Arc<Context>,
     req: PullImageRequest,
-) -> Result<PullImageResponse, Status> {
+) -> Result<PullImageResponse, Error> {
     let reference = req.image.map(|i| i.image).unwrap_or_default();
     if reference.trim().is_empty() {
-        return Err(Status::invalid_argument("image.image: the image reference is empty"));
+        return Err(Error::invalid("image.image", "the image reference is empty"));
     }
     let credentials = credentials(req.auth.as_ref())?;
     let normalized = normalize(&reference).map_err(|e| from_pull(&reference, e))?;
@@ -40,7 +39,7 @@ pub(crate) async fn pull_and_record(
     reference: &str,
     credentials: &Credentials,
     pinned: bool,
-) -> Result<String, Status> {
+) -> Result<String, Error> {
     let mut record_labels = HashMap::from([(
         labels::IMAGE_MANAGED.to_string(),
         labels::IMAGE_MANAGED_VALUE.to_string(),
@@ -73,7 +72,7 @@ pub(crate) async fn pull_and_record(
 }
 
 /// The registry credentials of a CRI `AuthConfig`.
-pub(crate) fn credentials(auth: Option<&AuthConfig>) -> Result<Credentials, Status> {
+pub(crate) fn credentials(auth: Option<&AuthConfig>) -> Result<Credentials, Error> {
     let Some(auth) = auth else { return Ok(Credentials::Anonymous) };
     if !auth.registry_token.is_empty() {
         return Ok(Credentials::Bearer(auth.registry_token.clone()));
@@ -85,7 +84,7 @@ pub(crate) fn credentials(auth: Option<&AuthConfig>) -> Result<Credentials, Stat
         });
     }
     if !auth.auth.is_empty() {
-        let bad = || Status::invalid_argument("auth.auth: not the base64 of \"username:password\"");
+        let bad = || Error::invalid("auth.auth", "not the base64 of \"username:password\"");
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.auth.trim())
             .map_err(|_| bad())?;
@@ -94,8 +93,8 @@ pub(crate) fn credentials(auth: Option<&AuthConfig>) -> Result<Credentials, Stat
         return Ok(Credentials::Basic { username: username.into(), password: password.into() });
     }
     if !auth.identity_token.is_empty() {
-        return Err(Status::unimplemented(
-            "auth.identity_token: identity (refresh) tokens are not supported yet; pass auth, username/password or registry_token",
+        return Err(Error::Unimplemented(
+            "auth.identity_token: identity (refresh) tokens are not supported; pass auth, username/password or registry_token".into(),
         ));
     }
     Ok(Credentials::Anonymous)

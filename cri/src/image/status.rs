@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 
-use k8s_cri::v1::{
-    Image, ImageSpec, ImageStatusRequest, ImageStatusResponse, Int64Value, ListImagesRequest,
-    ListImagesResponse,
+use crate::api::v1::{
+    Image, ImageFilter, ImageSpec, ImageStatusRequest, ImageStatusResponse, Int64Value,
+    ListImagesRequest, ListImagesResponse, StreamImagesRequest, StreamImagesResponse,
 };
-use tonic::Status;
+use crate::error::Error;
+use crate::list_pages::{pages, PageStream};
 
 use crate::context::Context;
 use crate::store::images::ImageEntry;
@@ -24,22 +25,33 @@ pub(crate) fn to_cri(e: &ImageEntry) -> Image {
     }
 }
 
+/// The images a list filter selects: the one its reference names, or all.
+fn matching(ctx: &Context, filter: Option<ImageFilter>) -> Vec<ImageEntry> {
+    let wanted = filter.and_then(|f| f.image).map(|s| s.image).filter(|s| !s.is_empty());
+    match wanted {
+        Some(reference) => ctx.images.resolve(&reference).into_iter().collect(),
+        None => ctx.images.list(),
+    }
+}
+
 pub(super) fn list_images(ctx: &Context, req: ListImagesRequest) -> ListImagesResponse {
-    let wanted = req.filter.and_then(|f| f.image).map(|s| s.image).filter(|s| !s.is_empty());
-    let images = match wanted {
-        Some(reference) => ctx.images.resolve(&reference).iter().map(to_cri).collect(),
-        None => ctx.images.list().iter().map(to_cri).collect(),
-    };
-    ListImagesResponse { images }
+    ListImagesResponse { images: matching(ctx, req.filter).iter().map(to_cri).collect() }
+}
+
+pub(super) fn stream_images(
+    ctx: &Context,
+    req: StreamImagesRequest,
+) -> PageStream<StreamImagesResponse> {
+    pages(matching(ctx, req.filter), |e| Some(to_cri(e)), |images| StreamImagesResponse { images })
 }
 
 pub(super) fn image_status(
     ctx: &Context,
     req: ImageStatusRequest,
-) -> Result<ImageStatusResponse, Status> {
+) -> Result<ImageStatusResponse, Error> {
     let reference = req.image.map(|i| i.image).unwrap_or_default();
     if reference.trim().is_empty() {
-        return Err(Status::invalid_argument("image.image: the image reference is empty"));
+        return Err(Error::invalid("image.image", "the image reference is empty"));
     }
     // An absent image is an empty answer, not an error (api.proto).
     let Some(entry) = ctx.images.resolve(&reference) else {

@@ -1,11 +1,11 @@
+use crate::error::Error;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use k8s_cri::v1::{
+use crate::api::v1::{
     CgroupDriver, LinuxRuntimeConfiguration, RuntimeConfigResponse, UpdateRuntimeConfigRequest,
     UpdateRuntimeConfigResponse,
 };
-use tonic::Status;
 
 use crate::config::Config;
 use crate::context::Context;
@@ -50,15 +50,16 @@ pub fn load_pod_cidrs(root_dir: &Path) -> Vec<String> {
 pub(super) fn update_runtime_config(
     ctx: &Context,
     req: UpdateRuntimeConfigRequest,
-) -> Result<UpdateRuntimeConfigResponse, Status> {
+) -> Result<UpdateRuntimeConfigResponse, Error> {
     let cidr =
         req.runtime_config.and_then(|c| c.network_config).map(|n| n.pod_cidr).unwrap_or_default();
     let cidrs: Vec<String> =
         cidr.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect();
     if let Some(bad) = cidrs.iter().find(|c| !valid_cidr(c)) {
-        return Err(Status::invalid_argument(format!(
-            "runtime_config.network_config.pod_cidr: {bad:?} is not a CIDR"
-        )));
+        return Err(Error::invalid(
+            "runtime_config.network_config.pod_cidr",
+            format!("{bad:?} is not a CIDR"),
+        ));
     }
     if cidrs.is_empty() {
         return Ok(UpdateRuntimeConfigResponse {});
@@ -67,9 +68,8 @@ pub(super) fn update_runtime_config(
     if *current != cidrs {
         // Kept before answering: kubelet does not send them again after a success.
         let file = pod_cidrs_file(&ctx.config.root_dir);
-        crate::store::status_file::write_atomic(&file, cidrs.join(",").as_bytes()).map_err(
-            |e| Status::internal(format!("keep the pod CIDRs in {}: {e}", file.display())),
-        )?;
+        crate::store::status_file::write_atomic(&file, cidrs.join(",").as_bytes())
+            .map_err(|e| Error::internal(format!("keep the pod CIDRs in {}", file.display()), e))?;
         tracing::info!(pod_cidrs = %cidrs.join(","), "the node's pod CIDRs");
         *current = cidrs;
     }

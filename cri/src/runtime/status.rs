@@ -1,20 +1,20 @@
 use std::collections::HashMap;
 
-use k8s_cri::v1::{
+use crate::api::v1::{
     RuntimeCondition, RuntimeFeatures, RuntimeHandler, RuntimeHandlerFeatures, RuntimeStatus,
     StatusResponse,
 };
 
+use crate::adapters::containerd_monitor::Readiness;
 use crate::config::Config;
-use crate::containerd_monitor::Readiness;
 use crate::context::Context;
 use crate::locks::RwLockExt;
 
 const RUNTIME_READY: &str = "RuntimeReady";
 const NETWORK_READY: &str = "NetworkReady";
 
-pub(super) fn status(ctx: &Context, verbose: bool) -> StatusResponse {
-    let network = network_readiness(&ctx.networks, &ctx.config);
+pub(super) async fn status(ctx: &Context, verbose: bool) -> StatusResponse {
+    let network = network_readiness(ctx).await;
     let mut reply = build(&ctx.config, &ctx.runtime_readiness(), &network, verbose);
     reply.runtime_handlers = handlers(&ctx.config, super::runc_features::recursive_read_only());
     if verbose {
@@ -28,10 +28,18 @@ pub(super) fn status(ctx: &Context, verbose: bool) -> StatusResponse {
     reply
 }
 
-/// NetworkReady is true while a CNI network config can be loaded from the conf dir.
-fn network_readiness(networks: &cni::NetworkConfigs, config: &Config) -> Readiness {
-    match networks.current() {
-        Ok(Some(_)) => Readiness::ready(),
+/// NetworkReady is true while a CNI network config loads from the conf dir and its plugins
+/// answer STATUS (CNI 1.1; lists of earlier versions are ready once loaded).
+async fn network_readiness(ctx: &Context) -> Readiness {
+    let config = &ctx.config;
+    match ctx.networks.current() {
+        Ok(Some(net)) => match ctx.cni.status(&net).await {
+            Ok(()) => Readiness::ready(),
+            Err(e) => Readiness::not_ready(
+                "NetworkPluginNotReady",
+                format!("network {} is not ready: {e}", net.name),
+            ),
+        },
         Ok(None) => Readiness::not_ready(
             "NetworkPluginNotReady",
             format!(
@@ -72,7 +80,12 @@ pub(super) fn build(
         }),
         info,
         runtime_handlers: handlers(config, false),
-        features: Some(RuntimeFeatures { supplemental_groups_policy: true }),
+        features: Some(RuntimeFeatures {
+            supplemental_groups_policy: true,
+            // Pods with user namespaces are refused, so none asks for the host network.
+            user_namespaces_host_network: false,
+            mount_options: true,
+        }),
     }
 }
 
@@ -118,6 +131,29 @@ mod tests {
         assert!(s.info.is_empty());
     }
 
+    #[tokio::test]
+    async fn a_network_whose_plugin_fails_status_is_not_ready_and_says_why() {
+        let node = crate::testing::TestNode::new();
+        assert!(network_readiness(&node.ctx).await.ready);
+        node.network.fail("STATUS", 3);
+        let r = network_readiness(&node.ctx).await;
+        assert!(!r.ready);
+        assert_eq!(r.reason, "NetworkPluginNotReady");
+        assert!(
+            r.message
+                .contains("network testnet is not ready: CNI plugin bridge STATUS failed (code 3)"),
+            "{}",
+            r.message
+        );
+        let conf_dir = &node.ctx.config.cni.conf_dir;
+        std::fs::write(conf_dir.join("10-test.conflist"), b"{not json").unwrap();
+        let r = network_readiness(&node.ctx).await;
+        assert!(!r.ready && r.message.contains("cni config not loaded"), "{}", r.message);
+        std::fs::remove_file(conf_dir.join("10-test.conflist")).unwrap();
+        let r = network_readiness(&node.ctx).await;
+        assert!(!r.ready && r.message.contains(&conf_dir.display().to_string()), "{}", r.message);
+    }
+
     #[test]
     fn verbose_adds_the_effective_config_as_json() {
         let s = build(&Config::default(), &Readiness::ready(), &Readiness::ready(), true);
@@ -137,22 +173,5 @@ mod tests {
         assert!(handlers(&Config::default(), false)
             .iter()
             .all(|h| !h.features.unwrap().recursive_read_only_mounts));
-    }
-
-    #[test]
-    fn network_is_ready_only_with_a_loadable_conflist() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.cni.conf_dir = dir.path().into();
-        let networks = cni::NetworkConfigs::new(dir.path());
-        let r = network_readiness(&networks, &config);
-        assert!(!r.ready);
-        assert!(r.message.contains(&dir.path().display().to_string()));
-        std::fs::write(
-            dir.path().join("10-pods.conflist"),
-            br#"{"cniVersion":"1.0.0","name":"pods","plugins":[{"type":"bridge"}]}"#,
-        )
-        .unwrap();
-        assert!(network_readiness(&networks, &config).ready);
     }
 }

@@ -1,4 +1,4 @@
-use k8s_cri::v1::{VersionRequest, VersionResponse};
+use crate::api::v1::{VersionRequest, VersionResponse};
 
 /// The kubelet-facing API version field (CRI keeps it at "0.1.0").
 const KUBELET_API_VERSION: &str = "0.1.0";

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use k8s_cri::v1::{DnsConfig, PodSandboxConfig};
+use crate::api::v1::{DnsConfig, PodSandboxConfig};
 
 use crate::spec::EtcFiles;
 

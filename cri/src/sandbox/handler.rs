@@ -1,7 +1,7 @@
 //! Runtime handlers: the `[containerd.runtimes.<name>]` a pod names (empty: the default), and
 //! the shim options its containers are created with.
 
-use tonic::Status;
+use crate::error::Error;
 
 use crate::config::RuntimeHandler;
 use crate::context::Context;
@@ -10,11 +10,13 @@ use containerd_bridge::RuncOptions;
 pub const RUNC_SHIM: &str = "io.containerd.runc.v2";
 
 /// The handler configured for `name`; unknown is `InvalidArgument`.
-pub fn handler<'a>(ctx: &'a Context, name: &str) -> Result<&'a RuntimeHandler, Status> {
+pub fn handler<'a>(ctx: &'a Context, name: &str) -> Result<&'a RuntimeHandler, Error> {
     let key = if name.is_empty() { ctx.config.containerd.default_runtime.as_str() } else { name };
-    ctx.config.containerd.runtimes.get(key).ok_or_else(|| {
-        Status::invalid_argument(format!("runtime_handler: {name:?} is not configured"))
-    })
+    ctx.config
+        .containerd
+        .runtimes
+        .get(key)
+        .ok_or_else(|| Error::invalid("runtime_handler", format!("{name:?} is not configured")))
 }
 
 /// The shim options (runc's only; other shims read their own config).

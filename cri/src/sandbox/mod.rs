@@ -3,6 +3,8 @@
 
 mod files;
 mod handler;
+#[cfg(test)]
+mod lifecycle_tests;
 pub use handler::RUNC_SHIM;
 mod network;
 pub mod persist;
@@ -11,13 +13,19 @@ mod remove;
 mod run;
 mod shm;
 mod status;
+#[cfg(test)]
+mod status_tests;
 mod stop;
+mod update_resources;
 
 pub use recover::recover;
 pub(crate) use remove::remove_pod_sandbox;
 pub(crate) use run::run_pod_sandbox;
-pub(crate) use status::{cri_status, list_pod_sandbox, pod_sandbox_status, record_spec};
+pub(crate) use status::{
+    cri_status, list_pod_sandbox, pod_sandbox_status, record_spec, stream_pod_sandboxes,
+};
 pub(crate) use stop::stop_pod_sandbox;
+pub(crate) use update_resources::update_pod_sandbox_resources;
 
 /// The containerd label that marks a container as a sandbox.
 pub(crate) fn sandbox_filter() -> String {
@@ -32,7 +40,7 @@ pub(crate) fn etc_file_paths(sandbox_dir: &std::path::Path) -> crate::spec::EtcF
 /// The pod's own /dev/shm, unless it uses the node's IPC namespace.
 pub(crate) fn pod_shm(
     sandbox_dir: &std::path::Path,
-    config: &k8s_cri::v1::PodSandboxConfig,
+    config: &crate::api::v1::PodSandboxConfig,
 ) -> Option<std::path::PathBuf> {
     let ns = config
         .linux
@@ -40,7 +48,7 @@ pub(crate) fn pod_shm(
         .and_then(|l| l.security_context.as_ref())
         .and_then(|s| s.namespace_options.clone())
         .unwrap_or_default();
-    (ns.ipc != k8s_cri::v1::NamespaceMode::Node as i32).then(|| shm::path(sandbox_dir))
+    (ns.ipc != crate::api::v1::NamespaceMode::Node as i32).then(|| shm::path(sandbox_dir))
 }
 
 /// The shim type and options of the pod's handler, for its containers.

@@ -4,11 +4,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::api::v1::{PodSandboxConfig, Protocol};
 use cni::RuntimeConf;
-use k8s_cri::v1::{PodSandboxConfig, Protocol};
 use serde_json::json;
 
 use crate::context::Context;
+
+/// The pod's interface, as `RuntimeConf::for_pod` names it.
+pub const IFNAME: &str = "eth0";
 
 pub fn runtime_conf(id: &str, netns: &str, config: &PodSandboxConfig) -> RuntimeConf {
     let m = config.metadata.clone().unwrap_or_default();

@@ -7,24 +7,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use containerd_bridge::{NewContainer, TaskIo};
-use k8s_cri::v1::{
+use crate::api::v1::{
     ContainerEventType, NamespaceMode, PodSandboxConfig, RunPodSandboxRequest,
     RunPodSandboxResponse,
 };
+use base64::Engine;
+use containerd_bridge::{NewContainer, TaskIo};
 use prost::Message;
-use tonic::Status;
 
 use super::network::{detach, runtime_conf};
 use super::persist;
+use crate::adapters::namespace_pins::{Kind, PodNamespaces};
 use crate::config::PauseMode;
 use crate::context::Context;
 use crate::detached::CallerGone;
-use crate::errors::{from_bridge, from_cni};
+use crate::error::{from_bridge, from_cni, Error};
 use crate::labels;
-use crate::namespace_pins::{Kind, PodNamespaces};
-use crate::spec::{sandbox_spec, SandboxSpecOptions, SpecError};
+use crate::spec::{sandbox_spec, SandboxSpecOptions};
 use crate::store::sandboxes::{name_key, Sandbox, SandboxMetadata, SandboxState, SandboxStatus};
 
 /// Everything checked and computed before the first side effect.
@@ -53,38 +52,31 @@ struct Done {
     container: bool,
 }
 
-fn invalid(e: SpecError) -> Status {
-    Status::invalid_argument(e.to_string())
-}
-
-fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
-    let config = req.config.ok_or_else(|| Status::invalid_argument("config: missing"))?;
-    let m = config
-        .metadata
-        .clone()
-        .ok_or_else(|| Status::invalid_argument("config.metadata: missing"))?;
+fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Error> {
+    let config = req.config.ok_or_else(|| Error::invalid("config", "missing"))?;
+    let m = config.metadata.clone().ok_or_else(|| Error::invalid("config.metadata", "missing"))?;
     for (field, value) in [("name", &m.name), ("namespace", &m.namespace), ("uid", &m.uid)] {
         if value.is_empty() {
-            return Err(Status::invalid_argument(format!("config.metadata.{field}: empty")));
+            return Err(Error::invalid(format!("config.metadata.{field}"), "empty"));
         }
     }
     if !config.log_directory.is_empty() && !config.log_directory.starts_with('/') {
-        return Err(Status::invalid_argument(format!(
-            "config.log_directory: {:?} is not absolute",
-            config.log_directory
-        )));
+        return Err(Error::invalid(
+            "config.log_directory",
+            format!("{:?} is not absolute", config.log_directory),
+        ));
     }
     let handler = super::handler::handler(ctx, &req.runtime_handler)?;
     let image_name = ctx.sandbox_image_name().unwrap_or_default();
     let image = ctx.images.resolve(&image_name).ok_or_else(|| {
-        Status::failed_precondition(format!("sandbox image {image_name} is not available yet"))
+        Error::failed_precondition(format!("sandbox image {image_name} is not available yet"))
     })?;
     let parent_chain = crate::image::top_chain_id(&image.config)?;
     let pause_process = crate::spec::ImageProcess::from_config(&image.config);
     let args: Vec<String> = pause_process.entrypoint.into_iter().chain(pause_process.cmd).collect();
 
-    let id = crate::sys::random::new_id()
-        .map_err(|e| Status::internal(format!("a new pod sandbox ID: {e}")))?;
+    let id =
+        crate::sys::random::new_id().map_err(|e| Error::internal("a new pod sandbox ID", e))?;
     crate::rpc_ids::record_new("pod", &id);
     let security =
         config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
@@ -92,7 +84,10 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
     // Status reports user_namespaces: false for every handler, so kubelet sends this only by
     // mistake; a pod must not silently run with host user IDs it did not ask for.
     if ns.userns_options.as_ref().is_some_and(|u| u.mode == NamespaceMode::Pod as i32) {
-        return Err(Status::invalid_argument("config.linux.security_context.namespace_options.userns_options: user namespaces are not supported"));
+        return Err(Error::invalid(
+            "config.linux.security_context.namespace_options.userns_options",
+            "user namespaces are not supported",
+        ));
     }
     let host_network = ns.network == NamespaceMode::Node as i32;
     let node_ipc = ns.ipc == NamespaceMode::Node as i32;
@@ -115,8 +110,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Status> {
         etc_files: Some(etc_files.clone()),
         shm: shm.as_deref(),
     };
-    let spec = serde_json::to_vec(&sandbox_spec(&config, &options).map_err(invalid)?)
-        .expect("serialisable");
+    let spec = serde_json::to_vec(&sandbox_spec(&config, &options)?).expect("serialisable");
     let runtime_options = super::handler::runtime_options(ctx, handler);
     let created_at_ns =
         SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as i64;
@@ -184,7 +178,7 @@ pub(crate) async fn run_pod_sandbox(
     ctx: &Context,
     req: RunPodSandboxRequest,
     mut gone: CallerGone,
-) -> Result<RunPodSandboxResponse, Status> {
+) -> Result<RunPodSandboxResponse, Error> {
     let plan = plan(ctx, req)?;
     let id = plan.meta.id.clone();
     if let Err(holder) = ctx.sandboxes.reserve_name(&plan.name_key, &id) {
@@ -201,7 +195,7 @@ pub(crate) async fn run_pod_sandbox(
                 replace_failed(ctx, &holder, &plan.name_key, &id).await?
             }
             _ => {
-                return Err(Status::already_exists(format!(
+                return Err(Error::already_exists(format!(
                     "pod sandbox name {:?} is reserved for {holder}",
                     plan.name_key
                 )))
@@ -236,20 +230,20 @@ async fn replace_failed(
     holder: &str,
     name_key: &str,
     id: &str,
-) -> Result<(), Status> {
+) -> Result<(), Error> {
     tracing::info!(pod = %holder, "RunPodSandbox retried for a pod that is not ready: removing it first");
     super::stop_pod_sandbox(
         ctx,
-        k8s_cri::v1::StopPodSandboxRequest { pod_sandbox_id: holder.to_string() },
+        crate::api::v1::StopPodSandboxRequest { pod_sandbox_id: holder.to_string() },
     )
     .await?;
     super::remove_pod_sandbox(
         ctx,
-        k8s_cri::v1::RemovePodSandboxRequest { pod_sandbox_id: holder.to_string() },
+        crate::api::v1::RemovePodSandboxRequest { pod_sandbox_id: holder.to_string() },
     )
     .await?;
     ctx.sandboxes.reserve_name(name_key, id).map_err(|other| {
-        Status::already_exists(format!("pod sandbox name {name_key:?} is reserved for {other}"))
+        Error::already_exists(format!("pod sandbox name {name_key:?} is reserved for {other}"))
     })
 }
 
@@ -258,26 +252,28 @@ async fn start(
     plan: &Plan,
     done: &mut Done,
     gone: &mut CallerGone,
-) -> Result<SandboxStatus, Status> {
+) -> Result<SandboxStatus, Error> {
     let id = &plan.meta.id;
     let t0 = std::time::Instant::now();
     let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let network = match &plan.netns {
         None => None,
         Some(_) => {
-            Some(ctx.networks.current().map_err(Status::failed_precondition)?.ok_or_else(|| {
-                Status::failed_precondition(format!(
+            Some(ctx.networks.current().map_err(Error::failed_precondition)?.ok_or_else(|| {
+                Error::failed_precondition(format!(
                     "no CNI network config in {}",
                     ctx.config.cni.conf_dir.display()
                 ))
             })?)
         }
     };
-    super::files::write(&plan.etc_files, &plan.config, plan.host_network)
-        .map_err(|e| Status::internal(format!("write the pod's /etc files: {e}")))?;
+    let (files, config, host_network) =
+        (plan.etc_files.clone(), plan.config.clone(), plan.host_network);
+    crate::sys::blocking::off_workers(move || super::files::write(&files, &config, host_network))
+        .await
+        .map_err(|e| Error::internal("write the pod's /etc files", e))?;
     if let Some(shm) = &plan.shm {
-        super::shm::mount(shm)
-            .map_err(|e| Status::internal(format!("mount the pod's /dev/shm: {e}")))?;
+        super::shm::mount(shm).await.map_err(|e| Error::internal("mount the pod's /dev/shm", e))?;
     }
     if !plan.pins.kinds.is_empty() {
         // unshare(2) and the pinning mounts block (a new network namespace can take
@@ -285,8 +281,8 @@ async fn start(
         let (pinner, name, want) = (ctx.namespaces.clone(), id.to_string(), plan.pins.clone());
         done.pins = tokio::task::spawn_blocking(move || pinner.create(&name, &want))
             .await
-            .map_err(|e| Status::internal(format!("create the pod's namespaces: {e}")))?
-            .map_err(|e| Status::internal(format!("create the pod's namespaces: {e}")))?;
+            .map_err(|e| Error::internal("create the pod's namespaces", e))?
+            .map_err(|e| Error::internal("create the pod's namespaces", e))?;
     }
     let rc = runtime_conf(id, &plan.meta.netns, &plan.config);
     if let Some(net) = &network {
@@ -300,7 +296,7 @@ async fn start(
                 // Dropping the ADD kills the plugin and everything it started.
                 let added = tokio::select! {
                     added = ctx.cni.add(net, &rc) => added.map_err(|e| from_cni("CNI ADD", &e)),
-                    _ = gone.wait() => Err(Status::cancelled("CNI ADD: the caller went away")),
+                    _ = gone.wait() => Err(Error::cancelled("CNI ADD: the caller went away")),
                 };
                 ctx.metrics.record_cni("ADD", added.is_ok(), t.elapsed());
                 added.map(Some)
@@ -329,8 +325,7 @@ async fn start(
         network: network.as_ref().map(|n| n.name.clone()).unwrap_or_default(),
         cni_result: result.and_then(|r| serde_json::to_value(r).ok()),
     };
-    persist::save_status(ctx, id, &status)
-        .map_err(|e| Status::internal(format!("persist status: {e}")))?;
+    persist::save_status(ctx, id, &status).map_err(|e| Error::internal("persist status", e))?;
     tracing::debug!(pod = %id, total_ms = ms(t0), "sandbox started");
     Ok(status)
 }
@@ -356,9 +351,9 @@ fn sandbox_record(ctx: &Context, plan: &Plan, snapshot_key: &str) -> NewContaine
 }
 
 /// A pod without a pause: its record only; the first container will start the shim.
-async fn record_only(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
+async fn record_only(ctx: &Context, plan: &Plan) -> Result<u32, Error> {
     let record = sandbox_record(ctx, plan, "");
-    ctx.containerd
+    ctx.lifecycle
         .create_container(None, &record)
         .await
         .map_err(|e| from_bridge("create container", e))?;
@@ -366,9 +361,9 @@ async fn record_only(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
 }
 
 /// The pause container: rootfs, record, task, started; returns its PID.
-async fn run_pause(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
+async fn run_pause(ctx: &Context, plan: &Plan) -> Result<u32, Error> {
     let id = &plan.meta.id;
-    let c = &ctx.containerd;
+    let c = &ctx.lifecycle;
     let t0 = std::time::Instant::now();
     let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let lease = c
@@ -376,7 +371,7 @@ async fn run_pause(ctx: &Context, plan: &Plan) -> Result<u32, Status> {
         .await
         .map_err(|e| from_bridge("lease", e))?;
     let result = async {
-        let mounts = c.prepare_rootfs(&lease, id, &plan.parent_chain).await.map_err(|e| from_bridge("prepare rootfs", e))?;
+        let mounts = c.prepare_rootfs(&lease, id, &plan.parent_chain, Default::default()).await.map_err(|e| from_bridge("prepare rootfs", e))?;
         let container = sandbox_record(ctx, plan, id);
         c.create_container(Some(&lease), &container).await.map_err(|e| from_bridge("create container", e))?;
         let created_ms = ms(t0);
@@ -401,18 +396,21 @@ async fn undo(ctx: &Context, plan: &Plan, done: Done) {
             failed.push(format!("containerd objects: {e}"));
         }
     }
+    // A network still attached stays in the kept status, so that StopPodSandbox DELs it.
+    let mut still_attached = String::new();
     if let Some((network, rc)) = &done.attached {
         if let Err(e) = detach(ctx, network, rc).await {
             failed.push(format!("CNI DEL: {e}"));
+            still_attached = network.clone();
         }
     }
     for path in &done.pins {
-        if let Err(e) = ctx.namespaces.remove(path) {
+        if let Err(e) = crate::adapters::namespace_pins::unpin(&ctx.namespaces, path).await {
             failed.push(format!("namespace pin {}: {e}", path.display()));
         }
     }
     if let Some(shm) = &plan.shm {
-        if let Err(e) = super::shm::unmount(shm) {
+        if let Err(e) = super::shm::unmount(shm).await {
             failed.push(format!("shm: {e}"));
         }
     }
@@ -425,7 +423,7 @@ async fn undo(ctx: &Context, plan: &Plan, done: Done) {
             state: SandboxState::NotReady,
             pid: 0,
             ips: vec![],
-            network: String::new(),
+            network: still_attached,
             cni_result: None,
         };
         ctx.sandboxes.insert(Sandbox {

@@ -4,6 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::sys::blocking::off_workers;
 use crate::sys::mount::unmount_if_mounted;
 
 /// kubelet-era runtimes give every pod this much shared memory.
@@ -13,13 +14,18 @@ pub fn path(sandbox_dir: &Path) -> PathBuf {
     sandbox_dir.join("shm")
 }
 
-pub fn mount(at: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(at)?;
-    let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-    crate::sys::mount::tmpfs("shm", at, flags, &format!("mode=1777,{SIZE}"))
+pub async fn mount(at: &Path) -> io::Result<()> {
+    let at = at.to_path_buf();
+    off_workers(move || {
+        std::fs::create_dir_all(&at)?;
+        let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        crate::sys::mount::tmpfs("shm", &at, flags, &format!("mode=1777,{SIZE}"))
+    })
+    .await
 }
 
 /// Unmounts if mounted; a missing or unmounted path is fine.
-pub fn unmount(at: &Path) -> io::Result<()> {
-    unmount_if_mounted(at)
+pub async fn unmount(at: &Path) -> io::Result<()> {
+    let at = at.to_path_buf();
+    off_workers(move || unmount_if_mounted(&at)).await
 }

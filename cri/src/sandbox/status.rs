@@ -2,12 +2,14 @@
 
 use std::collections::HashMap;
 
-use k8s_cri::v1::{
+use crate::api::v1::{
     LinuxPodSandboxStatus, ListPodSandboxRequest, ListPodSandboxResponse, Namespace, PodIp,
-    PodSandbox, PodSandboxMetadata, PodSandboxNetworkStatus, PodSandboxState, PodSandboxStateValue,
-    PodSandboxStatus, PodSandboxStatusRequest, PodSandboxStatusResponse,
+    PodSandbox, PodSandboxFilter, PodSandboxMetadata, PodSandboxNetworkStatus, PodSandboxState,
+    PodSandboxStateValue, PodSandboxStatus, PodSandboxStatusRequest, PodSandboxStatusResponse,
+    StreamPodSandboxesRequest, StreamPodSandboxesResponse,
 };
-use tonic::Status;
+use crate::error::Error;
+use crate::list_pages::{pages, PageStream};
 
 use crate::context::Context;
 use crate::store::sandboxes::{Sandbox, SandboxState};
@@ -59,11 +61,11 @@ pub(crate) fn cri_status(s: &Sandbox) -> PodSandboxStatus {
 pub(crate) async fn pod_sandbox_status(
     ctx: &Context,
     req: PodSandboxStatusRequest,
-) -> Result<PodSandboxStatusResponse, Status> {
+) -> Result<PodSandboxStatusResponse, Error> {
     let s = ctx
         .sandboxes
         .get(&req.pod_sandbox_id)
-        .ok_or_else(|| crate::errors::sandbox_not_found(&req.pod_sandbox_id))?;
+        .ok_or_else(|| crate::error::sandbox_not_found(&req.pod_sandbox_id))?;
     let status = cri_status(&s);
     let mut info = HashMap::new();
     if req.verbose {
@@ -88,35 +90,52 @@ pub(crate) async fn pod_sandbox_status(
     })
 }
 
-pub(crate) fn list_pod_sandbox(
-    ctx: &Context,
-    req: ListPodSandboxRequest,
-) -> ListPodSandboxResponse {
-    let filter = req.filter.unwrap_or_default();
-    let items = ctx
-        .sandboxes
+/// The pods a list filter selects.
+fn matching(ctx: &Context, filter: Option<PodSandboxFilter>) -> Vec<Sandbox> {
+    let filter = filter.unwrap_or_default();
+    ctx.sandboxes
         .list()
         .into_iter()
         .filter(|s| s.matches(&filter.id, &filter.label_selector))
         .filter(|s| {
             filter.state.as_ref().is_none_or(|v: &PodSandboxStateValue| v.state == state(s))
         })
-        .map(|s| PodSandbox {
-            id: s.meta.id.clone(),
-            metadata: Some(metadata(&s)),
-            state: state(&s),
-            created_at: s.meta.created_at_ns,
-            labels: s.config.labels.clone(),
-            annotations: s.config.annotations.clone(),
-            runtime_handler: s.meta.runtime_handler.clone(),
-        })
-        .collect();
-    ListPodSandboxResponse { items }
+        .collect()
+}
+
+fn list_item(s: &Sandbox) -> PodSandbox {
+    PodSandbox {
+        id: s.meta.id.clone(),
+        metadata: Some(metadata(s)),
+        state: state(s),
+        created_at: s.meta.created_at_ns,
+        labels: s.config.labels.clone(),
+        annotations: s.config.annotations.clone(),
+        runtime_handler: s.meta.runtime_handler.clone(),
+    }
+}
+
+pub(crate) fn list_pod_sandbox(
+    ctx: &Context,
+    req: ListPodSandboxRequest,
+) -> ListPodSandboxResponse {
+    ListPodSandboxResponse { items: matching(ctx, req.filter).iter().map(list_item).collect() }
+}
+
+pub(crate) fn stream_pod_sandboxes(
+    ctx: &Context,
+    req: StreamPodSandboxesRequest,
+) -> PageStream<StreamPodSandboxesResponse> {
+    pages(
+        matching(ctx, req.filter),
+        |s| Some(list_item(s)),
+        |pod_sandboxes| StreamPodSandboxesResponse { pod_sandboxes },
+    )
 }
 
 /// The OCI spec on containerd's record of `id`, for verbose statuses; null if unreadable.
 pub(crate) async fn record_spec(ctx: &Context, id: &str) -> serde_json::Value {
-    match ctx.containerd.get_container(id).await {
+    match ctx.lifecycle.get_container(id).await {
         Ok(Some(c)) => {
             c.spec.and_then(|any| serde_json::from_slice(&any.value).ok()).unwrap_or_default()
         }

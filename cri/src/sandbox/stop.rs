@@ -1,19 +1,19 @@
 //! StopPodSandbox: the pause task (if any) goes, the network is detached (retried; a DEL that
 //! keeps failing is reported so kubelet calls again), the namespaces are unpinned. Idempotent.
 
-use k8s_cri::v1::{StopPodSandboxRequest, StopPodSandboxResponse};
-use tonic::Status;
+use crate::api::v1::{StopPodSandboxRequest, StopPodSandboxResponse};
+use crate::error::Error;
 
 use super::network::{detach, runtime_conf};
 use super::persist;
 use crate::context::Context;
-use crate::errors::from_bridge;
+use crate::error::from_bridge;
 use crate::store::sandboxes::SandboxState;
 
 pub(crate) async fn stop_pod_sandbox(
     ctx: &Context,
     req: StopPodSandboxRequest,
-) -> Result<StopPodSandboxResponse, Status> {
+) -> Result<StopPodSandboxResponse, Error> {
     // A pod the runtime does not know is stopped: the CRI makes Stop idempotent.
     let Some(sandbox) = ctx.sandboxes.get(&req.pod_sandbox_id) else {
         tracing::debug!(pod = %req.pod_sandbox_id, "StopPodSandbox of an unknown pod: nothing to stop");
@@ -38,31 +38,31 @@ pub(crate) async fn stop_pod_sandbox(
         let rc = runtime_conf(&id, &sandbox.meta.netns, &sandbox.config);
         detach(ctx, &sandbox.status.network, &rc)
             .await
-            .map_err(|e| Status::unavailable(format!("CNI DEL for {id}: {e}")))
+            .map_err(|e| Error::unavailable(format!("CNI DEL for {id}: {e}")))
     };
     let (task, network) = tokio::join!(task, network);
     task?;
     network?;
     for pin in sandbox.meta.pins() {
-        ctx.namespaces
-            .remove(pin.as_ref())
-            .map_err(|e| Status::internal(format!("unpin {pin}: {e}")))?;
+        crate::adapters::namespace_pins::unpin(&ctx.namespaces, pin.as_ref())
+            .await
+            .map_err(|e| Error::internal(format!("unpin {pin}"), e))?;
     }
     let shm = super::shm::path(&persist::dir(ctx, &id));
-    super::shm::unmount(&shm).map_err(|e| Status::internal(format!("unmount /dev/shm: {e}")))?;
+    super::shm::unmount(&shm).await.map_err(|e| Error::internal("unmount /dev/shm", e))?;
     if let Some(status) = ctx.sandboxes.update(&id, |s| {
         s.state = SandboxState::NotReady;
         s.pid = 0;
     }) {
         persist::save_status(ctx, &id, &status)
-            .map_err(|e| Status::internal(format!("persist status: {e}")))?;
+            .map_err(|e| Error::internal("persist status", e))?;
     }
     if sandbox.status.state == SandboxState::Ready {
         crate::cri_events::emit(
             ctx,
             &id,
             &id,
-            k8s_cri::v1::ContainerEventType::ContainerStoppedEvent,
+            crate::api::v1::ContainerEventType::ContainerStoppedEvent,
         );
     }
     tracing::info!(pod = %id, "pod sandbox stopped");

@@ -7,8 +7,8 @@ mod socket;
 use std::future::Future;
 use std::sync::Arc;
 
-use k8s_cri::v1::image_service_server::ImageServiceServer;
-use k8s_cri::v1::runtime_service_server::RuntimeServiceServer;
+use crate::api::v1::image_service_server::ImageServiceServer;
+use crate::api::v1::runtime_service_server::RuntimeServiceServer;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_stream::StreamExt;

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use k8s_cri::v1::Capability as CriCapabilities;
+use crate::api::v1::Capability as CriCapabilities;
 use oci_spec::runtime::{Capability, Spec};
 
 use super::defaults::{capabilities, DEFAULT_CAPABILITIES};

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use k8s_cri::v1::{ContainerConfig, PodSandboxConfig};
+use crate::api::v1::{ContainerConfig, PodSandboxConfig};
 use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Spec};
 
 use super::cgroups::{cgroups_path, set_cgroups_path};

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use k8s_cri::v1::*;
+use crate::api::v1::*;
 
 use super::*;
 

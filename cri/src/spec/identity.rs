@@ -1,7 +1,7 @@
 //! Who the container runs as: run_as_user / run_as_username / the image's user, resolved
 //! through the image's /etc/passwd and /etc/group, plus supplemental groups per policy.
 
-use k8s_cri::v1::{LinuxContainerSecurityContext, SupplementalGroupsPolicy};
+use crate::api::v1::{LinuxContainerSecurityContext, SupplementalGroupsPolicy};
 use oci_spec::runtime::Spec;
 
 use super::SpecError;
@@ -145,7 +145,7 @@ pub fn set_identity(spec: &mut Spec, who: &Identity) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_cri::v1::Int64Value;
+    use crate::api::v1::Int64Value;
 
     fn users() -> ImageUsers {
         ImageUsers {

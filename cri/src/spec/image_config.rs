@@ -1,7 +1,7 @@
 //! The container's process from its image config merged with the `ContainerConfig`: the CRI's
 //! command/args rules, env by key, working dir, terminal and stdin.
 
-use k8s_cri::v1::ContainerConfig;
+use crate::api::v1::ContainerConfig;
 use oci_spec::runtime::Spec;
 
 use super::SpecError;
@@ -65,7 +65,7 @@ pub fn process_args(
 pub fn merged_env(image: &[String], config: &ContainerConfig) -> Vec<String> {
     let mut env: Vec<String> = image.to_vec();
     for kv in &config.envs {
-        let entry = format!("{}={}", kv.key, kv.value);
+        let entry = format!("{}={}", kv.key, String::from_utf8_lossy(&kv.value));
         match env.iter_mut().find(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == kv.key) {
             Some(slot) => *slot = entry,
             None => env.push(entry),
@@ -106,7 +106,7 @@ pub fn set_process(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_cri::v1::KeyValue;
+    use crate::api::v1::KeyValue;
 
     fn image() -> ImageProcess {
         ImageProcess {

@@ -7,8 +7,8 @@
 //! `selinux_options` become the process and mount labels on a node with SELinux; without it
 //! they are ignored (as containerd does).
 
-use k8s_cri::v1::security_profile::ProfileType;
-use k8s_cri::v1::{LinuxContainerSecurityContext, SeLinuxOption};
+use crate::api::v1::security_profile::ProfileType;
+use crate::api::v1::{LinuxContainerSecurityContext, SeLinuxOption};
 use oci_spec::runtime::Spec;
 
 use super::SpecError;
@@ -120,7 +120,7 @@ pub fn set_lsm(
 
 #[cfg(test)]
 mod tests {
-    use k8s_cri::v1::SecurityProfile;
+    use crate::api::v1::SecurityProfile;
 
     use super::*;
 

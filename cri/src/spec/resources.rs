@@ -1,6 +1,6 @@
 //! A container's cgroup resources from `LinuxContainerResources`.
 
-use k8s_cri::v1::LinuxContainerResources;
+use crate::api::v1::LinuxContainerResources;
 use oci_spec::runtime::{
     LinuxCpuBuilder, LinuxHugepageLimitBuilder, LinuxMemoryBuilder, LinuxResources, Spec,
 };
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn hugepage_limits_are_kept_only_where_a_hugetlb_controller_serves() {
-        let page = |size: &str| k8s_cri::v1::HugepageLimit { page_size: size.into(), limit: 0 };
+        let page = |size: &str| crate::api::v1::HugepageLimit { page_size: size.into(), limit: 0 };
         let r = LinuxContainerResources {
             hugepage_limits: vec![page("2MB"), page("1GB")],
             ..Default::default()

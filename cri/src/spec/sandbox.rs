@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use k8s_cri::v1::{NamespaceMode, PodSandboxConfig};
+use crate::api::v1::{NamespaceMode, PodSandboxConfig};
 use oci_spec::runtime::Spec;
 
 use super::cgroups::{cgroups_path, set_cgroups_path};

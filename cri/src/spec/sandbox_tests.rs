@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use k8s_cri::v1::{
+use crate::api::v1::{
     security_profile, Int64Value, LinuxPodSandboxConfig, LinuxSandboxSecurityContext,
     NamespaceOption, PodSandboxMetadata, SecurityProfile,
 };

@@ -7,8 +7,8 @@
 //! and root changes. That is the set Docker's default profile denies by omission, written as a
 //! deny list so new harmless syscalls keep working; denied calls fail with EPERM.
 
-use k8s_cri::v1::security_profile::ProfileType;
-use k8s_cri::v1::SecurityProfile;
+use crate::api::v1::security_profile::ProfileType;
+use crate::api::v1::SecurityProfile;
 use oci_spec::runtime::{
     Arch, Capability, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompBuilder, LinuxSyscallBuilder,
     Spec,

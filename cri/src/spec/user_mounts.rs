@@ -1,13 +1,28 @@
-//! The container's own mounts from `ContainerConfig.mounts`: bind mounts with read-only and
-//! propagation (private, rslave, rshared). Host paths arrive already resolved (see
-//! `container::host_paths`).
+//! The container's own mounts from `ContainerConfig.mounts`: bind mounts with read-only,
+//! propagation (private, rslave, rshared) and the extra flags of CRI 1.37's `mount_options`.
+//! Host paths arrive already resolved (see `container::host_paths`).
 
 use std::path::Path;
 
-use k8s_cri::v1::{Mount, MountPropagation};
+use crate::api::v1::{Mount, MountPropagation};
 use oci_spec::runtime::{MountBuilder, Spec};
 
 use super::SpecError;
+
+/// The `mount_options` a bind mount may carry: per-mount flags that runc applies by
+/// remounting the bind, none of which widens what the container may reach.
+pub const MOUNT_OPTIONS: &[&str] = &[
+    "noexec",
+    "exec",
+    "nodev",
+    "dev",
+    "nosuid",
+    "suid",
+    "noatime",
+    "nodiratime",
+    "relatime",
+    "strictatime",
+];
 
 fn propagation(mode: i32) -> &'static str {
     match MountPropagation::try_from(mode) {
@@ -52,6 +67,15 @@ pub fn add_user_mounts(spec: &mut Spec, mounts: &[Mount]) -> Result<(), SpecErro
                 ));
             }
             options.push("rro".into());
+        }
+        for (j, option) in m.mount_options.iter().enumerate() {
+            if !MOUNT_OPTIONS.contains(&option.as_str()) {
+                return Err(SpecError::invalid(
+                    &field(&format!("mount_options[{j}]")),
+                    format!("{option:?} is not one of {}", MOUNT_OPTIONS.join(", ")),
+                ));
+            }
+            options.push(option.clone());
         }
         list.push(
             MountBuilder::default()
@@ -106,6 +130,18 @@ mod tests {
             "the runtime's /proc was replaced"
         );
         assert_eq!(root_propagation(&mounts), Some("rshared"));
+        let mut flagged = m("/f", "/srv/f", false, MountPropagation::PropagationPrivate);
+        flagged.mount_options = vec!["noexec".into(), "nosuid".into(), "nodev".into()];
+        add_user_mounts(&mut spec, std::slice::from_ref(&flagged)).unwrap();
+        let list = spec.mounts().clone().unwrap();
+        let f = list.iter().find(|x| x.destination() == Path::new("/f")).unwrap();
+        assert_eq!(
+            f.options().clone().unwrap(),
+            ["rbind", "rprivate", "rw", "noexec", "nosuid", "nodev"]
+        );
+        flagged.mount_options = vec!["nosuid".into(), "shared".into()];
+        let err = add_user_mounts(&mut spec, &[flagged]).unwrap_err().to_string();
+        assert!(err.contains("config.mounts[0].mount_options[1]"), "{err}");
         let bad = [m("data", "/x", false, MountPropagation::PropagationPrivate)];
         assert!(add_user_mounts(&mut spec, &bad)
             .unwrap_err()

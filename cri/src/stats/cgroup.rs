@@ -1,6 +1,6 @@
 //! A container's resource usage from its cgroups, v1 (one hierarchy per controller) or v2 (one
 //! unified hierarchy): CPU time, memory (working set = usage minus inactive file, as kubelet
-//! and cAdvisor count it), page faults, swap and process count.
+//! and cAdvisor count it), page faults, swap, process count and, on v2, pressure stalls.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,8 @@ pub struct CgroupSample {
     pub memory_limit: Option<u64>,
     pub swap_usage: Option<u64>,
     pub pids: Option<u64>,
+    /// Pressure stall information (cgroup v2 only).
+    pub pressure: super::pressure::Pressure,
 }
 
 /// Where a process's cgroups are.
@@ -78,6 +80,7 @@ impl CgroupPaths {
                         .and_then(v1_limit),
                     swap_usage: memsw.map(|m| m.saturating_sub(usage)),
                     pids: pids.as_ref().and_then(|p| read_u64(&p.join("pids.current")).ok()),
+                    pressure: Default::default(),
                 })
             }
             CgroupPaths::V2(dir) => {
@@ -95,6 +98,7 @@ impl CgroupPaths {
                     memory_limit: read_u64(&dir.join("memory.max")).ok(),
                     swap_usage: read_u64(&dir.join("memory.swap.current")).ok(),
                     pids: read_u64(&dir.join("pids.current")).ok(),
+                    pressure: super::pressure::Pressure::read(dir),
                 })
             }
         }
@@ -272,6 +276,7 @@ pub(in crate::stats) mod tests {
         );
         assert_eq!((s.page_faults, s.major_page_faults), (12345, 12));
         assert_eq!((s.memory_limit, s.swap_usage, s.pids), (None, Some(4096), Some(3)));
+        assert!(s.pressure.cpu.is_some() && s.pressure.memory.is_some() && s.pressure.io.is_some());
     }
 
     #[test]

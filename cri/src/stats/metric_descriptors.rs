@@ -6,7 +6,7 @@
 //! then the descriptor's own. Values are whole numbers (the CRI's `UInt64Value`), so seconds
 //! are whole seconds.
 
-use k8s_cri::v1::{ListMetricDescriptorsResponse, MetricDescriptor, MetricType};
+use crate::api::v1::{ListMetricDescriptorsResponse, MetricDescriptor, MetricType};
 
 pub const BASE_LABELS: [&str; 5] = ["container", "id", "image", "namespace", "pod"];
 
@@ -45,6 +45,12 @@ descriptors!(CONTAINER_METRICS {
     MEMORY_FAILCNT = "container_memory_failcnt" Counter [] "Number of times memory usage hit the limit.";
     MEMORY_FAILURES = "container_memory_failures_total" Counter ["failure_type", "scope"] "Cumulative count of memory allocation failures (page faults).";
     OOM_EVENTS = "container_oom_events_total" Counter [] "Count of out-of-memory kills in the container.";
+    PRESSURE_CPU_WAITING = "container_pressure_cpu_waiting_seconds_total" Counter [] "Time at least one task of the container waited for CPU, in seconds (cgroup v2 PSI).";
+    PRESSURE_CPU_STALLED = "container_pressure_cpu_stalled_seconds_total" Counter [] "Time all tasks of the container waited for CPU, in seconds (cgroup v2 PSI).";
+    PRESSURE_MEMORY_WAITING = "container_pressure_memory_waiting_seconds_total" Counter [] "Time at least one task of the container waited for memory, in seconds (cgroup v2 PSI).";
+    PRESSURE_MEMORY_STALLED = "container_pressure_memory_stalled_seconds_total" Counter [] "Time all tasks of the container waited for memory, in seconds (cgroup v2 PSI).";
+    PRESSURE_IO_WAITING = "container_pressure_io_waiting_seconds_total" Counter [] "Time at least one task of the container waited for I/O, in seconds (cgroup v2 PSI).";
+    PRESSURE_IO_STALLED = "container_pressure_io_stalled_seconds_total" Counter [] "Time all tasks of the container waited for I/O, in seconds (cgroup v2 PSI).";
     PROCESSES = "container_processes" Gauge [] "Number of processes running in the container.";
     THREADS = "container_threads" Gauge [] "Number of threads running in the container.";
     THREADS_MAX = "container_threads_max" Gauge [] "Maximum number of threads allowed in the container; 0 for no limit.";

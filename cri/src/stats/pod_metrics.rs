@@ -3,13 +3,15 @@
 //! the sampler's cache (stamped with its reading's time); the rest is read now (kubelet asks
 //! at its scrape interval, not every second).
 
-use k8s_cri::v1::{
-    ContainerMetrics, ListPodSandboxMetricsResponse, Metric, PodSandboxMetrics, UInt64Value,
+use crate::api::v1::{
+    ContainerMetrics, ListPodSandboxMetricsResponse, Metric, PodSandboxMetrics,
+    StreamPodSandboxMetricsResponse, UInt64Value,
 };
 
 use super::cgroup_detail::{CgroupDetail, DeviceIo};
 use super::metric_descriptors::{self as d, Descriptor, BASE_LABELS};
 use super::net_dev::{self, InterfaceCounters};
+use super::pressure::Pressure;
 use super::process_counts;
 use super::sampler::ContainerSample;
 use crate::context::Context;
@@ -52,6 +54,23 @@ fn sampled(s: &mut Series, sample: &ContainerSample) {
     s.put(&d::MEMORY_RSS, &[], g.rss);
     s.put(&d::MEMORY_SWAP, &[], g.swap_usage.unwrap_or(0));
     s.put(&d::PROCESSES, &[], g.pids.unwrap_or(0));
+    pressure(s, &g.pressure);
+}
+
+/// PSI series where the cgroup has them (v2): waiting is the `some` line, stalled `full`.
+fn pressure(s: &mut Series, p: &Pressure) {
+    let resources = [
+        (p.cpu, &d::PRESSURE_CPU_WAITING, &d::PRESSURE_CPU_STALLED),
+        (p.memory, &d::PRESSURE_MEMORY_WAITING, &d::PRESSURE_MEMORY_STALLED),
+        (p.io, &d::PRESSURE_IO_WAITING, &d::PRESSURE_IO_STALLED),
+    ];
+    for (psi, waiting, stalled) in resources {
+        let Some(psi) = psi else { continue };
+        s.put(waiting, &[], psi.some.total_us / 1_000_000);
+        if let Some(full) = psi.full {
+            s.put(stalled, &[], full.total_us / 1_000_000);
+        }
+    }
 }
 
 fn detail(s: &mut Series, g: &CgroupDetail) {
@@ -215,6 +234,17 @@ pub(crate) fn list_pod_sandbox_metrics(ctx: &Context) -> ListPodSandboxMetricsRe
     }
 }
 
+pub(crate) fn stream_pod_sandbox_metrics(
+    ctx: &std::sync::Arc<Context>,
+) -> crate::list_pages::PageStream<StreamPodSandboxMetricsResponse> {
+    let ctx = ctx.clone();
+    crate::list_pages::pages(
+        ctx.sandboxes.list(),
+        move |pod| Some(pod_metrics(&ctx, pod)),
+        |pod_sandbox_metrics| StreamPodSandboxMetricsResponse { pod_sandbox_metrics },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::cgroup::tests::v1_fixture;
@@ -230,7 +260,14 @@ mod tests {
             &mut s,
             &ContainerSample {
                 at_ns: 1,
-                cgroup: CgroupSample { cpu_usage_ns: 2_500_000_000, ..Default::default() },
+                cgroup: CgroupSample {
+                    cpu_usage_ns: 2_500_000_000,
+                    pressure: Pressure::read(
+                        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .join("tests/fixtures/cgroup-v2"),
+                    ),
+                    ..Default::default()
+                },
                 nano_cores: None,
             },
         );
@@ -260,6 +297,8 @@ mod tests {
             (2, "total"),
             "whole seconds"
         );
+        let stalled = s.out.iter().find(|m| m.name == d::PRESSURE_IO_STALLED.name).unwrap();
+        assert_eq!(stalled.value.unwrap().value, 6, "6,000,000 us of full I/O stalls");
         let io = s.out.iter().find(|m| m.name == d::FS_READS.name).unwrap();
         assert_eq!(
             (io.value.unwrap().value, io.label_values[5].as_str()),

@@ -2,12 +2,15 @@
 //! its containers' readings summed), its containers' stats, and the network counters of its
 //! namespace.
 
-use k8s_cri::v1::{
+use crate::api::v1::{
     LinuxPodSandboxStats, ListPodSandboxStatsRequest, ListPodSandboxStatsResponse,
     NetworkInterfaceUsage, NetworkUsage, PodSandboxAttributes, PodSandboxMetadata, PodSandboxStats,
-    PodSandboxStatsRequest, PodSandboxStatsResponse, ProcessUsage, UInt64Value,
+    PodSandboxStatsFilter, PodSandboxStatsRequest, PodSandboxStatsResponse, ProcessUsage,
+    StreamPodSandboxStatsRequest, StreamPodSandboxStatsResponse, UInt64Value,
 };
-use tonic::Status;
+use crate::error::Error;
+use crate::list_pages::{pages, PageStream};
+use std::sync::Arc;
 
 use super::cgroup::CgroupSample;
 use super::sampler::ContainerSample;
@@ -42,6 +45,8 @@ fn summed(samples: &[&ContainerSample], at_ns: i64) -> ContainerSample {
         memory_limit: None,
         swap_usage: None,
         pids: Some(sum(&|s| s.cgroup.pids.unwrap_or(0))),
+        // Stalls do not add up across cgroups.
+        pressure: Default::default(),
     };
     ContainerSample { at_ns, cgroup, nano_cores: Some(sum(&|s| s.nano_cores.unwrap_or(0))) }
 }
@@ -92,6 +97,7 @@ fn pod_stats(ctx: &Context, s: &Sandbox) -> PodSandboxStats {
                 process_count: own.cgroup.pids.and_then(value),
             }),
             containers: containers.iter().map(|(c, sample)| rpc::to_cri(ctx, c, sample)).collect(),
+            io: rpc::io_usage(&own),
         }),
         windows: None,
     }
@@ -100,27 +106,40 @@ fn pod_stats(ctx: &Context, s: &Sandbox) -> PodSandboxStats {
 pub(crate) fn pod_sandbox_stats(
     ctx: &Context,
     req: PodSandboxStatsRequest,
-) -> Result<PodSandboxStatsResponse, Status> {
+) -> Result<PodSandboxStatsResponse, Error> {
     let s = ctx
         .sandboxes
         .get(&req.pod_sandbox_id)
-        .ok_or_else(|| crate::errors::sandbox_not_found(&req.pod_sandbox_id))?;
+        .ok_or_else(|| crate::error::sandbox_not_found(&req.pod_sandbox_id))?;
     Ok(PodSandboxStatsResponse { stats: Some(pod_stats(ctx, &s)) })
+}
+
+/// The pods a stats filter selects.
+fn matching(ctx: &Context, filter: Option<PodSandboxStatsFilter>) -> Vec<Sandbox> {
+    let f = filter.unwrap_or_default();
+    let mut all = ctx.sandboxes.list();
+    all.retain(|s| s.matches(&f.id, &f.label_selector));
+    all
 }
 
 pub(crate) fn list_pod_sandbox_stats(
     ctx: &Context,
     req: ListPodSandboxStatsRequest,
 ) -> ListPodSandboxStatsResponse {
-    let f = req.filter.unwrap_or_default();
-    let stats = ctx
-        .sandboxes
-        .list()
-        .into_iter()
-        .filter(|s| s.matches(&f.id, &f.label_selector))
-        .map(|s| pod_stats(ctx, &s))
-        .collect();
+    let stats = matching(ctx, req.filter).iter().map(|s| pod_stats(ctx, s)).collect();
     ListPodSandboxStatsResponse { stats }
+}
+
+pub(crate) fn stream_pod_sandbox_stats(
+    ctx: &Arc<Context>,
+    req: StreamPodSandboxStatsRequest,
+) -> PageStream<StreamPodSandboxStatsResponse> {
+    let ctx = ctx.clone();
+    pages(
+        matching(&ctx, req.filter),
+        move |s| Some(pod_stats(&ctx, s)),
+        |pod_sandbox_stats| StreamPodSandboxStatsResponse { pod_sandbox_stats },
+    )
 }
 
 #[cfg(test)]

@@ -2,13 +2,17 @@
 //! is created. A running one's usage comes from the sampler's cache, or is read on demand when
 //! it started since the sampler's last round; a created or exited one reports zero usage.
 
-use k8s_cri::v1::{
-    ContainerAttributes, ContainerMetadata, ContainerStats, ContainerStatsRequest,
-    ContainerStatsResponse, CpuUsage, FilesystemUsage, ListContainerStatsRequest,
-    ListContainerStatsResponse, MemoryUsage, SwapUsage, UInt64Value,
+use crate::api::v1::{
+    ContainerAttributes, ContainerMetadata, ContainerStats, ContainerStatsFilter,
+    ContainerStatsRequest, ContainerStatsResponse, CpuUsage, FilesystemUsage, IoUsage,
+    ListContainerStatsRequest, ListContainerStatsResponse, MemoryUsage,
+    StreamContainerStatsRequest, StreamContainerStatsResponse, SwapUsage, UInt64Value,
 };
-use tonic::Status;
+use crate::error::Error;
+use crate::list_pages::{pages, PageStream};
+use std::sync::Arc;
 
+use super::pressure;
 use super::sampler::ContainerSample;
 use crate::context::Context;
 use crate::store::containers::Container;
@@ -34,6 +38,7 @@ pub(super) fn cpu_usage(s: &ContainerSample) -> CpuUsage {
         timestamp: s.at_ns,
         usage_core_nano_seconds: value(s.cgroup.cpu_usage_ns),
         usage_nano_cores: s.nano_cores.and_then(value),
+        psi: s.cgroup.pressure.cpu.as_ref().map(pressure::to_cri),
     }
 }
 
@@ -47,6 +52,7 @@ pub(super) fn memory_usage(s: &ContainerSample) -> MemoryUsage {
         rss_bytes: value(g.rss),
         page_faults: value(g.page_faults),
         major_page_faults: value(g.major_page_faults),
+        psi: g.pressure.memory.as_ref().map(pressure::to_cri),
     }
 }
 
@@ -71,7 +77,14 @@ pub(super) fn to_cri(ctx: &Context, c: &Container, s: &ContainerSample) -> Conta
             swap_available_bytes: None,
             swap_usage_bytes: value(u),
         }),
+        io: io_usage(s),
     }
+}
+
+/// I/O pressure, where the cgroup reports it (v2).
+pub(super) fn io_usage(s: &ContainerSample) -> Option<IoUsage> {
+    let psi = s.cgroup.pressure.io.as_ref()?;
+    Some(IoUsage { timestamp: s.at_ns, psi: Some(pressure::to_cri(psi)) })
 }
 
 /// The container's usage now: measured while it runs, zero otherwise.
@@ -86,25 +99,38 @@ fn usage(ctx: &Context, c: &Container) -> ContainerSample {
 pub(crate) fn container_stats(
     ctx: &Context,
     req: ContainerStatsRequest,
-) -> Result<ContainerStatsResponse, Status> {
+) -> Result<ContainerStatsResponse, Error> {
     let c = ctx
         .containers
         .get(&req.container_id)
-        .ok_or_else(|| crate::errors::container_not_found(&req.container_id))?;
+        .ok_or_else(|| crate::error::container_not_found(&req.container_id))?;
     Ok(ContainerStatsResponse { stats: Some(to_cri(ctx, &c, &usage(ctx, &c))) })
+}
+
+/// The containers a stats filter selects (any state).
+fn matching(ctx: &Context, filter: Option<ContainerStatsFilter>) -> Vec<Container> {
+    let f = filter.unwrap_or_default();
+    let mut all = ctx.containers.list();
+    all.retain(|c| c.matches(&f.id, &f.pod_sandbox_id, &f.label_selector));
+    all
 }
 
 pub(crate) fn list_container_stats(
     ctx: &Context,
     req: ListContainerStatsRequest,
 ) -> ListContainerStatsResponse {
-    let f = req.filter.unwrap_or_default();
-    let stats = ctx
-        .containers
-        .list()
-        .into_iter()
-        .filter(|c| c.matches(&f.id, &f.pod_sandbox_id, &f.label_selector))
-        .map(|c| to_cri(ctx, &c, &usage(ctx, &c)))
-        .collect();
+    let stats = matching(ctx, req.filter).iter().map(|c| to_cri(ctx, c, &usage(ctx, c))).collect();
     ListContainerStatsResponse { stats }
+}
+
+pub(crate) fn stream_container_stats(
+    ctx: &Arc<Context>,
+    req: StreamContainerStatsRequest,
+) -> PageStream<StreamContainerStatsResponse> {
+    let ctx = ctx.clone();
+    pages(
+        matching(&ctx, req.filter),
+        move |c| Some(to_cri(&ctx, c, &usage(&ctx, c))),
+        |container_stats| StreamContainerStatsResponse { container_stats },
+    )
 }

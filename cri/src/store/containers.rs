@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::api::v1::{ContainerConfig, LinuxContainerResources};
 use base64::Engine;
-use k8s_cri::v1::{ContainerConfig, LinuxContainerResources};
 use prost::Message;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,9 @@ pub struct ContainerMetadata {
     /// The identity the process runs as, resolved against the image at create.
     #[serde(default)]
     pub user: Option<UserIds>,
+    /// The images mounted as volumes, and their views.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_volumes: Vec<crate::container::ImageVolume>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use k8s_cri::v1::PodSandboxConfig;
+use crate::api::v1::PodSandboxConfig;
 use serde::{Deserialize, Serialize};
 
 /// What never changes after RunPodSandbox; persisted on the containerd container.

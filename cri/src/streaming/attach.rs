@@ -3,8 +3,8 @@
 //! the container's output does (the container exited), with success on the error channel. A
 //! `stdin_once` container's stdin is closed for good when the attacher's input ends.
 
+use crate::api::v1::AttachRequest;
 use bytes::Bytes;
-use k8s_cri::v1::AttachRequest;
 use tokio::io::AsyncWriteExt;
 use tokio::net::unix::pipe;
 
@@ -31,7 +31,7 @@ pub async fn attach(ctx: &Context, req: AttachRequest, mut io: SessionIo, format
         match pipe::OpenOptions::new().open_sender(persist::stdin_fifo(ctx, &id)) {
             Ok(to) => {
                 let once = c.config.stdin_once.then(|| {
-                    (ctx.containerd.clone(), id.clone(), persist::logger_pidfile(ctx, &id))
+                    (ctx.lifecycle.clone(), id.clone(), persist::logger_pidfile(ctx, &id))
                 });
                 tokio::spawn(feed_stdin(from, to, once));
             }
@@ -52,7 +52,7 @@ pub async fn attach(ctx: &Context, req: AttachRequest, mut io: SessionIo, format
                 None => break,
             },
             Some(size) = io.resize.recv() => {
-                let _ = ctx.containerd.resize_process(&id, "", u32::from(size.width), u32::from(size.height)).await;
+                let _ = ctx.lifecycle.resize_process(&id, "", u32::from(size.width), u32::from(size.height)).await;
             }
         }
     }
@@ -66,7 +66,11 @@ pub async fn attach(ctx: &Context, req: AttachRequest, mut io: SessionIo, format
 async fn feed_stdin(
     mut from: tokio::sync::mpsc::Receiver<Bytes>,
     mut to: pipe::Sender,
-    once: Option<(containerd_bridge::Containerd, String, std::path::PathBuf)>,
+    once: Option<(
+        std::sync::Arc<dyn crate::adapters::containerd_lifecycle::Lifecycle>,
+        String,
+        std::path::PathBuf,
+    )>,
 ) {
     while let Some(data) = from.recv().await {
         if to.write_all(&data).await.is_err() {

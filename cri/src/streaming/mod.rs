@@ -17,10 +17,10 @@ mod websocket;
 mod ws_forward;
 mod ws_tunnel;
 
+use crate::error::Error;
 use std::sync::OnceLock;
 
-use k8s_cri::v1::{AttachRequest, ExecRequest, PortForwardRequest};
-use tonic::Status;
+use crate::api::v1::{AttachRequest, ExecRequest, PortForwardRequest};
 
 pub(crate) use requests::{attach, exec, port_forward};
 pub use server::start;
@@ -61,15 +61,15 @@ impl PendingStreams {
     }
 
     /// The URL a client opens for `req`.
-    pub fn url(&self, req: StreamRequest) -> Result<String, Status> {
+    pub fn url(&self, req: StreamRequest) -> Result<String, Error> {
         let base = self
             .base_url
             .get()
-            .ok_or_else(|| Status::unavailable("the streaming server is not listening yet"))?;
+            .ok_or_else(|| Error::unavailable("the streaming server is not listening yet"))?;
         let kind = req.kind();
         let token = self.tokens.insert(req).map_err(|e| match e {
-            TokenError::Full => Status::resource_exhausted(e.to_string()),
-            TokenError::Random(_) => Status::internal(e.to_string()),
+            TokenError::Full => Error::resource_exhausted(e.to_string()),
+            TokenError::Random(_) => Error::internal("a stream token", e),
         })?;
         Ok(format!("{base}/{kind}/{token}"))
     }

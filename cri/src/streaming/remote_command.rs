@@ -3,8 +3,8 @@
 //! status on the error channel. Channel numbers are Kubernetes' own: 0 stdin, 1 stdout,
 //! 2 stderr, 3 error, 4 resize.
 
+use crate::api::v1::ExecRequest;
 use bytes::Bytes;
-use k8s_cri::v1::ExecRequest;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::context::Context;
 use crate::exec::{launch, ExecStreams};
+use crate::sys::fifo::PendingWriter;
 
 pub const STDIN: u8 = 0;
 pub const STDOUT: u8 = 1;
@@ -91,9 +92,16 @@ async fn pump_out(rx: Option<pipe::Receiver>, channel: Option<u8>, out: mpsc::Se
 
 async fn pump_in(
     mut from: mpsc::Receiver<Bytes>,
-    mut to: pipe::Sender,
+    to: PendingWriter,
     close: impl std::future::Future<Output = ()>,
 ) {
+    let mut to = match to.connected().await {
+        Ok(to) => to,
+        Err(e) => {
+            tracing::debug!(error = %e, "exec stdin");
+            return;
+        }
+    };
     while let Some(data) = from.recv().await {
         if to.write_all(&data).await.is_err() {
             break;
@@ -108,7 +116,7 @@ async fn pump_in(
 #[derive(Debug, Clone)]
 pub enum Target {
     Exec(ExecRequest),
-    Attach(k8s_cri::v1::AttachRequest),
+    Attach(crate::api::v1::AttachRequest),
 }
 
 impl Target {

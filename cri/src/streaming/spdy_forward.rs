@@ -6,12 +6,12 @@
 
 use std::collections::HashMap;
 
+use crate::api::v1::PortForwardRequest;
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONNECTION, UPGRADE};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use k8s_cri::v1::PortForwardRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 

@@ -7,11 +7,11 @@
 //! every port's connection has. A client that offers SPDY tunnelled in the WebSocket gets
 //! that (`ws_tunnel`).
 
+use crate::api::v1::PortForwardRequest;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use k8s_cri::v1::PortForwardRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
@@ -127,7 +127,11 @@ async fn run<S>(
     drop(out_tx);
     let activity = super::idle::Activity::default();
     let seen = activity.clone();
-    let reader = async move {
+    let (reader_done_tx, reader_done) = tokio::sync::oneshot::channel::<()>();
+    // Reads until the client's close (or its end), also after the forward ended: input left
+    // unread when the socket closes would make the kernel reset the connection, and the
+    // client lose cricket's close frame with it.
+    let mut reader = tokio::spawn(async move {
         while let Some(Ok(message)) = source.next().await {
             seen.touch();
             let Some((channel, data)) = decode(protocol, message) else { continue };
@@ -138,7 +142,9 @@ async fn run<S>(
                 }
             }
         }
-    };
+        drop(to_pod);
+        let _ = reader_done_tx.send(());
+    });
     let writer = async {
         while let Some((channel, data)) = out_rx.recv().await {
             activity.touch();
@@ -149,12 +155,19 @@ async fn run<S>(
     };
     // The session lasts as long as the client keeps the WebSocket open.
     tokio::select! {
-        _ = reader => {}
+        _ = reader_done => {}
         _ = writer => {}
         _ = activity.idle_for(idle_limit) => tracing::info!("port-forward idle too long; closing it"),
     }
     let _ = sink.send(normal_close()).await;
+    if tokio::time::timeout(CLOSE_GRACE, &mut reader).await.is_err() {
+        tracing::debug!("the port-forward client did not answer the close");
+        reader.abort();
+    }
 }
+
+/// How long the client may take to answer cricket's close once the forward has ended.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn forward(
     netns: String,

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
+use crate::api::v1::PortForwardRequest;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use k8s_cri::v1::PortForwardRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;

@@ -12,6 +12,16 @@ pub fn run<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// Runs `f` on tokio's blocking pool and waits for it without holding a worker: for syscalls
+/// that can wait on a kernel lock (mount and umount take the mount lock every runc on a busy
+/// node takes too). Unlike `run`, other futures of the same task (a `join!`) go on meanwhile.
+pub async fn off_workers<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,5 @@
-//! Mounts: binds (namespace pins), tmpfs (the pod's /dev/shm), propagation, unmounting, and
-//! the size and type of a file system.
+//! Mounts: binds (namespace pins, image volumes), tmpfs (the pod's /dev/shm), read-only
+//! overlays (image volumes), propagation, unmounting, and the size and type of a file system.
 
 use std::io;
 use std::path::Path;
@@ -15,6 +15,57 @@ pub fn bind(source: &Path, target: &Path) -> io::Result<()> {
         libc::mount(s.as_ptr(), t.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null())
     };
     check(ret, &format!("bind-mount {} on {}", source.display(), target.display()))
+}
+
+/// Bind-mounts `source` (and the mounts below it) on `target`, read-only.
+pub fn bind_read_only(source: &Path, target: &Path) -> io::Result<()> {
+    let (s, t) = (c_path(source)?, c_path(target)?);
+    let what = format!("bind-mount {} on {} read-only", source.display(), target.display());
+    // SAFETY: both paths are NUL-terminated and outlive the call; a bind reads no fs type or
+    // data, so those are NULL.
+    let ret = unsafe {
+        libc::mount(
+            s.as_ptr(),
+            t.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND | libc::MS_REC,
+            std::ptr::null(),
+        )
+    };
+    check(ret, &what)?;
+    // A bind takes the flags of its source; read-only needs a remount of the bind.
+    // SAFETY: as above; the remount names only the target.
+    let ret = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            t.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
+            std::ptr::null(),
+        )
+    };
+    if let Err(e) = check(ret, &what) {
+        let _ = unmount_if_mounted(target);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Mounts a read-only overlay of `options` (`lowerdir=...` and the like) on `target`.
+pub fn overlay_read_only(options: &str, target: &Path) -> io::Result<()> {
+    let t = c_path(target)?;
+    let options = cstring(options)?;
+    // SAFETY: every pointer is a NUL-terminated string that outlives the call.
+    let ret = unsafe {
+        libc::mount(
+            c"overlay".as_ptr(),
+            t.as_ptr(),
+            c"overlay".as_ptr(),
+            libc::MS_RDONLY,
+            options.as_ptr().cast(),
+        )
+    };
+    check(ret, &format!("mount a read-only overlay on {}", target.display()))
 }
 
 /// Mounts a tmpfs named `name` on `target` with `flags` and `options` (e.g. `size=64m`).

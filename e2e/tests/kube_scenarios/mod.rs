@@ -4,6 +4,7 @@
 
 #![allow(dead_code, unused_macros)]
 
+pub mod cri_features;
 pub mod lifecycle;
 pub mod pods;
 pub mod resources;
@@ -42,7 +43,7 @@ macro_rules! workload_tests {
     ($options:expr) => {
         use e2e::cluster_ops::shared;
         use kube_scenarios::streaming::Transport;
-        use kube_scenarios::{lifecycle, pods, resources, streaming, volumes};
+        use kube_scenarios::{cri_features, lifecycle, pods, resources, streaming, volumes};
 
         #[test]
         fn a_deployment_of_ten_runs_and_its_pods_reach_each_other() {
@@ -75,6 +76,14 @@ macro_rules! workload_tests {
             volumes::every_volume_kind_is_mounted_with_its_contents_and_modes(
                 &shared($options),
                 "volumes",
+            );
+        }
+
+        #[test]
+        fn an_image_volume_strict_groups_and_a_stop_signal_reach_the_pods() {
+            cri_features::image_volume_strict_groups_and_a_stop_signal_reach_the_pods(
+                &shared($options),
+                "cri-features",
             );
         }
 

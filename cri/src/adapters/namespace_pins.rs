@@ -5,6 +5,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::sys::mount::unmount_if_mounted;
 use crate::sys::namespace;
@@ -66,6 +67,13 @@ pub trait NamespacePinner: Send + Sync {
     fn remove(&self, path: &Path) -> io::Result<()>;
     /// Whether `path` still pins a namespace (it does not after a reboot, for instance).
     fn is_pinned(&self, path: &Path) -> bool;
+}
+
+/// Removes a pin off the async workers: umount(2) waits on the kernel's mount lock, which
+/// every runc on a busy node takes too.
+pub async fn unpin(pinner: &Arc<dyn NamespacePinner>, path: &Path) -> io::Result<()> {
+    let (pinner, path) = (pinner.clone(), path.to_path_buf());
+    crate::sys::blocking::off_workers(move || pinner.remove(&path)).await
 }
 
 /// The Linux implementation: pins live under `<root>/{netns,ipcns,utsns}/<name>`.

@@ -2,7 +2,7 @@
 //! containers and pause tasks, and image records changed by other clients. Each time it
 //! (re)subscribes — at start and after containerd comes back — it resyncs every running
 //! container and pause with its task, so an exit that happened while nobody listened is
-//! recorded too (the image store is reloaded on reconnection by `crate::containerd_monitor`).
+//! recorded too (the image store is reloaded on reconnection by `crate::adapters::containerd_monitor`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,7 +90,7 @@ async fn pause_exited(ctx: &Context, id: &str) {
     if !sandbox.meta.pause {
         return;
     }
-    if let Err(e) = ctx.containerd.delete_task(id).await {
+    if let Err(e) = ctx.lifecycle.delete_task(id).await {
         tracing::warn!(pod = %id, error = %e, "could not delete the exited pause task");
     }
     let status = ctx.sandboxes.modify(id, |s| {
@@ -106,7 +106,7 @@ async fn pause_exited(ctx: &Context, id: &str) {
             ctx,
             id,
             id,
-            k8s_cri::v1::ContainerEventType::ContainerStoppedEvent,
+            crate::api::v1::ContainerEventType::ContainerStoppedEvent,
         );
         if let Err(e) = crate::sandbox::persist::save_status(ctx, id, &status) {
             tracing::error!(pod = %id, error = %e, "could not persist the pod's status");
@@ -126,7 +126,7 @@ async fn resync(ctx: &Arc<Context>) {
         .into_iter()
         .filter(|s| s.meta.pause && s.status.state == SandboxState::Ready)
     {
-        if let Ok(None | Some((_, false))) = ctx.containerd.task_status(&s.meta.id).await {
+        if let Ok(None | Some((_, false))) = ctx.lifecycle.task_status(&s.meta.id).await {
             pause_exited(ctx, &s.meta.id).await;
         }
     }

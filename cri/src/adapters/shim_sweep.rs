@@ -98,7 +98,7 @@ pub async fn stop_orphaned_shims(ctx: &Context, min_age: Duration) {
     if shims.is_empty() {
         return;
     }
-    let tasks = match ctx.containerd.list_tasks().await {
+    let tasks = match ctx.lifecycle.list_tasks().await {
         Ok(t) => t,
         Err(e) => {
             return tracing::warn!(error = %e, "cannot list tasks; orphaned shims are left for the next sweep")
@@ -138,7 +138,7 @@ pub async fn settle_removed_pod_shim(ctx: &Context, id: &str) {
             .find(|s| s.id == id);
         let Some(shim) = shim else { return };
         if tokio::time::Instant::now() >= deadline {
-            let Ok(tasks) = ctx.containerd.list_tasks().await else { return };
+            let Ok(tasks) = ctx.lifecycle.list_tasks().await else { return };
             let parents = crate::exec::process_tree::parents();
             let below = crate::exec::process_tree::tree(shim.pid, &parents);
             let serving =
