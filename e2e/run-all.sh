@@ -34,12 +34,16 @@ if ! compgen -G "$shell_debs/busybox_*.deb" >/dev/null; then
   mkdir -p "$shell_debs"
   (cd "$shell_debs" && { apt-get download busybox 2>/dev/null || { apt-get update -qq && apt-get download busybox; }; })
 fi
+# CRIU for the checkpoint tests, built once from Debian's source (manifests/criu.sh).
+bash "$repo/manifests/criu.sh"
 # Debian's docker-registry package starts a registry on :5000 at install; the tests start
 # their own on free ports and do not need it.
 
 if [ "${1:-}" = "--install-only" ]; then exit 0; fi
 
 export PATH="$HOME/.cargo/bin:$PATH"
+# runc finds criu (installed in /usr/local/sbin) on the PATH containerd passes down.
+case ":$PATH:" in *:/usr/local/sbin:*) ;; *) export PATH="/usr/local/sbin:$PATH" ;; esac
 # critest's module (e2e/critest/go.mod) needs a current Go; Debian's golang-go (1.19) builds
 # only the small GOPATH-mode peers. Prefer the machine's own Go where there is one.
 if [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi

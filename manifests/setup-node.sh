@@ -49,6 +49,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
+# CRIU for CheckpointContainer and restores (Debian 12's own is too old for current kernels).
+say "installing CRIU if missing"
+bash "$repo/manifests/criu.sh"
+
 # Debian's own cargo is too old for cricket's dependencies; use rustup's when needed.
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! cargo --version >/dev/null 2>&1 || [ "$(cargo --version | awk '{split($2, v, "."); print (v[1] * 1000 + v[2] >= 1089)}')" != 1 ]; then

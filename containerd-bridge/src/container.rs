@@ -40,9 +40,20 @@ pub struct RuncOptions {
     pub root: String,
     #[prost(bool, tag = "9")]
     pub systemd_cgroup: bool,
+    /// A CRIU dump the task's process is restored from instead of started.
+    #[prost(string, tag = "10")]
+    pub criu_image_path: String,
+    #[prost(string, tag = "11")]
+    pub criu_work_path: String,
 }
 
 impl RuncOptions {
+    /// The options in a container's runtime record, if they are the runc shim's.
+    pub fn from_any(any: &Any) -> Option<RuncOptions> {
+        let runc = any.type_url.trim_start_matches('/').ends_with("containerd.runc.v1.Options");
+        runc.then(|| prost::Message::decode(any.value.as_slice()).ok()).flatten()
+    }
+
     pub fn to_any(&self) -> Any {
         Any {
             type_url: "containerd.runc.v1.Options".into(),

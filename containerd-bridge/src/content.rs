@@ -25,18 +25,34 @@ impl Containerd {
 
     /// The whole blob `digest`; for manifests and configs, not for layers.
     pub async fn read_blob(&self, digest: &str) -> Result<Vec<u8>> {
-        let req = ReadContentRequest { digest: digest.to_string(), offset: 0, size: 0 };
-        let mut stream = self
-            .content(None)
-            .read(req)
-            .await
-            .map_err(BridgeError::rpc("content read"))?
-            .into_inner();
+        let mut stream = self.blob_stream(digest).await?;
         let mut data = Vec::new();
         while let Some(chunk) = stream.message().await.map_err(BridgeError::rpc("content read"))? {
             data.extend_from_slice(&chunk.data);
         }
         Ok(data)
+    }
+
+    /// Copies blob `digest` into a new file at `out`, piece by piece (for layers).
+    pub async fn copy_blob_to_file(&self, digest: &str, out: &std::path::Path) -> Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let io =
+            |e: std::io::Error| BridgeError::Invalid { op: "copy a blob", detail: e.to_string() };
+        let mut stream = self.blob_stream(digest).await?;
+        let mut file = tokio::fs::File::create(out).await.map_err(io)?;
+        while let Some(chunk) = stream.message().await.map_err(BridgeError::rpc("content read"))? {
+            file.write_all(&chunk.data).await.map_err(io)?;
+        }
+        file.sync_all().await.map_err(io)
+    }
+
+    async fn blob_stream(
+        &self,
+        digest: &str,
+    ) -> Result<tonic::Streaming<containerd_client::services::v1::ReadContentResponse>> {
+        let req = ReadContentRequest { digest: digest.to_string(), offset: 0, size: 0 };
+        let reply = self.content(None).read(req).await.map_err(BridgeError::rpc("content read"))?;
+        Ok(reply.into_inner())
     }
 
     /// Makes `data` present in the content store under `digest` with at least `labels`.

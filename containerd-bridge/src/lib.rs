@@ -4,6 +4,7 @@
 //! content, leases, snapshots, diffs, images); the e2e tests exercise it against a real
 //! containerd.
 
+mod checkpoint;
 mod connection;
 mod container;
 mod content;

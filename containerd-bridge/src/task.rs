@@ -58,6 +58,17 @@ impl TaskState {
 impl Containerd {
     /// Creates the task (the shim and the process, not yet started); returns its PID.
     pub async fn create_task(&self, id: &str, rootfs: Vec<Mount>, io: &TaskIo) -> Result<u32> {
+        self.create_task_with(id, rootfs, io, None).await
+    }
+
+    /// Creates the task with its own runtime `options` (which replace the container's).
+    pub(crate) async fn create_task_with(
+        &self,
+        id: &str,
+        rootfs: Vec<Mount>,
+        io: &TaskIo,
+        options: Option<prost_types::Any>,
+    ) -> Result<u32> {
         let req = CreateTaskRequest {
             container_id: id.into(),
             rootfs,
@@ -66,7 +77,7 @@ impl Containerd {
             stderr: io.stderr.clone(),
             terminal: io.terminal,
             checkpoint: None,
-            options: None,
+            options,
             runtime_path: String::new(),
         };
         Ok(self

@@ -40,7 +40,8 @@ container_requests!(
     ExecRequest,
     AttachRequest,
     ContainerStatsRequest,
-    ReopenContainerLogRequest
+    ReopenContainerLogRequest,
+    CheckpointContainerRequest
 );
 
 /// Records the request's IDs; a container's pod is looked up.

@@ -4,6 +4,7 @@
 //! events and health go to `containerd_bridge::Containerd` directly and are tested end to end.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -40,6 +41,27 @@ pub trait Lifecycle: Send + Sync {
     /// Creates the task (shim and process, not started); its PID.
     async fn create_task(&self, id: &str, rootfs: Vec<Mount>, io: &TaskIo) -> Result<u32>;
     async fn start_task(&self, id: &str) -> Result<u32>;
+    /// Creates the task with its process restored from the CRIU dump in `image_dir`.
+    async fn create_restored_task(
+        &self,
+        id: &str,
+        rootfs: Vec<Mount>,
+        io: &TaskIo,
+        image_dir: &Path,
+    ) -> Result<u32>;
+    /// Dumps the running task with CRIU into `image_dir` (its logs into `work_dir`); the task
+    /// keeps running.
+    async fn checkpoint_task(&self, id: &str, image_dir: &Path, work_dir: &Path) -> Result<()>;
+    /// Writes what the rootfs snapshot `key` changed on top of `parent` as a layer tar.
+    async fn write_rootfs_diff(
+        &self,
+        lease: &Lease,
+        key: &str,
+        parent: &str,
+        out: &Path,
+    ) -> Result<()>;
+    /// Applies a layer tar onto a snapshot's `mounts`.
+    async fn apply_layer(&self, lease: &Lease, layer: &Path, mounts: Vec<Mount>) -> Result<()>;
     /// Missing is fine.
     async fn kill_task(&self, id: &str, signal: u32, all: bool) -> Result<()>;
     async fn wait_task(&self, id: &str) -> Result<TaskExit>;
@@ -112,6 +134,39 @@ impl Lifecycle for Containerd {
     }
     async fn start_task(&self, id: &str) -> Result<u32> {
         Containerd::start_task(self, id).await
+    }
+    async fn create_restored_task(
+        &self,
+        id: &str,
+        rootfs: Vec<Mount>,
+        io: &TaskIo,
+        image_dir: &Path,
+    ) -> Result<u32> {
+        let record = Containerd::get_container(self, id).await?;
+        let options = record
+            .and_then(|c| c.runtime)
+            .and_then(|r| r.options)
+            .and_then(|o| containerd_bridge::RuncOptions::from_any(&o))
+            .ok_or_else(|| containerd_bridge::BridgeError::Invalid {
+                op: "restore",
+                detail: format!("container {id} does not run on the runc shim"),
+            })?;
+        Containerd::create_restored_task(self, id, rootfs, io, options, image_dir).await
+    }
+    async fn checkpoint_task(&self, id: &str, image_dir: &Path, work_dir: &Path) -> Result<()> {
+        Containerd::checkpoint_task(self, id, image_dir, work_dir).await
+    }
+    async fn write_rootfs_diff(
+        &self,
+        lease: &Lease,
+        key: &str,
+        parent: &str,
+        out: &Path,
+    ) -> Result<()> {
+        Containerd::write_rootfs_diff(self, lease, key, parent, out).await
+    }
+    async fn apply_layer(&self, lease: &Lease, layer: &Path, mounts: Vec<Mount>) -> Result<()> {
+        Containerd::apply_layer_file(self, lease, layer, mounts).await
     }
     async fn kill_task(&self, id: &str, signal: u32, all: bool) -> Result<()> {
         Containerd::kill_task(self, id, signal, all).await

@@ -116,8 +116,12 @@ fn named_image(config: &ContainerConfig) -> String {
 
 pub(crate) async fn create_container(
     ctx: &Context,
-    req: CreateContainerRequest,
+    mut req: CreateContainerRequest,
 ) -> Result<CreateContainerResponse, Error> {
+    let restore = req.config.as_ref().and_then(super::restore::archive_of);
+    if let (Some(archive), Some(config)) = (&restore, req.config.as_mut()) {
+        super::restore::retarget(config, archive).await?;
+    }
     let (sandbox, config, image) = validate(ctx, &req)?;
     let m = config.metadata.clone().unwrap_or_default();
     let log_path = log_file(&sandbox.config.log_directory, &config.log_path)?;
@@ -144,7 +148,7 @@ pub(crate) async fn create_container(
         user: None,
         image_volumes: Vec::new(),
     };
-    match create(ctx, &sandbox, &config, &image, &mut meta).await {
+    match create(ctx, &sandbox, &config, &image, &mut meta, restore.as_deref()).await {
         Ok(()) => {
             let status = ContainerStatus::created();
             ctx.containers.insert(Container { meta, config: Arc::new(config), status });
@@ -183,6 +187,7 @@ async fn create(
     config: &ContainerConfig,
     image: &ImageEntry,
     meta: &mut ContainerMetadata,
+    restore: Option<&Path>,
 ) -> Result<(), Error> {
     let c = &ctx.lifecycle;
     let lsm = node_lsm(ctx).await;
@@ -212,6 +217,9 @@ async fn create(
             .prepare_rootfs(&lease, id, &crate::image::top_chain_id(&image.config)?, references)
             .await
             .map_err(|e| from_bridge("prepare rootfs", e))?;
+        if let Some(archive) = restore {
+            super::restore::unpack(ctx, id, &lease, archive, mounts.clone()).await?;
+        }
         let image_process = ImageProcess::from_config(&image.config);
         let users = rootfs::image_users(&mounts);
         let sandbox_dir = crate::sandbox::persist::dir(ctx, &sandbox.meta.id);

@@ -1,7 +1,12 @@
 //! Containers: CreateContainer, StartContainer, StopContainer, RemoveContainer,
-//! ContainerStatus, ListContainers, UpdateContainerResources and ReopenContainerLog over the
-//! container store, one file each; exit tracking; recovery after a restart.
+//! ContainerStatus, ListContainers, UpdateContainerResources, ReopenContainerLog and
+//! CheckpointContainer over the container store, one file each; restore from a checkpoint;
+//! exit tracking; recovery after a restart.
 
+mod checkpoint;
+mod checkpoint_archive;
+#[cfg(test)]
+mod checkpoint_tests;
 mod create;
 pub(crate) mod exits;
 mod host_paths;
@@ -15,6 +20,7 @@ mod oom;
 pub mod persist;
 mod recover;
 mod remove;
+mod restore;
 mod rootfs;
 mod start;
 mod status;
@@ -23,6 +29,7 @@ pub(crate) mod stop_signal;
 mod task_removal;
 mod update;
 
+pub(crate) use checkpoint::checkpoint_container;
 pub(crate) use create::create_container;
 pub use image_volumes::ImageVolume;
 pub(crate) use log_reopen::reopen_container_log;

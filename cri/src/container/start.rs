@@ -48,7 +48,11 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Error> {
         let mounts = cd.rootfs_mounts(&id).await.map_err(|e| from_bridge("rootfs mounts", e))?;
         let t1 = std::time::Instant::now();
         let turn = crate::shim_turns::take(ctx, &id).await;
-        cd.create_task(&id, mounts, &io.task).await.map_err(|e| from_bridge("create task", e))?;
+        match super::restore::criu_images(ctx, &id) {
+            Some(images) => cd.create_restored_task(&id, mounts, &io.task, &images).await,
+            None => cd.create_task(&id, mounts, &io.task).await,
+        }
+        .map_err(|e| from_bridge("create task", e))?;
         drop(turn);
         let t2 = std::time::Instant::now();
         // Taken before the start, so that a process that exits at once has finished_at >= started_at.
@@ -79,6 +83,9 @@ async fn start(ctx: &Context, c: &Container) -> Result<(), Error> {
             return Err(e);
         }
     };
+    if super::restore::criu_images(ctx, &id).is_some() {
+        super::restore::done(ctx, &id);
+    }
     ctx.stats.note_started(&id, pid);
     let status = ctx.containers.update(&id, |s| {
         s.state = ContainerState::Running;

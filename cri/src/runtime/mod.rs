@@ -182,6 +182,11 @@ runtime_service! {
             crate::sandbox::update_pod_sandbox_resources(&self.ctx, req.into_inner()).map(Response::new).map_err(Into::into)
         }
 
+        async fn checkpoint_container(&self, req: Request<CheckpointContainerRequest>) -> Reply<CheckpointContainerResponse> {
+            crate::rpc_ids::record(&self.ctx, req.get_ref());
+            crate::container::checkpoint_container(&self.ctx, req.into_inner()).await.map(Response::new).map_err(Into::into)
+        }
+
         type StreamPodSandboxesStream = PageStream<StreamPodSandboxesResponse>;
 
         async fn stream_pod_sandboxes(&self, req: Request<StreamPodSandboxesRequest>) -> Reply<Self::StreamPodSandboxesStream> {
@@ -221,7 +226,6 @@ runtime_service! {
         }
     }
     unserved {
-        checkpoint_container, "CheckpointContainer", CheckpointContainerRequest => CheckpointContainerResponse;
         checkpoint_pod, "CheckpointPod", CheckpointPodRequest => CheckpointPodResponse;
         restore_pod, "RestorePod", RestorePodRequest => RestorePodResponse;
     }

@@ -219,6 +219,45 @@ impl Lifecycle for FakeContainerd {
         task.state = TaskState::Running;
         Ok(task.pid)
     }
+    async fn create_restored_task(
+        &self,
+        id: &str,
+        rootfs: Vec<Mount>,
+        io: &TaskIo,
+        _image_dir: &std::path::Path,
+    ) -> Result<u32> {
+        self.call("create_restored_task", id)?;
+        self.create_task(id, rootfs, io).await
+    }
+    async fn checkpoint_task(
+        &self,
+        id: &str,
+        _image_dir: &std::path::Path,
+        _work_dir: &std::path::Path,
+    ) -> Result<()> {
+        self.call("checkpoint_task", id)?;
+        let runs = self.task(id).is_some_and(|t| t.state == TaskState::Running);
+        runs.then_some(()).ok_or_else(|| not_found("checkpoint_task", id))
+    }
+    async fn write_rootfs_diff(
+        &self,
+        _lease: &Lease,
+        key: &str,
+        _parent: &str,
+        out: &std::path::Path,
+    ) -> Result<()> {
+        self.call("write_rootfs_diff", key)?;
+        std::fs::write(out, b"")
+            .map_err(|e| BridgeError::Invalid { op: "write_rootfs_diff", detail: e.to_string() })
+    }
+    async fn apply_layer(
+        &self,
+        _lease: &Lease,
+        layer: &std::path::Path,
+        _mounts: Vec<Mount>,
+    ) -> Result<()> {
+        self.call("apply_layer", &layer.display().to_string())
+    }
     async fn kill_task(&self, id: &str, signal: u32, _all: bool) -> Result<()> {
         self.call("kill_task", &format!("{id} {signal}"))?;
         let heard = signal == libc::SIGKILL as u32 || !self.deaf.locked().contains(id);
