@@ -1,11 +1,12 @@
 //! What kubelet 1.35–1.37 asks of the runtime, through kubectl: an image volume (whole and by
-//! sub path), `supplementalGroupsPolicy: Strict`, and a container's own stop signal.
+//! sub path), `supplementalGroupsPolicy: Strict`, a container's own stop signal, and a
+//! checkpoint through kubelet's checkpoint API.
 
 use containerd_bridge::oci_image::{build_image, layer_tar, Entry, ImageSpec};
-use e2e::cluster::Cluster;
+use e2e::cluster::{Cluster, NODE_NAME};
 use serde_json::json;
 
-use super::pod_spec;
+use super::{pod_spec, shell_pod};
 
 fn volume_image() -> containerd_bridge::oci_image::BuiltImage {
     let layer = layer_tar(&[
@@ -83,4 +84,37 @@ pub fn image_volume_strict_groups_and_a_stop_signal_reach_the_pods(cluster: &Clu
         (Some(42), Some("got-usr1\n")),
         "{last:?}"
     );
+}
+
+/// kubelet's checkpoint API (the ContainerCheckpoint feature): a running container's archive
+/// lands in kubelet's checkpoints directory, with CRIU's images in it, and the container
+/// runs on.
+pub fn kubelet_checkpoints_a_running_container(cluster: &Cluster, ns: &str) {
+    cluster.namespace(ns);
+    let counter = "i=0; while :; do i=$((i+1)); echo $i > /count; sleep 0.2; done";
+    cluster.apply_json(&shell_pod(cluster, ns, "counted", counter));
+    cluster.wait_pod_ready(ns, "counted");
+    let body = cluster.dir.join(format!("checkpoint-{ns}.json"));
+    std::fs::write(&body, "{}").unwrap();
+    let path = format!("/api/v1/nodes/{NODE_NAME}/proxy/checkpoint/{ns}/counted/c");
+    let reply = cluster.kubectl_ok(&["create", "--raw", &path, "-f", &body.display().to_string()]);
+    let reply: serde_json::Value = serde_json::from_str(&reply).expect(&reply);
+    let archive = std::path::PathBuf::from(reply["items"][0].as_str().expect("an archive path"));
+    assert!(archive.starts_with(cluster.dir.join("kubelet").join("checkpoints")), "{reply}");
+    let mut tar = tar::Archive::new(std::fs::File::open(&archive).expect("the archive"));
+    let names: Vec<String> = tar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .map(|n| n.trim_start_matches("./").to_string())
+        .collect();
+    for wanted in ["checkpoint/", "config.dump", "spec.dump", "rootfs-diff.tar"] {
+        assert!(names.iter().any(|n| n.starts_with(wanted)), "{wanted} in {names:?}");
+    }
+    let count = || cluster.sh(ns, "counted", "cat /count").trim().parse::<u64>().unwrap();
+    let before = count();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert!(count() > before, "the checkpointed container stopped counting");
+    let _ = std::fs::remove_file(&archive);
+    let _ = std::fs::remove_file(&body);
 }

@@ -88,6 +88,11 @@ macro_rules! workload_tests {
         }
 
         #[test]
+        fn kubelet_checkpoints_a_running_container() {
+            cri_features::kubelet_checkpoints_a_running_container(&shared($options), "checkpoint");
+        }
+
+        #[test]
         fn security_context_settings_take_effect() {
             volumes::security_context_settings_take_effect(&shared($options), "security");
         }
