@@ -44,7 +44,7 @@ fn archive_entries(path: &std::path::Path) -> Vec<String> {
 }
 
 fn leftovers(node: &Node, prefix: &str) -> Vec<String> {
-    let dirs = std::fs::read_dir(node.ws.run("cricket").join("containers")).unwrap();
+    let dirs = std::fs::read_dir(node.ws.lib("cricket").join("containers")).unwrap();
     let inner = dirs.flat_map(|d| std::fs::read_dir(d.unwrap().path()).into_iter().flatten());
     let names = inner.map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
     names.filter(|n| n.starts_with(prefix)).collect()

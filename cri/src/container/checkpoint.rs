@@ -49,8 +49,8 @@ pub(crate) async fn checkpoint_container(
     let (c, location) = validate(ctx, &req)?;
     let suffix =
         crate::sys::random::new_id().map_err(|e| Error::internal("a work directory", e))?;
-    let dir =
-        super::persist::state_dir(ctx, &c.meta.id).join(format!("checkpoint-{}", &suffix[..12]));
+    let dir = super::persist::dir(ctx, &c.meta.id).join(format!("checkpoint-{}", &suffix[..12]));
+    // Under root_dir: CRIU's images can be large, and state_dir is a tmpfs.
     let result = checkpoint(ctx, &c, &dir, &location).await;
     let cleanup = dir.clone();
     crate::sys::blocking::run(move || {

@@ -67,7 +67,7 @@ async fn a_failed_dump_leaves_no_archive_and_no_work_directory() {
     let e = checkpoint(&node, &id, &location.display().to_string()).await;
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
     assert!(!location.exists());
-    let state = super::persist::state_dir(&node.ctx, &id);
+    let state = super::persist::dir(&node.ctx, &id);
     let names: Vec<_> =
         std::fs::read_dir(&state).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(names.iter().all(|n| !n.to_string_lossy().starts_with("checkpoint-")), "{names:?}");
@@ -77,7 +77,7 @@ async fn a_failed_dump_leaves_no_archive_and_no_work_directory() {
 async fn a_container_with_criu_images_is_restored_and_they_go_after() {
     let node = TestNode::new();
     let id = created(&node).await;
-    let images = super::persist::state_dir(&node.ctx, &id).join("restore").join("checkpoint");
+    let images = super::persist::dir(&node.ctx, &id).join("restore").join("checkpoint");
     std::fs::create_dir_all(&images).unwrap();
     start(&node, &id).await;
     assert_eq!(node.journal.starting("containerd create_restored_task").len(), 1);

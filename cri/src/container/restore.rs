@@ -3,8 +3,10 @@
 //! the checkpoint was taken on, its writable layer is put back, and StartContainer has CRIU
 //! restore the checkpointed processes instead of starting the config's command.
 //!
-//! The CRIU images wait in the container's state directory until the start; their presence
-//! is what makes a start a restore, so a restart of cricket in between changes nothing.
+//! The CRIU images wait in the container's directory under `root_dir` (on disk, not the
+//! tmpfs `state_dir`: they can be large, and a reboot must not turn the restore into a plain
+//! start) until the start; their presence is what makes a start a restore, so a restart of
+//! cricket in between changes nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -44,7 +46,7 @@ pub async fn retarget(config: &mut ContainerConfig, archive: &Path) -> Result<()
 }
 
 fn restore_dir(ctx: &Context, id: &str) -> PathBuf {
-    super::persist::state_dir(ctx, id).join("restore")
+    super::persist::dir(ctx, id).join("restore")
 }
 
 /// The CRIU images a container's start restores from, if it is a restore.
@@ -53,7 +55,7 @@ pub fn criu_images(ctx: &Context, id: &str) -> Option<PathBuf> {
     images.is_dir().then_some(images)
 }
 
-/// Unpacks the archive into the container's state directory and applies its writable layer
+/// Unpacks the archive into the container's directory and applies its writable layer
 /// onto the container's fresh rootfs `mounts`.
 pub async fn unpack(
     ctx: &Context,
