@@ -1,8 +1,8 @@
 //! containerd tasks: the running process of a container, through its shim.
 
 use containerd_client::services::v1::{
-    CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, ListTasksRequest, StartRequest,
-    UpdateTaskRequest, WaitRequest,
+    CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, ListTasksRequest,
+    PauseTaskRequest, ResumeTaskRequest, StartRequest, UpdateTaskRequest, WaitRequest,
 };
 use containerd_client::types::Mount;
 
@@ -93,6 +93,20 @@ impl Containerd {
     pub async fn start_task(&self, id: &str) -> Result<u32> {
         let req = StartRequest { container_id: id.into(), exec_id: String::new() };
         Ok(self.tasks().start(req).await.map_err(BridgeError::rpc("task start"))?.into_inner().pid)
+    }
+
+    /// Freezes every process of the task (its cgroup's freezer).
+    pub async fn pause_task(&self, id: &str) -> Result<()> {
+        let req = PauseTaskRequest { container_id: id.into() };
+        self.tasks().pause(req).await.map_err(BridgeError::rpc("task pause"))?;
+        Ok(())
+    }
+
+    /// Thaws a paused task.
+    pub async fn resume_task(&self, id: &str) -> Result<()> {
+        let req = ResumeTaskRequest { container_id: id.into() };
+        self.tasks().resume(req).await.map_err(BridgeError::rpc("task resume"))?;
+        Ok(())
     }
 
     /// Signals the task (with `all`, every process in it); a missing task is fine.

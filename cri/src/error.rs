@@ -133,11 +133,6 @@ impl From<Error> for Status {
     }
 }
 
-/// An RPC cricket does not serve.
-pub fn unimplemented(rpc: &str) -> Error {
-    Error::Unimplemented(format!("{rpc} is not implemented by cricket"))
-}
-
 /// A container ID (or prefix) that names no container.
 pub fn container_not_found(id: &str) -> Error {
     Error::NotFound(format!("container {id:?} not found"))

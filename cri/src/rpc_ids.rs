@@ -28,6 +28,7 @@ pod_requests!(
     PodSandboxStatsRequest,
     UpdatePodSandboxResourcesRequest,
     PortForwardRequest,
+    CheckpointPodRequest,
     CreateContainerRequest
 );
 container_requests!(

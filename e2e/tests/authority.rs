@@ -32,7 +32,7 @@ async fn escaped_authority_over_continuations_with_a_churning_dynamic_table() {
             assert_eq!(v.runtime_name, "cricket");
         }
         let reply = h2
-            .unary("/runtime.v1.RuntimeService/CheckpointContainer", &escaped, &[], &[], 2)
+            .unary("/runtime.v1.RuntimeService/NoSuchMethod", &escaped, &[], &[], 2)
             .expect("call served");
         assert_eq!(
             reply.header("grpc-status"),

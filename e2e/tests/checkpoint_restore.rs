@@ -135,3 +135,139 @@ async fn a_checkpointed_counter_resumes_from_its_count_after_restore() {
     pod.remove().await;
     node.finish();
 }
+
+async fn running_count_reaches_10(pod: &mut Pod, id: &str) {
+    for _ in 0..100 {
+        if read(pod, id, "/count").await.parse::<u64>().unwrap_or(0) >= 10 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("container {id} did not count to 10");
+}
+
+async fn pod_count(pod: &mut Pod) -> usize {
+    let req = ListPodSandboxRequest { filter: None };
+    pod.cri.runtime.list_pod_sandbox(req).await.unwrap().into_inner().items.len()
+}
+
+/// CRI 1.37's CheckpointPod and RestorePod: both counters of a pod are checkpointed as one
+/// cut into a directory, run on, and a pod restored from it has both resume their counts
+/// once started (their configs' own commands never run). Bad requests name the field and
+/// leave no file and no pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpointed_pod_is_restored_with_every_container() {
+    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
+    node.write_cni_config();
+    node.wait_ready().await;
+    let mut pod = Pod::start(&node, pod_config(&node, "whole")).await;
+    let image = pod.image.clone();
+    let a = pod.run(shell(&image, "a", COUNTER)).await;
+    let b = pod.run(shell(&image, "b", COUNTER)).await;
+    running_count_reaches_10(&mut pod, &a).await;
+    running_count_reaches_10(&mut pod, &b).await;
+
+    let out = node.ws.run("pod-checkpoint");
+    std::fs::create_dir_all(&out).unwrap();
+    let request = |ids: Vec<String>, path: &std::path::Path| CheckpointPodRequest {
+        pod_sandbox_id: pod.id.clone(),
+        output_path: path.display().to_string(),
+        container_ids: ids,
+        options: Default::default(),
+    };
+    let twice = request(vec![a.clone(), a.clone()], &out);
+    let err = pod.cri.runtime.checkpoint_pod(twice).await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.message().contains("container_ids[1]")),
+        (Code::InvalidArgument, true),
+        "{err}"
+    );
+    let mut optioned = request(vec![a.clone()], &out);
+    optioned.options.insert("leave-running".into(), "true".into());
+    let err = pod.cri.runtime.checkpoint_pod(optioned).await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.message().contains("options")),
+        (Code::InvalidArgument, true),
+        "{err}"
+    );
+    let not_empty = node.ws.run("not-empty");
+    std::fs::create_dir_all(&not_empty).unwrap();
+    std::fs::write(not_empty.join("x"), b"x").unwrap();
+    let err =
+        pod.cri.runtime.checkpoint_pod(request(vec![a.clone()], &not_empty)).await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.message().contains("output_path")),
+        (Code::InvalidArgument, true),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "refusals write nothing");
+
+    pod.cri.runtime.checkpoint_pod(request(vec![a.clone(), b.clone()], &out)).await.unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["container-0.tar", "container-1.tar", "pod.json"]);
+    for id in [&a, &b] {
+        let before = count(&mut pod, id).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(count(&mut pod, id).await > before, "container {id} was left frozen");
+    }
+    let pods_before = pod_count(&mut pod).await;
+    let sandbox_config = pod.config.clone();
+    let original = Pod {
+        cri: node.client().await,
+        image: image.clone(),
+        id: pod.id.clone(),
+        config: sandbox_config.clone(),
+    };
+    original.remove().await;
+
+    let mut restored_config = sandbox_config.clone();
+    restored_config.metadata.as_mut().unwrap().name = "whole-restored".into();
+    restored_config.metadata.as_mut().unwrap().uid = "uid-whole-restored".into();
+    let fresh = |name: &str| shell(&image, name, "echo fresh > /count; exec sleep 3600");
+    let restore = |configs: Vec<ContainerConfig>| RestorePodRequest {
+        checkpoint_path: out.display().to_string(),
+        config: Some(restored_config.clone()),
+        runtime_handler: String::new(),
+        options: Default::default(),
+        container_configs: configs,
+    };
+    let err = pod.cri.runtime.restore_pod(restore(vec![fresh("a"), fresh("c")])).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+    assert!(err.message().contains("container_configs[1].metadata.name"), "{err}");
+    assert_eq!(pod_count(&mut pod).await, pods_before - 1, "a refused restore leaves no pod");
+
+    let reply = pod
+        .cri
+        .runtime
+        .restore_pod(restore(vec![fresh("a"), fresh("b")]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.restored_containers.len(), 2);
+    pod.id = reply.pod_sandbox_id.clone();
+    pod.config = restored_config.clone();
+    for restored in &reply.restored_containers {
+        let id = &restored.container_id;
+        assert_eq!(
+            pod.status(id).await.state,
+            ContainerState::ContainerCreated as i32,
+            "{}",
+            restored.name
+        );
+        pod.cri
+            .runtime
+            .start_container(StartContainerRequest { container_id: id.clone() })
+            .await
+            .unwrap();
+        let first = count(&mut pod, id).await;
+        assert!(first >= 10, "{}: the count restarted at {first}", restored.name);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(count(&mut pod, id).await > first, "{} does not count", restored.name);
+    }
+    pod.remove().await;
+    node.finish();
+}

@@ -49,6 +49,9 @@ pub trait Lifecycle: Send + Sync {
         io: &TaskIo,
         image_dir: &Path,
     ) -> Result<u32>;
+    /// Freezes the task's processes; `resume_task` thaws them.
+    async fn pause_task(&self, id: &str) -> Result<()>;
+    async fn resume_task(&self, id: &str) -> Result<()>;
     /// Dumps the running task with CRIU into `image_dir` (its logs into `work_dir`); the task
     /// keeps running.
     async fn checkpoint_task(&self, id: &str, image_dir: &Path, work_dir: &Path) -> Result<()>;
@@ -152,6 +155,12 @@ impl Lifecycle for Containerd {
                 detail: format!("container {id} does not run on the runc shim"),
             })?;
         Containerd::create_restored_task(self, id, rootfs, io, options, image_dir).await
+    }
+    async fn pause_task(&self, id: &str) -> Result<()> {
+        Containerd::pause_task(self, id).await
+    }
+    async fn resume_task(&self, id: &str) -> Result<()> {
+        Containerd::resume_task(self, id).await
     }
     async fn checkpoint_task(&self, id: &str, image_dir: &Path, work_dir: &Path) -> Result<()> {
         Containerd::checkpoint_task(self, id, image_dir, work_dir).await

@@ -47,18 +47,34 @@ pub(crate) async fn checkpoint_container(
     req: CheckpointContainerRequest,
 ) -> Result<CheckpointContainerResponse, Error> {
     let (c, location) = validate(ctx, &req)?;
-    let suffix =
-        crate::sys::random::new_id().map_err(|e| Error::internal("a work directory", e))?;
-    let dir = super::persist::dir(ctx, &c.meta.id).join(format!("checkpoint-{}", &suffix[..12]));
-    // Under root_dir: CRIU's images can be large, and state_dir is a tmpfs.
-    let result = checkpoint(ctx, &c, &dir, &location).await;
-    let cleanup = dir.clone();
-    crate::sys::blocking::run(move || {
-        let _ = std::fs::remove_dir_all(cleanup);
-    });
-    result?;
+    checkpoint_to(ctx, &c, &location).await?;
     tracing::info!(container = %c.meta.id, location = %location.display(), "container checkpointed");
     Ok(CheckpointContainerResponse {})
+}
+
+/// Writes the archive of running (or paused) container `c` to `location`.
+pub(crate) async fn checkpoint_to(
+    ctx: &Context,
+    c: &Container,
+    location: &Path,
+) -> Result<(), Error> {
+    let suffix =
+        crate::sys::random::new_id().map_err(|e| Error::internal("a work directory", e))?;
+    // Under root_dir: CRIU's images can be large, and state_dir is a tmpfs.
+    let dir = super::persist::dir(ctx, &c.meta.id).join(format!("checkpoint-{}", &suffix[..12]));
+    let result = checkpoint(ctx, c, &dir, location).await;
+    crate::sys::blocking::run(move || {
+        let _ = std::fs::remove_dir_all(dir);
+    });
+    result
+}
+
+/// The image ID a checkpoint archive was taken on.
+pub(crate) async fn image_of(archive: &Path) -> std::io::Result<String> {
+    let path = archive.to_path_buf();
+    let config =
+        crate::sys::blocking::off_workers(move || super::checkpoint_archive::read_config(&path));
+    Ok(config.await?.rootfs_image_ref)
 }
 
 async fn checkpoint(

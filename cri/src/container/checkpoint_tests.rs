@@ -11,11 +11,7 @@ use crate::testing::{pod_config, TestNode};
 
 async fn created(node: &TestNode) -> String {
     let pod = node.run_pod(pod_config("pod")).await.expect("RunPodSandbox");
-    let config = ContainerConfig {
-        metadata: Some(ContainerMetadata { name: "app".into(), attempt: 0 }),
-        image: Some(ImageSpec { image: crate::pause_image::image_name(), ..Default::default() }),
-        ..Default::default()
-    };
+    let config = crate::testing::container_config("app");
     let req =
         CreateContainerRequest { pod_sandbox_id: pod, config: Some(config), sandbox_config: None };
     super::create_container(&node.ctx, req).await.expect("CreateContainer").container_id

@@ -21,7 +21,7 @@ use crate::labels;
 use crate::spec::{container_spec, ContainerSpecOptions, ImageProcess};
 use crate::store::containers::{name_key, Container, ContainerMetadata, ContainerStatus, UserIds};
 use crate::store::images::ImageEntry;
-use crate::store::sandboxes::{Sandbox, SandboxState};
+use crate::store::sandboxes::Sandbox;
 use crate::sys::clock::now_ns;
 
 /// `log_directory` joined with `log_path`, refused if it would leave the directory.
@@ -45,16 +45,7 @@ fn validate(
     ctx: &Context,
     req: &CreateContainerRequest,
 ) -> Result<(Sandbox, ContainerConfig, ImageEntry), Error> {
-    let sandbox = ctx
-        .sandboxes
-        .get(&req.pod_sandbox_id)
-        .ok_or_else(|| crate::error::sandbox_not_found(&req.pod_sandbox_id))?;
-    if sandbox.status.state != SandboxState::Ready {
-        return Err(Error::failed_precondition(format!(
-            "pod sandbox {} is not ready",
-            sandbox.meta.id
-        )));
-    }
+    let sandbox = crate::sandbox::ready_sandbox(ctx, &req.pod_sandbox_id)?;
     let config = req.config.clone().ok_or_else(|| Error::invalid("config", "missing"))?;
     let name = config.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default();
     if name.is_empty() {

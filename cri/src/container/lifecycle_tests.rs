@@ -19,11 +19,7 @@ async fn node_with_pod() -> (TestNode, String) {
 }
 
 async fn create(node: &TestNode, pod: &str, name: &str) -> Result<String, crate::error::Error> {
-    let config = ContainerConfig {
-        metadata: Some(ContainerMetadata { name: name.into(), attempt: 0 }),
-        image: Some(ImageSpec { image: crate::pause_image::image_name(), ..Default::default() }),
-        ..Default::default()
-    };
+    let config = crate::testing::container_config(name);
     let req = CreateContainerRequest {
         pod_sandbox_id: pod.into(),
         config: Some(config),

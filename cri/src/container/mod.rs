@@ -29,7 +29,7 @@ pub(crate) mod stop_signal;
 mod task_removal;
 mod update;
 
-pub(crate) use checkpoint::checkpoint_container;
+pub(crate) use checkpoint::{checkpoint_container, checkpoint_to, image_of as checkpoint_image_of};
 pub(crate) use create::create_container;
 pub use image_volumes::ImageVolume;
 pub(crate) use log_reopen::reopen_container_log;

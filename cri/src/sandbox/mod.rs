@@ -1,6 +1,9 @@
 //! Pod sandboxes: RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus and
 //! ListPodSandbox over the sandbox store, and their recovery after a restart.
 
+mod checkpoint;
+#[cfg(test)]
+mod checkpoint_tests;
 mod files;
 mod handler;
 #[cfg(test)]
@@ -10,6 +13,7 @@ mod network;
 pub mod persist;
 mod recover;
 mod remove;
+mod restore;
 mod run;
 mod shm;
 mod status;
@@ -18,8 +22,10 @@ mod status_tests;
 mod stop;
 mod update_resources;
 
+pub(crate) use checkpoint::checkpoint_pod;
 pub use recover::recover;
 pub(crate) use remove::remove_pod_sandbox;
+pub(crate) use restore::restore_pod;
 pub(crate) use run::run_pod_sandbox;
 pub(crate) use status::{
     cri_status, list_pod_sandbox, pod_sandbox_status, record_spec, stream_pod_sandboxes,
@@ -28,6 +34,19 @@ pub(crate) use stop::stop_pod_sandbox;
 pub(crate) use update_resources::update_pod_sandbox_resources;
 
 /// The containerd label that marks a container as a sandbox.
+/// The pod sandbox `id`, which must exist (NotFound) and be ready (FailedPrecondition).
+pub(crate) fn ready_sandbox(
+    ctx: &crate::context::Context,
+    id: &str,
+) -> Result<crate::store::sandboxes::Sandbox, crate::error::Error> {
+    let sandbox = ctx.sandboxes.get(id).ok_or_else(|| crate::error::sandbox_not_found(id))?;
+    if sandbox.status.state != crate::store::sandboxes::SandboxState::Ready {
+        let message = format!("pod sandbox {} is not ready", sandbox.meta.id);
+        return Err(crate::error::Error::failed_precondition(message));
+    }
+    Ok(sandbox)
+}
+
 pub(crate) fn sandbox_filter() -> String {
     format!("labels.\"{}\"=={}", crate::labels::KIND, crate::labels::KIND_SANDBOX)
 }

@@ -93,6 +93,20 @@ impl FakeContainerd {
         self.state.locked().tasks.remove(id);
     }
 
+    fn set_task_state(&self, id: &str, from: TaskState, to: TaskState) -> Result<()> {
+        let mut state = self.state.locked();
+        match state.tasks.get_mut(id) {
+            Some(t) if t.state == from => {
+                t.state = to;
+                Ok(())
+            }
+            Some(t) => {
+                Err(BridgeError::Invalid { op: "task state", detail: format!("{:?}", t.state) })
+            }
+            None => Err(not_found("task state", id)),
+        }
+    }
+
     fn call(&self, name: &'static str, id: &str) -> Result<()> {
         self.journal.push(format!("containerd {name} {id}"));
         if self.failing.locked().contains(name) {
@@ -229,6 +243,14 @@ impl Lifecycle for FakeContainerd {
         self.call("create_restored_task", id)?;
         self.create_task(id, rootfs, io).await
     }
+    async fn pause_task(&self, id: &str) -> Result<()> {
+        self.call("pause_task", id)?;
+        self.set_task_state(id, TaskState::Running, TaskState::Paused)
+    }
+    async fn resume_task(&self, id: &str) -> Result<()> {
+        self.call("resume_task", id)?;
+        self.set_task_state(id, TaskState::Paused, TaskState::Running)
+    }
     async fn checkpoint_task(
         &self,
         id: &str,
@@ -236,7 +258,9 @@ impl Lifecycle for FakeContainerd {
         _work_dir: &std::path::Path,
     ) -> Result<()> {
         self.call("checkpoint_task", id)?;
-        let runs = self.task(id).is_some_and(|t| t.state == TaskState::Running);
+        let runs = self
+            .task(id)
+            .is_some_and(|t| matches!(t.state, TaskState::Running | TaskState::Paused));
         runs.then_some(()).ok_or_else(|| not_found("checkpoint_task", id))
     }
     async fn write_rootfs_diff(

@@ -131,6 +131,18 @@ fn context(config: Config, adapters: Adapters) -> Context {
     ctx
 }
 
+/// A container config named `name` on the built-in pause image.
+pub fn container_config(name: &str) -> crate::api::v1::ContainerConfig {
+    crate::api::v1::ContainerConfig {
+        metadata: Some(crate::api::v1::ContainerMetadata { name: name.into(), attempt: 0 }),
+        image: Some(crate::api::v1::ImageSpec {
+            image: crate::pause_image::image_name(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// A pod on its own network, a PID namespace per container (no pause needed), and the node's
 /// IPC namespace, so no /dev/shm is mounted (that needs root).
 pub fn pod_config(name: &str) -> PodSandboxConfig {
