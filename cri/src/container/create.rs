@@ -138,6 +138,7 @@ pub(crate) async fn create_container(
         created_at_ns: now_ns(),
         user: None,
         image_volumes: Vec::new(),
+        stop_signal: super::stop_signal::resolve(config.stop_signal, &image),
     };
     match create(ctx, &sandbox, &config, &image, &mut meta, restore.as_deref()).await {
         Ok(()) => {

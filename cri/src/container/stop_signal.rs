@@ -6,6 +6,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::spec::ImageProcess;
 use crate::store::containers::Container;
+use crate::store::images::ImageEntry;
 
 /// Real-time signals as the C library numbers them (it keeps the kernel's first two).
 const RTMIN: i32 = 34;
@@ -94,17 +95,27 @@ pub fn validate(raw: i32) -> Result<(), Error> {
     }
 }
 
-/// What StopContainer sends first to `c`.
-pub fn effective(ctx: &Context, c: &Container) -> i32 {
-    if let Some(n) = Signal::try_from(c.config.stop_signal).ok().and_then(from_cri) {
+/// What StopContainer sends first to a container of `image` whose config asks for
+/// `config_signal`: that signal, else the image's StopSignal, else SIGTERM.
+pub fn resolve(config_signal: i32, image: &ImageEntry) -> i32 {
+    if let Some(n) = Signal::try_from(config_signal).ok().and_then(from_cri) {
         return n;
     }
-    let image_signal = ctx
-        .images
-        .resolve(&c.meta.image_id)
-        .map(|i| ImageProcess::from_config(&i.config).stop_signal)
-        .unwrap_or_default();
-    signal_number(&image_signal).unwrap_or(libc::SIGTERM)
+    signal_number(&ImageProcess::from_config(&image.config).stop_signal).unwrap_or(libc::SIGTERM)
+}
+
+/// What StopContainer sends first to `c`: kept since its create, or resolved now for a
+/// container recorded without it.
+pub fn effective(ctx: &Context, c: &Container) -> i32 {
+    if c.meta.stop_signal != 0 {
+        return c.meta.stop_signal;
+    }
+    match ctx.images.resolve(&c.meta.image_id) {
+        Some(image) => resolve(c.config.stop_signal, &image),
+        None => {
+            Signal::try_from(c.config.stop_signal).ok().and_then(from_cri).unwrap_or(libc::SIGTERM)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -135,5 +146,17 @@ mod tests {
         assert_eq!(to_cri(libc::SIGABRT), Signal::Sigabrt);
         assert!(validate(23).is_ok());
         assert!(validate(66).unwrap_err().to_string().contains("config.stop_signal"));
+    }
+
+    #[test]
+    fn the_config_then_the_image_then_sigterm() {
+        let image = |config: &str| ImageEntry {
+            config: std::sync::Arc::new(config.as_bytes().to_vec()),
+            ..Default::default()
+        };
+        let quits = image(r#"{"config":{"StopSignal":"SIGQUIT"}}"#);
+        assert_eq!(resolve(Signal::Sigusr1 as i32, &quits), libc::SIGUSR1);
+        assert_eq!(resolve(Signal::RuntimeDefault as i32, &quits), libc::SIGQUIT);
+        assert_eq!(resolve(0, &image("{}")), libc::SIGTERM);
     }
 }

@@ -30,6 +30,14 @@ pub struct ContainerMetadata {
     /// The images mounted as volumes, and their views.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub image_volumes: Vec<crate::container::ImageVolume>,
+    /// The signal StopContainer sends first, resolved at create from the config and the
+    /// image (both fixed by then); 0 in records made before it was kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stop_signal: i32,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

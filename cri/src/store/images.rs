@@ -8,7 +8,7 @@ use containerd_bridge::pull::{digest_name, normalize, tag_name};
 use containerd_bridge::ImageDetails;
 
 /// An image as the CRI sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImageEntry {
     /// The config digest; `Image.id` and `image_ref` everywhere.
     pub id: String,
