@@ -31,6 +31,8 @@ pub struct Context {
     pub images: ImageStore,
     /// The pod network from the CNI conf dir, reloaded when the directory changes.
     pub networks: cni::NetworkConfigs,
+    /// The node's CDI device specs.
+    pub cdi: Arc<crate::cdi::Registry>,
     pub cni: Arc<dyn PodNetwork>,
     pub namespaces: Arc<dyn NamespacePinner>,
     pub sandboxes: SandboxStore,
@@ -112,6 +114,7 @@ impl Context {
         };
         let networks = cni::NetworkConfigs::new(config.cni.conf_dir.clone());
         let pod_cidrs = crate::runtime::load_pod_cidrs(&config.root_dir);
+        let cdi = Arc::new(crate::cdi::Registry::new(config.cdi.spec_dirs.clone()));
         Context {
             puller: Puller::new(containerd.clone(), settings),
             config,
@@ -120,6 +123,7 @@ impl Context {
             containerd_readiness: readiness,
             images: ImageStore::default(),
             networks,
+            cdi,
             cni: adapters.cni,
             namespaces: adapters.namespaces,
             sandboxes: SandboxStore::default(),

@@ -51,6 +51,17 @@ pub enum Error {
     Unknown(String),
 }
 
+/// A malformed name is the request's fault; a device the node's specs do not (or not
+/// usably) define is the node's state, which a device plugin may yet fix.
+impl From<crate::cdi::CdiError> for Error {
+    fn from(e: crate::cdi::CdiError) -> Error {
+        match e {
+            crate::cdi::CdiError::BadName { field, reason } => Error::invalid(field, reason),
+            other => Error::failed_precondition(other.to_string()),
+        }
+    }
+}
+
 impl Error {
     pub fn invalid(field: impl Into<String>, reason: impl Display) -> Error {
         Error::InvalidArgument { field: field.into(), reason: reason.to_string() }

@@ -15,6 +15,7 @@
 pub mod adapters;
 pub mod api;
 pub mod apparmor;
+pub mod cdi;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -24,6 +24,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub containerd: ContainerdSection,
     pub cni: CniSection,
+    pub cdi: CdiSection,
     pub images: ImagesSection,
     pub streaming: StreamingSection,
     pub metrics: MetricsSection,
@@ -87,6 +88,14 @@ pub struct CniSection {
     pub plugin_timeout: std::time::Duration,
 }
 
+/// Where CDI device specs are read from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CdiSection {
+    /// Spec directories, in rising priority: a later one's device wins over an earlier one's.
+    pub spec_dirs: Vec<PathBuf>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImagesSection {
@@ -130,6 +139,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             containerd: ContainerdSection::default(),
             cni: CniSection::default(),
+            cdi: CdiSection::default(),
             images: ImagesSection::default(),
             streaming: StreamingSection::default(),
             metrics: MetricsSection::default(),
@@ -164,6 +174,12 @@ impl Default for CniSection {
             conf_dir: "/etc/cni/net.d".into(),
             plugin_timeout: std::time::Duration::from_secs(60),
         }
+    }
+}
+
+impl Default for CdiSection {
+    fn default() -> Self {
+        CdiSection { spec_dirs: vec!["/etc/cdi".into(), "/var/run/cdi".into()] }
     }
 }
 

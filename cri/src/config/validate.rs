@@ -16,6 +16,9 @@ pub(super) fn validate(c: &Config) -> Result<(), Invalid> {
     for (i, dir) in c.cni.bin_dirs.iter().enumerate() {
         absolute(&format!("cni.bin_dirs[{i}]"), dir)?;
     }
+    for (i, dir) in c.cdi.spec_dirs.iter().enumerate() {
+        absolute(&format!("cdi.spec_dirs[{i}]"), dir)?;
+    }
     if c.cni.plugin_timeout.is_zero() {
         return Err(bad("cni.plugin_timeout", "must be more than zero"));
     }

@@ -18,7 +18,7 @@ use super::{persist, rootfs};
 use crate::context::Context;
 use crate::error::from_bridge;
 use crate::labels;
-use crate::spec::{container_spec, ContainerSpecOptions, ImageProcess};
+use crate::spec::{container_spec, CdiEdits, ContainerSpecOptions, ImageProcess};
 use crate::store::containers::{name_key, Container, ContainerMetadata, ContainerStatus, UserIds};
 use crate::store::images::ImageEntry;
 use crate::store::sandboxes::Sandbox;
@@ -114,6 +114,8 @@ pub(crate) async fn create_container(
         super::restore::retarget(config, archive).await?;
     }
     let (sandbox, config, image) = validate(ctx, &req)?;
+    // Before anything is made: an unknown device leaves nothing behind.
+    let cdi = cdi_edits(ctx, &config).await?;
     let m = config.metadata.clone().unwrap_or_default();
     let log_path = log_file(&sandbox.config.log_directory, &config.log_path)?;
     let id = crate::sys::random::new_id().map_err(|e| Error::internal("a new container ID", e))?;
@@ -140,7 +142,8 @@ pub(crate) async fn create_container(
         image_volumes: Vec::new(),
         stop_signal: super::stop_signal::resolve(config.stop_signal, &image),
     };
-    match create(ctx, &sandbox, &config, &image, &mut meta, restore.as_deref()).await {
+    let made = Made { sandbox: &sandbox, image: &image, cdi: &cdi };
+    match create(ctx, made, &config, &mut meta, restore.as_deref()).await {
         Ok(()) => {
             let status = ContainerStatus::created();
             ctx.containers.insert(Container { meta, config: Arc::new(config), status });
@@ -173,14 +176,32 @@ async fn node_lsm(ctx: &Context) -> crate::spec::lsm::NodeLsm {
     crate::spec::lsm::NodeLsm { apparmor_default, ..ctx.lsm }
 }
 
+/// The edits of the CDI devices `config` asks for, read from the node's specs.
+async fn cdi_edits(ctx: &Context, config: &ContainerConfig) -> Result<Vec<CdiEdits>, Error> {
+    let requests = crate::cdi::requested(config);
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let registry = ctx.cdi.clone();
+    Ok(crate::sys::blocking::off_workers(move || registry.resolve(&requests)).await?)
+}
+
+/// What the container is made from, looked up before anything is made.
+#[derive(Clone, Copy)]
+struct Made<'a> {
+    sandbox: &'a Sandbox,
+    image: &'a ImageEntry,
+    cdi: &'a [CdiEdits],
+}
+
 async fn create(
     ctx: &Context,
-    sandbox: &Sandbox,
+    made: Made<'_>,
     config: &ContainerConfig,
-    image: &ImageEntry,
     meta: &mut ContainerMetadata,
     restore: Option<&Path>,
 ) -> Result<(), Error> {
+    let Made { sandbox, image, cdi } = made;
     let c = &ctx.lifecycle;
     let lsm = node_lsm(ctx).await;
     let id = &meta.id.clone();
@@ -230,6 +251,7 @@ async fn create(
             hugetlb: ctx.hugetlb,
             daemon_oom_score_adj: crate::sys::process::own_oom_score_adj(),
             lsm,
+            cdi,
         };
         let spec = container_spec(&config, &options)?;
         meta.user = spec.process().as_ref().map(|p| {

@@ -51,6 +51,8 @@ pub struct ContainerSpecOptions<'a> {
     pub daemon_oom_score_adj: i32,
     /// The security modules the node runs.
     pub lsm: NodeLsm,
+    /// The edits of the CDI devices the container asks for, in order.
+    pub cdi: &'a [super::CdiEdits],
 }
 
 fn set_namespaces(spec: &mut Spec, ns: &PodNamespacePaths) -> Result<(), SpecError> {
@@ -151,6 +153,8 @@ pub fn container_spec(
     );
     let parent = o.sandbox.linux.as_ref().map(|l| l.cgroup_parent.clone()).unwrap_or_default();
     set_cgroups_path(&mut spec, cgroups_path(&parent, o.id, o.systemd_cgroup)?);
+    // Last, as containerd does: a device's edits win over the config's.
+    super::cdi_edits::apply(&mut spec, o.cdi)?;
     let mut annotations = config.annotations.clone();
     annotations.extend(cri_annotations(config, o));
     spec.set_annotations(Some(annotations));

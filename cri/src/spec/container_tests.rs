@@ -28,6 +28,7 @@ fn options<'a>(
         hugetlb: true,
         daemon_oom_score_adj: -500,
         lsm: Default::default(),
+        cdi: &[],
     }
 }
 

@@ -56,7 +56,7 @@ fn devices_under(dir: &Path, target: &Path, out: &mut Vec<LinuxDevice>) {
     }
 }
 
-fn rule(d: &LinuxDevice, access: &str) -> Result<LinuxDeviceCgroup, SpecError> {
+pub(super) fn rule(d: &LinuxDevice, access: &str) -> Result<LinuxDeviceCgroup, SpecError> {
     Ok(LinuxDeviceCgroupBuilder::default()
         .allow(true)
         .typ(d.typ())
@@ -66,7 +66,7 @@ fn rule(d: &LinuxDevice, access: &str) -> Result<LinuxDeviceCgroup, SpecError> {
         .build()?)
 }
 
-fn add(spec: &mut Spec, devices: Vec<LinuxDevice>, rules: Vec<LinuxDeviceCgroup>) {
+pub(super) fn add(spec: &mut Spec, devices: Vec<LinuxDevice>, rules: Vec<LinuxDeviceCgroup>) {
     let linux = spec.linux_mut().as_mut().expect("linux");
     let mut all = linux.devices().clone().unwrap_or_default();
     all.retain(|d| !devices.iter().any(|n| n.path() == d.path()));

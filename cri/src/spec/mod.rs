@@ -3,6 +3,7 @@
 //! `sandbox.rs` composes them for a pod's pause container, `container.rs` for a container.
 
 mod capabilities;
+mod cdi_edits;
 mod cgroups;
 mod container;
 mod defaults;
@@ -20,6 +21,7 @@ mod shm;
 mod sysctls;
 mod user_mounts;
 
+pub use cdi_edits::{apply as apply_cdi_edits, CdiEdits, HookPoint};
 pub use cgroups::{cgroups_path, hugetlb_controller_present};
 pub use container::{container_spec, ContainerSpecOptions, PidMode, PodNamespacePaths};
 pub use identity::ImageUsers;
