@@ -2,7 +2,7 @@
 //! writable layer.
 
 use containerd_client::services::v1::snapshots::{ListSnapshotsRequest, UsageRequest};
-use containerd_client::services::v1::PluginsRequest;
+use containerd_client::services::v1::{Plugin, PluginsRequest};
 
 use crate::connection::Containerd;
 use crate::error::{BridgeError, Result};
@@ -15,23 +15,33 @@ pub struct SnapshotUsage {
 }
 
 impl Containerd {
-    /// The directory the configured snapshotter keeps its data in.
-    pub async fn snapshotter_root(&self) -> Result<String> {
+    /// What containerd's introspection says of the configured snapshotter.
+    async fn snapshotter_plugins(&self) -> Result<Vec<Plugin>> {
         let filter = format!("type==io.containerd.snapshotter.v1,id=={}", self.snapshotter());
         let reply = self
             .introspection()
             .plugins(PluginsRequest { filters: vec![filter] })
             .await
             .map_err(BridgeError::rpc("introspect plugins"))?;
-        reply
-            .into_inner()
-            .plugins
+        Ok(reply.into_inner().plugins)
+    }
+
+    /// The directory the configured snapshotter keeps its data in.
+    pub async fn snapshotter_root(&self) -> Result<String> {
+        self.snapshotter_plugins()
+            .await?
             .into_iter()
             .find_map(|p| p.exports.get("root").cloned())
             .ok_or_else(|| BridgeError::Invalid {
                 op: "introspect plugins",
                 detail: format!("snapshotter {} exports no root", self.snapshotter()),
             })
+    }
+
+    /// What the configured snapshotter says it can do (`remap-ids`: idmapped mounts of its
+    /// layers, which containerd 2.x's overlayfs offers where the kernel has them).
+    pub async fn snapshotter_capabilities(&self) -> Result<Vec<String>> {
+        Ok(self.snapshotter_plugins().await?.into_iter().flat_map(|p| p.capabilities).collect())
     }
 
     /// The sum of every snapshot's usage.

@@ -31,6 +31,8 @@ pub struct Context {
     pub images: ImageStore,
     /// The pod network from the CNI conf dir, reloaded when the directory changes.
     pub networks: cni::NetworkConfigs,
+    /// Whether pods may have their own user namespace here.
+    pub user_namespaces: crate::runtime::user_namespaces::UserNamespaceSupport,
     /// The node's CDI device specs.
     pub cdi: Arc<crate::cdi::Registry>,
     pub cni: Arc<dyn PodNetwork>,
@@ -124,6 +126,7 @@ impl Context {
             images: ImageStore::default(),
             networks,
             cdi,
+            user_namespaces: Default::default(),
             cni: adapters.cni,
             namespaces: adapters.namespaces,
             sandboxes: SandboxStore::default(),

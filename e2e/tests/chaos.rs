@@ -3,7 +3,7 @@
 //! land at random moments on cricket, or on the containerd under it. Afterwards every pod and
 //! container listed answers, CRI states agree with containerd's tasks, pod IPs are distinct and
 //! no container lacks its pod; once everything is removed through the CRI, nothing is left.
-//! The seed is printed: `CHAOS_SEED=<n>` replays a run, `CHAOS_RUNS=<n>` runs several in a row.
+//! On containerd 2.x every third pod has its own user namespace. The seed is printed: `CHAOS_SEED=<n>` replays a run, `CHAOS_RUNS=<n>` runs several in a row.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -90,6 +90,16 @@ fn pod_config(template: &PodSandboxConfig, name: &str, with_pause: bool) -> PodS
     config
 }
 
+/// `config` with a user namespace of its own, mapped to the node's 65536 IDs from `base`.
+fn with_user_namespace(mut config: PodSandboxConfig, base: u32) -> PodSandboxConfig {
+    let map = IdMapping { host_id: base, container_id: 0, length: 65536 };
+    let linux = config.linux.get_or_insert_with(Default::default);
+    let sc = linux.security_context.get_or_insert_with(Default::default);
+    sc.namespace_options.get_or_insert_with(Default::default).userns_options =
+        Some(UserNamespace { mode: NamespaceMode::Pod as i32, uids: vec![map], gids: vec![map] });
+    config
+}
+
 /// One kubelet-like client: runs its pods one after another until told to stop.
 async fn churn(
     cri: CriClient,
@@ -102,7 +112,11 @@ async fn churn(
         if done.load(Ordering::SeqCst) {
             break;
         }
-        let config = pod_config(&template, &format!("c{client}-p{i}"), i % 3 == 0);
+        let mut config = pod_config(&template, &format!("c{client}-p{i}"), i % 3 == 0);
+        if i % 3 == 1 && e2e::backend::Backend::current() == e2e::backend::Backend::Built2 {
+            config =
+                with_user_namespace(config, 65536 * (500 + (client * PODS_PER_CLIENT + i) as u32));
+        }
         let run =
             RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() };
         let pod = retry("RunPodSandbox", || {

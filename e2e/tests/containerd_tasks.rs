@@ -34,6 +34,7 @@ fn pause_spec(id: &str, netns: &std::path::Path) -> Vec<u8> {
         netns: Some(netns),
         ipcns: None,
         utsns: None,
+        userns: None,
         args: vec!["/pause".into()],
         image_name: "localhost/cricket/pause",
         systemd_cgroup: false,

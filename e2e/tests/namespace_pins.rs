@@ -82,6 +82,7 @@ fn ipc_and_uts_pins_carry_the_hostname_and_sysctls_of_a_pod_without_pause() {
             ("kernel.shmmni".into(), "1234".into()),
             ("net.ipv4.ip_unprivileged_port_start".into(), "81".into()),
         ],
+        ..Default::default()
     };
     let pins = pinner.create("pod-b", &want).unwrap();
     assert_eq!(pins, [Kind::Net, Kind::Ipc, Kind::Uts].map(|k| pinner.pin_path(k, "pod-b")));
@@ -111,6 +112,39 @@ fn ipc_and_uts_pins_carry_the_hostname_and_sysctls_of_a_pod_without_pause() {
             && !pinner.pin_path(Kind::Uts, "pod-c").exists(),
         "a failed create leaves no pin"
     );
+    assert!(find_leaks(&[format!("cricket-e2e-{}", ws.id)]).is_empty(), "no mount left");
+    let _ = std::fs::remove_dir_all(&ws.run_dir);
+    let _ = std::fs::remove_dir_all(&ws.lib_dir);
+}
+
+#[test]
+fn a_user_namespace_pin_maps_its_ids_and_owns_the_pods_other_namespaces() {
+    use cricket::sys::userns::IdRange;
+    let ws = Workspace::new();
+    let pinner = LinuxPinner::new(ws.run("pins"));
+    let range = IdRange { container_id: 0, host_id: 65536 * 300, length: 65536 };
+    let want = PodNamespaces {
+        kinds: vec![Kind::User, Kind::Net, Kind::Ipc, Kind::Uts],
+        hostname: Some("userns-host".into()),
+        sysctls: vec![("net.ipv4.ip_unprivileged_port_start".into(), "81".into())],
+        id_mappings: Some((vec![range], vec![range])),
+    };
+    let pins = pinner.create("pod-u", &want).unwrap();
+    assert!(pins.iter().all(|p| pinner.is_pinned(p)));
+    let [user, net, _, uts] = [0, 1, 2, 3].map(|i| pins[i].display().to_string());
+    let map = nsenter(&[format!("--user={user}")], &["cat", "/proc/self/uid_map"]);
+    assert_eq!(map.split_whitespace().collect::<Vec<_>>(), ["0", "19660800", "65536"]);
+    assert_eq!(nsenter(&[format!("--uts={uts}")], &["hostname"]), "userns-host");
+    // Root of the pod's user namespace may change the network namespace's sysctls only if
+    // that user namespace owns it.
+    let sysctl = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
+    let write = format!("echo 82 > {sysctl} && cat {sysctl}");
+    let flags = [format!("--user={user}"), format!("--net={net}")];
+    assert_eq!(nsenter(&flags, &["sh", "-c", &write]), "82");
+    for pin in pins.iter().rev() {
+        pinner.remove(pin).unwrap();
+        assert!(!pinner.is_pinned(pin) && !pin.exists());
+    }
     assert!(find_leaks(&[format!("cricket-e2e-{}", ws.id)]).is_empty(), "no mount left");
     let _ = std::fs::remove_dir_all(&ws.run_dir);
     let _ = std::fs::remove_dir_all(&ws.lib_dir);

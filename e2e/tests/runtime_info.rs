@@ -35,13 +35,15 @@ async fn version_status_and_runtime_config_answer() {
     assert!(network.message.contains("net.d"), "{}", network.message);
     let handlers: Vec<&str> = ready.runtime_handlers.iter().map(|h| h.name.as_str()).collect();
     assert_eq!(handlers, ["", "runc"]);
-    // What kubelet reads at start: Strict supplemental groups and mount options are served,
-    // user namespaces (and so their host-network combination) are not.
+    // What kubelet reads at start: Strict supplemental groups and mount options are served;
+    // user namespaces (and their host-network combination) where the backend can make them.
     let f = ready.features.unwrap();
+    let userns = e2e::backend::Backend::current() == e2e::backend::Backend::Built2;
     assert_eq!(
         (f.supplemental_groups_policy, f.mount_options, f.user_namespaces_host_network),
-        (true, true, false)
+        (true, true, userns)
     );
+    assert!(ready.runtime_handlers.iter().all(|h| h.features.unwrap().user_namespaces == userns));
 
     let rc = cri.runtime.runtime_config(RuntimeConfigRequest {}).await.unwrap().into_inner();
     assert_eq!(rc.linux.unwrap().cgroup_driver, CgroupDriver::Cgroupfs as i32);

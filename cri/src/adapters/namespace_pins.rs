@@ -1,7 +1,8 @@
-//! A pod's network, IPC and UTS namespaces, pinned by bind mounts so they outlive the thread
-//! that made them. Namespace switching happens on a thread of its own that
-//! then exits, never on an async worker, so no other task ever runs in a pod's namespace.
-//! With the namespaces pinned, a runc pod needs no pause process (CRI-O's "drop infra").
+//! A pod's network, IPC and UTS namespaces (and, for a pod with its own user namespace, that
+//! one, owning the others), pinned by bind mounts so they outlive whatever made them.
+//! Namespace switching happens on a thread of its own that then exits, never on an async
+//! worker, so no other task ever runs in a pod's namespace. With the namespaces pinned, a runc
+//! pod needs no pause process (CRI-O's "drop infra").
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use crate::sys::mount::unmount_if_mounted;
 use crate::sys::namespace;
+use crate::sys::userns::{IdRange, NamespaceHolder};
 
 /// A namespace kind a pod may own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +18,7 @@ pub enum Kind {
     Net,
     Ipc,
     Uts,
+    User,
 }
 
 impl Kind {
@@ -25,6 +28,7 @@ impl Kind {
             Kind::Net => "netns",
             Kind::Ipc => "ipcns",
             Kind::Uts => "utsns",
+            Kind::User => "userns",
         }
     }
 
@@ -33,6 +37,7 @@ impl Kind {
             Kind::Net => "net",
             Kind::Ipc => "ipc",
             Kind::Uts => "uts",
+            Kind::User => "user",
         }
     }
 
@@ -41,6 +46,7 @@ impl Kind {
             Kind::Net => libc::CLONE_NEWNET,
             Kind::Ipc => libc::CLONE_NEWIPC,
             Kind::Uts => libc::CLONE_NEWUTS,
+            Kind::User => libc::CLONE_NEWUSER,
         }
     }
 }
@@ -53,6 +59,8 @@ pub struct PodNamespaces {
     pub hostname: Option<String>,
     /// Namespaced sysctls (already validated), written inside the new namespaces.
     pub sysctls: Vec<(String, String)>,
+    /// With `Kind::User`: its UID and GID mappings.
+    pub id_mappings: Option<(Vec<IdRange>, Vec<IdRange>)>,
 }
 
 /// Creates, pins and removes namespaces: the platform edge, behind a trait so sandbox logic
@@ -103,6 +111,46 @@ fn sysctl_file(name: &str) -> PathBuf {
 /// Runs on a dedicated thread: enter new namespaces, set them up, and pin each.
 fn unshare_and_pin(want: &PodNamespaces, pins: &[PathBuf]) -> io::Result<()> {
     namespace::unshare(want.kinds.iter().fold(0, |f, k| f | k.clone_flag()))?;
+    set_up(want)?;
+    for (kind, pin) in want.kinds.iter().zip(pins) {
+        crate::sys::mount::bind(&namespace::own_ns_file(kind.proc_name()), pin)?;
+    }
+    Ok(())
+}
+
+/// With a user namespace: a child process makes the namespaces (owned by its user namespace),
+/// they are pinned, and a dedicated thread joins the pinned ones to set them up.
+fn pin_with_user_namespace(want: &PodNamespaces, pins: &[PathBuf]) -> io::Result<()> {
+    let (uids, gids) = want.id_mappings.clone().unwrap_or_default();
+    let flags = want.kinds.iter().filter(|k| **k != Kind::User).fold(0, |f, k| f | k.clone_flag());
+    let holder = NamespaceHolder::spawn(flags, &uids, &gids)?;
+    for (kind, pin) in want.kinds.iter().zip(pins) {
+        crate::sys::mount::bind(&holder.ns_file(kind.proc_name()), pin)?;
+    }
+    drop(holder);
+    let (thread_want, joined): (PodNamespaces, Vec<(Kind, PathBuf)>) = (
+        want.clone(),
+        want.kinds
+            .iter()
+            .copied()
+            .zip(pins.iter().cloned())
+            .filter(|(k, _)| *k != Kind::User)
+            .collect(),
+    );
+    std::thread::Builder::new()
+        .name("cricket-ns".into())
+        .spawn(move || {
+            for (kind, pin) in &joined {
+                namespace::enter(pin, kind.clone_flag())?;
+            }
+            set_up(&thread_want)
+        })?
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
+}
+
+/// In the calling thread's new namespaces: loopback up, the hostname, the sysctls.
+fn set_up(want: &PodNamespaces) -> io::Result<()> {
     if want.kinds.contains(&Kind::Net) {
         namespace::loopback_up()?;
     }
@@ -113,9 +161,6 @@ fn unshare_and_pin(want: &PodNamespaces, pins: &[PathBuf]) -> io::Result<()> {
     for (name, value) in &want.sysctls {
         std::fs::write(sysctl_file(name), value)
             .map_err(|e| io::Error::new(e.kind(), format!("sysctl {name}={value}: {e}")))?;
-    }
-    for (kind, pin) in want.kinds.iter().zip(pins) {
-        crate::sys::mount::bind(&namespace::own_ns_file(kind.proc_name()), pin)?;
     }
     Ok(())
 }
@@ -144,7 +189,9 @@ impl NamespacePinner for LinuxPinner {
             }
             pins.push(pin);
         }
-        if made.is_ok() {
+        if made.is_ok() && want.kinds.contains(&Kind::User) {
+            made = pin_with_user_namespace(want, &pins);
+        } else if made.is_ok() {
             let (thread_want, thread_pins) = (want.clone(), pins.clone());
             made = std::thread::Builder::new()
                 .name("cricket-ns".into())

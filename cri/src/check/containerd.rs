@@ -32,6 +32,27 @@ pub async fn reachable(config: &Config) -> Finding {
     }
 }
 
+/// Whether pods may have their own user namespace (`hostUsers: false`); not having them is
+/// no failure, but the finding says what is missing.
+pub async fn user_namespaces(config: &Config) -> Finding {
+    let c = &config.containerd;
+    let containerd = Containerd::new(ContainerdConfig {
+        address: c.address.clone(),
+        namespace: c.namespace.clone(),
+        snapshotter: c.snapshotter.clone(),
+    });
+    let answer = match containerd {
+        Ok(cd) => crate::runtime::user_namespaces::probe(&cd, &c.snapshotter).await,
+        Err(e) => Err(e.to_string()),
+    };
+    let detail = match answer {
+        Ok(Ok(())) => "supported: pods with hostUsers: false get their own".to_string(),
+        Ok(Err(reason)) => format!("{reason}; pods with hostUsers: false are refused"),
+        Err(e) => format!("unknown, containerd did not answer: {e}"),
+    };
+    Finding::ok("user namespaces", detail)
+}
+
 /// The finding for the version containerd reported: which it is, and whether cricket runs on it.
 fn supported(reported: &str, address: &str) -> Finding {
     let found = format!("{reported} at {address}");

@@ -42,6 +42,7 @@ impl Finding {
 pub async fn run(config: &Config) -> Vec<Finding> {
     let mut findings = vec![containerd::reachable(config).await];
     findings.extend(containerd::handlers(config));
+    findings.push(containerd::user_namespaces(config).await);
     findings.extend(cni::network(&config.cni.conf_dir, &config.cni.bin_dirs));
     findings.push(host::snapshotter(
         &config.containerd.snapshotter,

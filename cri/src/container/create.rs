@@ -222,12 +222,16 @@ async fn create(
             crate::sys::blocking::off_workers(move || super::host_paths::prepared(&config)).await?;
         // The rootfs snapshot keeps the image volumes' views once the lease is gone.
         let snapshotter = &ctx.config.containerd.snapshotter;
-        let references = views
+        let mut labels: HashMap<String, String> = views
             .iter()
             .map(|(i, v)| (super::image_volumes::reference_label(snapshotter, *i), v.key.clone()))
             .collect();
+        // In a pod with its own user namespace the image's files are shifted to its IDs.
+        if let Some(mappings) = crate::sandbox::userns::of_pod(&sandbox.config) {
+            labels.extend(crate::sandbox::userns::snapshot_labels(&mappings));
+        }
         let mounts = c
-            .prepare_rootfs(&lease, id, &crate::image::top_chain_id(&image.config)?, references)
+            .prepare_rootfs(&lease, id, &crate::image::top_chain_id(&image.config)?, labels)
             .await
             .map_err(|e| from_bridge("prepare rootfs", e))?;
         if let Some(archive) = restore {

@@ -60,5 +60,16 @@ pub fn pod_namespace_paths(
             PidMode::Join(proc_ns(target.status.pid, "pid"))
         }
     };
-    Ok(PodNamespacePaths { net: pinned(&m.netns), ipc, uts, pid })
+    let user = pinned(&m.userns).zip(crate::sandbox::userns::of_pod(&sandbox.config));
+    let user =
+        user.map(|(path, mappings)| crate::sandbox::userns::spec_user_namespace(&path, &mappings));
+    let wants_own_user =
+        own_ns.userns_options.as_ref().is_some_and(|u| u.mode == NamespaceMode::Pod as i32);
+    if wants_own_user && user.is_none() {
+        return Err(Error::invalid(
+            "config.linux.security_context.namespace_options.userns_options",
+            "mode POD, but the pod sandbox has no user namespace of its own",
+        ));
+    }
+    Ok(PodNamespacePaths { net: pinned(&m.netns), ipc, uts, pid, user })
 }

@@ -5,6 +5,7 @@ mod runtime_config;
 
 pub use runtime_config::load_pod_cidrs;
 mod status;
+pub mod user_namespaces;
 mod version;
 
 use std::sync::Arc;

@@ -16,7 +16,13 @@ const NETWORK_READY: &str = "NetworkReady";
 pub(super) async fn status(ctx: &Context, verbose: bool) -> StatusResponse {
     let network = network_readiness(ctx).await;
     let mut reply = build(&ctx.config, &ctx.runtime_readiness(), &network, verbose);
-    reply.runtime_handlers = handlers(&ctx.config, super::runc_features::recursive_read_only());
+    let userns = ctx.user_namespaces.check(ctx).await.is_ok();
+    let runc = RuncHandlerFeatures { rro: super::runc_features::recursive_read_only(), userns };
+    reply.runtime_handlers = handlers(&ctx.config, runc);
+    if let Some(f) = reply.features.as_mut() {
+        // A pod's user namespace on the node's network: no network namespace to own.
+        f.user_namespaces_host_network = userns;
+    }
     if verbose {
         reply.info.insert(
             "containerEventsDropped".to_string(),
@@ -79,26 +85,33 @@ pub(super) fn build(
             conditions: vec![condition(RUNTIME_READY, runtime), condition(NETWORK_READY, network)],
         }),
         info,
-        runtime_handlers: handlers(config, false),
+        runtime_handlers: handlers(config, RuncHandlerFeatures::default()),
         features: Some(RuntimeFeatures {
             supplemental_groups_policy: true,
-            // Pods with user namespaces are refused, so none asks for the host network.
             user_namespaces_host_network: false,
             mount_options: true,
         }),
     }
 }
 
+/// What handlers running the `runc` on PATH can do on this node.
+#[derive(Debug, Clone, Copy, Default)]
+struct RuncHandlerFeatures {
+    rro: bool,
+    userns: bool,
+}
+
 /// Every configured handler, plus the default one again under the empty name (CRI: "" is the
-/// default). Recursive read-only mounts where the handler is the `runc` on PATH and `runc_rro`.
-fn handlers(config: &Config, runc_rro: bool) -> Vec<RuntimeHandler> {
+/// default). Recursive read-only mounts and user namespaces where the handler is the `runc`
+/// on PATH and the node can.
+fn handlers(config: &Config, node: RuncHandlerFeatures) -> Vec<RuntimeHandler> {
     let features = |name: &str| {
         let runc = config.containerd.runtimes.get(name).is_some_and(|r| {
             r.runtime_type == crate::sandbox::RUNC_SHIM && !r.options.contains_key("BinaryName")
         });
         Some(RuntimeHandlerFeatures {
-            recursive_read_only_mounts: runc && runc_rro,
-            user_namespaces: false,
+            recursive_read_only_mounts: runc && node.rro,
+            user_namespaces: runc && node.userns,
         })
     };
     let default = &config.containerd.default_runtime;
@@ -163,15 +176,23 @@ mod tests {
 
     #[test]
     fn handlers_list_the_default_under_the_empty_name_and_each_configured_one() {
-        let listed = handlers(&Config::default(), true);
+        let listed = handlers(&Config::default(), RuncHandlerFeatures { rro: true, userns: true });
         let names: Vec<&str> = listed.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, ["", "runc"]);
         assert!(
             listed.iter().all(|h| h.features.unwrap().recursive_read_only_mounts),
             "runc with rro"
         );
-        assert!(handlers(&Config::default(), false)
-            .iter()
-            .all(|h| !h.features.unwrap().recursive_read_only_mounts));
+        assert!(listed.iter().all(|h| h.features.unwrap().user_namespaces));
+        assert!(handlers(&Config::default(), RuncHandlerFeatures::default()).iter().all(|h| !h
+            .features
+            .unwrap()
+            .recursive_read_only_mounts
+            && !h.features.unwrap().user_namespaces));
+        let mut kata = Config::default();
+        kata.containerd.runtimes.get_mut("runc").unwrap().runtime_type =
+            "io.containerd.kata.v2".into();
+        let node = RuncHandlerFeatures { rro: true, userns: true };
+        assert!(handlers(&kata, node).iter().all(|h| !h.features.unwrap().user_namespaces));
     }
 }

@@ -21,6 +21,7 @@ mod status;
 mod status_tests;
 mod stop;
 mod update_resources;
+pub(crate) mod userns;
 
 pub(crate) use checkpoint::checkpoint_pod;
 pub use recover::recover;

@@ -86,7 +86,7 @@ async fn sweep_orphans(ctx: &Context) {
             }
         }
     }
-    for kind in [Kind::Net, Kind::Ipc, Kind::Uts] {
+    for kind in [Kind::Net, Kind::Ipc, Kind::Uts, Kind::User] {
         let dir = ctx.namespaces.pin_path(kind, "_").with_file_name("");
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             if !known(&entry.file_name().to_string_lossy()) {

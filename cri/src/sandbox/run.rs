@@ -42,6 +42,8 @@ struct Plan {
     parent_chain: String,
     runtime_type: String,
     runtime_options: Option<prost_types::Any>,
+    /// Labels of the pause's rootfs snapshot (its ID shift in a user namespace).
+    rootfs_labels: HashMap<String, String>,
 }
 
 /// What has been done so far, to undo on failure.
@@ -52,7 +54,11 @@ struct Done {
     container: bool,
 }
 
-fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Error> {
+fn plan(
+    ctx: &Context,
+    req: RunPodSandboxRequest,
+    userns: Option<super::userns::IdMappings>,
+) -> Result<Plan, Error> {
     let config = req.config.ok_or_else(|| Error::invalid("config", "missing"))?;
     let m = config.metadata.clone().ok_or_else(|| Error::invalid("config.metadata", "missing"))?;
     for (field, value) in [("name", &m.name), ("namespace", &m.namespace), ("uid", &m.uid)] {
@@ -81,21 +87,20 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Error> {
     let security =
         config.linux.as_ref().and_then(|l| l.security_context.clone()).unwrap_or_default();
     let ns = security.namespace_options.clone().unwrap_or_default();
-    // Status reports user_namespaces: false for every handler, so kubelet sends this only by
-    // mistake; a pod must not silently run with host user IDs it did not ask for.
-    if ns.userns_options.as_ref().is_some_and(|u| u.mode == NamespaceMode::Pod as i32) {
-        return Err(Error::invalid(
-            "config.linux.security_context.namespace_options.userns_options",
-            "user namespaces are not supported",
-        ));
-    }
     let host_network = ns.network == NamespaceMode::Node as i32;
     let node_ipc = ns.ipc == NamespaceMode::Node as i32;
     let runc = handler.runtime_type == super::handler::RUNC_SHIM;
     let pause = handler.pause == PauseMode::Always || !runc || ns.pid == NamespaceMode::Pod as i32;
-    let pins = pod_namespaces(&config, host_network, node_ipc, pause);
+    let rootfs_labels = userns.as_ref().map(super::userns::snapshot_labels).unwrap_or_default();
+    let mappings = userns.clone();
+    let pins = pod_namespaces(&config, PinChoice { host_network, node_ipc, pause }, userns);
     let pin_of = |kind| pins.kinds.contains(&kind).then(|| ctx.namespaces.pin_path(kind, &id));
     let (netns, ipcns, utsns) = (pin_of(Kind::Net), pin_of(Kind::Ipc), pin_of(Kind::Uts));
+    let userns = pin_of(Kind::User);
+    let spec_userns = userns
+        .as_deref()
+        .zip(mappings.as_ref())
+        .map(|(p, m)| super::userns::spec_user_namespace(p, m));
     let etc_files = super::files::paths(&super::persist::dir(ctx, &id));
     let shm = (!node_ipc).then(|| super::shm::path(&super::persist::dir(ctx, &id)));
     let options = SandboxSpecOptions {
@@ -103,6 +108,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Error> {
         netns: netns.as_deref(),
         ipcns: ipcns.as_deref(),
         utsns: utsns.as_deref(),
+        userns: spec_userns.as_ref(),
         args,
         image_name: &image_name,
         systemd_cgroup: ctx.config.systemd_cgroup(),
@@ -125,6 +131,7 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Error> {
         netns: netns.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         ipcns: ipcns.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         utsns: utsns.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        userns: userns.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         pause,
         created_at_ns,
     };
@@ -141,18 +148,32 @@ fn plan(ctx: &Context, req: RunPodSandboxRequest) -> Result<Plan, Error> {
         parent_chain,
         runtime_type: handler.runtime_type.clone(),
         runtime_options,
+        rootfs_labels,
     })
 }
 
-/// The namespaces cricket pins: the pod's network; without a pause also its IPC and UTS, with
-/// the hostname and sysctls that runc would otherwise have set in the pause.
-fn pod_namespaces(
-    config: &PodSandboxConfig,
+/// Which of the pod's namespaces are the node's, and whether it has a pause.
+#[derive(Debug, Clone, Copy)]
+struct PinChoice {
     host_network: bool,
     node_ipc: bool,
     pause: bool,
+}
+
+/// The namespaces cricket pins: the pod's user namespace if it has one (first: it owns the
+/// others), its network; without a pause also its IPC and UTS, with the hostname and sysctls
+/// that runc would otherwise have set in the pause.
+fn pod_namespaces(
+    config: &PodSandboxConfig,
+    choice: PinChoice,
+    userns: Option<super::userns::IdMappings>,
 ) -> PodNamespaces {
+    let PinChoice { host_network, node_ipc, pause } = choice;
     let mut want = PodNamespaces::default();
+    if userns.is_some() {
+        want.kinds.push(Kind::User);
+        want.id_mappings = userns;
+    }
     if !host_network {
         want.kinds.push(Kind::Net);
     }
@@ -179,7 +200,15 @@ pub(crate) async fn run_pod_sandbox(
     req: RunPodSandboxRequest,
     mut gone: CallerGone,
 ) -> Result<RunPodSandboxResponse, Error> {
-    let plan = plan(ctx, req)?;
+    let userns_options = req
+        .config
+        .as_ref()
+        .and_then(|c| c.linux.as_ref())
+        .and_then(|l| l.security_context.as_ref())
+        .and_then(|s| s.namespace_options.as_ref())
+        .and_then(|n| n.userns_options.clone());
+    let userns = super::userns::pod_mappings(ctx, userns_options.as_ref()).await?;
+    let plan = plan(ctx, req, userns)?;
     let id = plan.meta.id.clone();
     if let Err(holder) = ctx.sandboxes.reserve_name(&plan.name_key, &id) {
         match ctx.sandboxes.read(&holder, |s| (s.status.state, s.meta.uid == plan.meta.uid)) {
@@ -371,7 +400,7 @@ async fn run_pause(ctx: &Context, plan: &Plan) -> Result<u32, Error> {
         .await
         .map_err(|e| from_bridge("lease", e))?;
     let result = async {
-        let mounts = c.prepare_rootfs(&lease, id, &plan.parent_chain, Default::default()).await.map_err(|e| from_bridge("prepare rootfs", e))?;
+        let mounts = c.prepare_rootfs(&lease, id, &plan.parent_chain, plan.rootfs_labels.clone()).await.map_err(|e| from_bridge("prepare rootfs", e))?;
         let container = sandbox_record(ctx, plan, id);
         c.create_container(Some(&lease), &container).await.map_err(|e| from_bridge("create container", e))?;
         let created_ms = ms(t0);

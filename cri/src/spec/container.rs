@@ -31,6 +31,8 @@ pub struct PodNamespacePaths {
     pub ipc: Option<PathBuf>,
     pub uts: Option<PathBuf>,
     pub pid: PidMode,
+    /// The pod's own user namespace.
+    pub user: Option<super::UserNamespace>,
 }
 
 /// What the container spec needs beyond its config.
@@ -73,6 +75,12 @@ fn set_namespaces(spec: &mut Spec, ns: &PodNamespacePaths) -> Result<(), SpecErr
         PidMode::Node => {}
     }
     spec.linux_mut().as_mut().expect("linux").set_namespaces(Some(list));
+    if let Some(user) = &ns.user {
+        namespaces::set_user_namespace(spec, user)?;
+        if ns.net.is_none() {
+            super::mounts::bind_host_sys(spec)?;
+        }
+    }
     Ok(())
 }
 

@@ -21,6 +21,7 @@ fn options<'a>(
             ipc: Some("/run/x/ipcns/sb1".into()),
             uts: Some("/run/x/utsns/sb1".into()),
             pid: PidMode::Own,
+            user: None,
         },
         etc_files: None,
         shm: Some(Path::new("/r/shm")),
@@ -137,4 +138,35 @@ fn privileged_has_every_capability_and_device_and_no_seccomp() {
             .len()
             > 30
     );
+}
+
+#[test]
+fn a_pods_user_namespace_is_joined_with_its_mappings_and_host_networks_bind_sys() {
+    let (image, users, sb) = (ImageProcess::default(), ImageUsers::default(), sandbox());
+    let user = super::super::UserNamespace {
+        path: "/run/x/userns/sb1".into(),
+        uids: vec![(0, 65536, 65536)],
+        gids: vec![(0, 65536, 65536)],
+    };
+    let mut o = options(&image, &users, &sb);
+    o.namespaces.user = Some(user.clone());
+    let spec = container_spec(&config(), &o).unwrap();
+    let linux = spec.linux().clone().unwrap();
+    let first = linux.namespaces().clone().unwrap()[0].clone();
+    assert_eq!(first.typ(), oci_spec::runtime::LinuxNamespaceType::User);
+    assert_eq!(first.path().clone().unwrap(), PathBuf::from("/run/x/userns/sb1"));
+    let uids = linux.uid_mappings().clone().unwrap();
+    assert_eq!((uids[0].container_id(), uids[0].host_id(), uids[0].size()), (0, 65536, 65536));
+    let sys = |s: &oci_spec::runtime::Spec| {
+        s.mounts()
+            .clone()
+            .unwrap()
+            .into_iter()
+            .find(|m| m.destination() == Path::new("/sys"))
+            .unwrap()
+    };
+    assert_eq!(sys(&spec).typ().as_deref(), Some("sysfs"), "its own network: a sysfs of its own");
+    o.namespaces.net = None;
+    let host_network = container_spec(&config(), &o).unwrap();
+    assert_eq!(sys(&host_network).typ().as_deref(), Some("bind"), "the node's network: /sys bound");
 }

@@ -27,6 +27,7 @@ pub use container::{container_spec, ContainerSpecOptions, PidMode, PodNamespaceP
 pub use identity::ImageUsers;
 pub use image_config::ImageProcess;
 pub use mounts::EtcFiles;
+pub use namespaces::UserNamespace;
 pub use sandbox::{sandbox_spec, SandboxSpecOptions};
 
 /// A spec that cannot be built from the request, naming the field at fault.

@@ -36,3 +36,16 @@ pub fn add_etc_files(spec: &mut Spec, files: &EtcFiles) -> Result<(), SpecError>
     spec.set_mounts(Some(mounts));
     Ok(())
 }
+
+/// The node's /sys, bound read-only, in place of a new sysfs: a user namespace that does not
+/// own the network namespace (a host-network pod's) may not mount sysfs.
+pub fn bind_host_sys(spec: &mut Spec) -> Result<(), SpecError> {
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    mounts.retain(|m| m.destination() != Path::new("/sys"));
+    let options = ["rbind", "rro", "nosuid", "nodev", "noexec"].map(String::from).to_vec();
+    let sys =
+        MountBuilder::default().destination("/sys").typ("bind").source("/sys").options(options);
+    mounts.push(sys.build()?);
+    spec.set_mounts(Some(mounts));
+    Ok(())
+}

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType, Spec};
+use oci_spec::runtime::{
+    LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Spec,
+};
 
 use super::SpecError;
 
@@ -21,6 +23,42 @@ pub struct Pinned<'a> {
     pub net: Option<&'a Path>,
     pub ipc: Option<&'a Path>,
     pub uts: Option<&'a Path>,
+    /// The pod's own user namespace, owner of the others.
+    pub user: Option<&'a UserNamespace>,
+}
+
+/// A pod's own user namespace: its pin and its mappings (`(container, host, length)` ranges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserNamespace {
+    pub path: std::path::PathBuf,
+    pub uids: Vec<(u32, u32, u32)>,
+    pub gids: Vec<(u32, u32, u32)>,
+}
+
+fn mappings(ranges: &[(u32, u32, u32)]) -> Result<Vec<LinuxIdMapping>, SpecError> {
+    ranges
+        .iter()
+        .map(|&(container_id, host_id, size)| {
+            Ok(LinuxIdMappingBuilder::default()
+                .container_id(container_id)
+                .host_id(host_id)
+                .size(size)
+                .build()?)
+        })
+        .collect()
+}
+
+/// Joins the pod's user namespace by path. The mappings go in the spec too, matching the
+/// namespace: containerd reads them to let the container's root into its bundle directory.
+pub fn set_user_namespace(spec: &mut Spec, user: &UserNamespace) -> Result<(), SpecError> {
+    let linux = spec.linux_mut().as_mut().expect("linux");
+    let mut list = linux.namespaces().clone().unwrap_or_default();
+    list.retain(|n| n.typ() != LinuxNamespaceType::User);
+    list.insert(0, entry(LinuxNamespaceType::User, Some(&user.path))?);
+    linux.set_namespaces(Some(list));
+    linux.set_uid_mappings(Some(mappings(&user.uids)?));
+    linux.set_gid_mappings(Some(mappings(&user.gids)?));
+    Ok(())
 }
 
 pub fn entry(
@@ -55,5 +93,8 @@ pub fn set_pod_namespaces(
         list.push(entry(LinuxNamespaceType::Ipc, pinned.ipc)?);
     }
     spec.linux_mut().as_mut().expect("linux").set_namespaces(Some(list));
-    Ok(())
+    match pinned.user {
+        Some(user) => set_user_namespace(spec, user),
+        None => Ok(()),
+    }
 }

@@ -27,6 +27,8 @@ pub struct SandboxSpecOptions<'a> {
     pub netns: Option<&'a Path>,
     pub ipcns: Option<&'a Path>,
     pub utsns: Option<&'a Path>,
+    /// The pod's own user namespace, pinned.
+    pub userns: Option<&'a super::UserNamespace>,
     /// The pause image's entrypoint and command.
     pub args: Vec<String>,
     pub image_name: &'a str,
@@ -58,9 +60,12 @@ pub fn sandbox_spec(config: &PodSandboxConfig, o: &SandboxSpecOptions) -> Result
 
     let mut spec = defaults::base()?;
     set_args(&mut spec, o.args.clone());
-    let pinned =
-        Pinned { net: if host_network { None } else { o.netns }, ipc: o.ipcns, uts: o.utsns };
+    let net = if host_network { None } else { o.netns };
+    let pinned = Pinned { net, ipc: o.ipcns, uts: o.utsns, user: o.userns };
     set_pod_namespaces(&mut spec, pinned, pid, ipc)?;
+    if host_network && o.userns.is_some() {
+        super::mounts::bind_host_sys(&mut spec)?;
+    }
     if !host_network && !config.hostname.is_empty() {
         spec.set_hostname(Some(config.hostname.clone()));
     }

@@ -42,6 +42,7 @@ fn options(netns: &Path) -> SandboxSpecOptions<'_> {
         netns: Some(netns),
         ipcns: None,
         utsns: None,
+        userns: None,
         args: vec!["/pause".into()],
         image_name: "localhost/cricket/pause:0.1.0",
         systemd_cgroup: false,

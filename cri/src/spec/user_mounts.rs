@@ -1,11 +1,12 @@
 //! The container's own mounts from `ContainerConfig.mounts`: bind mounts with read-only,
-//! propagation (private, rslave, rshared) and the extra flags of CRI 1.37's `mount_options`.
+//! propagation (private, rslave, rshared), the extra flags of CRI 1.37's `mount_options`, and
+//! the ID mappings of an idmapped mount (kubelet's volumes of a pod with a user namespace).
 //! Host paths arrive already resolved (see `container::host_paths`).
 
 use std::path::Path;
 
-use crate::api::v1::{Mount, MountPropagation};
-use oci_spec::runtime::{MountBuilder, Spec};
+use crate::api::v1::{IdMapping, Mount, MountPropagation};
+use oci_spec::runtime::{LinuxIdMapping, LinuxIdMappingBuilder, MountBuilder, Spec};
 
 use super::SpecError;
 
@@ -30,6 +31,18 @@ fn propagation(mode: i32) -> &'static str {
         Ok(MountPropagation::PropagationBidirectional) => "rshared",
         _ => "rprivate",
     }
+}
+
+fn id_mappings(list: &[IdMapping]) -> Result<Vec<LinuxIdMapping>, SpecError> {
+    list.iter()
+        .map(|m| {
+            Ok(LinuxIdMappingBuilder::default()
+                .container_id(m.container_id)
+                .host_id(m.host_id)
+                .size(m.length)
+                .build()?)
+        })
+        .collect()
 }
 
 /// Adds the config's mounts; a destination they cover replaces the runtime's own mount there
@@ -77,14 +90,24 @@ pub fn add_user_mounts(spec: &mut Spec, mounts: &[Mount]) -> Result<(), SpecErro
             }
             options.push(option.clone());
         }
-        list.push(
-            MountBuilder::default()
-                .destination(&m.container_path)
-                .typ("bind")
-                .source(&m.host_path)
-                .options(options)
-                .build()?,
-        );
+        let mut mount = MountBuilder::default()
+            .destination(&m.container_path)
+            .typ("bind")
+            .source(&m.host_path)
+            .options(options)
+            .build()?;
+        // runc makes an idmapped mount of a bind that carries both mappings.
+        if !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty() {
+            if m.uid_mappings.is_empty() || m.gid_mappings.is_empty() {
+                return Err(SpecError::invalid(
+                    &field("uid_mappings"),
+                    "an idmapped mount needs both uid_mappings and gid_mappings",
+                ));
+            }
+            mount.set_uid_mappings(Some(id_mappings(&m.uid_mappings)?));
+            mount.set_gid_mappings(Some(id_mappings(&m.gid_mappings)?));
+        }
+        list.push(mount);
     }
     spec.set_mounts(Some(list));
     Ok(())
@@ -147,5 +170,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("config.mounts[0].container_path"));
+    }
+
+    #[test]
+    fn a_mount_with_both_mappings_is_idmapped_and_with_one_is_refused() {
+        let map = IdMapping { host_id: 65536, container_id: 0, length: 65536 };
+        let mut volume = Mount {
+            container_path: "/vol".into(),
+            host_path: "/srv/vol".into(),
+            uid_mappings: vec![map],
+            gid_mappings: vec![map],
+            ..Default::default()
+        };
+        let mut spec = Spec::default();
+        add_user_mounts(&mut spec, std::slice::from_ref(&volume)).unwrap();
+        let list = spec.mounts().clone().unwrap();
+        let vol = list.iter().find(|x| x.destination() == Path::new("/vol")).unwrap();
+        let uids = vol.uid_mappings().clone().unwrap();
+        assert_eq!((uids[0].container_id(), uids[0].host_id(), uids[0].size()), (0, 65536, 65536));
+        assert!(vol.gid_mappings().is_some());
+        volume.gid_mappings.clear();
+        let err = add_user_mounts(&mut spec, &[volume]).unwrap_err().to_string();
+        assert!(err.contains("config.mounts[0].uid_mappings"), "{err}");
     }
 }

@@ -24,6 +24,9 @@ pub struct SandboxMetadata {
     pub ipcns: String,
     #[serde(default)]
     pub utsns: String,
+    /// The pinned user namespace of a pod with its own; empty otherwise.
+    #[serde(default)]
+    pub userns: String,
     /// Whether the pod has a pause task (records from before pause-less pods all do).
     #[serde(default = "has_pause_by_default")]
     pub pause: bool,
@@ -46,7 +49,7 @@ impl Sandbox {
 impl SandboxMetadata {
     /// Every namespace pin the pod owns.
     pub fn pins(&self) -> impl Iterator<Item = &str> {
-        [self.netns.as_str(), self.ipcns.as_str(), self.utsns.as_str()]
+        [self.netns.as_str(), self.ipcns.as_str(), self.utsns.as_str(), self.userns.as_str()]
             .into_iter()
             .filter(|p| !p.is_empty())
     }
@@ -129,6 +132,7 @@ mod tests {
                 netns: String::new(),
                 ipcns: String::new(),
                 utsns: String::new(),
+                userns: String::new(),
                 pause: true,
                 created_at_ns: 1,
             },

@@ -10,6 +10,7 @@ pub mod namespace;
 pub mod process;
 pub mod random;
 pub mod signal;
+pub mod userns;
 
 use std::ffi::CString;
 use std::io;

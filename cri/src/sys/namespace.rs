@@ -15,9 +15,14 @@ pub fn unshare(flags: libc::c_int) -> io::Result<()> {
 
 /// Moves the calling thread into the network namespace pinned at `pin`.
 pub fn enter_net(pin: &Path) -> io::Result<()> {
+    enter(pin, libc::CLONE_NEWNET)
+}
+
+/// Moves the calling thread into the namespace of kind `nstype` (a `CLONE_NEW*`) pinned at `pin`.
+pub fn enter(pin: &Path, nstype: libc::c_int) -> io::Result<()> {
     let file = std::fs::File::open(pin)?;
     // SAFETY: `file` is an open descriptor for the duration of the call.
-    check(unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) }, "setns")
+    check(unsafe { libc::setns(file.as_raw_fd(), nstype) }, "setns")
 }
 
 /// Sets the hostname in the calling thread's UTS namespace.
