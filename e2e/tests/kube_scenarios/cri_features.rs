@@ -118,3 +118,32 @@ pub fn kubelet_checkpoints_a_running_container(cluster: &Cluster, ns: &str) {
     let _ = std::fs::remove_file(&archive);
     let _ = std::fs::remove_file(&body);
 }
+
+/// `hostUsers: false`: kubelet gives the pod a range of node IDs, the container's root is the
+/// first of them, and kubelet's volumes (a ConfigMap, an emptyDir) reach it through idmapped
+/// mounts as its own root's.
+pub fn a_pod_without_host_users_gets_its_own_user_namespace(cluster: &Cluster, ns: &str) {
+    cluster.namespace(ns);
+    cluster.apply_json(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "greeting", "namespace": ns}, "data": {"greeting": "hello"}}));
+    let mut spec = pod_spec(
+        cluster,
+        json!([{"name": "c", "image": cluster.busybox, "command": ["sleep", "3600"],
+            "volumeMounts": [{"name": "cm", "mountPath": "/cm"}, {"name": "scratch", "mountPath": "/scratch"}]}]),
+    );
+    spec["hostUsers"] = json!(false);
+    spec["volumes"] = json!([{"name": "cm", "configMap": {"name": "greeting"}},
+                             {"name": "scratch", "emptyDir": {}}]);
+    cluster.apply_json(&json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "userns", "namespace": ns}, "spec": spec}));
+    cluster.wait_pod_ready(ns, "userns");
+    let map = cluster.sh(ns, "userns", "cat /proc/self/uid_map");
+    let fields: Vec<u64> = map.split_whitespace().map(|f| f.parse().unwrap()).collect();
+    assert_eq!((fields[0], fields[2]), (0, 65536), "{map}");
+    assert!(fields[1] >= 65536, "the container's root is not the node's: {map}");
+    let seen = cluster.sh(
+        ns,
+        "userns",
+        "id -u; cat /cm/greeting; echo; stat -c %u /cm/greeting; touch /scratch/x && stat -c %u /scratch/x",
+    );
+    assert_eq!(seen.split_whitespace().collect::<Vec<_>>(), ["0", "hello", "0", "0"], "{seen}");
+}

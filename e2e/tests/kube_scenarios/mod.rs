@@ -93,6 +93,14 @@ macro_rules! workload_tests {
         }
 
         #[test]
+        fn a_pod_without_host_users_gets_its_own_user_namespace() {
+            cri_features::a_pod_without_host_users_gets_its_own_user_namespace(
+                &shared($options),
+                "userns",
+            );
+        }
+
+        #[test]
         fn security_context_settings_take_effect() {
             volumes::security_context_settings_take_effect(&shared($options), "security");
         }
