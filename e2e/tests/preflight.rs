@@ -39,9 +39,15 @@ async fn all_green_on_a_working_node_and_the_fix_named_when_not() {
             .all(|l| l.starts_with("ok ") || l == "all requirements met"),
         "{report}"
     );
-    let containerd = format!("containerd: {}", e2e::backend::Backend::current().version_prefix());
+    let backend = e2e::backend::Backend::current();
+    let containerd = format!("containerd: {}", backend.version_prefix());
+    let userns = match backend {
+        e2e::backend::Backend::Built2 => "user namespaces: supported",
+        e2e::backend::Backend::Debian => "user namespaces: not supported: containerd 1.",
+    };
     for expected in [
         containerd.as_str(),
+        userns,
         ": supported",
         "served by a live cricket",
         "runtime handler \"runc\"",

@@ -47,7 +47,9 @@ pub async fn user_namespaces(config: &Config) -> Finding {
     };
     let detail = match answer {
         Ok(Ok(())) => "supported: pods with hostUsers: false get their own".to_string(),
-        Ok(Err(reason)) => format!("{reason}; pods with hostUsers: false are refused"),
+        Ok(Err(reason)) => {
+            format!("not supported: {reason}; pods with hostUsers: false are refused")
+        }
         Err(e) => format!("unknown, containerd did not answer: {e}"),
     };
     Finding::ok("user namespaces", detail)

@@ -36,7 +36,8 @@ pub fn missing(
     None
 }
 
-/// Asks containerd and runc; `Err` when containerd does not answer, else the node's answer.
+/// Asks containerd and runc; `Err` when containerd does not answer, else what is missing
+/// (`Err` inside) or nothing.
 pub async fn probe(
     containerd: &containerd_bridge::Containerd,
     snapshotter: &str,
@@ -46,7 +47,7 @@ pub async fn probe(
     let capabilities = containerd.snapshotter_capabilities().await.map_err(|e| e.to_string())?;
     let runc = crate::sys::blocking::off_workers(super::runc_features::features).await;
     Ok(match missing(&version, &capabilities, snapshotter, runc.idmapped_mounts) {
-        Some(reason) => Err(format!("user namespaces are not supported on this node: {reason}")),
+        Some(reason) => Err(reason),
         None => Ok(()),
     })
 }
@@ -57,7 +58,9 @@ impl UserNamespaceSupport {
     pub async fn check(&self, ctx: &Context) -> Result<(), String> {
         let snapshotter = &ctx.config.containerd.snapshotter;
         match self.answer.get_or_try_init(|| probe(&ctx.containerd, snapshotter)).await {
-            Ok(answer) => answer.clone(),
+            Ok(answer) => answer.clone().map_err(|reason| {
+                format!("user namespaces are not supported on this node: {reason}")
+            }),
             Err(e) => Err(format!("user namespaces: containerd did not answer: {e}")),
         }
     }
