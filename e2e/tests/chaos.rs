@@ -333,6 +333,12 @@ fn assert_nothing_left(node: &Node) {
         .collect();
     assert!(active.is_empty(), "active snapshots and views: {active:?}");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    // containerd's shims mount the image's layers idmapped under /tmp while they mount a
+    // user-namespaced pod's rootfs; the mount's root names this node's snapshots.
+    let ours = format!("cricket-e2e-{}/", node.ws.id);
+    let idmapped: Vec<&str> =
+        mounts.lines().filter(|l| l.contains("/ovl-idmapped") && l.contains(&ours)).collect();
+    assert!(idmapped.is_empty(), "temporary idmapped layer mounts: {idmapped:?}");
     let state = node.ws.run("cricket").display().to_string();
     let volumes: Vec<&str> =
         mounts.lines().filter(|l| l.contains(&state) && l.contains("image-volumes")).collect();
@@ -348,7 +354,7 @@ fn assert_nothing_left(node: &Node) {
             std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
         assert!(left.is_empty(), "files left under {}: {left:?}", dir.display());
     }
-    for kind in ["netns", "ipcns", "utsns"] {
+    for kind in ["netns", "ipcns", "utsns", "userns"] {
         let pins: Vec<_> = std::fs::read_dir(node.ws.run("cricket").join(kind))
             .into_iter()
             .flatten()

@@ -84,10 +84,14 @@ fn age(pid: i32) -> Option<Duration> {
     Some(Duration::from_secs_f64((uptime - started_ticks as f64 / ticks_per_second).max(0.0)))
 }
 
-/// Stops every shim of this containerd and namespace, at least `min_age` old, none of whose
-/// processes is a task's. With no minimum age, run only while no task is being created
-/// (before the CRI answers lifecycle calls).
-pub async fn stop_orphaned_shims(ctx: &Context, min_age: Duration) {
+/// A shim this young may still be mounting its container's rootfs: an idmapped one (a pod
+/// with its own user namespace) goes through temporary mounts of the image's layers that the
+/// shim removes once the rootfs is mounted, and a shim stopped in between leaves them behind.
+const MOUNTING: Duration = Duration::from_secs(3);
+
+/// The shims of this containerd and namespace, at least `min_age` old, none of whose
+/// processes is a task's, each with its age; `None` when containerd cannot list its tasks.
+async fn orphaned_shims(ctx: &Context, min_age: Duration) -> Option<Vec<(Shim, Duration)>> {
     let address = ctx.containerd.config().address.display().to_string();
     let namespace = ctx.config.containerd.namespace.clone();
     let shims: Vec<Shim> = numbered_entries()
@@ -96,24 +100,42 @@ pub async fn stop_orphaned_shims(ctx: &Context, min_age: Duration) {
         })
         .collect();
     if shims.is_empty() {
-        return;
+        return Some(Vec::new());
     }
     let tasks = match ctx.lifecycle.list_tasks().await {
         Ok(t) => t,
         Err(e) => {
-            return tracing::warn!(error = %e, "cannot list tasks; orphaned shims are left for the next sweep")
+            tracing::warn!(error = %e, "cannot list tasks; orphaned shims are left for the next sweep");
+            return None;
         }
     };
     let task_ids: HashSet<&str> = tasks.iter().map(|(id, _, _)| id.as_str()).collect();
     let task_pids: HashSet<i32> = tasks.iter().map(|(_, pid, _)| *pid as i32).collect();
     let parents = crate::exec::process_tree::parents();
-    for shim in shims {
+    let orphaned = shims.into_iter().filter_map(|shim| {
         let below = crate::exec::process_tree::tree(shim.pid, &parents);
         let serving =
             task_ids.contains(shim.id.as_str()) || below.iter().any(|p| task_pids.contains(p));
-        if serving || age(shim.pid).is_none_or(|a| a < min_age) {
-            continue;
-        }
+        let age = age(shim.pid)?;
+        (!serving && age >= min_age).then_some((shim, age))
+    });
+    Some(orphaned.collect())
+}
+
+/// Stops every shim of this containerd and namespace, at least `min_age` old, none of whose
+/// processes is a task's. With no minimum age, run only while no task is being created
+/// (before the CRI answers lifecycle calls). One still young enough to be mounting is given
+/// time to finish first, and asked about again.
+pub async fn stop_orphaned_shims(ctx: &Context, min_age: Duration) {
+    let Some(mut orphaned) = orphaned_shims(ctx, min_age).await else { return };
+    if let Some(youngest) = orphaned.iter().map(|(_, age)| *age).min().filter(|a| *a < MOUNTING) {
+        tokio::time::sleep(MOUNTING - youngest).await;
+        let Some(again) = orphaned_shims(ctx, min_age).await else { return };
+        orphaned = again;
+    }
+    let address = ctx.containerd.config().address.display().to_string();
+    let namespace = ctx.config.containerd.namespace.clone();
+    for (shim, _) in orphaned {
         tracing::warn!(shim = shim.pid, id = %shim.id, "stopping a shim that serves no task containerd knows");
         stop(&shim, &address, &namespace).await;
     }
