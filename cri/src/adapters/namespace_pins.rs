@@ -128,15 +128,15 @@ fn pin_with_user_namespace(want: &PodNamespaces, pins: &[PathBuf]) -> io::Result
         crate::sys::mount::bind(&holder.ns_file(kind.proc_name()), pin)?;
     }
     drop(holder);
-    let (thread_want, joined): (PodNamespaces, Vec<(Kind, PathBuf)>) = (
-        want.clone(),
-        want.kinds
-            .iter()
-            .copied()
-            .zip(pins.iter().cloned())
-            .filter(|(k, _)| *k != Kind::User)
-            .collect(),
-    );
+    // The user namespace itself needs no set-up, and a thread may not join one.
+    let joined: Vec<(Kind, PathBuf)> = want
+        .kinds
+        .iter()
+        .copied()
+        .zip(pins.iter().cloned())
+        .filter(|(k, _)| *k != Kind::User)
+        .collect();
+    let thread_want = want.clone();
     std::thread::Builder::new()
         .name("cricket-ns".into())
         .spawn(move || {

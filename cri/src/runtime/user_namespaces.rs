@@ -36,6 +36,9 @@ pub fn missing(
     None
 }
 
+/// How long the first question may take in all.
+const PROBE_LIMIT: Duration = Duration::from_secs(5);
+
 /// Asks containerd and runc; `Err` when containerd does not answer, else what is missing
 /// (`Err` inside) or nothing.
 pub async fn probe(
@@ -57,7 +60,13 @@ impl UserNamespaceSupport {
     /// containerd is not an answer: it is asked again next time.
     pub async fn check(&self, ctx: &Context) -> Result<(), String> {
         let snapshotter = &ctx.config.containerd.snapshotter;
-        match self.answer.get_or_try_init(|| probe(&ctx.containerd, snapshotter)).await {
+        // Status waits for this: a containerd that hangs must not hang it.
+        let asked = || async {
+            tokio::time::timeout(PROBE_LIMIT, probe(&ctx.containerd, snapshotter))
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {PROBE_LIMIT:?}")))
+        };
+        match self.answer.get_or_try_init(asked).await {
             Ok(answer) => answer.clone().map_err(|reason| {
                 format!("user namespaces are not supported on this node: {reason}")
             }),
