@@ -73,6 +73,11 @@ impl Containerd {
     }
 
     /// SIGKILLs containerd, as a crash or an upgrade would; shims and containers live on.
+    /// The daemon's PID (0 when it is not running).
+    pub fn pid(&self) -> i32 {
+        self.daemon.as_ref().map(Daemon::pid).unwrap_or_default()
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut d) = self.daemon.take() {
             d.signal(libc::SIGKILL);

@@ -121,6 +121,8 @@ fn config_toml(
     conf_dir = "{conf_dir}"
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "{hosts_dir}"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{test_handler}]
     runtime_type = "io.containerd.runc.v2"
 "#,
