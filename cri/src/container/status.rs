@@ -107,15 +107,16 @@ pub(crate) async fn container_status(
     Ok(ContainerStatusResponse { status: Some(status), info })
 }
 
+/// Whether a list filter selects `c`.
+fn selects(f: &ContainerFilter, c: &Container) -> bool {
+    c.matches(&f.id, &f.pod_sandbox_id, &f.label_selector)
+        && f.state.as_ref().is_none_or(|v| v.state == state(c))
+}
+
 /// The containers a list filter selects.
 fn matching(ctx: &Context, filter: Option<ContainerFilter>) -> Vec<Container> {
     let f = filter.unwrap_or_default();
-    ctx.containers
-        .list()
-        .into_iter()
-        .filter(|c| c.matches(&f.id, &f.pod_sandbox_id, &f.label_selector))
-        .filter(|c| f.state.as_ref().is_none_or(|v| v.state == state(c)))
-        .collect()
+    ctx.containers.select(|c| selects(&f, c))
 }
 
 fn list_item(c: &Container) -> crate::api::v1::Container {
@@ -134,7 +135,10 @@ fn list_item(c: &Container) -> crate::api::v1::Container {
 }
 
 pub(crate) fn list_containers(ctx: &Context, req: ListContainersRequest) -> ListContainersResponse {
-    ListContainersResponse { containers: matching(ctx, req.filter).iter().map(list_item).collect() }
+    let f = req.filter.unwrap_or_default();
+    ListContainersResponse {
+        containers: ctx.containers.map(|c| selects(&f, c).then(|| list_item(c))),
+    }
 }
 
 pub(crate) fn stream_containers(

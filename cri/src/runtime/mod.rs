@@ -10,6 +10,8 @@ mod version;
 
 use std::sync::Arc;
 
+use crate::sys::blocking::off_workers;
+
 use crate::api::v1::runtime_service_server::RuntimeService as RuntimeServiceApi;
 use crate::api::v1::*;
 use tonic::{Request, Response, Status};
@@ -238,7 +240,10 @@ impl RuntimeServiceApi for RuntimeService {
         &self,
         req: Request<ListContainerStatsRequest>,
     ) -> Reply<ListContainerStatsResponse> {
-        Ok(Response::new(crate::stats::list_container_stats(&self.ctx, req.into_inner())))
+        let (ctx, req) = (self.ctx.clone(), req.into_inner());
+        // Thousands of cgroup and procfs reads on a full node: off the async workers.
+        let reply = off_workers(move || crate::stats::list_container_stats(&ctx, req)).await;
+        Ok(Response::new(reply))
     }
 
     async fn pod_sandbox_stats(
@@ -255,7 +260,9 @@ impl RuntimeServiceApi for RuntimeService {
         &self,
         req: Request<ListPodSandboxStatsRequest>,
     ) -> Reply<ListPodSandboxStatsResponse> {
-        Ok(Response::new(crate::stats::list_pod_sandbox_stats(&self.ctx, req.into_inner())))
+        let (ctx, req) = (self.ctx.clone(), req.into_inner());
+        let reply = off_workers(move || crate::stats::list_pod_sandbox_stats(&ctx, req)).await;
+        Ok(Response::new(reply))
     }
 
     async fn list_metric_descriptors(
@@ -269,7 +276,9 @@ impl RuntimeServiceApi for RuntimeService {
         &self,
         _: Request<ListPodSandboxMetricsRequest>,
     ) -> Reply<ListPodSandboxMetricsResponse> {
-        Ok(Response::new(crate::stats::list_pod_sandbox_metrics(&self.ctx)))
+        let ctx = self.ctx.clone();
+        let reply = off_workers(move || crate::stats::list_pod_sandbox_metrics(&ctx)).await;
+        Ok(Response::new(reply))
     }
 
     async fn reopen_container_log(

@@ -90,17 +90,16 @@ pub(crate) async fn pod_sandbox_status(
     })
 }
 
+/// Whether a list filter selects `s`.
+fn selects(filter: &PodSandboxFilter, s: &Sandbox) -> bool {
+    s.matches(&filter.id, &filter.label_selector)
+        && filter.state.as_ref().is_none_or(|v: &PodSandboxStateValue| v.state == state(s))
+}
+
 /// The pods a list filter selects.
 fn matching(ctx: &Context, filter: Option<PodSandboxFilter>) -> Vec<Sandbox> {
     let filter = filter.unwrap_or_default();
-    ctx.sandboxes
-        .list()
-        .into_iter()
-        .filter(|s| s.matches(&filter.id, &filter.label_selector))
-        .filter(|s| {
-            filter.state.as_ref().is_none_or(|v: &PodSandboxStateValue| v.state == state(s))
-        })
-        .collect()
+    ctx.sandboxes.select(|s| selects(&filter, s))
 }
 
 fn list_item(s: &Sandbox) -> PodSandbox {
@@ -119,7 +118,10 @@ pub(crate) fn list_pod_sandbox(
     ctx: &Context,
     req: ListPodSandboxRequest,
 ) -> ListPodSandboxResponse {
-    ListPodSandboxResponse { items: matching(ctx, req.filter).iter().map(list_item).collect() }
+    let filter = req.filter.unwrap_or_default();
+    ListPodSandboxResponse {
+        items: ctx.sandboxes.map(|s| selects(&filter, s).then(|| list_item(s))),
+    }
 }
 
 pub(crate) fn stream_pod_sandboxes(

@@ -50,11 +50,11 @@ pub fn of_pod(ctx: &Context, s: &Sandbox) -> Option<Vec<InterfaceCounters>> {
     }
     let pause = (s.meta.pause && s.status.pid > 0).then_some(s.status.pid);
     let running = || {
-        ctx.containers
-            .in_sandbox(&s.meta.id)
-            .into_iter()
-            .find(|c| c.status.state == ContainerState::Running && c.status.pid > 0)
-            .map(|c| c.status.pid)
+        let pids = ctx.containers.map(|c| {
+            let runs = c.status.state == ContainerState::Running && c.status.pid > 0;
+            (runs && c.meta.sandbox_id == s.meta.id).then_some(c.status.pid)
+        });
+        pids.first().copied()
     };
     let pid = pause.or_else(running)?;
     std::fs::read_to_string(format!("/proc/{pid}/net/dev")).ok().map(|table| parse(&table))

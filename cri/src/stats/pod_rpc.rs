@@ -117,9 +117,7 @@ pub(crate) fn pod_sandbox_stats(
 /// The pods a stats filter selects.
 fn matching(ctx: &Context, filter: Option<PodSandboxStatsFilter>) -> Vec<Sandbox> {
     let f = filter.unwrap_or_default();
-    let mut all = ctx.sandboxes.list();
-    all.retain(|s| s.matches(&f.id, &f.label_selector));
-    all
+    ctx.sandboxes.select(|s| s.matches(&f.id, &f.label_selector))
 }
 
 pub(crate) fn list_pod_sandbox_stats(

@@ -110,9 +110,7 @@ pub(crate) fn container_stats(
 /// The containers a stats filter selects (any state).
 fn matching(ctx: &Context, filter: Option<ContainerStatsFilter>) -> Vec<Container> {
     let f = filter.unwrap_or_default();
-    let mut all = ctx.containers.list();
-    all.retain(|c| c.matches(&f.id, &f.pod_sandbox_id, &f.label_selector));
-    all
+    ctx.containers.select(|c| c.matches(&f.id, &f.pod_sandbox_id, &f.label_selector))
 }
 
 pub(crate) fn list_container_stats(

@@ -157,6 +157,6 @@ impl ContainerStore {
 
     /// The containers of one pod.
     pub fn in_sandbox(&self, sandbox_id: &str) -> Vec<Container> {
-        self.list().into_iter().filter(|c| c.meta.sandbox_id == sandbox_id).collect()
+        self.select(|c| c.meta.sandbox_id == sandbox_id)
     }
 }

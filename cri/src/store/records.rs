@@ -82,9 +82,26 @@ impl<T: Record> Store<T> {
         all.get_mut(id).map(f)
     }
 
+    /// Every record, oldest first.
     pub fn list(&self) -> Vec<T> {
-        let mut all: Vec<T> = self.items.reading().values().cloned().collect();
-        all.sort_by_key(|s| s.created_at_ns());
-        all
+        self.select(|_| true)
+    }
+
+    /// Copies of the records `keep` selects, oldest first: only those are copied.
+    pub fn select(&self, keep: impl Fn(&T) -> bool) -> Vec<T> {
+        self.map(|r| keep(r).then(|| r.clone()))
+    }
+
+    /// What `f` makes of each record it takes, oldest first, read in place: lists and the
+    /// stats sampler run on every record often, and copying a record copies its config.
+    pub fn map<U>(&self, mut f: impl FnMut(&T) -> Option<U>) -> Vec<U> {
+        let mut made: Vec<(i64, U)> = self
+            .items
+            .reading()
+            .values()
+            .filter_map(|r| Some((r.created_at_ns(), f(r)?)))
+            .collect();
+        made.sort_by_key(|(created, _)| *created);
+        made.into_iter().map(|(_, u)| u).collect()
     }
 }
