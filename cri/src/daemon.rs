@@ -38,6 +38,9 @@ pub fn serve(config: Config, config_file: &Path) -> Result<(), ServeError> {
     crate::tracing_setup::init(&config.log_level, config.log_format);
     prepare_directories(&config, config_file)?;
     crate::sys::memory::limit_arenas();
+    if let Err(e) = crate::sys::process::raise_open_files_limit() {
+        tracing::warn!(error = %e, "could not raise the limit on open files");
+    }
     let runtime = |name: &str| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -61,47 +61,9 @@ pub(super) fn v1_limit(value: u64) -> Option<u64> {
 }
 
 impl CgroupPaths {
+    /// A reading now (the sampler keeps the files open instead).
     pub fn read(&self) -> std::io::Result<CgroupSample> {
-        match self {
-            CgroupPaths::V1 { cpuacct, memory, pids, .. } => {
-                let stat = read_keyed(&memory.join("memory.stat"))?;
-                let usage = read_u64(&memory.join("memory.usage_in_bytes"))?;
-                let get = |k: &str| stat.get(k).copied().unwrap_or(0);
-                let memsw = read_u64(&memory.join("memory.memsw.usage_in_bytes")).ok();
-                Ok(CgroupSample {
-                    cpu_usage_ns: read_u64(&cpuacct.join("cpuacct.usage"))?,
-                    memory_usage: usage,
-                    working_set: usage.saturating_sub(get("total_inactive_file")),
-                    rss: get("total_rss"),
-                    page_faults: get("total_pgfault"),
-                    major_page_faults: get("total_pgmajfault"),
-                    memory_limit: read_u64(&memory.join("memory.limit_in_bytes"))
-                        .ok()
-                        .and_then(v1_limit),
-                    swap_usage: memsw.map(|m| m.saturating_sub(usage)),
-                    pids: pids.as_ref().and_then(|p| read_u64(&p.join("pids.current")).ok()),
-                    pressure: Default::default(),
-                })
-            }
-            CgroupPaths::V2(dir) => {
-                let stat = read_keyed(&dir.join("memory.stat"))?;
-                let cpu = read_keyed(&dir.join("cpu.stat"))?;
-                let usage = read_u64(&dir.join("memory.current"))?;
-                let get = |k: &str| stat.get(k).copied().unwrap_or(0);
-                Ok(CgroupSample {
-                    cpu_usage_ns: cpu.get("usage_usec").copied().unwrap_or(0) * 1000,
-                    memory_usage: usage,
-                    working_set: usage.saturating_sub(get("inactive_file")),
-                    rss: get("anon"),
-                    page_faults: get("pgfault"),
-                    major_page_faults: get("pgmajfault"),
-                    memory_limit: read_u64(&dir.join("memory.max")).ok(),
-                    swap_usage: read_u64(&dir.join("memory.swap.current")).ok(),
-                    pids: read_u64(&dir.join("pids.current")).ok(),
-                    pressure: super::pressure::Pressure::read(dir),
-                })
-            }
-        }
+        super::cgroup_files::CgroupFiles::open(self)?.read(&mut Vec::new())
     }
 
     /// The cgroups of `pid`, from `/proc/<pid>/cgroup` and the cgroup mounts in `mountinfo`.

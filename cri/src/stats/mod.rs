@@ -3,6 +3,7 @@
 
 mod cgroup;
 mod cgroup_detail;
+mod cgroup_files;
 mod metric_descriptors;
 mod net_dev;
 mod pod_metrics;

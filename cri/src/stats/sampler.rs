@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use super::cgroup::{CgroupPaths, CgroupSample};
+use super::cgroup_files::CgroupFiles;
 use crate::context::Context;
 use crate::locks::{MutexExt, RwLockExt};
 use crate::store::containers::ContainerState;
@@ -39,7 +40,15 @@ pub struct StatsCache {
     paths: Mutex<HashMap<String, CgroupPaths>>,
     layers: RwLock<HashMap<String, LayerSample>>,
     pods: RwLock<HashMap<String, ContainerSample>>,
-    pod_paths: Mutex<HashMap<String, CgroupPaths>>,
+}
+
+/// The sampler's own: the open cgroup files of running containers and ready pods, and the
+/// buffer they are read into.
+#[derive(Default)]
+struct OpenFiles {
+    containers: HashMap<String, CgroupFiles>,
+    pods: HashMap<String, CgroupFiles>,
+    buf: Vec<u8>,
 }
 
 impl StatsCache {
@@ -66,8 +75,7 @@ impl StatsCache {
     /// Finds a just-started container's cgroups before the next round does: the exit of a
     /// process killed at once (by the OOM killer, say) may need them.
     pub fn note_started(&self, id: &str, pid: u32) {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        paths_of(self, id, pid, &mountinfo);
+        paths_of(self, id, pid, &Mountinfo::default());
     }
 
     /// A running container's reading: the latest round's, else one read now (it started
@@ -80,8 +88,8 @@ impl StatsCache {
             return None;
         }
         self.get(&c.meta.id).or_else(|| {
-            let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-            read_sample(&paths_of(self, &c.meta.id, c.status.pid, &mountinfo)?, None)
+            let paths = paths_of(self, &c.meta.id, c.status.pid, &Mountinfo::default())?;
+            Some(sample(paths.read().ok()?, None))
         })
     }
 
@@ -99,12 +107,22 @@ pub fn nano_cores(prev: &ContainerSample, cpu_ns: u64, at_ns: i64) -> Option<u64
 
 pub fn spawn(ctx: Arc<Context>) {
     tokio::spawn(async move {
+        let mut open = OpenFiles::default();
         let mut tick = tokio::time::interval(INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let due = tick.tick().await;
-            // cgroupfs and procfs answer from memory, in microseconds: no thread of its own.
-            sample_all(&ctx);
+            // Each file answers in microseconds, but a full node has thousands of them: the
+            // round runs off the async workers so that no RPC waits behind it.
+            let round = ctx.clone();
+            open = crate::sys::blocking::off_workers(move || {
+                sample_all(&round, &mut open);
+                // What bursts of calls (lists of a full node, pod starts) freed goes back to
+                // the kernel within a second, rather than staying in glibc's arenas.
+                crate::sys::memory::release_free_memory();
+                open
+            })
+            .await;
             ctx.metrics.set_sampler_lag(due.elapsed());
             measure_layers(&ctx).await;
         }
@@ -115,7 +133,8 @@ pub fn spawn(ctx: Arc<Context>) {
 /// those of containers that stopped.
 async fn measure_layers(ctx: &Context) {
     let now = crate::sys::clock::now_ns();
-    let running: Vec<String> = ctx.stats.samples.reading().keys().cloned().collect();
+    let running: std::collections::HashSet<String> =
+        ctx.stats.samples.reading().keys().cloned().collect();
     let due: Vec<&String> = running
         .iter()
         .filter(|id| ctx.stats.layer(id).is_none_or(|l| now - l.at_ns >= LAYER_EVERY_NS))
@@ -131,68 +150,94 @@ async fn measure_layers(ctx: &Context) {
     layers.extend(measured);
 }
 
-fn paths_of(cache: &StatsCache, id: &str, pid: u32, mountinfo: &str) -> Option<CgroupPaths> {
+fn paths_of(cache: &StatsCache, id: &str, pid: u32, mountinfo: &Mountinfo) -> Option<CgroupPaths> {
     let mut paths = cache.paths.locked();
     if let Some(p) = paths.get(id) {
         return Some(p.clone());
     }
     let proc_cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    let found = CgroupPaths::of_process(&proc_cgroup, mountinfo)?;
+    let found = CgroupPaths::of_process(&proc_cgroup, mountinfo.get())?;
     paths.insert(id.to_string(), found.clone());
     Some(found)
 }
 
-/// A new reading at `paths`, with the CPU rate since `prev`.
-fn read_sample(paths: &CgroupPaths, prev: Option<ContainerSample>) -> Option<ContainerSample> {
-    let reading = paths.read().ok()?;
+/// A reading made now, with the CPU rate since `prev`.
+fn sample(reading: CgroupSample, prev: Option<ContainerSample>) -> ContainerSample {
     let at_ns = crate::sys::clock::now_ns();
     let nano = prev.and_then(|prev| nano_cores(&prev, reading.cpu_usage_ns, at_ns));
-    Some(ContainerSample { at_ns, cgroup: reading, nano_cores: nano })
+    ContainerSample { at_ns, cgroup: reading, nano_cores: nano }
+}
+
+/// A new reading of `id`'s cgroup through its open files (opened at `paths` the first time),
+/// with the CPU rate since `prev`. `None`, and the files closed, once the cgroup is gone.
+fn read_sample(
+    open: &mut HashMap<String, CgroupFiles>,
+    buf: &mut Vec<u8>,
+    id: &str,
+    paths: impl FnOnce() -> Option<CgroupPaths>,
+    prev: Option<ContainerSample>,
+) -> Option<ContainerSample> {
+    if !open.contains_key(id) {
+        open.insert(id.to_string(), CgroupFiles::open(&paths()?).ok()?);
+    }
+    match open.get(id)?.read(buf) {
+        Ok(reading) => Some(sample(reading, prev)),
+        Err(_) => {
+            open.remove(id);
+            None
+        }
+    }
 }
 
 /// Reads each ready pod's cgroup (kubelet's `cgroup_parent`), found once per pod.
-fn sample_pods(ctx: &Context, mountinfo: &str) {
+fn sample_pods(ctx: &Context, open: &mut OpenFiles, mountinfo: &Mountinfo) {
     let cache = &ctx.stats;
     let mut fresh = HashMap::new();
-    for pod in ctx.sandboxes.list().into_iter().filter(|p| p.status.state == SandboxState::Ready) {
-        let parent =
-            pod.config.linux.as_ref().map(|l| l.cgroup_parent.as_str()).unwrap_or_default();
-        if parent.is_empty() {
-            continue;
-        }
-        let id = &pod.meta.id;
-        let known = cache.pod_paths.locked().get(id).cloned();
-        let Some(paths) = known.or_else(|| CgroupPaths::of_cgroup(parent, mountinfo)) else {
-            continue;
-        };
-        if let Some(sample) = read_sample(&paths, cache.pod(id)) {
-            cache.pod_paths.locked().insert(id.clone(), paths);
+    let ready = ctx.sandboxes.map(|pod| {
+        let parent = pod.config.linux.as_ref().map(|l| l.cgroup_parent.as_str())?;
+        (pod.status.state == SandboxState::Ready && !parent.is_empty())
+            .then(|| (pod.meta.id.clone(), parent.to_string()))
+    });
+    for (id, parent) in &ready {
+        let paths = || CgroupPaths::of_cgroup(parent, mountinfo.get());
+        if let Some(sample) = read_sample(&mut open.pods, &mut open.buf, id, paths, cache.pod(id)) {
             fresh.insert(id.clone(), sample);
         }
     }
-    cache.pod_paths.locked().retain(|id, _| fresh.contains_key(id));
+    open.pods.retain(|id, _| fresh.contains_key(id));
     *cache.pods.writing() = fresh;
 }
 
-fn sample_all(ctx: &Context) {
+/// `/proc/self/mountinfo`, read when first needed: with hundreds of pods it is long, and
+/// only a container or pod seen for the first time needs it.
+#[derive(Default)]
+struct Mountinfo(std::sync::OnceLock<String>);
+
+impl Mountinfo {
+    fn get(&self) -> &str {
+        self.0.get_or_init(|| std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default())
+    }
+}
+
+fn sample_all(ctx: &Context, open: &mut OpenFiles) {
     let cache = &ctx.stats;
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let running: Vec<_> = ctx
-        .containers
-        .list()
-        .into_iter()
-        .filter(|c| c.status.state == ContainerState::Running && c.status.pid > 0)
-        .collect();
+    let mountinfo = Mountinfo::default();
+    let running = ctx.containers.map(|c| {
+        (c.status.state == ContainerState::Running && c.status.pid > 0)
+            .then(|| (c.meta.id.clone(), c.status.pid))
+    });
     let mut fresh = HashMap::with_capacity(running.len());
-    for c in &running {
-        let id = &c.meta.id;
-        let Some(paths) = paths_of(cache, id, c.status.pid, &mountinfo) else { continue };
-        let Some(sample) = read_sample(&paths, cache.get(id)) else { continue };
-        fresh.insert(id.clone(), sample);
+    for (id, pid) in &running {
+        let paths = || paths_of(cache, id, *pid, &mountinfo);
+        let prev = cache.get(id);
+        if let Some(sample) = read_sample(&mut open.containers, &mut open.buf, id, paths, prev) {
+            fresh.insert(id.clone(), sample);
+        }
     }
     cache.paths.locked().retain(|id, _| fresh.contains_key(id));
+    open.containers.retain(|id, _| fresh.contains_key(id));
     *cache.samples.writing() = fresh;
-    sample_pods(ctx, &mountinfo);
+    sample_pods(ctx, open, &mountinfo);
 }
 
 #[cfg(test)]
