@@ -3,7 +3,7 @@
 //! mount, a root-owned host path bound read-write stays out of its reach, what it writes to a
 //! plain directory belongs to its mapped ID on the node, and an idmapped volume shows the
 //! node's root as its own. On containerd 1.6 the pod is refused, naming what is missing, and
-//! Status says so on each backend.
+//! Status says so on each backend. A handler other than the runc on PATH refuses such a pod.
 
 use std::os::unix::fs::MetadataExt;
 
@@ -37,18 +37,30 @@ const PROBE: &str = "set -- $(cat /proc/self/uid_map); echo uid_map=$1:$2:$3; ec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_gets_its_own_user_namespace_where_the_node_can_give_one() {
-    let node = Node::start(NodeOptions { registry: true, ..Default::default() });
+    // A VM handler besides runc: it gives no pod a user namespace of cricket's making.
+    let vm = "[containerd.runtimes.runc]\nruntime_type = \"io.containerd.runc.v2\"\n\
+              [containerd.runtimes.vm]\nruntime_type = \"io.containerd.kata.v2\"\n";
+    let node =
+        Node::start(NodeOptions { registry: true, extra_config: vm.into(), ..Default::default() });
     node.write_cni_config();
     node.wait_ready().await;
     let mut cri = node.client().await;
     let supported = Backend::current() == Backend::Built2;
     let status = cri.runtime.status(StatusRequest { verbose: false }).await.unwrap().into_inner();
     for h in &status.runtime_handlers {
-        assert_eq!(h.features.unwrap().user_namespaces, supported, "handler {:?}", h.name);
+        let expected = supported && h.name != "vm";
+        assert_eq!(h.features.unwrap().user_namespaces, expected, "handler {:?}", h.name);
     }
     assert_eq!(status.features.unwrap().user_namespaces_host_network, supported);
 
     let base = host_base();
+    let req = RunPodSandboxRequest {
+        config: Some(userns_pod(&node, "on-vm", base)),
+        runtime_handler: "vm".into(),
+    };
+    let err = cri.runtime.run_pod_sandbox(req).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+    assert!(err.message().contains("runtime_handler"), "names the field: {err}");
     if !supported {
         let image = node.registry().push(&e2e::test_images::busybox_image(), "e2e/busybox", "1");
         cri.pull(&image, None).await.unwrap();

@@ -106,9 +106,7 @@ struct RuncHandlerFeatures {
 /// on PATH and the node can.
 fn handlers(config: &Config, node: RuncHandlerFeatures) -> Vec<RuntimeHandler> {
     let features = |name: &str| {
-        let runc = config.containerd.runtimes.get(name).is_some_and(|r| {
-            r.runtime_type == crate::sandbox::RUNC_SHIM && !r.options.contains_key("BinaryName")
-        });
+        let runc = config.containerd.runtimes.get(name).is_some_and(crate::sandbox::runs_path_runc);
         Some(RuntimeHandlerFeatures {
             recursive_read_only_mounts: runc && node.rro,
             user_namespaces: runc && node.userns,

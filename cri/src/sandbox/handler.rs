@@ -19,6 +19,12 @@ pub fn handler<'a>(ctx: &'a Context, name: &str) -> Result<&'a RuntimeHandler, E
         .ok_or_else(|| Error::invalid("runtime_handler", format!("{name:?} is not configured")))
 }
 
+/// Whether the handler is the runc shim running the `runc` on PATH: the one the node's own
+/// checks (user namespaces, recursive read-only mounts) speak for.
+pub fn runs_path_runc(handler: &RuntimeHandler) -> bool {
+    handler.runtime_type == RUNC_SHIM && !handler.options.contains_key("BinaryName")
+}
+
 /// The shim options (runc's only; other shims read their own config).
 pub fn runtime_options(ctx: &Context, handler: &RuntimeHandler) -> Option<prost_types::Any> {
     let option =

@@ -2,7 +2,8 @@
 //! fakes of `crate::testing`: what is asked of containerd, CNI and the pins, and what is left.
 
 use crate::api::v1::{
-    NamespaceMode, PodSandboxConfig, RemovePodSandboxRequest, StopPodSandboxRequest, UserNamespace,
+    IdMapping, NamespaceMode, PodSandboxConfig, RemovePodSandboxRequest, StopPodSandboxRequest,
+    UserNamespace,
 };
 use tonic::Code;
 
@@ -71,6 +72,36 @@ async fn bad_input_names_the_field_and_touches_nothing() {
         let e = run(&node, config).await.expect_err("refused");
         assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
         assert!(e.message().contains(field), "{:?} names {field}", e.message());
+    }
+    assert_eq!(node.journal.entries(), Vec::<String>::new(), "no side effect");
+    assert_nothing_left(&node);
+}
+
+/// Status offers user namespaces on the handlers that run the `runc` on PATH only; a pod that
+/// asks for one on another handler is refused before anything is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_namespace_on_a_handler_that_cannot_make_one_is_refused() {
+    let node = TestNode::new();
+    let mut config = (*node.ctx.config).clone();
+    let runtime = |runtime_type: &str, options: &str| crate::config::RuntimeHandler {
+        runtime_type: runtime_type.into(),
+        options: options.parse().expect("options"),
+        pause: PauseMode::default(),
+    };
+    config.containerd.runtimes.insert("kata".into(), runtime("io.containerd.kata.v2", ""));
+    let crun = runtime(super::RUNC_SHIM, "BinaryName = \"/usr/bin/crun\"");
+    config.containerd.runtimes.insert("crun".into(), crun);
+    let node = node.with_config(config);
+    let mut userns = pod("web");
+    let options = userns.linux.as_mut().unwrap().security_context.as_mut().unwrap();
+    let map = vec![IdMapping { host_id: 65536, container_id: 0, length: 65536 }];
+    options.namespace_options.as_mut().unwrap().userns_options =
+        Some(UserNamespace { mode: NamespaceMode::Pod as i32, uids: map.clone(), gids: map });
+    for handler in ["kata", "crun"] {
+        let e = node.run_pod_on(handler, userns.clone()).await.expect_err("refused");
+        assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+        assert!(e.message().contains("runtime_handler"), "{:?}", e.message());
+        assert!(e.message().contains("userns_options"), "{:?}", e.message());
     }
     assert_eq!(node.journal.entries(), Vec::<String>::new(), "no side effect");
     assert_nothing_left(&node);

@@ -8,7 +8,7 @@ mod files;
 mod handler;
 #[cfg(test)]
 mod lifecycle_tests;
-pub use handler::RUNC_SHIM;
+pub use handler::{runs_path_runc, RUNC_SHIM};
 mod network;
 pub mod persist;
 mod recover;

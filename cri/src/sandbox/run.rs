@@ -207,7 +207,8 @@ pub(crate) async fn run_pod_sandbox(
         .and_then(|l| l.security_context.as_ref())
         .and_then(|s| s.namespace_options.as_ref())
         .and_then(|n| n.userns_options.clone());
-    let userns = super::userns::pod_mappings(ctx, userns_options.as_ref()).await?;
+    let userns =
+        super::userns::pod_mappings(ctx, &req.runtime_handler, userns_options.as_ref()).await?;
     let plan = plan(ctx, req, userns)?;
     let id = plan.meta.id.clone();
     if let Err(holder) = ctx.sandboxes.reserve_name(&plan.name_key, &id) {

@@ -92,13 +92,23 @@ pub fn requested(options: Option<&UserNamespace>) -> Result<Option<IdMappings>, 
     }
 }
 
-/// The pod's mappings, refused where this node cannot make its user namespace.
+/// The pod's mappings, refused where its handler or this node cannot make its user namespace
+/// (Status reports user namespaces for the handlers that run the `runc` on PATH only).
 pub async fn pod_mappings(
     ctx: &Context,
+    handler_name: &str,
     options: Option<&UserNamespace>,
 ) -> Result<Option<IdMappings>, Error> {
     let wanted = requested(options)?;
     if wanted.is_some() {
+        if !super::handler::runs_path_runc(super::handler::handler(ctx, handler_name)?) {
+            return Err(Error::invalid(
+                "runtime_handler",
+                format!(
+                    "{handler_name:?} gives no pod its own user namespace; {FIELD} asks for one"
+                ),
+            ));
+        }
         ctx.user_namespaces.check(ctx).await.map_err(Error::failed_precondition)?;
     }
     Ok(wanted)

@@ -101,8 +101,17 @@ impl TestNode {
 
     /// RunPodSandbox as the gRPC service runs it: on a task of its own.
     pub async fn run_pod(&self, config: PodSandboxConfig) -> Result<String, crate::error::Error> {
+        self.run_pod_on("", config).await
+    }
+
+    /// RunPodSandbox with the runtime handler `handler`.
+    pub async fn run_pod_on(
+        &self,
+        handler: &str,
+        config: PodSandboxConfig,
+    ) -> Result<String, crate::error::Error> {
         let ctx = self.ctx.clone();
-        let req = RunPodSandboxRequest { config: Some(config), runtime_handler: String::new() };
+        let req = RunPodSandboxRequest { config: Some(config), runtime_handler: handler.into() };
         crate::detached::run(move |gone| async move {
             crate::sandbox::run_pod_sandbox(&ctx, req, gone).await
         })
