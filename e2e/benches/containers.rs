@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use cricket::api::v1::*;
 use e2e::containerd_cri::ContainerdCri;
 use e2e::cri_client::CriClient;
+use e2e::proc_usage::rss_kib;
 use e2e::test_images::busybox_image;
 use e2e::{Node, NodeOptions};
 
@@ -47,18 +48,7 @@ async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, Duration) {
 }
 
 fn pod_config(name: &str, log_root: &std::path::Path) -> PodSandboxConfig {
-    PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata {
-            name: name.into(),
-            uid: format!("uid-{name}"),
-            namespace: "bench".into(),
-            attempt: 0,
-        }),
-        hostname: name.into(),
-        log_directory: log_root.join(name).display().to_string(),
-        linux: e2e::pods::kubelet_linux(),
-        ..Default::default()
-    }
+    e2e::pods::kubelet_pod(name, "bench", log_root)
 }
 
 fn container_config(image: &str) -> ContainerConfig {
@@ -115,15 +105,6 @@ async fn end_pod(mut cri: CriClient, pod: String, id: String) -> [Duration; 2] {
         .await
         .expect("RemovePodSandbox");
     [stop, remove]
-}
-
-fn rss_kib(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 /// The summed (RSS, PSS) of every process named `comm`, in KiB: PSS shares the pages they

@@ -10,20 +10,11 @@ use std::time::{Duration, Instant};
 
 use e2e::containerd::Containerd;
 use e2e::cricket::write_config;
+use e2e::proc_usage::status_kib;
 use e2e::process::{wait_for_socket, Daemon};
 use e2e::workspace::{cricket_release_binary, Workspace};
 
 const RUNS: usize = 20;
-
-fn status_kib(pid: i32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 fn start(ws: &Workspace, config: &std::path::Path) -> (Daemon, Duration) {
     let socket = ws.run("cricket.sock");

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use cricket::api::v1::*;
 use e2e::containerd_cri::ContainerdCri;
 use e2e::cri_client::CriClient;
+use e2e::proc_usage::{cpu_of, rss_kib};
 use e2e::test_images::busybox_image;
 use e2e::{Node, NodeOptions};
 
@@ -22,18 +23,7 @@ const LIST_CALLS: usize = 50;
 const RELISTS: usize = 20;
 
 fn pod_config(name: &str, log_root: &std::path::Path) -> PodSandboxConfig {
-    PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata {
-            name: name.into(),
-            uid: format!("uid-{name}"),
-            namespace: "scale".into(),
-            attempt: 0,
-        }),
-        hostname: name.into(),
-        log_directory: log_root.join(name).display().to_string(),
-        linux: e2e::pods::kubelet_linux(),
-        ..Default::default()
-    }
+    e2e::pods::kubelet_pod(name, "scale", log_root)
 }
 
 fn container(image: &str, name: &str, command: &[&str]) -> ContainerConfig {
@@ -98,15 +88,6 @@ async fn end_pod(mut cri: CriClient, pod: String) {
         .expect("RemovePodSandbox");
 }
 
-/// The CPU time (user + system) a process has used.
-fn cpu_of(pid: i32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
-    let ticks: u64 = [11, 12].iter().filter_map(|i| fields.get(*i)?.parse::<u64>().ok()).sum();
-    Duration::from_millis(ticks * 10)
-}
-
 fn at(v: &[Duration], p: f64) -> f64 {
     let mut v = v.to_vec();
     v.sort();
@@ -134,15 +115,6 @@ fn pss_of_all(comm: &str) -> (u64, usize) {
             .unwrap_or(0)
     };
     (pids.iter().map(pss).sum(), pids.len())
-}
-
-fn rss_kib(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Each list call `LIST_CALLS` times: p50, p99 and the daemon's CPU per call; a call the

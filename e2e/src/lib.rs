@@ -25,6 +25,7 @@ pub mod node;
 pub mod node_conformance;
 pub mod node_e2e_images;
 pub mod pods;
+pub mod proc_usage;
 pub mod process;
 pub mod prometheus_text;
 pub mod raw_h2;

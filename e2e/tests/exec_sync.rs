@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use cricket::api::v1::*;
+use e2e::proc_usage::rss_kib;
 use e2e::workload::{pod_config, shell, Pod};
 use e2e::{Node, NodeOptions};
 use tonic::Code;
@@ -15,15 +16,6 @@ fn exec(id: &str, script: &str, timeout: i64) -> ExecSyncRequest {
         cmd: vec!["/bin/sh".into(), "-c".into(), script.into()],
         timeout,
     }
-}
-
-fn rss_kib(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

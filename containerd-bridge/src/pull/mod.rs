@@ -182,7 +182,9 @@ impl Puller {
             downloads.push(async move {
                 let _permit =
                     permits.acquire().await.map_err(|e| PullError::Other(e.to_string()))?;
+                let began = std::time::Instant::now();
                 let fetched = source.blob_into(&self.containerd, lease, layer, stall).await?;
+                tracing::debug!(layer = %layer.digest, bytes = fetched, took = ?began.elapsed(), "layer downloaded");
                 let _ = arrived.send(());
                 Ok::<u64, PullError>(fetched)
             });
@@ -195,7 +197,9 @@ impl Puller {
                 let layer =
                     LayerToUnpack { blob: to_containerd(&layers[i]), diff_id: diff_ids[i].clone() };
                 let parent = if i == 0 { "" } else { chain[i - 1].as_str() };
+                let began = std::time::Instant::now();
                 self.containerd.unpack_one(lease, &layer, parent, &chain[i]).await?;
+                tracing::debug!(layer = %layer.blob.digest, took = ?began.elapsed(), "layer unpacked");
             }
             Ok::<(), PullError>(())
         };
