@@ -10,11 +10,10 @@
 use std::time::{Duration, Instant};
 
 use cricket::api::v1::*;
-use e2e::containerd_cri::ContainerdCri;
 use e2e::cri_client::CriClient;
 use e2e::proc_usage::rss_kib;
-use e2e::test_images::busybox_image;
-use e2e::{Node, NodeOptions};
+use e2e::side_by_side::SideBySide;
+use e2e::NodeOptions;
 
 const SEQUENTIAL: usize = 20;
 const BURST: usize = 20;
@@ -223,19 +222,8 @@ fn main() {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let mut node = Node::start(NodeOptions { registry: true, ..Default::default() });
-        node.write_cni_config();
-        node.wait_ready().await;
-        let image = node.registry().push(&busybox_image(), "bench/busybox", "1");
-        let pause = node.registry().push(&cricket::pause_image::build(), "bench/pause", "1");
-        let registry = image.split('/').next().unwrap().to_string();
-        let n = u32::from_str_radix(&node.ws.id, 16).unwrap_or(0);
-        let containerd = ContainerdCri::start(&node.ws, &registry, &pause, &format!("10.199.{}.0/24", n % 256));
-        let mut ctd = CriClient::connect(&containerd.address).await.expect("containerd's CRI");
-        let mut cri = node.client().await;
-        cri.pull(&image, None).await.expect("cricket pulls");
-        ctd.pull(&image, None).await.expect("containerd pulls");
-
+        let side = SideBySide::start(NodeOptions::default(), "10.199").await;
+        let SideBySide { mut node, theirs: containerd, cricket: cri, containerd: ctd, image } = side;
         println!("containers: busybox `sleep` in a pod with its own PID namespace, bridge + host-local + portmap, release build, 2 cores");
         let log_root = node.ws.run("bench-logs");
         let cricket_pid = node.cricket().pid();

@@ -11,11 +11,10 @@
 use std::time::{Duration, Instant};
 
 use cricket::api::v1::*;
-use e2e::containerd_cri::ContainerdCri;
 use e2e::cri_client::CriClient;
 use e2e::proc_usage::{cpu_of, rss_kib};
-use e2e::test_images::busybox_image;
-use e2e::{Node, NodeOptions};
+use e2e::side_by_side::SideBySide;
+use e2e::NodeOptions;
 
 const SIZES: [usize; 2] = [110, 250];
 const BATCH: usize = 10;
@@ -285,22 +284,9 @@ fn main() {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let mut node = Node::start(NodeOptions { registry: true, info_logs: true, ..Default::default() });
-        node.write_cni_config();
-        node.wait_ready().await;
-        let image = node.registry().push(&busybox_image(), "bench/busybox", "1");
-        let pause = node.registry().push(&cricket::pause_image::build(), "bench/pause", "1");
-        let registry = image.split('/').next().unwrap().to_string();
-        let n = u32::from_str_radix(&node.ws.id, 16).unwrap_or(0);
-        let theirs = ContainerdCri::start(&node.ws, &registry, &pause, &format!("10.198.{}.0/24", n % 256));
-        let mut ctd = CriClient::connect(&theirs.address).await.expect("containerd's CRI");
-        let mut cri = node.client().await;
-        cri.pull(&image, None).await.expect("cricket pulls");
-        if let Err(e) = ctd.pull(&image, None).await {
-            let log = std::fs::read_to_string(node.ws.run("ctd-cri.log")).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().filter(|l| l.contains("level=error") || l.contains("level=warn")).collect();
-            panic!("containerd's CRI cannot pull: {e}\n{}", tail.join("\n"));
-        }
+        let options = NodeOptions { info_logs: true, ..Default::default() };
+        let side = SideBySide::start(options, "10.198").await;
+        let SideBySide { mut node, theirs, cricket: cri, containerd: ctd, image } = side;
         println!("node_scale: release build, 2 cores, containerd {}x under cricket; pods of an init container and a busybox sleep, batches of {BATCH}", e2e::backend::Backend::current().version_prefix());
         let log_root = node.ws.run("scale-logs");
         let (cricket_pid, containerd_pid) = (node.cricket().pid(), node.containerd.pid());

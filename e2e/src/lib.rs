@@ -30,6 +30,7 @@ pub mod process;
 pub mod prometheus_text;
 pub mod raw_h2;
 pub mod registry;
+pub mod side_by_side;
 pub mod spdy_client;
 pub mod spdy_go;
 pub mod test_images;
