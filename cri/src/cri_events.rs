@@ -1,11 +1,16 @@
 //! GetContainerEvents: every state change of a container or a pod sandbox goes to each
 //! subscriber with the pod's status and its containers' statuses. Each subscriber has a
 //! bounded buffer; one that falls behind loses its oldest events (counted and logged), so a
-//! slow client never slows the runtime. Nothing is built while nobody listens.
+//! slow client never slows the runtime. Nothing is built while nobody listens. An event's
+//! statuses are read, stamped and sent under one lock, so a subscriber receives them in the
+//! order they were read, with rising timestamps: a kubelet that keeps the status of the newest
+//! event never keeps an older one.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use crate::locks::MutexExt;
 
 use crate::api::v1::{ContainerEventResponse, ContainerEventType};
 use futures::Stream;
@@ -23,6 +28,8 @@ pub type EventStream =
 pub struct ContainerEvents {
     tx: broadcast::Sender<ContainerEventResponse>,
     dropped: Arc<AtomicU64>,
+    /// Held from reading an event's statuses until it is sent.
+    order: Mutex<()>,
     /// Set when cricket stops: every stream ends, so that shutdown is not held up by them.
     closed: watch::Sender<bool>,
 }
@@ -32,6 +39,7 @@ impl Default for ContainerEvents {
         ContainerEvents {
             tx: broadcast::channel(BUFFER).0,
             dropped: Arc::default(),
+            order: Mutex::default(),
             closed: watch::channel(false).0,
         }
     }
@@ -43,8 +51,14 @@ impl ContainerEvents {
     }
 
     pub fn send(&self, event: ContainerEventResponse) {
+        self.send_built(|| event);
+    }
+
+    /// Builds an event and sends it before any other event is built.
+    pub fn send_built(&self, build: impl FnOnce() -> ContainerEventResponse) {
+        let _order = self.order.locked();
         // No receivers is the only error, and then nobody wanted it.
-        let _ = self.tx.send(event);
+        let _ = self.tx.send(build());
     }
 
     /// Ends every subscriber's stream.
@@ -89,19 +103,17 @@ pub fn emit(ctx: &Context, container_id: &str, sandbox_id: &str, kind: Container
     if !ctx.container_events.has_subscribers() {
         return;
     }
-    let pod_sandbox_status = ctx.sandboxes.get(sandbox_id).map(|s| crate::sandbox::cri_status(&s));
-    let containers_statuses = ctx
-        .containers
-        .in_sandbox(sandbox_id)
-        .iter()
-        .map(|c| crate::container::cri_status(ctx, c))
-        .collect();
-    ctx.container_events.send(ContainerEventResponse {
+    ctx.container_events.send_built(|| ContainerEventResponse {
         container_id: container_id.to_string(),
         container_event_type: kind as i32,
+        pod_sandbox_status: ctx.sandboxes.get(sandbox_id).map(|s| crate::sandbox::cri_status(&s)),
+        containers_statuses: ctx
+            .containers
+            .in_sandbox(sandbox_id)
+            .iter()
+            .map(|c| crate::container::cri_status(ctx, c))
+            .collect(),
         created_at: crate::sys::clock::now_ns(),
-        pod_sandbox_status,
-        containers_statuses,
     });
 }
 
@@ -150,6 +162,34 @@ mod tests {
             "the newest BUFFER events are kept"
         );
         assert_eq!(events.dropped(), 10);
+    }
+
+    #[tokio::test]
+    async fn events_built_at_once_on_many_threads_arrive_in_the_order_they_were_stamped() {
+        let events = Arc::new(ContainerEvents::default());
+        let mut s = events.subscribe();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let events = events.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        events.send_built(|| {
+                            let created_at = crate::sys::clock::now_ns();
+                            // Statuses take a while to read.
+                            std::thread::sleep(std::time::Duration::from_micros(50));
+                            ContainerEventResponse { created_at, ..Default::default() }
+                        });
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let mut last = 0;
+        for _ in 0..800 {
+            let stamped = s.next().await.unwrap().unwrap().created_at;
+            assert!(stamped >= last, "{stamped} arrived after {last}");
+            last = stamped;
+        }
     }
 
     #[tokio::test]
