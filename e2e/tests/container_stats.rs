@@ -94,6 +94,20 @@ async fn cpu_memory_filters_and_missing_containers() {
     })
     .await;
     assert!(layer.is_some(), "the 5 MB file is in the writable layer's usage");
+    // cricket measures the layer itself: what containerd's snapshotter says of it.
+    let containerd = containerd_bridge::Containerd::new(containerd_bridge::ContainerdConfig {
+        address: node.containerd.address.clone(),
+        namespace: e2e::node::NAMESPACE.into(),
+        snapshotter: "overlayfs".into(),
+    })
+    .unwrap();
+    let theirs = containerd.snapshot_key_usage(&busy).await.unwrap().expect("busy's snapshot");
+    let ours = stats(busy.clone()).await.unwrap().writable_layer.unwrap();
+    assert_eq!(
+        (ours.used_bytes.map(|v| v.value), ours.inodes_used.map(|v| v.value)),
+        (Some(theirs.bytes), Some(theirs.inodes)),
+        "cricket's measure of the writable layer is containerd's"
+    );
 
     let working_set = e2e::eventually(Duration::from_secs(10), || {
         let f = stats(hog.clone());

@@ -12,6 +12,7 @@ mod pressure;
 mod process_counts;
 mod rpc;
 mod sampler;
+mod writable_layer;
 
 pub use cgroup::{slice_dir, CgroupPaths, CgroupSample};
 pub(crate) use metric_descriptors::list_metric_descriptors;

@@ -4,6 +4,7 @@
 //! before. A container or pod whose cgroup is gone drops out of the cache.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -11,16 +12,17 @@ use futures::StreamExt;
 
 use super::cgroup::{CgroupPaths, CgroupSample};
 use super::cgroup_files::CgroupFiles;
+use super::writable_layer::{disk_usage, writable_dir};
 use crate::context::Context;
 use crate::locks::{MutexExt, RwLockExt};
 use crate::store::containers::ContainerState;
 use crate::store::sandboxes::SandboxState;
 
 const INTERVAL: Duration = Duration::from_secs(1);
-/// The writable layers are measured less often (containerd walks each upper directory): a
-/// new container at once, then every this many nanoseconds.
+/// The writable layers are measured less often (each is a walk of a directory tree), as
+/// containerd's CRI does: a new container at once, then every this many nanoseconds.
 const LAYER_EVERY_NS: i64 = 10_000_000_000;
-/// Layer measurements asked of containerd at once.
+/// Calls about layers made to containerd at once.
 const LAYER_CALLS_IN_FLIGHT: usize = 16;
 
 #[derive(Debug, Clone)]
@@ -38,11 +40,20 @@ pub struct LayerSample {
     pub usage: containerd_bridge::SnapshotUsage,
 }
 
+impl LayerSample {
+    fn now(usage: containerd_bridge::SnapshotUsage) -> LayerSample {
+        LayerSample { at_ns: crate::sys::clock::now_ns(), usage }
+    }
+}
+
 #[derive(Default)]
 pub struct StatsCache {
     samples: RwLock<HashMap<String, ContainerSample>>,
     paths: Mutex<HashMap<String, CgroupPaths>>,
     layers: RwLock<HashMap<String, LayerSample>>,
+    /// Where each running container's writes land; `None` where its snapshotter's mounts
+    /// do not show it.
+    writable_dirs: Mutex<HashMap<String, Option<PathBuf>>>,
     pods: RwLock<HashMap<String, ContainerSample>>,
 }
 
@@ -144,23 +155,66 @@ async fn measure_layers(ctx: &Arc<Context>) {
         .filter(|id| ctx.stats.layer(id).is_none_or(|l| now - l.at_ns >= LAYER_EVERY_NS))
         .cloned()
         .collect();
-    // Several calls in flight share the connection's writes and wake-ups: made one at a
-    // time, these calls were the idle daemon's largest cost in a profile at 250 pods.
-    let measured: Vec<_> = futures::stream::iter(due)
+    learn_writable_dirs(ctx, &due).await;
+    let (walked, asked): (Vec<_>, Vec<_>) = {
+        let dirs = ctx.stats.writable_dirs.locked();
+        due.into_iter()
+            .map(|id| (dirs.get(&id).cloned().flatten(), id))
+            .partition(|d| d.0.is_some())
+    };
+    let mut measured = crate::sys::blocking::off_workers(move || {
+        let each = walked.into_iter().filter_map(|(dir, id)| Some((id, disk_usage(&dir?).ok()?)));
+        each.map(|(id, usage)| (id, LayerSample::now(usage))).collect::<Vec<_>>()
+    })
+    .await;
+    let answered = ask_containerd(ctx, asked.into_iter().map(|(_, id)| id)).await;
+    measured.extend(answered);
+    ctx.stats.writable_dirs.locked().retain(|id, _| running.contains(id));
+    let mut layers = ctx.stats.layers.writing();
+    layers.retain(|id, _| running.contains(id));
+    layers.extend(measured);
+}
+
+/// The usages containerd's snapshotter gives, for containers whose writes cricket cannot find.
+async fn ask_containerd(
+    ctx: &Arc<Context>,
+    ids: impl Iterator<Item = String>,
+) -> Vec<(String, LayerSample)> {
+    // Several calls in flight share the connection's writes and wake-ups.
+    futures::stream::iter(ids)
         .map(|id| {
             let ctx = ctx.clone();
             async move {
-                let usage = ctx.containerd.snapshot_key_usage(&id).await.ok().flatten()?;
-                Some((id, LayerSample { at_ns: crate::sys::clock::now_ns(), usage }))
+                let usage = ctx.containerd.snapshot_key_usage(&id).await.ok()??;
+                Some((id, LayerSample::now(usage)))
+            }
+        })
+        .buffer_unordered(LAYER_CALLS_IN_FLIGHT)
+        .filter_map(std::future::ready)
+        .collect()
+        .await
+}
+
+/// Finds, once per container, where the containers in `ids` write, from containerd's mounts
+/// of their snapshots.
+async fn learn_writable_dirs(ctx: &Arc<Context>, ids: &[String]) {
+    let unknown: Vec<String> = {
+        let dirs = ctx.stats.writable_dirs.locked();
+        ids.iter().filter(|id| !dirs.contains_key(*id)).cloned().collect()
+    };
+    let found: Vec<_> = futures::stream::iter(unknown)
+        .map(|id| {
+            let ctx = ctx.clone();
+            async move {
+                let mounts = ctx.containerd.rootfs_mounts(&id).await.ok()?;
+                Some((id, writable_dir(&mounts)))
             }
         })
         .buffer_unordered(LAYER_CALLS_IN_FLIGHT)
         .filter_map(std::future::ready)
         .collect()
         .await;
-    let mut layers = ctx.stats.layers.writing();
-    layers.retain(|id, _| running.contains(id));
-    layers.extend(measured);
+    ctx.stats.writable_dirs.locked().extend(found);
 }
 
 fn paths_of(cache: &StatsCache, id: &str, pid: u32, mountinfo: &Mountinfo) -> Option<CgroupPaths> {
