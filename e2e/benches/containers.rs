@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use cricket::api::v1::*;
 use e2e::cri_client::CriClient;
+use e2e::percentile::millis;
 use e2e::proc_usage::rss_kib;
 use e2e::side_by_side::SideBySide;
 use e2e::NodeOptions;
@@ -174,25 +175,19 @@ async fn workload(
     f
 }
 
-fn at(v: &[Duration], p: f64) -> f64 {
-    let mut v = v.to_vec();
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
-}
-
 fn report(cricket: &Figures, containerd: &Figures) {
     println!(
         "  {:<32} {:>22} {:>22} {:>8}",
         "", "cricket p50 / p99", "containerd p50 / p99", "p50 ratio"
     );
     let line = |label: String, a: &[Duration], b: &[Duration]| {
-        let (a50, b50) = (at(a, 0.5), at(b, 0.5));
+        let (a50, b50) = (millis(a, 0.5), millis(b, 0.5));
         println!(
             "  {label:<32} {:>9.1} / {:>7.1} ms {:>9.1} / {:>7.1} ms {:>8.2}",
             a50,
-            at(a, 0.99),
+            millis(a, 0.99),
             b50,
-            at(b, 0.99),
+            millis(b, 0.99),
             a50 / b50
         );
     };
@@ -218,12 +213,9 @@ fn report(cricket: &Figures, containerd: &Figures) {
 }
 
 fn main() {
-    std::env::set_var("CRICKET_BIN", e2e::workspace::cricket_release_binary());
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(async {
-        let side = SideBySide::start(NodeOptions::default(), "10.199").await;
-        let SideBySide { mut node, theirs: containerd, cricket: cri, containerd: ctd, image } = side;
+    SideBySide::bench(NodeOptions::default(), "10.199", |side| async move {
+        let SideBySide { mut node, theirs: containerd, cricket: cri, containerd: ctd, image } =
+            side;
         println!("containers: busybox `sleep` in a pod with its own PID namespace, bridge + host-local + portmap, release build, 2 cores");
         let log_root = node.ws.run("bench-logs");
         let cricket_pid = node.cricket().pid();
@@ -231,9 +223,16 @@ fn main() {
         let theirs = workload(&ctd, &image, &log_root, containerd.pid(), "c").await;
         report(&cricket, &theirs);
         let log = node.cricket().log_text();
-        for (phase, range) in [("concurrency 1 ", 0..SEQUENTIAL + 1), ("concurrency 20", SEQUENTIAL + 1..usize::MAX)] {
-            let median = |k: &str| e2e::bench_log::median_field(&log, "container start steps", k, range.clone());
-            let steps: Vec<String> = ["mounts_ms", "task_ms", "started_ms"].iter().map(|k| format!("{k} {:.1}", median(k))).collect();
+        for (phase, range) in
+            [("concurrency 1 ", 0..SEQUENTIAL + 1), ("concurrency 20", SEQUENTIAL + 1..usize::MAX)]
+        {
+            let median = |k: &str| {
+                e2e::bench_log::median_field(&log, "container start steps", k, range.clone())
+            };
+            let steps: Vec<String> = ["mounts_ms", "task_ms", "started_ms"]
+                .iter()
+                .map(|k| format!("{k} {:.1}", median(k)))
+                .collect();
             println!("  cricket's StartContainer, {phase} (medians): {}", steps.join(", "));
         }
         drop(containerd);

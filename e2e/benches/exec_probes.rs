@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use cricket::api::v1::*;
 use e2e::cri_client::CriClient;
+use e2e::percentile::millis;
 use e2e::proc_usage::{cpu_of, cpu_with_children, pids_with_args};
 use e2e::side_by_side::SideBySide;
 use e2e::NodeOptions;
@@ -145,19 +146,9 @@ async fn probes(
     Figures { latencies, cpu_per_call }
 }
 
-fn at(v: &[Duration], p: f64) -> f64 {
-    let mut v = v.to_vec();
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
-}
-
 fn main() {
-    std::env::set_var("CRICKET_BIN", e2e::workspace::cricket_release_binary());
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(async {
-        let options = NodeOptions { info_logs: true, ..Default::default() };
-        let mut side = SideBySide::start(options, "10.196").await;
+    let options = NodeOptions { info_logs: true, ..Default::default() };
+    SideBySide::bench(options, "10.196", |mut side| async move {
         let logs = side.node.ws.run("probe-logs");
         let daemons = [side.node.cricket().pid(), side.node.containerd.pid()];
         let address = side.node.containerd.address.clone();
@@ -171,8 +162,8 @@ fn main() {
             println!(
                 "  {name:17} p50 {:6.1} ms  p99 {:6.1} ms  runtime CPU per call {:5.2} ms \
                  (daemons {:5.2}, of which the first {:5.2}; shims {:5.2}, runc {:5.2})",
-                at(&f.latencies, 0.5),
-                at(&f.latencies, 0.99),
+                millis(&f.latencies, 0.5),
+                millis(&f.latencies, 0.99),
                 ms(c.total()),
                 ms(c.daemons),
                 ms(c.first),

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use cricket::api::v1::*;
 use e2e::cri_client::CriClient;
+use e2e::percentile::millis;
 use e2e::proc_usage::{cpu_of, rss_kib};
 use e2e::side_by_side::SideBySide;
 use e2e::NodeOptions;
@@ -87,12 +88,6 @@ async fn end_pod(mut cri: CriClient, pod: String) {
         .expect("RemovePodSandbox");
 }
 
-fn at(v: &[Duration], p: f64) -> f64 {
-    let mut v = v.to_vec();
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
-}
-
 /// The summed PSS (KiB) of every process named `comm`, and their count.
 fn pss_of_all(comm: &str) -> (u64, usize) {
     let pids: Vec<i32> = std::fs::read_dir("/proc")
@@ -138,8 +133,8 @@ async fn lists(cri: &mut CriClient, daemon: i32) {
                     println!(
                         "    {:<24} p50 {:7.2} ms  p99 {:7.2} ms  {cpu:5.2} ms CPU/call",
                         $label,
-                        at(&times, 0.5),
-                        at(&times, 0.99)
+                        millis(&times, 0.5),
+                        millis(&times, 0.99)
                     );
                 }
             }
@@ -204,8 +199,8 @@ async fn relist_while_churning(
     }
     println!(
         "    relist while 10 pods churn   p50 {:7.2} ms  p99 {:7.2} ms",
-        at(&relists, 0.5),
-        at(&relists, 0.99)
+        millis(&relists, 0.5),
+        millis(&relists, 0.99)
     );
 }
 
@@ -258,8 +253,8 @@ async fn workload(
         println!(
             "   to {size} pods ({} started): per pod p50 {:.0} ms, p99 {:.0} ms; wall {:.1} s",
             per_pod.len(),
-            at(&per_pod, 0.5),
-            at(&per_pod, 0.99),
+            millis(&per_pod, 0.5),
+            millis(&per_pod, 0.99),
             t0.elapsed().as_secs_f64()
         );
         let mut client = cri.clone();
@@ -280,12 +275,8 @@ async fn workload(
 }
 
 fn main() {
-    std::env::set_var("CRICKET_BIN", e2e::workspace::cricket_release_binary());
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(async {
-        let options = NodeOptions { info_logs: true, ..Default::default() };
-        let side = SideBySide::start(options, "10.198").await;
+    let options = NodeOptions { info_logs: true, ..Default::default() };
+    SideBySide::bench(options, "10.198", |side| async move {
         let SideBySide { mut node, theirs, cricket: cri, containerd: ctd, image } = side;
         println!("node_scale: release build, 2 cores, containerd {}x under cricket; pods of an init container and a busybox sleep, batches of {BATCH}", e2e::backend::Backend::current().version_prefix());
         let log_root = node.ws.run("scale-logs");

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use cricket::api::v1::*;
+use e2e::percentile::millis;
 use e2e::spdy_go;
 use e2e::websocket_client::connect;
 use e2e::workload::{pod_config, shell, Pod};
@@ -17,11 +18,6 @@ const BYTES: u64 = 100_000_000;
 const PORT: u16 = 9000;
 const ROUNDS: usize = 3;
 const GET: &str = "GET /big HTTP/1.0\r\n\r\n";
-
-fn percentile(v: &mut [Duration], p: f64) -> f64 {
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3
-}
 
 async fn forward_url(pod: &mut Pod) -> String {
     let req = PortForwardRequest { pod_sandbox_id: pod.id.clone(), port: vec![i32::from(PORT)] };
@@ -65,7 +61,7 @@ fn main() {
             pod.cri.runtime.exec_sync(req).await.unwrap();
             took.push(t0.elapsed());
         }
-        println!("  ExecSync `true`          p50 {:6.1} ms   p99 {:6.1} ms   (n={EXECS})", percentile(&mut took, 0.5), percentile(&mut took, 0.99));
+        println!("  ExecSync `true`          p50 {:6.1} ms   p99 {:6.1} ms   (n={EXECS})", millis(&took, 0.5), millis(&took, 0.99));
 
         // httpd writes its 100 MB file first.
         tokio::time::sleep(Duration::from_secs(2)).await;

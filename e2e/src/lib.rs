@@ -24,6 +24,7 @@ pub mod leaks;
 pub mod node;
 pub mod node_conformance;
 pub mod node_e2e_images;
+pub mod percentile;
 pub mod pods;
 pub mod proc_usage;
 pub mod process;

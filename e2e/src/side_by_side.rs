@@ -42,6 +42,22 @@ impl SideBySide {
         SideBySide { node, theirs, cricket, containerd, image }
     }
 
+    /// A bench's whole run: cricket's release build, a runtime of two workers (this machine's
+    /// cores), both started, then `bench` with them.
+    pub fn bench<F: std::future::Future<Output = ()>>(
+        options: NodeOptions,
+        subnet_prefix: &str,
+        bench: impl FnOnce(SideBySide) -> F,
+    ) {
+        std::env::set_var("CRICKET_BIN", crate::workspace::cricket_release_binary());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        rt.block_on(async { bench(SideBySide::start(options, subnet_prefix).await).await });
+    }
+
     /// Stops containerd's CRI, then checks and tears down the node.
     pub fn finish(self) {
         drop(self.theirs);
